@@ -1,0 +1,62 @@
+//! PostgreSQL implementation of the Plaza store, for deployments that outgrow one machine.
+//!
+//! The SQL itself is shared with the SQLite backend through
+//! `plaza_db_sql::impl_sql_store!`; this crate owns the migrations, the connection setup
+//! and the mapping of driver errors.
+#![forbid(unsafe_code)]
+
+use std::time::Duration;
+
+use plaza_db::StoreError;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A store on one PostgreSQL database.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db`). Does not migrate: call
+    /// [`PostgresStore::migrate`].
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// Applies the embedded migrations that have not run yet. sqlx takes an advisory
+    /// lock, so several nodes starting at once migrate exactly once.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Maps a driver error into the store's vocabulary; unique violations keep the
+/// constraint (index) name PostgreSQL reports.
+fn map_error(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+    {
+        let constraint = db.constraint().unwrap_or("unknown").to_owned();
+        return StoreError::Conflict { constraint };
+    }
+    if let sqlx::Error::RowNotFound = error {
+        return StoreError::NotFound;
+    }
+    StoreError::Other(error.into())
+}
+
+plaza_db_sql::impl_sql_store!(PostgresStore, sqlx::Postgres);

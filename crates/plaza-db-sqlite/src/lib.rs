@@ -1,0 +1,80 @@
+//! SQLite implementation of the Plaza store: the embedded default.
+//!
+//! The database runs in WAL mode with a busy timeout, so readers never block the one
+//! writer and short write bursts queue instead of failing. The SQL itself is shared with
+//! the PostgreSQL backend through `plaza_db_sql::impl_sql_store!`; this crate owns the
+//! migrations, the connection setup and the mapping of driver errors.
+#![forbid(unsafe_code)]
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use plaza_db::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A store on one SQLite database file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path/to/file.db`).
+    /// Does not migrate: call [`SqliteStore::migrate`].
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Applies the embedded migrations that have not run yet.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Maps a driver error into the store's vocabulary.
+///
+/// SQLite names the violated columns, not the index (`UNIQUE constraint failed:
+/// app_user.username_key`), so the constraint names used by PostgreSQL are recovered here.
+fn map_error(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+    {
+        let message = db.message();
+        let constraint = [
+            ("app_user.username_key", "user_username_key"),
+            ("app_user.user_id", "app_user_pkey"),
+            ("oauth_client.client_id", "oauth_client_pkey"),
+            ("oauth_token.token_hash", "oauth_token_pkey"),
+            ("oauth_code.code_hash", "oauth_code_pkey"),
+        ]
+        .iter()
+        .find(|(columns, _)| message.contains(columns))
+        .map_or("unknown", |(_, name)| name);
+        return StoreError::Conflict { constraint: constraint.to_owned() };
+    }
+    if let sqlx::Error::RowNotFound = error {
+        return StoreError::NotFound;
+    }
+    StoreError::Other(error.into())
+}
+
+plaza_db_sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);

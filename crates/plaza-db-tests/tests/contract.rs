@@ -1,0 +1,70 @@
+//! Runs every contract story on every backend: SQLite always, PostgreSQL when
+//! `PLAZA_TEST_PG_URL` is set (each story on its own, freshly created database).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use plaza_db::Store;
+use plaza_db_tests::{TestDatabase, contract};
+
+/// Runs `story` on a fresh database and removes the database whatever the outcome.
+async fn run_on<F, Fut>(database: TestDatabase, story: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = contract::Outcome> + Send + 'static,
+{
+    // Spawned so that a failed assertion (a panic) still lets the database be removed.
+    let outcome = tokio::spawn(story(database.store.clone())).await;
+    database.remove().await.expect("remove the test database");
+    match outcome {
+        Ok(result) => result.expect("contract story"),
+        Err(panic) => std::panic::resume_unwind(panic.into_panic()),
+    }
+}
+
+macro_rules! contract_suite {
+    ($($story:ident),+ $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    let database = TestDatabase::sqlite().await.expect("create sqlite database");
+                    run_on(database, contract::$story).await;
+                }
+            )+
+        }
+
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    let Some(database) =
+                        TestDatabase::postgres().await.expect("create postgres database")
+                    else {
+                        eprintln!("PLAZA_TEST_PG_URL is not set: PostgreSQL contract skipped");
+                        return;
+                    };
+                    run_on(database, contract::$story).await;
+                }
+            )+
+        }
+    };
+}
+
+contract_suite!(
+    ping_answers,
+    users_round_trip_by_id_and_username,
+    usernames_are_unique_case_insensitively_except_for_guests,
+    listing_users_pages_in_id_order_without_guests,
+    flags_update_and_missing_users_are_not_found,
+    first_admin_is_claimed_exactly_once_under_races,
+    expired_guests_are_deleted_with_their_settings,
+    settings_are_created_then_replaced,
+    registration_invites_are_taken_once,
+    revoked_jwts_are_remembered_until_they_expire,
+    oauth_clients_round_trip_and_revoke_with_their_tokens,
+    auth_codes_are_redeemed_once,
+    oauth_tokens_are_found_and_revoked_by_grant,
+);

@@ -1,0 +1,22 @@
+//! The storage seam of Plaza.
+//!
+//! This crate defines the [`Store`] trait, the records it stores and [`StoreError`].
+//! It knows nothing of HTTP, Socket.IO or any SQL dialect: each backend crate
+//! (`plaza-db-sqlite`, `plaza-db-postgres`) implements the trait with its own migrations,
+//! and `plaza-db-tests` holds the contract suite that both must pass.
+#![forbid(unsafe_code)]
+
+mod error;
+mod id;
+mod records;
+mod store;
+mod timestamp;
+
+pub use error::{StoreError, StoreResult};
+pub use id::{ObjectId, ParseObjectIdError};
+pub use records::{
+    AuthCodeRecord, ClientKind, NewUser, OAuthClientRecord, OAuthTokenRecord, TokenKind,
+    UserKind, UserRecord, UserSettingsRecord,
+};
+pub use store::Store;
+pub use timestamp::{ParseTimestampError, Timestamp};
