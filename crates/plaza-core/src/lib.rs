@@ -1,1 +1,14 @@
-//! placeholder
+//! Plaza's domain: identity, permissions and the services that enforce them.
+//!
+//! This crate knows nothing of HTTP, Socket.IO or SQL. Transports hand it parsed input
+//! and map its [`CoreError`] to their own wire shapes exactly once; it reaches storage
+//! only through `plaza_db::Store`.
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod identity;
+
+pub use error::{CoreError, CoreResult, ErrorCode, FieldError};
+pub use plaza_db::{
+    ClientKind, OAuthClientRecord, ObjectId, Timestamp, UserKind, UserRecord, UserSettingsRecord,
+};

@@ -282,20 +282,6 @@ macro_rules! impl_sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn delete_expired_anonymous_users(
-                &self,
-                now: plaza_db::Timestamp,
-            ) -> plaza_db::StoreResult<u64> {
-                let done = sqlx::query(
-                    "DELETE FROM app_user WHERE kind = 'anonymous' AND expires_at < $1",
-                )
-                .bind(now.millis())
-                .execute(&self.pool)
-                .await
-                .map_err(map_error)?;
-                Ok(done.rows_affected())
-            }
-
             // ---- user settings ----
 
             async fn user_settings(

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use plaza_db::{
-    AuthCodeRecord, ClientKind, OAuthClientRecord, OAuthTokenRecord, ObjectId, Store,
-    StoreError, Timestamp, TokenKind, UserKind, UserRecord, UserSettingsRecord,
+    AuthCodeRecord, ClientKind, OAuthClientRecord, OAuthTokenRecord, ObjectId, Store, StoreError,
+    Timestamp, TokenKind, UserKind, UserRecord, UserSettingsRecord,
 };
 use serde_json::json;
 
@@ -154,31 +154,6 @@ pub async fn first_admin_is_claimed_exactly_once_under_races(store: Arc<dyn Stor
     }
     assert_eq!(winners, 1);
     assert!(!store.claim_first_admin().await?);
-    Ok(())
-}
-
-pub async fn expired_guests_are_deleted_with_their_settings(store: Arc<dyn Store>) -> Outcome {
-    let now = Timestamp::now();
-    let mut expired = user(UserKind::Anonymous, "old guest");
-    expired.expires_at = Some(now.add_millis(-1_000));
-    let fresh = user(UserKind::Anonymous, "new guest");
-    let registered = user(UserKind::Registered, "dave@example.com");
-    for u in [&expired, &fresh, &registered] {
-        store.insert_user(u).await?;
-    }
-    store
-        .put_user_settings(&UserSettingsRecord {
-            id: ObjectId::new(),
-            user_id: expired.id,
-            settings: serde_json::Map::new(),
-            modified: now,
-        })
-        .await?;
-    assert_eq!(store.delete_expired_anonymous_users(now).await?, 1);
-    assert_eq!(store.user_by_id(expired.id).await?, None);
-    assert_eq!(store.user_settings(expired.id).await?, None);
-    assert!(store.user_by_id(fresh.id).await?.is_some());
-    assert!(store.user_by_id(registered.id).await?.is_some());
     Ok(())
 }
 

@@ -60,7 +60,6 @@ contract_suite!(
     listing_users_pages_in_id_order_without_guests,
     flags_update_and_missing_users_are_not_found,
     first_admin_is_claimed_exactly_once_under_races,
-    expired_guests_are_deleted_with_their_settings,
     settings_are_created_then_replaced,
     registration_invites_are_taken_once,
     revoked_jwts_are_remembered_until_they_expire,

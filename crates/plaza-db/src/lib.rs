@@ -15,8 +15,8 @@ mod timestamp;
 pub use error::{StoreError, StoreResult};
 pub use id::{ObjectId, ParseObjectIdError};
 pub use records::{
-    AuthCodeRecord, ClientKind, NewUser, OAuthClientRecord, OAuthTokenRecord, TokenKind,
-    UserKind, UserRecord, UserSettingsRecord,
+    AuthCodeRecord, ClientKind, NewUser, OAuthClientRecord, OAuthTokenRecord, TokenKind, UserKind,
+    UserRecord, UserSettingsRecord,
 };
 pub use store::Store;
 pub use timestamp::{ParseTimestampError, Timestamp};

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::{
-    AuthCodeRecord, ObjectId, OAuthClientRecord, OAuthTokenRecord, StoreResult, Timestamp,
+    AuthCodeRecord, OAuthClientRecord, OAuthTokenRecord, ObjectId, StoreResult, Timestamp,
     UserRecord, UserSettingsRecord,
 };
 
@@ -40,9 +40,6 @@ pub trait Store: Send + Sync + 'static {
     /// Claims the one-time "first registered user" mark. Exactly one caller ever gets
     /// `true`, however many race.
     async fn claim_first_admin(&self) -> StoreResult<bool>;
-
-    /// Deletes anonymous users whose accounts lapsed before `now`; returns how many.
-    async fn delete_expired_anonymous_users(&self, now: Timestamp) -> StoreResult<u64>;
 
     // ---- user settings ----
 

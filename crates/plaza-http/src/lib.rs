@@ -1,1 +1,150 @@
-//! placeholder
+//! Plaza's REST transport.
+//!
+//! Thin by rule: each handler extracts input, calls one core service method and shapes
+//! the answer. This crate is the only one that knows HTTP statuses and JSON wire shapes
+//! (with `plaza-realtime` for sockets); it never touches storage.
+#![forbid(unsafe_code)]
+
+mod admin;
+mod auth;
+pub mod error;
+mod extract;
+mod meta;
+mod oauth;
+mod users;
+pub mod wire;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, header};
+use axum::response::{IntoResponse, Response};
+use plaza_core::identity::IdentityService;
+use plaza_core::{CoreError, ErrorCode};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::error::ApiError;
+
+/// Transport settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The externally visible base URL (`https://plaza.example.com`), if configured;
+    /// otherwise it is derived from each request's `Host`.
+    pub public_url: Option<String>,
+    pub body_limit_bytes: usize,
+    /// Allowed CORS origins; empty means any origin.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { public_url: None, body_limit_bytes: 1024 * 1024, cors_origins: Vec::new() }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub identity: Arc<IdentityService>,
+    pub config: Arc<HttpConfig>,
+}
+
+/// The base URL clients should use: the configured one, else `http://<Host>`.
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.config.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allow_origin = if origins.is_empty() {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("accept-version"),
+            HeaderName::from_static("spaces-x-space-password"),
+        ])
+        .expose_headers([REQUEST_ID])
+        .max_age(std::time::Duration::from_secs(3600))
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send>) -> Response {
+    ApiError(CoreError::internal(anyhow::anyhow!("a request handler panicked"))).into_response()
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::new(ErrorCode::RouteNotFound, "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::RouteMethodNotAllowed, "this endpoint does not take this method")
+}
+
+/// The whole REST surface with its middleware.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.body_limit_bytes;
+    let cors = cors(&state.config.cors_origins);
+    Router::new()
+        .merge(meta::router())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(oauth::router())
+        .merge(admin::router())
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &Request<_>| {
+                            let request_id = request
+                                .headers()
+                                .get(REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            tracing::info_span!(
+                                "request",
+                                method = %request.method(),
+                                path = %request.uri().path(),
+                                request_id = %request_id,
+                            )
+                        })
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(cors),
+        )
+        .with_state(state)
+}

@@ -1,1 +1,215 @@
-//! placeholder
+//! The Plaza server: settings, wiring, serving and graceful shutdown.
+//!
+//! `main.rs` is the thin command line; everything it does is here so that integration
+//! tests can start a real server on port 0 with [`Application::build_with_listener`].
+#![forbid(unsafe_code)]
+
+pub mod settings;
+
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use plaza_core::identity::{IdentityService, SigningKeys};
+use plaza_db::Store;
+use plaza_db_postgres::PostgresStore;
+use plaza_db_sqlite::SqliteStore;
+use plaza_http::{AppState, HttpConfig};
+use tokio::net::TcpListener;
+
+pub use settings::{Overrides, Settings};
+
+/// How often expired revocations, codes and tokens are swept.
+const PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Opens the database the settings name, creating the data folder for SQLite, and
+/// applies pending migrations.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.server.data_dir).with_context(|| {
+            format!("create data folder {}", settings.server.data_dir.display())
+        })?;
+        let store = SqliteStore::connect(&url)
+            .await
+            .with_context(|| format!("open {}", settings::redact_url(&url)))?;
+        store.migrate().await.context("migrate the SQLite database")?;
+        Ok(Arc::new(store))
+    } else {
+        let store = PostgresStore::connect(&url, settings.database.max_connections)
+            .await
+            .with_context(|| format!("connect to {}", settings::redact_url(&url)))?;
+        store.migrate().await.context("migrate the PostgreSQL database")?;
+        Ok(Arc::new(store))
+    }
+}
+
+/// Loads the JWT signing key from `<data_dir>/keys/`, creating it on first start.
+/// The file is readable by its owner only.
+pub fn load_or_create_signing_keys(data_dir: &Path) -> anyhow::Result<SigningKeys> {
+    let folder = data_dir.join("keys");
+    let path = folder.join("jwt-ed25519.pem");
+    if path.exists() {
+        let pem =
+            std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+        return SigningKeys::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("{e}"));
+    }
+    std::fs::create_dir_all(&folder).with_context(|| format!("create {}", folder.display()))?;
+    let (keys, pem) = SigningKeys::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(mut file) => {
+            file.write_all(pem.as_bytes())?;
+            file.sync_all()?;
+            tracing::info!(path = %path.display(), kid = keys.kid(), "created a new JWT signing key");
+            Ok(keys)
+        }
+        // Another process created it first: use theirs, so both sign with one key.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            load_or_create_signing_keys(data_dir)
+        }
+        Err(e) => Err(e).with_context(|| format!("write {}", path.display())),
+    }
+}
+
+/// The services built from settings, shared by `serve` and the admin commands.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub identity: Arc<IdentityService>,
+}
+
+impl Services {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Services> {
+        let store = open_store(settings).await?;
+        let keys = load_or_create_signing_keys(&settings.server.data_dir)?;
+        let identity =
+            Arc::new(IdentityService::new(store.clone(), keys, settings.identity_config()));
+        Ok(Services { store, identity })
+    }
+}
+
+/// A server bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    identity: Arc<IdentityService>,
+    grace: Duration,
+}
+
+impl Application {
+    /// Builds the server and binds `server.listen`.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.server.listen)
+            .await
+            .with_context(|| format!("listen on {}", settings.server.listen))?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    /// Builds the server on an already bound listener (tests bind port 0 first).
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Application> {
+        let services = Services::build(&settings).await?;
+        let state = AppState {
+            identity: services.identity.clone(),
+            config: Arc::new(HttpConfig {
+                public_url: settings.server.public_url.clone(),
+                body_limit_bytes: settings.server.body_limit_bytes,
+                cors_origins: settings.server.cors_origins.clone(),
+            }),
+        };
+        Ok(Application {
+            listener,
+            router: plaza_http::router(state),
+            identity: services.identity,
+            grace: Duration::from_secs(settings.server.shutdown_grace_secs),
+        })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and gives open requests
+    /// the grace period to finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let purge = tokio::spawn(purge_periodically(self.identity.clone(), stop_rx.clone()));
+        let mut serve_stop = stop_rx.clone();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            let _ = serve_stop.wait_for(|stopped| *stopped).await;
+        });
+        let mut server = tokio::spawn(async move { server.await });
+        tokio::select! {
+            finished = &mut server => {
+                return finished.context("server task")?.context("serve");
+            }
+            () = shutdown => {}
+        }
+        tracing::info!("shutting down: finishing open requests");
+        let _ = stop_tx.send(true);
+        purge.abort();
+        match tokio::time::timeout(self.grace, &mut server).await {
+            Ok(finished) => finished.context("server task")?.context("serve")?,
+            Err(_) => {
+                tracing::warn!(
+                    grace_secs = self.grace.as_secs(),
+                    "requests still open after the grace period; closing"
+                );
+                server.abort();
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn purge_periodically(
+    identity: Arc<IdentityService>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        match identity.purge_expired_credentials().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "purged expired credentials"),
+            Err(error) => tracing::warn!(%error, "purging expired credentials failed"),
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

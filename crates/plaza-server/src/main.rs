@@ -1,1 +1,323 @@
-fn main() {}
+//! `plaza`: the server binary and its administration commands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use plaza_core::identity::{Actor, NewClient, NewServiceApp, NewUserByAdmin};
+use plaza_core::{ClientKind, ObjectId};
+use plaza_http::wire;
+use plaza_server::settings::{LogFormat, Overrides, Settings};
+use plaza_server::{Application, Services, shutdown_signal};
+use serde_json::json;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "plaza",
+    version,
+    about = "A self-hosted team collaboration server that speaks the Avaya Spaces API"
+)]
+struct Cli {
+    /// A TOML settings file (see `plaza default-config`).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags that override every other settings source.
+#[derive(Args, Default)]
+struct ServerFlags {
+    /// Address to listen on [env: PLAZA__SERVER__LISTEN] [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Folder for the SQLite database, keys and files [env: PLAZA__SERVER__DATA_DIR] [default: ./plaza-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://... [env: PLAZA__DATABASE__URL].
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+impl ServerFlags {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(#[command(flatten)] ServerFlags),
+    /// Apply pending database migrations and exit.
+    Migrate(#[command(flatten)] ServerFlags),
+    /// Print the commented example settings file.
+    DefaultConfig,
+    /// Administer accounts, service apps and OAuth clients.
+    Admin {
+        #[command(flatten)]
+        flags: ServerFlags,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Registered user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Service apps: server-to-server clients acting as their own service account.
+    #[command(subcommand)]
+    ServiceApp(ServiceAppCommand),
+    /// OAuth2 clients that act for users.
+    #[command(subcommand)]
+    OauthClient(OAuthClientCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account (whatever the registration mode).
+    Create {
+        #[arg(long)]
+        username: String,
+        /// The password; prefer the environment variable to keep it out of shell history.
+        #[arg(long, env = "PLAZA_NEW_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long)]
+        displayname: Option<String>,
+        /// Make the account a server admin.
+        #[arg(long)]
+        server_admin: bool,
+    },
+    /// List accounts.
+    List {
+        #[arg(long, default_value_t = 100)]
+        size: u32,
+        /// Continue after this user id.
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Disable an account (by id or username): its tokens stop working at once.
+    Disable { user: String },
+    /// Re-enable a disabled account.
+    Enable { user: String },
+    /// Let an email register while registration is by invitation.
+    Invite { email: String },
+}
+
+#[derive(Subcommand)]
+enum ServiceAppCommand {
+    /// Create a service app; prints its client id and secret (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    List,
+    /// Revoke a service app: its tokens stop working at once.
+    Revoke {
+        client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OAuthClientCommand {
+    /// Register an OAuth2 client; prints its client id and secret (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// An allowed redirect URI (repeatable).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A public client (browser or mobile app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+    },
+    List,
+    /// Revoke a client: its codes and tokens stop working at once.
+    Revoke {
+        client_id: String,
+    },
+}
+
+fn init_tracing(settings: &Settings) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match settings.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let load = |flags: &ServerFlags| {
+        Settings::load(cli.config.as_deref(), std::env::vars(), &flags.overrides())
+    };
+    match &cli.command {
+        Command::DefaultConfig => {
+            print!("{}", plaza_server::settings::EXAMPLE_CONFIG);
+            Ok(())
+        }
+        Command::Serve(flags) => {
+            let settings = load(flags)?;
+            init_tracing(&settings);
+            tracing::info!(
+                listen = %settings.server.listen,
+                data_dir = %settings.server.data_dir.display(),
+                database = %plaza_server::settings::redact_url(&settings.database_url()),
+                registration = ?settings.auth.registration,
+                "starting plaza"
+            );
+            let app = Application::build(settings).await?;
+            tracing::info!(address = %app.local_addr()?, "listening");
+            app.run_until(shutdown_signal()).await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Migrate(flags) => {
+            let settings = load(flags)?;
+            init_tracing(&settings);
+            plaza_server::open_store(&settings).await?;
+            println!(
+                "migrations applied to {}",
+                plaza_server::settings::redact_url(&settings.database_url())
+            );
+            Ok(())
+        }
+        Command::Admin { flags, command } => {
+            let settings = load(flags)?;
+            init_tracing(&settings);
+            let services = Services::build(&settings).await?;
+            admin(&services, command, settings.server.public_url.as_deref().unwrap_or("")).await
+        }
+    }
+}
+
+async fn admin(services: &Services, command: &AdminCommand, base_url: &str) -> anyhow::Result<()> {
+    let identity = &services.identity;
+    let actor = Actor::System;
+    let fail = |e: plaza_core::CoreError| anyhow::anyhow!("{}", e.message).context(e.code.as_str());
+    match command {
+        AdminCommand::User(UserCommand::Create {
+            username,
+            password,
+            displayname,
+            server_admin,
+        }) => {
+            let user = identity
+                .admin_create_user(
+                    actor,
+                    NewUserByAdmin {
+                        username: username.clone(),
+                        password: password.clone(),
+                        displayname: displayname.clone(),
+                        server_admin: *server_admin,
+                    },
+                )
+                .await
+                .map_err(fail)?;
+            print_json(&wire::user(&user, base_url))
+        }
+        AdminCommand::User(UserCommand::List { size, after }) => {
+            let after = after
+                .as_deref()
+                .map(|a| a.parse::<ObjectId>().context("--after must be a user id"))
+                .transpose()?;
+            let users = identity.admin_list_users(actor, after, *size).await.map_err(fail)?;
+            for user in users {
+                let flags = [(user.is_server_admin, "admin"), (user.disabled, "disabled")]
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, name)| *name)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    user.id,
+                    user.kind.as_str(),
+                    user.username,
+                    user.displayname,
+                    flags
+                );
+            }
+            Ok(())
+        }
+        AdminCommand::User(UserCommand::Disable { user }) => {
+            let user = identity.admin_set_disabled(actor, user, true).await.map_err(fail)?;
+            println!("disabled {} ({})", user.username, user.id);
+            Ok(())
+        }
+        AdminCommand::User(UserCommand::Enable { user }) => {
+            let user = identity.admin_set_disabled(actor, user, false).await.map_err(fail)?;
+            println!("enabled {} ({})", user.username, user.id);
+            Ok(())
+        }
+        AdminCommand::User(UserCommand::Invite { email }) => {
+            let email = identity.admin_invite(actor, email).await.map_err(fail)?;
+            println!("{email} may now register");
+            Ok(())
+        }
+        AdminCommand::ServiceApp(ServiceAppCommand::Create { name }) => {
+            let (client, secret, account) = identity
+                .admin_create_service_app(actor, NewServiceApp { name: name.clone() })
+                .await
+                .map_err(fail)?;
+            let mut value = wire::client(&client, Some(&secret));
+            value["serviceAccount"] = json!({"_id": account.id, "username": account.username});
+            print_json(&value)
+        }
+        AdminCommand::ServiceApp(ServiceAppCommand::List) => {
+            list_clients(services, ClientKind::ServiceApp).await
+        }
+        AdminCommand::OauthClient(OAuthClientCommand::List) => {
+            list_clients(services, ClientKind::OAuth).await
+        }
+        AdminCommand::ServiceApp(ServiceAppCommand::Revoke { client_id })
+        | AdminCommand::OauthClient(OAuthClientCommand::Revoke { client_id }) => {
+            identity.admin_revoke_client(actor, client_id).await.map_err(fail)?;
+            println!("revoked {client_id}");
+            Ok(())
+        }
+        AdminCommand::OauthClient(OAuthClientCommand::Create { name, redirect_uris, public }) => {
+            let (client, secret) = identity
+                .admin_create_client(
+                    actor,
+                    NewClient {
+                        name: name.clone(),
+                        redirect_uris: redirect_uris.clone(),
+                        public: *public,
+                    },
+                )
+                .await
+                .map_err(fail)?;
+            print_json(&wire::client(&client, secret.as_deref()))
+        }
+    }
+}
+
+async fn list_clients(services: &Services, kind: ClientKind) -> anyhow::Result<()> {
+    let clients = services
+        .identity
+        .admin_list_clients(Actor::System, Some(kind))
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    for client in clients {
+        let state = if client.revoked { "revoked" } else { "active" };
+        println!("{}\t{}\t{}\t{}", client.client_id, client.kind.as_str(), state, client.name);
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+use std::borrow::Cow;
+use std::fmt;
+
+use plaza_db::StoreError;
+
+/// Every error Plaza reports, as a stable dotted code.
+///
+/// Transports map each code to a status exactly once (and exhaustively), so adding a
+/// variant here forces a decision there. `docs/errors.md` lists them for clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The input was understood but is not acceptable; `fields` says why.
+    RequestInvalid,
+    /// The body could not be parsed (bad JSON, wrong types, unknown fields).
+    RequestMalformed,
+    /// The body is larger than the server accepts.
+    RequestTooLarge,
+    /// The body's content type is not one this endpoint reads.
+    RequestUnsupportedMediaType,
+    /// Too many requests; `retry_after` says when to try again.
+    RequestRateLimited,
+    /// No route has this path.
+    RouteNotFound,
+    /// The route exists but not with this method.
+    RouteMethodNotAllowed,
+    /// The endpoint needs an `Authorization` header.
+    AuthRequired,
+    /// The token is malformed, forged, expired or revoked.
+    AuthInvalidToken,
+    /// Wrong username or password.
+    AuthInvalidCredentials,
+    /// The account exists but a server admin disabled it.
+    AuthAccountDisabled,
+    /// Registration is closed on this server.
+    AuthRegistrationClosed,
+    /// Registration needs an invitation for this email.
+    AuthInvitationRequired,
+    /// The caller may not do this.
+    PermissionDenied,
+    UserNotFound,
+    UserUsernameTaken,
+    SettingsNotFound,
+    OAuthInvalidRequest,
+    OAuthInvalidClient,
+    OAuthInvalidGrant,
+    OAuthUnauthorizedClient,
+    OAuthUnsupportedGrantType,
+    OAuthUnsupportedResponseType,
+    OAuthClientNotFound,
+    /// A dependency (the database) is not answering; try again later.
+    ServiceUnavailable,
+    /// Something broke inside the server; details are in its log, never in the answer.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation and exhaustiveness tests.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::RequestInvalid,
+        ErrorCode::RequestMalformed,
+        ErrorCode::RequestTooLarge,
+        ErrorCode::RequestUnsupportedMediaType,
+        ErrorCode::RequestRateLimited,
+        ErrorCode::RouteNotFound,
+        ErrorCode::RouteMethodNotAllowed,
+        ErrorCode::AuthRequired,
+        ErrorCode::AuthInvalidToken,
+        ErrorCode::AuthInvalidCredentials,
+        ErrorCode::AuthAccountDisabled,
+        ErrorCode::AuthRegistrationClosed,
+        ErrorCode::AuthInvitationRequired,
+        ErrorCode::PermissionDenied,
+        ErrorCode::UserNotFound,
+        ErrorCode::UserUsernameTaken,
+        ErrorCode::SettingsNotFound,
+        ErrorCode::OAuthInvalidRequest,
+        ErrorCode::OAuthInvalidClient,
+        ErrorCode::OAuthInvalidGrant,
+        ErrorCode::OAuthUnauthorizedClient,
+        ErrorCode::OAuthUnsupportedGrantType,
+        ErrorCode::OAuthUnsupportedResponseType,
+        ErrorCode::OAuthClientNotFound,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::RequestInvalid => "request.invalid",
+            ErrorCode::RequestMalformed => "request.malformed",
+            ErrorCode::RequestTooLarge => "request.too_large",
+            ErrorCode::RequestUnsupportedMediaType => "request.unsupported_media_type",
+            ErrorCode::RequestRateLimited => "request.rate_limited",
+            ErrorCode::RouteNotFound => "route.not_found",
+            ErrorCode::RouteMethodNotAllowed => "route.method_not_allowed",
+            ErrorCode::AuthRequired => "auth.required",
+            ErrorCode::AuthInvalidToken => "auth.invalid_token",
+            ErrorCode::AuthInvalidCredentials => "auth.invalid_credentials",
+            ErrorCode::AuthAccountDisabled => "auth.account_disabled",
+            ErrorCode::AuthRegistrationClosed => "auth.registration_closed",
+            ErrorCode::AuthInvitationRequired => "auth.invitation_required",
+            ErrorCode::PermissionDenied => "permission.denied",
+            ErrorCode::UserNotFound => "user.not_found",
+            ErrorCode::UserUsernameTaken => "user.username_taken",
+            ErrorCode::SettingsNotFound => "settings.not_found",
+            ErrorCode::OAuthInvalidRequest => "oauth.invalid_request",
+            ErrorCode::OAuthInvalidClient => "oauth.invalid_client",
+            ErrorCode::OAuthInvalidGrant => "oauth.invalid_grant",
+            ErrorCode::OAuthUnauthorizedClient => "oauth.unauthorized_client",
+            ErrorCode::OAuthUnsupportedGrantType => "oauth.unsupported_grant_type",
+            ErrorCode::OAuthUnsupportedResponseType => "oauth.unsupported_response_type",
+            ErrorCode::OAuthClientNotFound => "oauth.client_not_found",
+            ErrorCode::ServiceUnavailable => "service.unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The RFC 6749 `error` value for OAuth codes, which OAuth client libraries read.
+    pub fn oauth_error(self) -> Option<&'static str> {
+        match self {
+            ErrorCode::OAuthInvalidRequest => Some("invalid_request"),
+            ErrorCode::OAuthInvalidClient => Some("invalid_client"),
+            ErrorCode::OAuthInvalidGrant => Some("invalid_grant"),
+            ErrorCode::OAuthUnauthorizedClient => Some("unauthorized_client"),
+            ErrorCode::OAuthUnsupportedGrantType => Some("unsupported_grant_type"),
+            ErrorCode::OAuthUnsupportedResponseType => Some("unsupported_response_type"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rejected input field and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// A failed core operation: a code, a human message, and for internal errors the cause
+/// (logged, never shown).
+#[derive(Debug)]
+pub struct CoreError {
+    pub code: ErrorCode,
+    pub message: Cow<'static, str>,
+    pub fields: Vec<FieldError>,
+    pub retry_after_secs: Option<u64>,
+    pub cause: Option<anyhow::Error>,
+}
+
+impl CoreError {
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        CoreError {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+            retry_after_secs: None,
+            cause: None,
+        }
+    }
+
+    /// A validation failure on one field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let field = field.into();
+        CoreError {
+            fields: vec![FieldError { field: field.clone(), message: message.clone() }],
+            ..CoreError::new(ErrorCode::RequestInvalid, format!("{field}: {message}"))
+        }
+    }
+
+    /// An internal failure; `cause` goes to the log only.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        CoreError {
+            cause: Some(cause.into()),
+            ..CoreError::new(ErrorCode::Internal, "internal server error")
+        }
+    }
+
+    pub fn permission_denied(message: impl Into<Cow<'static, str>>) -> Self {
+        CoreError::new(ErrorCode::PermissionDenied, message)
+    }
+
+    pub fn invalid_token() -> Self {
+        CoreError::new(ErrorCode::AuthInvalidToken, "the token is invalid, expired or revoked")
+    }
+}
+
+impl fmt::Display for CoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if let Some(cause) = &self.cause {
+            write!(f, " ({cause:#})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CoreError {}
+
+/// Store failures reaching the core unhandled are internal: the services turn the
+/// meaningful ones (`NotFound`, `Conflict`) into domain codes before this applies.
+impl From<StoreError> for CoreError {
+    fn from(error: StoreError) -> Self {
+        CoreError::internal(error)
+    }
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_dotted() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {code}");
+            assert!(code.as_str() == "internal" || code.as_str().contains('.'));
+        }
+    }
+}

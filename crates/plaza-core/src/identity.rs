@@ -1,0 +1,472 @@
+//! Who is calling: accounts, tokens, sessions, OAuth2 and server administration.
+
+mod admin;
+mod credentials;
+mod keys;
+mod oauth;
+pub mod password;
+mod settings;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use plaza_db::{ObjectId, Store, StoreError, Timestamp, UserKind, UserRecord};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{CoreError, CoreResult, ErrorCode};
+
+pub use admin::{Actor, NewClient, NewServiceApp, NewUserByAdmin};
+pub use credentials::Credential;
+pub use keys::{PublicJwk, SigningKeys};
+pub use oauth::{AuthorizeRequest, TokenGrant, TokenRequest};
+
+/// Who may register themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// Anyone may register.
+    Open,
+    /// Only emails a server admin invited may register.
+    Invite,
+    /// Nobody may register; admins create accounts.
+    Closed,
+}
+
+/// The knobs of the identity service.
+#[derive(Debug, Clone)]
+pub struct IdentityConfig {
+    /// The `iss` claim of every JWT this server signs, and the only one it accepts.
+    pub issuer: String,
+    pub registration: RegistrationMode,
+    pub user_token_ttl_secs: i64,
+    /// Anonymous guests get 24 h (the Spaces contract).
+    pub anonymous_token_ttl_secs: i64,
+    pub service_token_ttl_secs: i64,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub auth_code_ttl_secs: i64,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            issuer: "plaza".to_owned(),
+            registration: RegistrationMode::Open,
+            user_token_ttl_secs: 7 * 24 * 3600,
+            anonymous_token_ttl_secs: 24 * 3600,
+            service_token_ttl_secs: 3600,
+            access_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            auth_code_ttl_secs: 600,
+        }
+    }
+}
+
+/// The claims of a Plaza JWT.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    /// The user id.
+    sub: String,
+    /// `user`, `anonymous` or `service`.
+    typ: String,
+    jti: String,
+    iat: i64,
+    exp: i64,
+    /// For service-app tokens, the app's `client_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+}
+
+/// How a request authenticated; logout and revocation act on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Session {
+    Jwt { jti: String, expires_at: Timestamp },
+    OAuth { grant_id: ObjectId, client_id: String, scope: String },
+    ServiceApp { jti: String, expires_at: Timestamp, client_id: String },
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: UserRecord,
+    pub session: Session,
+}
+
+impl Principal {
+    pub fn user_id(&self) -> ObjectId {
+        self.user.id
+    }
+
+    pub fn is_server_admin(&self) -> bool {
+        self.user.is_server_admin && self.user.kind == UserKind::Registered
+    }
+}
+
+/// A freshly issued JWT with the user it names.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: Timestamp,
+    pub user: UserRecord,
+}
+
+pub struct RegisterInput {
+    pub username: String,
+    pub password: String,
+    pub displayname: Option<String>,
+}
+
+#[derive(Default)]
+pub struct AnonymousInput {
+    pub displayname: Option<String>,
+    pub username: Option<String>,
+    pub picturefile: Option<String>,
+}
+
+/// Accounts, sign-in, tokens and OAuth2: the one place that decides who a caller is.
+pub struct IdentityService {
+    store: Arc<dyn Store>,
+    keys: SigningKeys,
+    config: IdentityConfig,
+}
+
+/// 32 random bytes, URL-safe base64: opaque tokens, codes and client secrets.
+pub(crate) fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Opaque secrets are stored as their SHA-256 (hex): a leaked table grants nothing.
+pub(crate) fn secret_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) const MAX_PASSWORD_LEN: usize = 1024;
+pub(crate) const MIN_PASSWORD_LEN: usize = 8;
+const MAX_NAME_LEN: usize = 128;
+const MAX_URL_LEN: usize = 2048;
+
+/// Checks that a username is an email address, the form Spaces usernames take.
+pub(crate) fn validate_email(field: &str, username: &str) -> CoreResult<String> {
+    let username = username.trim();
+    let valid = username.len() <= 254
+        && !username.contains(char::is_whitespace)
+        && username.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if !valid {
+        return Err(CoreError::invalid(field, "must be an email address"));
+    }
+    Ok(username.to_owned())
+}
+
+pub(crate) fn validate_password(password: &str) -> CoreResult<()> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_LEN {
+        return Err(CoreError::invalid(
+            "password",
+            format!("must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn validate_name(field: &str, name: &str) -> CoreResult<String> {
+    let name = name.trim();
+    if name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control) {
+        return Err(CoreError::invalid(
+            field,
+            format!("must be at most {MAX_NAME_LEN} printable characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn validate_picture(url: &str) -> CoreResult<String> {
+    let url = url.trim();
+    if url.len() > MAX_URL_LEN || url.chars().any(char::is_whitespace) {
+        return Err(CoreError::invalid("picturefile", "must be a URL"));
+    }
+    Ok(url.to_owned())
+}
+
+pub(crate) fn new_user_record(kind: UserKind, username: String, displayname: String) -> UserRecord {
+    let now = Timestamp::now();
+    UserRecord {
+        id: ObjectId::new(),
+        kind,
+        username,
+        displayname,
+        password_hash: None,
+        picture_url: None,
+        timezone: None,
+        phone_numbers: serde_json::Value::Array(Vec::new()),
+        is_server_admin: false,
+        disabled: false,
+        created: now,
+        modified: now,
+        expires_at: None,
+    }
+}
+
+impl IdentityService {
+    pub fn new(store: Arc<dyn Store>, keys: SigningKeys, config: IdentityConfig) -> Self {
+        IdentityService { store, keys, config }
+    }
+
+    pub fn config(&self) -> &IdentityConfig {
+        &self.config
+    }
+
+    /// The public keys that verify Plaza JWTs.
+    pub fn jwks(&self) -> Vec<PublicJwk> {
+        vec![self.keys.jwk()]
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> CoreResult<()> {
+        self.store.ping().await.map_err(|e| CoreError {
+            cause: Some(e.into()),
+            ..CoreError::new(ErrorCode::ServiceUnavailable, "the database is not answering")
+        })
+    }
+
+    fn issue_jwt(
+        &self,
+        user: &UserRecord,
+        ttl_secs: i64,
+        client_id: Option<String>,
+    ) -> CoreResult<(String, Timestamp)> {
+        let now = Timestamp::now();
+        let expires_at = match user.expires_at {
+            // An anonymous account and its token lapse together.
+            Some(account_end) => account_end.min(now.add_millis(ttl_secs * 1000)),
+            None => now.add_millis(ttl_secs * 1000),
+        };
+        let claims = Claims {
+            iss: self.config.issuer.clone(),
+            sub: user.id.to_string(),
+            typ: user.kind.as_str().to_owned(),
+            jti: ObjectId::new().to_string(),
+            iat: now.seconds(),
+            exp: expires_at.seconds(),
+            client_id,
+        };
+        Ok((self.keys.sign(&claims)?, Timestamp::from_millis(expires_at.seconds() * 1000)))
+    }
+
+    fn user_token(&self, user: UserRecord) -> CoreResult<IssuedToken> {
+        let ttl = match user.kind {
+            UserKind::Anonymous => self.config.anonymous_token_ttl_secs,
+            UserKind::Registered | UserKind::Service => self.config.user_token_ttl_secs,
+        };
+        let (token, expires_at) = self.issue_jwt(&user, ttl, None)?;
+        Ok(IssuedToken { token, expires_at, user })
+    }
+
+    /// `POST /api/auth/register`: creates a registered user and signs them in. The first
+    /// registered user of a server becomes its admin.
+    pub async fn register(&self, input: RegisterInput) -> CoreResult<IssuedToken> {
+        let username = validate_email("username", &input.username)?;
+        validate_password(&input.password)?;
+        let displayname = match input.displayname.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => validate_name("displayname", name)?,
+            _ => username.split('@').next().unwrap_or_default().to_owned(),
+        };
+        match self.config.registration {
+            RegistrationMode::Open => {}
+            RegistrationMode::Closed => {
+                return Err(CoreError::new(
+                    ErrorCode::AuthRegistrationClosed,
+                    "registration is closed on this server; ask an administrator for an account",
+                ));
+            }
+            RegistrationMode::Invite => {
+                if self.store.user_by_username(&username).await?.is_some() {
+                    return Err(username_taken());
+                }
+                if !self.store.take_registration_invite(&username).await? {
+                    return Err(CoreError::new(
+                        ErrorCode::AuthInvitationRequired,
+                        "registration on this server needs an invitation for this email",
+                    ));
+                }
+            }
+        }
+        let mut user = new_user_record(UserKind::Registered, username, displayname);
+        user.password_hash = Some(password::hash(input.password).await?);
+        self.insert_registered(&mut user).await?;
+        self.user_token(user)
+    }
+
+    /// Inserts a registered user, and makes them server admin when they are the first.
+    pub(crate) async fn insert_registered(&self, user: &mut UserRecord) -> CoreResult<()> {
+        self.store.insert_user(user).await.map_err(|e| match e {
+            StoreError::Conflict { .. } => username_taken(),
+            other => other.into(),
+        })?;
+        if user.kind == UserKind::Registered && self.store.claim_first_admin().await? {
+            self.store.set_server_admin(user.id, true).await?;
+            user.is_server_admin = true;
+            tracing::info!(user_id = %user.id, "first registered user is now server admin");
+        }
+        Ok(())
+    }
+
+    /// `POST /api/auth/login`.
+    pub async fn login(&self, username: &str, password: &str) -> CoreResult<IssuedToken> {
+        let wrong =
+            || CoreError::new(ErrorCode::AuthInvalidCredentials, "wrong username or password");
+        if password.len() > MAX_PASSWORD_LEN {
+            return Err(wrong());
+        }
+        let user = self.store.user_by_username(username.trim()).await?;
+        let stored = user
+            .as_ref()
+            .filter(|u| u.kind == UserKind::Registered)
+            .and_then(|u| u.password_hash.clone());
+        let matched = match stored {
+            Some(hash) => password::verify(password.to_owned(), hash).await?,
+            None => {
+                password::verify(password.to_owned(), password::decoy_hash().await.to_owned())
+                    .await?;
+                false
+            }
+        };
+        let Some(user) = user.filter(|_| matched) else { return Err(wrong()) };
+        if user.disabled {
+            return Err(account_disabled());
+        }
+        self.user_token(user)
+    }
+
+    /// `POST /api/auth/logout`: revokes the credential the request used.
+    pub async fn logout(&self, principal: &Principal) -> CoreResult<()> {
+        match &principal.session {
+            Session::Jwt { jti, expires_at } | Session::ServiceApp { jti, expires_at, .. } => {
+                self.store.revoke_jwt(jti, *expires_at).await?;
+            }
+            Session::OAuth { grant_id, .. } => {
+                self.store.revoke_oauth_grant(*grant_id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST /api/anonymous/auth`: a new anonymous guest and its 24-hour JWT.
+    pub async fn anonymous(&self, input: AnonymousInput) -> CoreResult<IssuedToken> {
+        let displayname = match input.displayname.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => validate_name("displayname", name)?,
+            _ => "Guest".to_owned(),
+        };
+        let username = validate_name("username", input.username.as_deref().unwrap_or_default())?;
+        let mut user = new_user_record(UserKind::Anonymous, username, displayname);
+        user.picture_url = input
+            .picturefile
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+            .map(validate_picture)
+            .transpose()?;
+        user.expires_at =
+            Some(user.created.add_millis(self.config.anonymous_token_ttl_secs * 1000));
+        self.store.insert_user(&user).await?;
+        self.user_token(user)
+    }
+
+    /// Checks a credential and returns who presented it.
+    pub async fn authenticate(&self, credential: &Credential) -> CoreResult<Principal> {
+        match credential {
+            Credential::Jwt(token) => {
+                let claims: Claims = self.keys.verify(token, &self.config.issuer)?;
+                // A service-app JWT is also accepted under `jwt`: Spaces sockets send
+                // every JWT as tokenType=jwt.
+                let session = self.jwt_session(&claims).await?;
+                self.principal_for(&claims.sub, session).await
+            }
+            Credential::ServiceApp(token) => {
+                let claims: Claims = self.keys.verify(token, &self.config.issuer)?;
+                if claims.typ != UserKind::Service.as_str() {
+                    return Err(CoreError::invalid_token());
+                }
+                let session = self.jwt_session(&claims).await?;
+                self.principal_for(&claims.sub, session).await
+            }
+            Credential::Bearer(token) => {
+                let record = self
+                    .store
+                    .oauth_token(&secret_hash(token))
+                    .await?
+                    .filter(|t| t.kind == plaza_db::TokenKind::Access)
+                    .filter(|t| t.expires_at > Timestamp::now())
+                    .ok_or_else(CoreError::invalid_token)?;
+                self.active_client(&record.client_id).await?;
+                let session = Session::OAuth {
+                    grant_id: record.grant_id,
+                    client_id: record.client_id,
+                    scope: record.scope,
+                };
+                self.principal_for(&record.user_id.to_string(), session).await
+            }
+        }
+    }
+
+    async fn jwt_session(&self, claims: &Claims) -> CoreResult<Session> {
+        if self.store.is_jwt_revoked(&claims.jti).await? {
+            return Err(CoreError::invalid_token());
+        }
+        let expires_at = Timestamp::from_millis(claims.exp.saturating_mul(1000));
+        match (&claims.client_id, claims.typ.as_str()) {
+            (Some(client_id), "service") => {
+                self.active_client(client_id).await?;
+                Ok(Session::ServiceApp {
+                    jti: claims.jti.clone(),
+                    expires_at,
+                    client_id: client_id.clone(),
+                })
+            }
+            (None, "user" | "anonymous") => {
+                Ok(Session::Jwt { jti: claims.jti.clone(), expires_at })
+            }
+            _ => Err(CoreError::invalid_token()),
+        }
+    }
+
+    /// The client must still exist and not be revoked for its tokens to work.
+    async fn active_client(&self, client_id: &str) -> CoreResult<plaza_db::OAuthClientRecord> {
+        self.store
+            .oauth_client(client_id)
+            .await?
+            .filter(|c| !c.revoked)
+            .ok_or_else(CoreError::invalid_token)
+    }
+
+    async fn principal_for(&self, user_id: &str, session: Session) -> CoreResult<Principal> {
+        let id: ObjectId = user_id.parse().map_err(|_| CoreError::invalid_token())?;
+        let user = self.store.user_by_id(id).await?.ok_or_else(CoreError::invalid_token)?;
+        if user.expires_at.is_some_and(|end| end <= Timestamp::now()) {
+            return Err(CoreError::invalid_token());
+        }
+        if user.disabled {
+            return Err(account_disabled());
+        }
+        Ok(Principal { user, session })
+    }
+
+    /// Forgets revocations, codes and tokens that have expired anyway.
+    pub async fn purge_expired_credentials(&self) -> CoreResult<u64> {
+        Ok(self.store.purge_expired_credentials(Timestamp::now()).await?)
+    }
+}
+
+fn username_taken() -> CoreError {
+    CoreError::new(ErrorCode::UserUsernameTaken, "an account with this username already exists")
+}
+
+fn account_disabled() -> CoreError {
+    CoreError::new(ErrorCode::AuthAccountDisabled, "this account is disabled")
+}

@@ -1,0 +1,109 @@
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use plaza_core::{CoreError, ErrorCode};
+use serde_json::{Value, json};
+
+/// A [`CoreError`] on its way out as an HTTP answer: the one place codes become statuses.
+#[derive(Debug)]
+pub struct ApiError(pub CoreError);
+
+impl From<CoreError> for ApiError {
+    fn from(error: CoreError) -> Self {
+        ApiError(error)
+    }
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        ApiError(CoreError::new(code, message))
+    }
+}
+
+/// The HTTP status of each code. Exhaustive on purpose: a new code must be placed here.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::RequestInvalid | ErrorCode::RequestMalformed => StatusCode::BAD_REQUEST,
+        ErrorCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::RequestUnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::RequestRateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::RouteMethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::AuthRequired
+        | ErrorCode::AuthInvalidToken
+        | ErrorCode::AuthInvalidCredentials => StatusCode::UNAUTHORIZED,
+        ErrorCode::AuthAccountDisabled
+        | ErrorCode::AuthRegistrationClosed
+        | ErrorCode::AuthInvitationRequired
+        | ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+        ErrorCode::UserNotFound | ErrorCode::SettingsNotFound | ErrorCode::OAuthClientNotFound => {
+            StatusCode::NOT_FOUND
+        }
+        ErrorCode::UserUsernameTaken => StatusCode::CONFLICT,
+        ErrorCode::OAuthInvalidClient => StatusCode::UNAUTHORIZED,
+        ErrorCode::OAuthInvalidRequest
+        | ErrorCode::OAuthInvalidGrant
+        | ErrorCode::OAuthUnauthorizedClient
+        | ErrorCode::OAuthUnsupportedGrantType
+        | ErrorCode::OAuthUnsupportedResponseType => StatusCode::BAD_REQUEST,
+        ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The JSON body of an error: `{code, message}` plus `fields` or `retryAfter` when set,
+/// plus the RFC 6749 `error`/`error_description` pair for OAuth codes.
+pub fn error_body(error: &CoreError) -> Value {
+    let mut body = json!({"code": error.code.as_str(), "message": error.message});
+    if !error.fields.is_empty() {
+        body["fields"] =
+            error.fields.iter().map(|f| json!({"field": f.field, "message": f.message})).collect();
+    }
+    if let Some(seconds) = error.retry_after_secs {
+        body["retryAfter"] = json!(seconds);
+    }
+    if let Some(oauth) = error.code.oauth_error() {
+        body["error"] = json!(oauth);
+        body["error_description"] = json!(error.message);
+    }
+    body
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let error = self.0;
+        let status = status_of(error.code);
+        if status.is_server_error() {
+            // Runs inside the request's span, so the log line carries its request id.
+            tracing::error!(code = %error.code, error = %error, "request failed");
+        }
+        let mut response = (status, axum::Json(error_body(&error))).into_response();
+        let headers = response.headers_mut();
+        if status == StatusCode::UNAUTHORIZED {
+            headers
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("jwt realm=\"plaza\""));
+        }
+        if let Some(seconds) = error.retry_after_secs
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_an_error_status_and_only_internal_ones_are_5xx() {
+        for &code in ErrorCode::ALL {
+            let status = status_of(code);
+            assert!(status.is_client_error() || status.is_server_error(), "{code}");
+            let server_side = matches!(code, ErrorCode::Internal | ErrorCode::ServiceUnavailable);
+            assert_eq!(status.is_server_error(), server_side, "{code}");
+        }
+    }
+}

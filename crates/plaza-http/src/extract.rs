@@ -1,0 +1,147 @@
+//! Extractors that turn requests into core input, with Plaza's error shape on failure.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use plaza_core::identity::{Credential, Principal};
+use plaza_core::{CoreError, ErrorCode};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Reads the whole body within the configured limit, answering 413 in our shape.
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        let response = rejection.into_response();
+        if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(ErrorCode::RequestTooLarge, "the request body is too large")
+        } else {
+            ApiError::new(ErrorCode::RequestMalformed, "the request body could not be read")
+        }
+    })
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        // serde's message names the field and the expected type; its position is noise.
+        let message = e.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        ApiError::new(ErrorCode::RequestMalformed, format!("invalid JSON body: {message}"))
+    })
+}
+
+fn looks_like_json(bytes: &[u8]) -> bool {
+    matches!(bytes.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'['))
+}
+
+/// A JSON body. The declared content type is not trusted: some Spaces clients (and
+/// `curl -d`) send JSON labelled as a form, so a body that looks like JSON is read as
+/// JSON; a real form body is refused with 415.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let form = is_form(request.headers());
+        let bytes = read_body(request, state).await?;
+        if form && !looks_like_json(&bytes) {
+            return Err(ApiError::new(
+                ErrorCode::RequestUnsupportedMediaType,
+                "this endpoint takes a JSON body",
+            ));
+        }
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// A body that may be JSON or `application/x-www-form-urlencoded`; an empty body is
+/// `T::default()`.
+pub struct JsonOrForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for JsonOrForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let form = is_form(request.headers());
+        let bytes = read_body(request, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonOrForm(T::default()));
+        }
+        if form && !looks_like_json(&bytes) {
+            return serde_urlencoded::from_bytes(&bytes).map(JsonOrForm).map_err(|e| {
+                ApiError::new(ErrorCode::RequestMalformed, format!("invalid form body: {e}"))
+            });
+        }
+        parse_json(&bytes).map(JsonOrForm)
+    }
+}
+
+/// The authenticated caller; 401 `auth.required` without an `Authorization` header.
+pub struct Auth(pub Principal);
+
+pub(crate) fn credential(parts: &Parts) -> Result<Option<Credential>, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else { return Ok(None) };
+    let value = value.to_str().map_err(|_| ApiError(CoreError::invalid_token()))?;
+    Credential::from_authorization(value)
+        .map(Some)
+        .ok_or_else(|| ApiError(CoreError::invalid_token()))
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let credential = credential(parts)?.ok_or_else(|| {
+            ApiError::new(ErrorCode::AuthRequired, "this endpoint needs an Authorization header")
+        })?;
+        Ok(Auth(state.identity.authenticate(&credential).await?))
+    }
+}
+
+/// The caller if an `Authorization` header was sent (and is valid), else `None`.
+pub struct MaybeAuth(pub Option<Principal>);
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match credential(parts)? {
+            Some(credential) => {
+                Ok(MaybeAuth(Some(state.identity.authenticate(&credential).await?)))
+            }
+            None => Ok(MaybeAuth(None)),
+        }
+    }
+}
+
+/// A query string, with Plaza's error shape when it does not parse.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query).map(Query).map_err(|e| {
+            ApiError::new(ErrorCode::RequestMalformed, format!("invalid query string: {e}"))
+        })
+    }
+}

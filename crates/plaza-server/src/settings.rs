@@ -1,0 +1,249 @@
+//! Typed settings. Precedence, lowest to highest: built-in defaults, the TOML file given
+//! with `--config`, `PLAZA__SECTION__KEY` environment variables, then command-line flags.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::{Figment, Provider};
+use plaza_core::identity::{IdentityConfig, RegistrationMode};
+use serde::{Deserialize, Serialize};
+
+/// The commented example configuration `plaza default-config` prints.
+pub const EXAMPLE_CONFIG: &str = include_str!("../plaza.example.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// Holds the SQLite database, the signing key and uploaded files.
+    pub data_dir: PathBuf,
+    /// The base URL clients reach this server at, when it differs from the `Host` they send.
+    pub public_url: Option<String>,
+    pub body_limit_bytes: usize,
+    /// Allowed CORS origins; empty allows any.
+    pub cors_origins: Vec<String>,
+    /// How long open requests may finish after a shutdown signal.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://...` or `postgres://...`; unset means `sqlite://<data_dir>/plaza.db`.
+    pub url: Option<SecretUrl>,
+    /// PostgreSQL pool size.
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    pub registration: RegistrationMode,
+    pub issuer: String,
+    pub user_token_ttl_hours: i64,
+    pub access_token_ttl_minutes: i64,
+    pub refresh_token_ttl_days: i64,
+    pub service_token_ttl_minutes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `plaza_http=debug,info`; `RUST_LOG` wins.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./plaza-data"),
+            public_url: None,
+            body_limit_bytes: 1024 * 1024,
+            cors_origins: Vec::new(),
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings { url: None, max_connections: 16 }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            registration: RegistrationMode::Open,
+            issuer: "plaza".to_owned(),
+            user_token_ttl_hours: 7 * 24,
+            access_token_ttl_minutes: 60,
+            refresh_token_ttl_days: 30,
+            service_token_ttl_minutes: 60,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings { format: LogFormat::Text, filter: "info".to_owned() }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            auth: AuthSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+/// Values given on the command line, which beat every other source.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads settings from the layers, reading the environment through `env` (the real
+    /// process environment in `main`, a fixed map in tests).
+    pub fn load(
+        config_file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> anyhow::Result<Settings> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config_file {
+            if !path.is_file() {
+                anyhow::bail!("config file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // figment's Env reads the process environment; feeding it a snapshot keeps the
+        // precedence testable without mutating global state.
+        let vars: Vec<(String, String)> =
+            env.into_iter().filter(|(k, _)| k.starts_with("PLAZA__")).collect();
+        for (key, value) in &vars {
+            let path = key["PLAZA__".len()..].to_lowercase().replace("__", ".");
+            figment = figment.merge(Serialized::default(&path, parse_env_value(value)));
+        }
+        if let Some(listen) = overrides.listen {
+            figment = figment.merge(Serialized::default("server.listen", listen));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("server.data_dir", dir));
+        }
+        if let Some(url) = &overrides.database_url {
+            figment = figment.merge(Serialized::default("database.url", url));
+        }
+        let settings: Settings =
+            figment.extract().map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.database.url
+            && !(url.0.starts_with("sqlite:")
+                || url.0.starts_with("postgres://")
+                || url.0.starts_with("postgresql://"))
+        {
+            anyhow::bail!("database.url must start with sqlite: or postgres://");
+        }
+        if self.server.body_limit_bytes < 1024 {
+            anyhow::bail!("server.body_limit_bytes must be at least 1024");
+        }
+        for (name, value) in [
+            ("auth.user_token_ttl_hours", self.auth.user_token_ttl_hours),
+            ("auth.access_token_ttl_minutes", self.auth.access_token_ttl_minutes),
+            ("auth.refresh_token_ttl_days", self.auth.refresh_token_ttl_days),
+            ("auth.service_token_ttl_minutes", self.auth.service_token_ttl_minutes),
+        ] {
+            if value <= 0 {
+                anyhow::bail!("{name} must be positive");
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one or the SQLite file in `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.0.clone(),
+            None => format!("sqlite://{}", self.server.data_dir.join("plaza.db").display()),
+        }
+    }
+
+    pub fn identity_config(&self) -> IdentityConfig {
+        IdentityConfig {
+            issuer: self.auth.issuer.clone(),
+            registration: self.auth.registration,
+            user_token_ttl_secs: self.auth.user_token_ttl_hours * 3600,
+            access_token_ttl_secs: self.auth.access_token_ttl_minutes * 60,
+            refresh_token_ttl_secs: self.auth.refresh_token_ttl_days * 24 * 3600,
+            service_token_ttl_secs: self.auth.service_token_ttl_minutes * 60,
+            ..IdentityConfig::default()
+        }
+    }
+}
+
+/// Environment values are typed like TOML values where they parse as one (`true`, `42`,
+/// `["a", "b"]`) and are strings otherwise.
+fn parse_env_value(raw: &str) -> figment::value::Value {
+    let parsed: Result<figment::value::Value, _> = Toml::string(&format!("v = {raw}"))
+        .data()
+        .ok()
+        .and_then(|mut profiles| profiles.remove(&figment::Profile::Default))
+        .and_then(|mut dict| dict.remove("v"))
+        .ok_or(());
+    parsed.unwrap_or_else(|_| figment::value::Value::from(raw.to_owned()))
+}
+
+/// A database URL that never shows its password in logs or `Debug`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretUrl(pub String);
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", redact_url(&self.0))
+    }
+}
+
+/// The URL with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_owned(),
+        Err(_) => "<unparsable url>".to_owned(),
+    }
+}
