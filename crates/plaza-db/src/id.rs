@@ -76,7 +76,8 @@ impl FromStr for ObjectId {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.as_bytes();
-        if text.len() != 24 {
+        // from_str_radix alone would accept a sign ("+8"), so check the digits first.
+        if text.len() != 24 || !text.iter().all(u8::is_ascii_hexdigit) {
             return Err(ParseObjectIdError);
         }
         let mut bytes = [0u8; 12];

@@ -31,13 +31,13 @@ struct Cli {
 #[derive(Args, Default)]
 struct ServerFlags {
     /// Address to listen on [env: PLAZA__SERVER__LISTEN] [default: 127.0.0.1:8080].
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, global = true, value_name = "ADDR")]
     listen: Option<SocketAddr>,
     /// Folder for the SQLite database, keys and files [env: PLAZA__SERVER__DATA_DIR] [default: ./plaza-data].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// sqlite://PATH or postgres://... [env: PLAZA__DATABASE__URL].
-    #[arg(long, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
 }
 

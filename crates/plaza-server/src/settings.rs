@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// The commented example configuration `plaza default-config` prints.
 pub const EXAMPLE_CONFIG: &str = include_str!("../plaza.example.toml");
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -108,17 +108,6 @@ impl Default for AuthSettings {
 impl Default for LogSettings {
     fn default() -> Self {
         LogSettings { format: LogFormat::Text, filter: "info".to_owned() }
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            server: ServerSettings::default(),
-            database: DatabaseSettings::default(),
-            auth: AuthSettings::default(),
-            log: LogSettings::default(),
-        }
     }
 }
 

@@ -1,1 +1,13 @@
+//! Full-stack tests: a real Plaza server on port 0 per test, driven over HTTP.
+//! One test binary on purpose: linking is the slow part of a test build.
 
+mod admin;
+mod auth;
+mod cli;
+mod config;
+mod errors;
+mod helpers;
+mod oauth;
+mod postgres;
+mod tokens;
+mod users;

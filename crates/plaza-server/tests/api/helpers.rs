@@ -1,0 +1,166 @@
+use std::path::PathBuf;
+
+use plaza_server::{Application, Overrides, Settings};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running server with its own data folder, stopped when dropped.
+pub struct TestApp {
+    pub base: String,
+    pub data_dir: PathBuf,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    _folder: tempfile::TempDir,
+}
+
+/// A server on a fresh SQLite database with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose settings `adjust` may change first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let folder = tempfile::tempdir().expect("temp folder");
+    let mut settings = Settings::load(None, Vec::new(), &Overrides::default()).expect("defaults");
+    settings.server.data_dir = folder.path().join("data");
+    settings.server.shutdown_grace_secs = 2;
+    adjust(&mut settings);
+    let data_dir = settings.server.data_dir.clone();
+    // Bound before the server task starts, so no test needs to wait for it.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let app = Application::build_with_listener(settings, listener).await.expect("build app");
+    let base = format!("http://{}", app.local_addr().expect("address"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    TestApp { base, data_dir, client, stop: Some(stop), server: Some(server), _folder: folder }
+}
+
+/// An answer: status plus the parsed JSON body (`Value::Null` when not JSON).
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    /// Asserts the Plaza error shape with this status and code.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.text);
+        assert_eq!(self.body["code"], code, "code of {}", self.text);
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "message of {}",
+            self.text
+        );
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("request reaches the server");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer { status, headers, body, text }
+    }
+
+    /// A request with an optional raw `Authorization` header value.
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match authorization {
+            Some(value) => request.header("authorization", value),
+            None => request,
+        }
+    }
+
+    pub async fn get(&self, path: &str, authorization: Option<&str>) -> Answer {
+        self.send(self.request(Method::GET, path, authorization)).await
+    }
+
+    pub async fn post(&self, path: &str, authorization: Option<&str>, body: &Value) -> Answer {
+        self.send(self.request(Method::POST, path, authorization).json(body)).await
+    }
+
+    pub async fn post_form(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        self.send(self.request(Method::POST, path, authorization).form(form)).await
+    }
+
+    /// Registers `username` with a fixed password; returns (token, user).
+    pub async fn register(&self, username: &str) -> (String, Value) {
+        let answer = self
+            .post(
+                "/api/auth/register",
+                None,
+                &json!({"username": username, "password": PASSWORD, "displayname": "Test User"}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        let token = answer.body["token"].as_str().expect("token").to_owned();
+        (token, answer.body["user"].clone())
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn jwt(token: &str) -> String {
+    format!("jwt {token}")
+}
+
+/// The claims of a JWT, decoded without verification (tests inspect what was issued).
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+pub fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
