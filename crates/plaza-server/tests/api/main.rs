@@ -1,5 +1,6 @@
 //! Full-stack tests: a real Plaza server on port 0 per test, driven over HTTP.
 //! One test binary on purpose: linking is the slow part of a test build.
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod admin;
 mod auth;
