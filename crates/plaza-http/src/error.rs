@@ -107,3 +107,18 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod documentation {
+    use super::*;
+
+    /// `docs/errors.md` is what clients read: every code must be there with its status.
+    #[test]
+    fn every_code_is_documented_with_its_status() {
+        let doc = include_str!("../../../docs/errors.md");
+        for &code in ErrorCode::ALL {
+            let row = format!("| `{}` | {} |", code.as_str(), status_of(code).as_u16());
+            assert!(doc.contains(&row), "docs/errors.md lacks the row {row}");
+        }
+    }
+}
