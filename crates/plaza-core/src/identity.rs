@@ -107,11 +107,22 @@ impl Principal {
 }
 
 /// A freshly issued JWT with the user it names.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IssuedToken {
     pub token: String,
     pub expires_at: Timestamp,
     pub user: UserRecord,
+}
+
+// The token is a bearer secret: never print it.
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user)
+            .finish()
+    }
 }
 
 pub struct RegisterInput {

@@ -80,6 +80,27 @@ macro_rules! impl_sql_store {
                 })
             }
 
+            /// Sets one boolean column of a user; `column` is always a literal of ours.
+            pub(super) async fn set_user_flag(
+                pool: &sqlx::Pool<$db>,
+                column: &'static str,
+                id: ObjectId,
+                value: bool,
+            ) -> StoreResult<()> {
+                let sql = format!("UPDATE app_user SET {column} = $1, modified = $2 WHERE user_id = $3");
+                let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(value)
+                    .bind(Timestamp::now().millis())
+                    .bind(id.to_string())
+                    .execute(pool)
+                    .await
+                    .map_err(super::map_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
             pub(super) fn settings(row: &DbRow) -> StoreResult<UserSettingsRecord> {
                 let settings: String = get(row, "settings")?;
                 Ok(UserSettingsRecord {
@@ -234,19 +255,7 @@ macro_rules! impl_sql_store {
                 id: plaza_db::ObjectId,
                 disabled: bool,
             ) -> plaza_db::StoreResult<()> {
-                let done = sqlx::query(
-                    "UPDATE app_user SET disabled = $1, modified = $2 WHERE user_id = $3",
-                )
-                .bind(disabled)
-                .bind(plaza_db::Timestamp::now().millis())
-                .bind(id.to_string())
-                .execute(&self.pool)
-                .await
-                .map_err(map_error)?;
-                if done.rows_affected() == 0 {
-                    return Err(plaza_db::StoreError::NotFound);
-                }
-                Ok(())
+                sql_rows::set_user_flag(&self.pool, "disabled", id, disabled).await
             }
 
             async fn set_server_admin(
@@ -254,19 +263,7 @@ macro_rules! impl_sql_store {
                 id: plaza_db::ObjectId,
                 admin: bool,
             ) -> plaza_db::StoreResult<()> {
-                let done = sqlx::query(
-                    "UPDATE app_user SET is_server_admin = $1, modified = $2 WHERE user_id = $3",
-                )
-                .bind(admin)
-                .bind(plaza_db::Timestamp::now().millis())
-                .bind(id.to_string())
-                .execute(&self.pool)
-                .await
-                .map_err(map_error)?;
-                if done.rows_affected() == 0 {
-                    return Err(plaza_db::StoreError::NotFound);
-                }
-                Ok(())
+                sql_rows::set_user_flag(&self.pool, "is_server_admin", id, admin).await
             }
 
             async fn claim_first_admin(&self) -> plaza_db::StoreResult<bool> {

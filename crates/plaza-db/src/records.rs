@@ -34,8 +34,8 @@ impl UserKind {
     }
 }
 
-/// A stored user account.
-#[derive(Debug, Clone, PartialEq)]
+/// A stored user account. Its `Debug` leaves out the password hash.
+#[derive(Clone, PartialEq)]
 pub struct UserRecord {
     pub id: ObjectId,
     pub kind: UserKind,
@@ -55,6 +55,21 @@ pub struct UserRecord {
     pub modified: Timestamp,
     /// When an anonymous account lapses; `None` for the others.
     pub expires_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("username", &self.username)
+            .field("displayname", &self.displayname)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "[redacted]"))
+            .field("is_server_admin", &self.is_server_admin)
+            .field("disabled", &self.disabled)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A user about to be inserted; the store fills nothing in, so this is the record itself.

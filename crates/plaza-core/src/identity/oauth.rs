@@ -44,8 +44,8 @@ pub struct TokenRequest {
     pub password: Option<String>,
 }
 
-/// A successful token response.
-#[derive(Debug, Clone)]
+/// A successful token response. Deliberately not `Debug`: it holds bearer secrets.
+#[derive(Clone)]
 pub struct TokenGrant {
     pub access_token: String,
     /// `bearer` for opaque user tokens, `service_app` for service-app JWTs: the

@@ -66,6 +66,18 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
+/// The password grant as the server admin, with `password`.
+async fn password_grant(app: &TestApp, client_id: &str, secret: &str, password: &str) -> Answer {
+    let form = [
+        ("grant_type", "password"),
+        ("username", "admin@example.com"),
+        ("password", password),
+        ("client_id", client_id),
+        ("client_secret", secret),
+    ];
+    token(app, &form).await
+}
+
 async fn token(app: &TestApp, form: &[(&str, &str)]) -> Answer {
     app.post_form("/oauth2/access_token", None, form).await
 }
@@ -271,41 +283,11 @@ async fn password_grant_for_confidential_clients() {
     let app = spawn_app().await;
     let (_, client_id, secret) = admin_and_client(&app, false).await;
     let secret = secret.unwrap();
-    let granted = token(
-        &app,
-        &[
-            ("grant_type", "password"),
-            ("username", "admin@example.com"),
-            ("password", PASSWORD),
-            ("client_id", &client_id),
-            ("client_secret", &secret),
-        ],
-    )
-    .await;
+    let granted = password_grant(&app, &client_id, &secret, PASSWORD).await;
     assert_eq!(granted.status, StatusCode::OK, "{}", granted.text);
-    let wrong = token(
-        &app,
-        &[
-            ("grant_type", "password"),
-            ("username", "admin@example.com"),
-            ("password", "nope nope"),
-            ("client_id", &client_id),
-            ("client_secret", &secret),
-        ],
-    )
-    .await;
+    let wrong = password_grant(&app, &client_id, &secret, "nope nope").await;
     wrong.assert_error(400, "oauth.invalid_grant");
-    let bad_secret = token(
-        &app,
-        &[
-            ("grant_type", "password"),
-            ("username", "admin@example.com"),
-            ("password", PASSWORD),
-            ("client_id", &client_id),
-            ("client_secret", "guess"),
-        ],
-    )
-    .await;
+    let bad_secret = password_grant(&app, &client_id, "guess", PASSWORD).await;
     bad_secret.assert_error(401, "oauth.invalid_client");
     assert_eq!(bad_secret.body["error"], "invalid_client");
     token(&app, &[("grant_type", "magic"), ("client_id", &client_id), ("client_secret", &secret)])
@@ -400,17 +382,7 @@ async fn logging_out_with_a_bearer_token_revokes_its_grant() {
     let app = spawn_app().await;
     let (_, client_id, secret) = admin_and_client(&app, false).await;
     let secret = secret.unwrap();
-    let granted = token(
-        &app,
-        &[
-            ("grant_type", "password"),
-            ("username", "admin@example.com"),
-            ("password", PASSWORD),
-            ("client_id", &client_id),
-            ("client_secret", &secret),
-        ],
-    )
-    .await;
+    let granted = password_grant(&app, &client_id, &secret, PASSWORD).await;
     let access = format!("bearer {}", granted.body["access_token"].as_str().unwrap());
     let logout = app.post("/api/auth/logout", Some(&access), &json!({})).await;
     assert_eq!(logout.status, StatusCode::NO_CONTENT);
