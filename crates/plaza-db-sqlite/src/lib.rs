@@ -62,6 +62,10 @@ fn map_error(error: sqlx::Error) -> StoreError {
             ("oauth_client.client_id", "oauth_client_pkey"),
             ("oauth_token.token_hash", "oauth_token_pkey"),
             ("oauth_code.code_hash", "oauth_code_pkey"),
+            ("space.unique_key", "space_unique_key"),
+            ("space.space_id", "space_pkey"),
+            ("membership.space_id, membership.user_id", "membership_pkey"),
+            ("invitation.invitation_id", "invitation_pkey"),
         ]
         .iter()
         .find(|(columns, _)| message.contains(columns))

@@ -66,4 +66,11 @@ contract_suite!(
     oauth_clients_round_trip_and_revoke_with_their_tokens,
     auth_codes_are_redeemed_once,
     oauth_tokens_are_found_and_revoked_by_grant,
+    spaces_round_trip_and_unique_keys_make_get_or_create_safe,
+    members_are_listed_admins_first_searched_and_paged,
+    the_last_admin_can_be_neither_demoted_nor_removed,
+    listings_page_by_cursor_both_ways_and_filter,
+    member_previews_are_capped_per_space,
+    colleagues_and_direct_partners_come_from_shared_spaces,
+    invitations_are_accepted_once,
 );

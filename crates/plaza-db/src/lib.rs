@@ -9,6 +9,7 @@
 mod error;
 mod id;
 mod records;
+mod spaces;
 mod store;
 mod timestamp;
 
@@ -17,6 +18,10 @@ pub use id::{ObjectId, ParseObjectIdError};
 pub use records::{
     AuthCodeRecord, ClientKind, NewUser, OAuthClientRecord, OAuthTokenRecord, TokenKind, UserKind,
     UserRecord, UserSettingsRecord,
+};
+pub use spaces::{
+    InvitationRecord, ListingCursor, ListingFilter, ListingPage, MembershipRecord, MembershipState,
+    Role, SpaceKind, SpaceRecord, SpaceStatus,
 };
 pub use store::Store;
 pub use timestamp::{ParseTimestampError, Timestamp};

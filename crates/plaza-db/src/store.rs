@@ -1,7 +1,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    AuthCodeRecord, OAuthClientRecord, OAuthTokenRecord, ObjectId, StoreResult, Timestamp,
+    AuthCodeRecord, InvitationRecord, ListingFilter, ListingPage, MembershipRecord,
+    OAuthClientRecord, OAuthTokenRecord, ObjectId, Role, SpaceRecord, StoreResult, Timestamp,
     UserRecord, UserSettingsRecord,
 };
 
@@ -97,4 +98,105 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes every token of the grant; returns how many were deleted.
     async fn revoke_oauth_grant(&self, grant_id: ObjectId) -> StoreResult<u64>;
+
+    // ---- spaces ----
+
+    /// Inserts a space with its first membership, atomically. `Conflict { constraint:
+    /// "space_unique_key" }` when a space with the same `unique_key` exists.
+    async fn insert_space(&self, space: &SpaceRecord, first: &MembershipRecord) -> StoreResult<()>;
+
+    async fn space_by_id(&self, id: ObjectId) -> StoreResult<Option<SpaceRecord>>;
+
+    async fn space_by_unique_key(&self, key: &str) -> StoreResult<Option<SpaceRecord>>;
+
+    /// Replaces title, description, status, settings, restrict and modified.
+    /// `NotFound` when there is no such space.
+    async fn update_space(&self, space: &SpaceRecord) -> StoreResult<()>;
+
+    /// Records "recent activity" at `at` on every membership of the space.
+    async fn touch_space_activity(&self, space_id: ObjectId, at: Timestamp) -> StoreResult<()>;
+
+    // ---- memberships ----
+
+    async fn membership(
+        &self,
+        space_id: ObjectId,
+        user_id: ObjectId,
+    ) -> StoreResult<Option<MembershipRecord>>;
+
+    /// Inserts or replaces a membership (keyed by space and user).
+    async fn put_membership(&self, membership: &MembershipRecord) -> StoreResult<()>;
+
+    /// Sets a member's role, or with `None` marks them kicked, unless that would leave
+    /// the space without an active admin: then nothing changes and the answer is
+    /// `false`. Serialised per space so that two admins demoting each other at once
+    /// cannot both succeed. `NotFound` when the user is not an active member.
+    async fn change_member_keeping_an_admin(
+        &self,
+        space_id: ObjectId,
+        user_id: ObjectId,
+        role: Option<Role>,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// Active members with their users, admins first then by join time; `search`
+    /// matches display name or username (case-insensitive "contains"). Also returns the
+    /// total number of matches.
+    async fn members(
+        &self,
+        space_id: ObjectId,
+        search: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<(Vec<(MembershipRecord, UserRecord)>, u64)>;
+
+    /// Up to `per_space` active members of each space (admins first), for previews.
+    async fn member_previews(
+        &self,
+        space_ids: &[ObjectId],
+        per_space: u32,
+    ) -> StoreResult<Vec<(MembershipRecord, UserRecord)>>;
+
+    /// One page of a user's memberships with their spaces, in listing order (most recent
+    /// first, ties by id).
+    async fn list_memberships(
+        &self,
+        user_id: ObjectId,
+        filter: &ListingFilter,
+        page: ListingPage,
+        limit: u32,
+    ) -> StoreResult<Vec<(SpaceRecord, MembershipRecord)>>;
+
+    /// Users who share an active space with `user_id` (not the user), by display name;
+    /// `search` as in [`Store::members`].
+    async fn colleagues(
+        &self,
+        user_id: ObjectId,
+        search: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<UserRecord>>;
+
+    /// The other parties of `user_id`'s direct spaces (hidden ones included).
+    async fn direct_partners(
+        &self,
+        user_id: ObjectId,
+        search: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<UserRecord>>;
+
+    // ---- invitations ----
+
+    async fn insert_invitation(&self, invitation: &InvitationRecord) -> StoreResult<()>;
+
+    async fn invitation(&self, id: ObjectId) -> StoreResult<Option<InvitationRecord>>;
+
+    /// Marks an invitation accepted by `user_id`, once: `false` if it already was.
+    async fn accept_invitation(
+        &self,
+        id: ObjectId,
+        user_id: ObjectId,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
 }

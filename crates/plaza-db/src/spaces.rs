@@ -1,0 +1,195 @@
+//! Stored spaces, memberships and invitations.
+
+use crate::{ObjectId, Timestamp};
+
+/// What kind of space this is; fixed at creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SpaceKind {
+    Group,
+    /// Exactly two members, chat only.
+    Direct,
+    /// A user's personal meeting room, one per user.
+    Personal,
+}
+
+impl SpaceKind {
+    pub const ALL: [SpaceKind; 3] = [SpaceKind::Group, SpaceKind::Direct, SpaceKind::Personal];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpaceKind::Group => "group",
+            SpaceKind::Direct => "direct",
+            SpaceKind::Personal => "personal",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        SpaceKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// `status` on the wire: 0 normal, 1 archived, 2 deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SpaceStatus {
+    Active,
+    Archived,
+    Deleted,
+}
+
+impl SpaceStatus {
+    pub const ALL: [SpaceStatus; 3] =
+        [SpaceStatus::Active, SpaceStatus::Archived, SpaceStatus::Deleted];
+
+    pub fn code(self) -> i64 {
+        match self {
+            SpaceStatus::Active => 0,
+            SpaceStatus::Archived => 1,
+            SpaceStatus::Deleted => 2,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<Self> {
+        SpaceStatus::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// A stored space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpaceRecord {
+    pub id: ObjectId,
+    pub kind: SpaceKind,
+    pub title: String,
+    pub description: String,
+    pub status: SpaceStatus,
+    /// The `settings` object clients read (PIN, memberOnly, media options, ...).
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// The `restrict` list, e.g. `deny_guest_access_history_msg`.
+    pub restrict: Vec<String>,
+    /// The creator (`cid`); for personal spaces, the owner.
+    pub creator_id: ObjectId,
+    /// Makes get-or-create race-free: `direct:<id>:<id>` (sorted) or `personal:<owner>`.
+    pub unique_key: Option<String>,
+    pub created: Timestamp,
+    pub modified: Timestamp,
+}
+
+/// A member's role in a space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Admin,
+    Member,
+    Guest,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Member, Role::Guest];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Guest => "guest",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// Where a user stands with a space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MembershipState {
+    Active,
+    /// Removed by someone else: "deleted" for that user in listings.
+    Kicked,
+}
+
+impl MembershipState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MembershipState::Active => "active",
+            MembershipState::Kicked => "kicked",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "active" => Some(MembershipState::Active),
+            "kicked" => Some(MembershipState::Kicked),
+            _ => None,
+        }
+    }
+}
+
+/// One user's relation to one space, with their per-user view of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MembershipRecord {
+    pub space_id: ObjectId,
+    pub user_id: ObjectId,
+    pub role: Role,
+    pub state: MembershipState,
+    /// Guests read only what was created after this.
+    pub join_time: Timestamp,
+    pub hidden: bool,
+    pub is_pinned: Option<bool>,
+    pub notification: Option<bool>,
+    pub unread_count: i64,
+    pub messages_last_read_time: Option<Timestamp>,
+    pub last_access: Timestamp,
+    /// The space's latest "recent activity" (copied to every membership so that each
+    /// user's listing is an index range scan).
+    pub activity_at: Timestamp,
+    /// When the space's latest message was written, if any.
+    pub last_message_at: Option<Timestamp>,
+    pub modified: Timestamp,
+}
+
+/// A pending or accepted invitation to a space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvitationRecord {
+    pub id: ObjectId,
+    pub space_id: ObjectId,
+    /// `email` or `userId`.
+    pub invitee_type: String,
+    /// Lower-case email, or a user id.
+    pub invitee: String,
+    pub role: Role,
+    pub invited_by: ObjectId,
+    pub created: Timestamp,
+    pub accepted_by: Option<ObjectId>,
+    pub accepted_at: Option<Timestamp>,
+}
+
+/// Which memberships a listing wants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListingFilter {
+    pub kinds: Vec<SpaceKind>,
+    pub statuses: Vec<SpaceStatus>,
+    pub pinned_only: bool,
+    /// Include kicked memberships, hidden spaces, and archived spaces the user does not
+    /// administer.
+    pub include_deleted: bool,
+    /// Only spaces with activity (or a membership change) after this.
+    pub after: Option<Timestamp>,
+    /// Order by last message time instead of recent activity.
+    pub by_last_message: bool,
+}
+
+/// A position in a listing: the sort time and id of an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListingCursor {
+    pub time: i64,
+    pub id: ObjectId,
+}
+
+/// How to page a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingPage {
+    /// Skip this many items (the deprecated `page` parameter).
+    Offset(u32),
+    /// Items after this one, in listing order.
+    After(Option<ListingCursor>),
+    /// Items before this one, returned in listing order.
+    Before(ListingCursor),
+}
