@@ -101,8 +101,17 @@ impl Principal {
         self.user.id
     }
 
+    /// Server-admin powers need the admin's own session: a token an OAuth client or
+    /// service app holds never carries them.
     pub fn is_server_admin(&self) -> bool {
-        self.user.is_server_admin && self.user.kind == UserKind::Registered
+        self.user.is_server_admin
+            && self.user.kind == UserKind::Registered
+            && matches!(self.session, Session::Jwt { .. })
+    }
+
+    /// Whether this is a user's own session (not a token held by an app for them).
+    pub fn is_own_session(&self) -> bool {
+        matches!(self.session, Session::Jwt { .. })
     }
 }
 
@@ -163,10 +172,10 @@ const MAX_NAME_LEN: usize = 128;
 const MAX_URL_LEN: usize = 2048;
 
 /// Checks that a username is an email address, the form Spaces usernames take.
-pub(crate) fn validate_email(field: &str, username: &str) -> CoreResult<String> {
+pub fn validate_email(field: &str, username: &str) -> CoreResult<String> {
     let username = username.trim();
     let valid = username.len() <= 254
-        && !username.contains(char::is_whitespace)
+        && !username.contains(|c: char| c.is_whitespace() || c.is_control())
         && username.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && !domain.is_empty() && !domain.contains('@')
         });
@@ -200,8 +209,16 @@ pub(crate) fn validate_name(field: &str, name: &str) -> CoreResult<String> {
 
 fn validate_picture(url: &str) -> CoreResult<String> {
     let url = url.trim();
-    if url.len() > MAX_URL_LEN || url.chars().any(char::is_whitespace) {
-        return Err(CoreError::invalid("picturefile", "must be a URL"));
+    let web = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+    let local_path = url.starts_with('/') && !url.starts_with("//");
+    if url.len() > MAX_URL_LEN
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+        || !(web || local_path)
+    {
+        return Err(CoreError::invalid(
+            "picturefile",
+            "must be an http(s) URL or a path on this server",
+        ));
     }
     Ok(url.to_owned())
 }
@@ -298,9 +315,8 @@ impl IdentityService {
                 ));
             }
             RegistrationMode::Invite => {
-                if self.store.user_by_username(&username).await?.is_some() {
-                    return Err(username_taken());
-                }
+                // Taken first so that two registrations cannot share one invitation;
+                // given back if the account cannot be created.
                 if !self.store.take_registration_invite(&username).await? {
                     return Err(CoreError::new(
                         ErrorCode::AuthInvitationRequired,
@@ -309,19 +325,32 @@ impl IdentityService {
                 }
             }
         }
-        let mut user = new_user_record(UserKind::Registered, username, displayname);
+        let mut user = new_user_record(UserKind::Registered, username.clone(), displayname);
         user.password_hash = Some(password::hash(input.password).await?);
-        self.insert_registered(&mut user).await?;
+        if let Err(error) = self.insert_registered(&mut user, true).await {
+            if self.config.registration == RegistrationMode::Invite {
+                self.store.insert_registration_invite(&username, None, Timestamp::now()).await?;
+            }
+            return Err(error);
+        }
         self.user_token(user)
     }
 
-    /// Inserts a registered user, and makes them server admin when they are the first.
-    pub(crate) async fn insert_registered(&self, user: &mut UserRecord) -> CoreResult<()> {
+    /// Inserts a registered user. With `claim_first_admin`, the first such user becomes
+    /// server admin.
+    pub(crate) async fn insert_registered(
+        &self,
+        user: &mut UserRecord,
+        claim_first_admin: bool,
+    ) -> CoreResult<()> {
         self.store.insert_user(user).await.map_err(|e| match e {
             StoreError::Conflict { .. } => username_taken(),
             other => other.into(),
         })?;
-        if user.kind == UserKind::Registered && self.store.claim_first_admin().await? {
+        if claim_first_admin
+            && user.kind == UserKind::Registered
+            && self.store.claim_first_admin().await?
+        {
             self.store.set_server_admin(user.id, true).await?;
             user.is_server_admin = true;
             tracing::info!(user_id = %user.id, "first registered user is now server admin");
@@ -415,6 +444,9 @@ impl IdentityService {
                     .filter(|t| t.kind == plaza_db::TokenKind::Access)
                     .filter(|t| t.expires_at > Timestamp::now())
                     .ok_or_else(CoreError::invalid_token)?;
+                if !oauth::grants_spaces(&record.scope) {
+                    return Err(CoreError::permission_denied("this token lacks the spaces scope"));
+                }
                 self.active_client(&record.client_id).await?;
                 let session = Session::OAuth {
                     grant_id: record.grant_id,
@@ -470,7 +502,8 @@ impl IdentityService {
 
     /// Forgets revocations, codes and tokens that have expired anyway.
     pub async fn purge_expired_credentials(&self) -> CoreResult<u64> {
-        Ok(self.store.purge_expired_credentials(Timestamp::now()).await?)
+        // Verification allows a little clock leeway; keep revocations a minute past expiry.
+        Ok(self.store.purge_expired_credentials(Timestamp::now().add_millis(-60_000)).await?)
     }
 }
 

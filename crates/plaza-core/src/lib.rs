@@ -6,9 +6,12 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod events;
 pub mod identity;
+pub mod spaces;
 
 pub use error::{CoreError, CoreResult, ErrorCode, FieldError};
 pub use plaza_db::{
-    ClientKind, OAuthClientRecord, ObjectId, Timestamp, UserKind, UserRecord, UserSettingsRecord,
+    ClientKind, InvitationRecord, MembershipRecord, MembershipState, OAuthClientRecord, ObjectId,
+    Role, SpaceKind, SpaceRecord, SpaceStatus, Timestamp, UserKind, UserRecord, UserSettingsRecord,
 };

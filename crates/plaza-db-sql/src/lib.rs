@@ -726,6 +726,22 @@ macro_rules! impl_sql_store {
                 row.as_ref().map(sql_rows::token).transpose()
             }
 
+            async fn take_oauth_token(
+                &self,
+                token_hash: &str,
+            ) -> plaza_db::StoreResult<Option<plaza_db::OAuthTokenRecord>> {
+                let sql = format!(
+                    "DELETE FROM oauth_token WHERE token_hash = $1 RETURNING {}",
+                    sql_rows::TOKEN_COLUMNS
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                row.as_ref().map(sql_rows::token).transpose()
+            }
+
             async fn revoke_oauth_grant(
                 &self,
                 grant_id: plaza_db::ObjectId,

@@ -282,6 +282,21 @@ pub async fn oauth_tokens_are_found_and_revoked_by_grant(store: Arc<dyn Store>) 
         store.insert_oauth_token(t).await?;
     }
     assert_eq!(store.oauth_token(&refresh.token_hash).await?, Some(refresh.clone()));
+    let racers: Vec<_> = (0..6)
+        .map(|_| {
+            let store = store.clone();
+            let hash = other.token_hash.clone();
+            tokio::spawn(async move { store.take_oauth_token(&hash).await })
+        })
+        .collect();
+    let mut taken = 0;
+    for racer in racers {
+        if racer.await??.is_some() {
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 1, "a token is taken exactly once");
+    store.insert_oauth_token(&other).await?;
     assert_eq!(store.revoke_oauth_grant(grant).await?, 2);
     assert_eq!(store.oauth_token(&access.token_hash).await?, None);
     assert_eq!(store.oauth_token(&refresh.token_hash).await?, None);

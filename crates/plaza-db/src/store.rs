@@ -96,6 +96,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn oauth_token(&self, token_hash: &str) -> StoreResult<Option<OAuthTokenRecord>>;
 
+    /// Removes and returns the token with this hash: of concurrent takers, one wins.
+    async fn take_oauth_token(&self, token_hash: &str) -> StoreResult<Option<OAuthTokenRecord>>;
+
     /// Deletes every token of the grant; returns how many were deleted.
     async fn revoke_oauth_grant(&self, grant_id: ObjectId) -> StoreResult<u64>;
 

@@ -2,7 +2,7 @@
 //! operations are on the command line as `plaza admin ...`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use plaza_core::identity::{Actor, NewClient, NewServiceApp, NewUserByAdmin};
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, Json, Query};
+use crate::extract::{Auth, Json, Path, Query};
 use crate::{AppState, base_url, wire};
 
 pub fn router() -> Router<AppState> {
@@ -35,6 +35,7 @@ struct ListUsersQuery {
 /// GET /api/admin/users?after=&size=: accounts in id order; `nextPageUrl` continues.
 async fn list_users(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Auth(principal): Auth,
     Query(query): Query<ListUsersQuery>,
 ) -> ApiResult<axum::Json<Value>> {
@@ -53,7 +54,7 @@ async fn list_users(
         }
         _ => String::new(),
     };
-    let base = base_url(&state, &HeaderMap::new());
+    let base = base_url(&state, &headers);
     let data: Vec<Value> = users.iter().map(|u| wire::user(u, &base)).collect();
     Ok(axum::Json(json!({"data": data, "total": data.len(), "nextPageUrl": next})))
 }
@@ -96,30 +97,33 @@ async fn create_user(
 
 async fn set_disabled(
     state: AppState,
+    headers: &HeaderMap,
     principal: &plaza_core::identity::Principal,
     user: &str,
     disabled: bool,
 ) -> ApiResult<axum::Json<Value>> {
     let user = state.identity.admin_set_disabled(Actor::User(principal), user, disabled).await?;
-    Ok(axum::Json(json!({"data": wire::user(&user, &base_url(&state, &HeaderMap::new()))})))
+    Ok(axum::Json(json!({"data": wire::user(&user, &base_url(&state, headers))})))
 }
 
 /// POST /api/admin/users/{id or username}/disable
 async fn disable_user(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Auth(principal): Auth,
     Path(user): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    set_disabled(state, &principal, &user, true).await
+    set_disabled(state, &headers, &principal, &user, true).await
 }
 
 /// POST /api/admin/users/{id or username}/enable
 async fn enable_user(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Auth(principal): Auth,
     Path(user): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    set_disabled(state, &principal, &user, false).await
+    set_disabled(state, &headers, &principal, &user, false).await
 }
 
 #[derive(Deserialize)]

@@ -35,16 +35,26 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::AuthRegistrationClosed
         | ErrorCode::AuthInvitationRequired
         | ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
-        ErrorCode::UserNotFound | ErrorCode::SettingsNotFound | ErrorCode::OAuthClientNotFound => {
-            StatusCode::NOT_FOUND
-        }
-        ErrorCode::UserUsernameTaken => StatusCode::CONFLICT,
+        ErrorCode::UserNotFound
+        | ErrorCode::SettingsNotFound
+        | ErrorCode::OAuthClientNotFound
+        | ErrorCode::TopicNotFound
+        | ErrorCode::TopicMemberNotFound
+        | ErrorCode::InvitationNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::TopicPasswordRequired
+        | ErrorCode::TopicPasswordInvalid
+        | ErrorCode::TopicArchived
+        | ErrorCode::TopicMemberOnly => StatusCode::FORBIDDEN,
+        ErrorCode::UserUsernameTaken
+        | ErrorCode::TopicLastAdmin
+        | ErrorCode::InvitationAccepted => StatusCode::CONFLICT,
         ErrorCode::OAuthInvalidClient => StatusCode::UNAUTHORIZED,
         ErrorCode::OAuthInvalidRequest
         | ErrorCode::OAuthInvalidGrant
         | ErrorCode::OAuthUnauthorizedClient
         | ErrorCode::OAuthUnsupportedGrantType
-        | ErrorCode::OAuthUnsupportedResponseType => StatusCode::BAD_REQUEST,
+        | ErrorCode::OAuthUnsupportedResponseType
+        | ErrorCode::OAuthInvalidScope => StatusCode::BAD_REQUEST,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -78,7 +88,13 @@ impl IntoResponse for ApiError {
         }
         let mut response = (status, axum::Json(error_body(&error))).into_response();
         let headers = response.headers_mut();
-        if status == StatusCode::UNAUTHORIZED {
+        if error.code == ErrorCode::OAuthInvalidClient {
+            // RFC 6749 §5.2: clients authenticate with HTTP Basic here.
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"plaza\""),
+            );
+        } else if status == StatusCode::UNAUTHORIZED {
             headers
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("jwt realm=\"plaza\""));
         }

@@ -32,7 +32,21 @@ async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes,
     })
 }
 
+/// NUL cannot be stored as text (PostgreSQL refuses it) and has no place in any field,
+/// so it is refused at the edge: raw, JSON-escaped (`\\u0000`) or, in percent-encoded
+/// input, `%00`.
+fn refuse_nul(bytes: &[u8], percent_encoded: bool) -> Result<(), ApiError> {
+    let lower = bytes.to_ascii_lowercase();
+    let contains = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
+    let escaped = if percent_encoded { contains(b"%00") } else { contains(b"\\u0000") };
+    if bytes.contains(&0) || escaped {
+        return Err(ApiError(CoreError::invalid("body", "text must not contain NUL characters")));
+    }
+    Ok(())
+}
+
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    refuse_nul(bytes, false)?;
     serde_json::from_slice(bytes).map_err(|e| {
         // serde's message names the field and the expected type; its position is noise.
         let message = e.to_string();
@@ -80,6 +94,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for JsonOrFor
             return Ok(JsonOrForm(T::default()));
         }
         if form && !looks_like_json(&bytes) {
+            refuse_nul(&bytes, true)?;
             return serde_urlencoded::from_bytes(&bytes).map(JsonOrForm).map_err(|e| {
                 ApiError::new(ErrorCode::RequestMalformed, format!("invalid form body: {e}"))
             });
@@ -140,8 +155,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        refuse_nul(query.as_bytes(), true)?;
         serde_urlencoded::from_str(query).map(Query).map_err(|e| {
             ApiError::new(ErrorCode::RequestMalformed, format!("invalid query string: {e}"))
         })
+    }
+}
+
+/// Path parameters, with Plaza's error shape when they do not decode.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        refuse_nul(parts.uri.path().as_bytes(), true)?;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(ApiError::new(
+                ErrorCode::RequestMalformed,
+                format!("invalid path: {}", rejection.body_text()),
+            )),
+        }
     }
 }

@@ -117,6 +117,10 @@ async fn authorize(
     let request = params.request();
     let (client, _) = state.identity.oauth_authorize_target(&request).await?;
     match principal {
+        Some(principal) if !principal.is_own_session() => Err(ApiError::new(
+            ErrorCode::PermissionDenied,
+            "only the user's own session can authorize an app, not a token an app holds",
+        )),
         Some(principal) => {
             let location = state.identity.oauth_authorize(&principal.user, &request).await?;
             Ok(redirect(&location, StatusCode::FOUND))

@@ -1,13 +1,13 @@
 //! The current user: `/api/users/me` and its settings.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiResult;
-use crate::extract::{Auth, Json};
+use crate::extract::{Auth, Json, Path};
 use crate::{AppState, base_url, wire};
 
 pub fn router() -> Router<AppState> {

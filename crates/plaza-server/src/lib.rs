@@ -31,9 +31,7 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let url = settings.database_url();
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&settings.server.data_dir).with_context(|| {
-            format!("create data folder {}", settings.server.data_dir.display())
-        })?;
+        create_private_dir(&settings.server.data_dir)?;
         let store = SqliteStore::connect(&url)
             .await
             .with_context(|| format!("open {}", settings::redact_url(&url)))?;
@@ -48,6 +46,18 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// Creates a folder readable by its owner only (it holds the database and the key).
+fn create_private_dir(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path).with_context(|| format!("create data folder {}", path.display()))
+}
+
 /// Loads the JWT signing key from `<data_dir>/keys/`, creating it on first start.
 /// The file is readable by its owner only.
 pub fn load_or_create_signing_keys(data_dir: &Path) -> anyhow::Result<SigningKeys> {
@@ -58,7 +68,8 @@ pub fn load_or_create_signing_keys(data_dir: &Path) -> anyhow::Result<SigningKey
             std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
         return SigningKeys::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("{e}"));
     }
-    std::fs::create_dir_all(&folder).with_context(|| format!("create {}", folder.display()))?;
+    create_private_dir(data_dir)?;
+    create_private_dir(&folder)?;
     let (keys, pem) = SigningKeys::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

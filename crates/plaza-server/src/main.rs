@@ -201,6 +201,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin { flags, command } => {
             let settings = load(flags)?;
             init_tracing(&settings);
+            // Admin commands act on whatever database the settings name: say which, so
+            // a command run from the wrong folder is noticed.
+            eprintln!("using {}", plaza_server::settings::redact_url(&settings.database_url()));
             let services = Services::build(&settings).await?;
             admin(&services, command, settings.server.public_url.as_deref().unwrap_or("")).await
         }
@@ -210,7 +213,10 @@ async fn main() -> anyhow::Result<()> {
 async fn admin(services: &Services, command: &AdminCommand, base_url: &str) -> anyhow::Result<()> {
     let identity = &services.identity;
     let actor = Actor::System;
-    let fail = |e: plaza_core::CoreError| anyhow::anyhow!("{}", e.message).context(e.code.as_str());
+    let fail = |e: plaza_core::CoreError| match e.cause {
+        Some(cause) => cause.context(format!("{}: {}", e.code, e.message)),
+        None => anyhow::anyhow!("{}: {}", e.code, e.message),
+    };
     match command {
         AdminCommand::User(UserCommand::Create {
             username,

@@ -111,8 +111,9 @@ impl Default for LogSettings {
     }
 }
 
-/// Values given on the command line, which beat every other source.
-#[derive(Debug, Default, Clone)]
+/// Values given on the command line, which beat every other source. Not `Debug`: the
+/// database URL may hold a password.
+#[derive(Default, Clone)]
 pub struct Overrides {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
@@ -225,14 +226,26 @@ impl fmt::Debug for SecretUrl {
     }
 }
 
-/// The URL with any password replaced by `***`.
+/// The URL with any password (in the user info or a `password=` parameter) replaced
+/// by `***`.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(_) => url.to_owned(),
-        Err(_) => "<unparsable url>".to_owned(),
+    let Ok(mut parsed) = url::Url::parse(url) else { return "<unparsable url>".to_owned() };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
     }
+    if parsed.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") {
+                    "***".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }

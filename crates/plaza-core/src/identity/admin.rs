@@ -75,7 +75,9 @@ impl IdentityService {
         };
         let mut user = new_user_record(UserKind::Registered, username, displayname);
         user.password_hash = Some(password::hash(input.password).await?);
-        self.insert_registered(&mut user).await?;
+        // An admin-created server admin takes the "first admin" mark, so a later
+        // self-registration does not become admin; an ordinary account never does.
+        self.insert_registered(&mut user, input.server_admin).await?;
         if input.server_admin && !user.is_server_admin {
             self.store.set_server_admin(user.id, true).await?;
             user.is_server_admin = true;

@@ -16,6 +16,23 @@ use crate::{CoreError, CoreResult, ErrorCode};
 const DEFAULT_SCOPE: &str = "spaces";
 const MAX_SCOPE_LEN: usize = 512;
 
+/// Scopes Plaza grants: the short forms and the Avaya long forms clients send.
+const KNOWN_SCOPES: &[&str] = &[
+    "spaces",
+    "email",
+    "profile",
+    "https://accounts.avayacloud.com/auth/zangspaces",
+    "https://accounts.avayacloud.com/auth/userinfo.email",
+    "https://accounts.avayacloud.com/auth/userinfo.profile",
+];
+
+/// Whether a granted scope lets its token use the Spaces API.
+pub(crate) fn grants_spaces(scope: &str) -> bool {
+    scope
+        .split_whitespace()
+        .any(|s| s == "spaces" || s == "https://accounts.avayacloud.com/auth/zangspaces")
+}
+
 /// The query of `GET /oauth2/authorize`.
 #[derive(Debug, Clone, Default)]
 pub struct AuthorizeRequest {
@@ -70,7 +87,13 @@ fn scope_of(requested: &Option<String>) -> CoreResult<String> {
     let scope =
         requested.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or(DEFAULT_SCOPE);
     if scope.len() > MAX_SCOPE_LEN || scope.chars().any(|c| c.is_control()) {
-        return Err(oauth_error(ErrorCode::OAuthInvalidRequest, "scope is malformed"));
+        return Err(oauth_error(ErrorCode::OAuthInvalidScope, "scope is malformed"));
+    }
+    if let Some(unknown) = scope.split_whitespace().find(|s| !KNOWN_SCOPES.contains(s)) {
+        return Err(CoreError::new(
+            ErrorCode::OAuthInvalidScope,
+            format!("unknown scope {unknown:?}"),
+        ));
     }
     Ok(scope.split_whitespace().collect::<Vec<_>>().join(" "))
 }
@@ -136,6 +159,14 @@ impl IdentityService {
         request: &AuthorizeRequest,
     ) -> CoreResult<String> {
         let (client, redirect_uri) = self.oauth_authorize_target(request).await?;
+        // RFC 6749 §4.1.3: a redirect_uri sent here must be sent again to redeem the
+        // code, so the code remembers it exactly as given ("" when it was omitted).
+        let sent_redirect = request
+            .redirect_uri
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(|_| redirect_uri.clone());
         let mut target = url::Url::parse(&redirect_uri).map_err(CoreError::internal)?;
         let redirect_error = |mut target: url::Url, error: &str, description: &str| {
             {
@@ -191,7 +222,7 @@ impl IdentityService {
                 code_hash: secret_hash(&code),
                 client_id: client.client_id,
                 user_id: user.id,
-                redirect_uri,
+                redirect_uri: sent_redirect.unwrap_or_default(),
                 scope,
                 code_challenge: challenge.map(str::to_owned),
                 code_challenge_method: challenge.map(|_| "S256".to_owned()),
@@ -228,7 +259,7 @@ impl IdentityService {
         let client_id = required(&request.client_id, "client_id").map_err(|_| invalid())?;
         let client =
             self.store.oauth_client(client_id).await?.filter(|c| !c.revoked).ok_or_else(invalid)?;
-        match (&client.secret_hash, request.client_secret.as_deref()) {
+        match (&client.secret_hash, request.client_secret.as_deref().filter(|s| !s.is_empty())) {
             (None, None) => Ok(client),
             (Some(expected), Some(given)) if same_hash(expected, &secret_hash(given)) => Ok(client),
             _ => Err(invalid()),
@@ -254,14 +285,12 @@ impl IdentityService {
         if record.expires_at <= Timestamp::now() {
             return Err(invalid("the code has expired"));
         }
-        let redirect_matches = request
-            .redirect_uri
-            .as_deref()
-            .map(|u| {
-                url::Url::parse(u.trim()).map(|u| u.to_string()).ok()
-                    == Some(record.redirect_uri.clone())
-            })
-            .unwrap_or(true);
+        let given = request.redirect_uri.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        let redirect_matches = match (record.redirect_uri.as_str(), given) {
+            ("", None) => true,
+            ("", Some(_)) | (_, None) => false,
+            (expected, Some(given)) => url::Url::parse(given).is_ok_and(|u| u.as_str() == expected),
+        };
         if !redirect_matches {
             return Err(invalid("redirect_uri does not match the authorization request"));
         }
@@ -282,15 +311,14 @@ impl IdentityService {
         let invalid =
             || oauth_error(ErrorCode::OAuthInvalidGrant, "the refresh token is invalid or expired");
         let token = required(&request.refresh_token, "refresh_token")?;
-        let record = self
-            .store
-            .oauth_token(&secret_hash(token))
-            .await?
-            .filter(|t| t.kind == TokenKind::Refresh && t.client_id == client.client_id)
-            .ok_or_else(invalid)?;
+        // Taken (deleted) atomically: of several concurrent uses, exactly one gets it.
+        let record = self.store.take_oauth_token(&secret_hash(token)).await?.ok_or_else(invalid)?;
         // Rotation: the old pair dies whatever happens next, so a stolen refresh token
         // is good for one use at most.
         self.store.revoke_oauth_grant(record.grant_id).await?;
+        if record.kind != TokenKind::Refresh || record.client_id != client.client_id {
+            return Err(invalid());
+        }
         if record.expires_at <= Timestamp::now() {
             return Err(invalid());
         }
@@ -415,9 +443,12 @@ mod tests {
     }
 
     #[test]
-    fn scopes_default_and_normalise() {
+    fn scopes_default_normalise_and_refuse_unknown_ones() {
         assert_eq!(scope_of(&None).unwrap(), "spaces");
         assert_eq!(scope_of(&Some("  email   profile ".into())).unwrap(), "email profile");
         assert!(scope_of(&Some("x".repeat(600))).is_err());
+        assert!(scope_of(&Some("spaces admin".into())).is_err());
+        assert!(grants_spaces("email https://accounts.avayacloud.com/auth/zangspaces"));
+        assert!(!grants_spaces("email profile"));
     }
 }

@@ -3,8 +3,18 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 use crate::{CoreError, CoreResult};
 
+/// Argon2id takes ~19 MiB and real CPU per call: at most this many run at once, so a
+/// burst of logins queues instead of exhausting memory and blocking threads.
+const CONCURRENT_HASHES: usize = 4;
+
+async fn permit() -> CoreResult<tokio::sync::SemaphorePermit<'static>> {
+    static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_HASHES);
+    HASHING.acquire().await.map_err(CoreError::internal)
+}
+
 /// Hashes a password with Argon2id into a PHC string, off the async runtime.
 pub async fn hash(password: String) -> CoreResult<String> {
+    let _permit = permit().await?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -18,6 +28,7 @@ pub async fn hash(password: String) -> CoreResult<String> {
 /// Checks a password against a PHC string, off the async runtime. A malformed stored
 /// hash counts as a mismatch (and is logged by nobody: it cannot be told apart safely).
 pub async fn verify(password: String, stored: String) -> CoreResult<bool> {
+    let _permit = permit().await?;
     tokio::task::spawn_blocking(move || {
         Argon2::default().verify_password(password.as_bytes(), stored.as_str()).is_ok()
     })

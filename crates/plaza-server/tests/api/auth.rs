@@ -157,8 +157,11 @@ async fn invite_registration_admits_only_invited_emails_once() {
 
     let registered = app.post("/api/auth/register", None, &body).await;
     assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.text);
+    // The invitation is spent, and the answer does not reveal that the account exists.
     let again = json!({"username": "INVITED@example.com", "password": PASSWORD});
-    app.post("/api/auth/register", None, &again).await.assert_error(409, "user.username_taken");
+    app.post("/api/auth/register", None, &again)
+        .await
+        .assert_error(403, "auth.invitation_required");
 }
 
 #[tokio::test]

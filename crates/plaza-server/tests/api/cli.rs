@@ -126,6 +126,28 @@ async fn admin_commands_manage_users_and_service_apps_of_a_live_server() {
 }
 
 #[tokio::test]
+async fn an_ordinary_account_made_from_the_command_line_does_not_take_the_first_admin_slot() {
+    let folder = tempfile::tempdir().unwrap();
+    let data_dir = folder.path().join("data");
+    let created = plaza(
+        &["admin", "user", "create", "--username", "plain@example.com", "--password", PASSWORD],
+        &data_dir,
+    )
+    .await;
+    let user: Value = serde_json::from_str(&stdout(&created)).unwrap();
+    assert_eq!(user["isServerAdmin"], false);
+    let app = spawn_app_with(|s| s.server.data_dir = data_dir.clone()).await;
+    let (_, first) = app.register("first@example.com").await;
+    assert_eq!(first["isServerAdmin"], true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&data_dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the data folder is private");
+    }
+}
+
+#[tokio::test]
 async fn oauth_clients_are_created_from_the_command_line() {
     let folder = tempfile::tempdir().unwrap();
     let data_dir = folder.path().join("data");

@@ -102,4 +102,8 @@ fn database_passwords_never_show_in_debug_output() {
     let printed = format!("{settings:?}");
     assert!(!printed.contains("hunter2"), "{printed}");
     assert!(printed.contains("db.example"));
+    let redacted = plaza_server::settings::redact_url(
+        "postgres://u@db.example/plaza?password=hunter2&sslmode=require",
+    );
+    assert!(!redacted.contains("hunter2") && redacted.contains("sslmode=require"), "{redacted}");
 }

@@ -156,3 +156,56 @@ async fn a_broken_database_gives_an_opaque_500_with_a_request_id() {
     // The rest of the server still works.
     assert_eq!(app.get("/api/users/me", Some(&jwt(&token))).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_everywhere_with_a_400() {
+    let app = spawn_app().await;
+    let raw_json = |path: &str, body: &'static str| {
+        app.client.post(app.url(path)).header("content-type", "application/json").body(body)
+    };
+    for (path, body) in [
+        ("/api/auth/register", "{\"username\": \"a\\u0000@b.c\", \"password\": \"password123\"}"),
+        ("/api/auth/login", "{\"username\": \"a\\u0000@b.c\", \"password\": \"password123\"}"),
+        ("/api/anonymous/auth", "{\"displayname\": \"x\\u0000\"}"),
+    ] {
+        app.send(raw_json(path, body)).await.assert_error(400, "request.invalid");
+    }
+    let form = app.post_form("/api/anonymous/auth", None, &[("picturefile", "x\u{0}")]).await;
+    form.assert_error(400, "request.invalid");
+    let token = app
+        .post_form(
+            "/oauth2/access_token",
+            None,
+            &[("grant_type", "client_credentials"), ("client_id", "a\u{0}")],
+        )
+        .await;
+    token.assert_error(400, "request.invalid");
+    app.get("/oauth2/authorize?client_id=a%00", None).await.assert_error(400, "request.invalid");
+    // "%00" in JSON text is just text.
+    let fine = app.post("/api/anonymous/auth", None, &json!({"displayname": "100%00 sure"})).await;
+    assert_eq!(fine.status, StatusCode::OK, "{}", fine.text);
+}
+
+#[tokio::test]
+async fn undecodable_path_segments_answer_in_our_shape() {
+    let app = spawn_app().await;
+    let (token, _) = app.register("path@example.com").await;
+    app.post("/api/users/me/settings/%FF", Some(&jwt(&token)), &json!({}))
+        .await
+        .assert_error(400, "request.malformed");
+    app.post("/api/admin/users/%FF/disable", Some(&jwt(&token)), &json!({}))
+        .await
+        .assert_error(400, "request.malformed");
+}
+
+#[tokio::test]
+async fn picture_urls_must_be_web_urls_or_local_paths() {
+    let app = spawn_app().await;
+    let script =
+        app.post("/api/anonymous/auth", None, &json!({"picturefile": "javascript:alert(1)"})).await;
+    script.assert_error(400, "request.invalid");
+    for ok in ["https://pics.example/a.png", "/norevimages/noimage.jpg"] {
+        let answer = app.post("/api/anonymous/auth", None, &json!({"picturefile": ok})).await;
+        assert_eq!(answer.status, StatusCode::OK, "{ok}: {}", answer.text);
+    }
+}

@@ -220,6 +220,7 @@ async fn public_clients_must_use_pkce_and_need_no_secret() {
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
+            ("redirect_uri", REDIRECT),
             ("client_id", &client_id),
             ("code_verifier", &verifier),
         ],
@@ -399,4 +400,157 @@ async fn logging_out_with_a_bearer_token_revokes_its_grant() {
     )
     .await
     .assert_error(400, "oauth.invalid_grant");
+}
+
+#[tokio::test]
+async fn an_apps_bearer_token_carries_neither_admin_power_nor_consent() {
+    let app = spawn_app().await;
+    let (_, client_id, secret) = admin_and_client(&app, false).await;
+    let secret = secret.unwrap();
+    let granted = password_grant(&app, &client_id, &secret, PASSWORD).await;
+    let bearer = format!("bearer {}", granted.body["access_token"].as_str().unwrap());
+    // The admin's token, held by an app: no admin endpoints...
+    app.get("/api/admin/users", Some(&bearer)).await.assert_error(403, "permission.denied");
+    let escalate =
+        json!({"username": "evil@example.com", "password": PASSWORD, "serverAdmin": true});
+    app.post("/api/admin/users", Some(&bearer), &escalate)
+        .await
+        .assert_error(403, "permission.denied");
+    // ...and no new grants for other clients.
+    let path = format!(
+        "/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={}",
+        urlencode(REDIRECT)
+    );
+    app.get(&path, Some(&bearer)).await.assert_error(403, "permission.denied");
+    // It still works for ordinary API calls.
+    assert_eq!(app.get("/api/users/me", Some(&bearer)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn scopes_are_checked() {
+    let app = spawn_app().await;
+    let (admin, client_id, secret) = admin_and_client(&app, false).await;
+    let secret = secret.unwrap();
+    let unknown = token(
+        &app,
+        &[
+            ("grant_type", "password"),
+            ("username", "admin@example.com"),
+            ("password", PASSWORD),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+            ("scope", "spaces admin"),
+        ],
+    )
+    .await;
+    unknown.assert_error(400, "oauth.invalid_scope");
+    assert_eq!(unknown.body["error"], "invalid_scope");
+    let path = format!(
+        "/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=everything&state=q",
+        urlencode(REDIRECT)
+    );
+    let answer = app.get(&path, Some(&jwt(&admin))).await;
+    assert_eq!(param(&redirect_query(&answer), "error"), Some("invalid_scope"));
+    // A token without the spaces scope cannot use the Spaces API.
+    let profile_only = token(
+        &app,
+        &[
+            ("grant_type", "password"),
+            ("username", "admin@example.com"),
+            ("password", PASSWORD),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+            ("scope", "email profile"),
+        ],
+    )
+    .await;
+    assert_eq!(profile_only.status, StatusCode::OK, "{}", profile_only.text);
+    let bearer = format!("bearer {}", profile_only.body["access_token"].as_str().unwrap());
+    app.get("/api/users/me", Some(&bearer)).await.assert_error(403, "permission.denied");
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_redeemed_once_even_under_concurrency() {
+    let app = spawn_app().await;
+    let (_, client_id, secret) = admin_and_client(&app, false).await;
+    let secret = secret.unwrap();
+    let granted = password_grant(&app, &client_id, &secret, PASSWORD).await;
+    let refresh = granted.body["refresh_token"].as_str().unwrap().to_owned();
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let request = app.client.post(app.url("/oauth2/access_token")).form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+                ("client_id", client_id.as_str()),
+                ("client_secret", secret.as_str()),
+            ]);
+            tokio::spawn(async move { request.send().await.map(|r| r.status()) })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap().unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_uri_given_at_authorize_is_required_to_redeem_the_code() {
+    let app = spawn_app().await;
+    let (admin, client_id, _) = admin_and_client(&app, true).await;
+    let (verifier, challenge) = pkce_pair();
+    let code = param(&authorize(&app, &admin, &client_id, Some(&challenge)).await, "code")
+        .unwrap()
+        .to_owned();
+    let without = token(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &client_id),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    without.assert_error(400, "oauth.invalid_grant");
+}
+
+#[tokio::test]
+async fn public_clients_may_send_basic_auth_with_an_empty_secret_and_bad_clients_get_a_basic_challenge()
+ {
+    let app = spawn_app().await;
+    let (admin, client_id, _) = admin_and_client(&app, true).await;
+    let (verifier, challenge) = pkce_pair();
+    let code = param(&authorize(&app, &admin, &client_id, Some(&challenge)).await, "code")
+        .unwrap()
+        .to_owned();
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:"));
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", &verifier),
+    ];
+    let granted = app
+        .send(
+            app.request(
+                reqwest::Method::POST,
+                "/oauth2/access_token",
+                Some(&format!("Basic {basic}")),
+            )
+            .form(&form),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.text);
+    let bad = token(
+        &app,
+        &[("grant_type", "client_credentials"), ("client_id", "nope"), ("client_secret", "x")],
+    )
+    .await;
+    bad.assert_error(401, "oauth.invalid_client");
+    assert!(bad.headers["www-authenticate"].to_str().unwrap().starts_with("Basic"));
 }
