@@ -11,6 +11,7 @@ pub mod error;
 mod extract;
 mod meta;
 mod oauth;
+mod spaces;
 mod users;
 pub mod wire;
 
@@ -21,6 +22,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, header};
 use axum::response::{IntoResponse, Response};
 use plaza_core::identity::IdentityService;
+use plaza_core::spaces::SpaceService;
 use plaza_core::{CoreError, ErrorCode};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -51,6 +53,7 @@ impl Default for HttpConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub identity: Arc<IdentityService>,
+    pub spaces: Arc<SpaceService>,
     pub config: Arc<HttpConfig>,
 }
 
@@ -119,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::router())
         .merge(oauth::router())
         .merge(admin::router())
+        .merge(spaces::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

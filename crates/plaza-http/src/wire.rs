@@ -75,3 +75,142 @@ pub fn client(client: &OAuthClientRecord, secret: Option<&str>) -> Value {
     }
     value
 }
+
+use plaza_core::spaces::{InviteOutcome, ListedSpace, SpaceView};
+use plaza_core::{MembershipRecord, MembershipState, SpaceKind, SpaceRecord, SpaceStatus};
+
+/// One entry of a space's `members`.
+pub fn member(membership: &MembershipRecord, user: &UserRecord, base_url: &str) -> Value {
+    let picture =
+        user.picture_url.clone().unwrap_or_else(|| format!("{base_url}{DEFAULT_PICTURE_PATH}"));
+    json!({
+        "member": user.id,
+        "memberType": if user.kind == UserKind::Anonymous { "anonymousId" } else { "userId" },
+        "role": membership.role.as_str(),
+        "joinTime": membership.join_time,
+        "username": user.username,
+        "displayname": user.displayname,
+        "picture_url": picture,
+        "phone_numbers": user.phone_numbers,
+    })
+}
+
+/// A space object (§7.2 of the catalog), with the members given.
+pub fn space(
+    space: &SpaceRecord,
+    members: &[(MembershipRecord, UserRecord)],
+    base_url: &str,
+) -> Value {
+    let mut value = json!({
+        "_id": space.id,
+        "cid": space.creator_id,
+        "title": space.title,
+        "description": space.description,
+        "type": space.kind.as_str(),
+        "status": space.status.code(),
+        "settings": space.settings,
+        "restrict": space.restrict,
+        "members": members.iter().map(|(m, u)| member(m, u, base_url)).collect::<Vec<_>>(),
+        "created": space.created,
+        "modified": space.modified,
+    });
+    if let Some(retention) = space.settings.get("msgRetention") {
+        value["msgRetention"] = retention.clone();
+    }
+    value
+}
+
+pub fn space_view(view: &SpaceView, base_url: &str) -> Value {
+    let mut value = space(&view.space, &view.members, base_url);
+    if let Some(me) = &view.me {
+        overlay(&mut value, me);
+    }
+    value
+}
+
+/// The caller's per-user fields on a space object.
+fn overlay(value: &mut Value, membership: &MembershipRecord) {
+    value["role"] = json!(membership.role.as_str());
+    value["isPinned"] = json!(membership.is_pinned);
+    value["notification"] = json!(membership.notification);
+    value["unreadMessagesCount"] = json!(membership.unread_count);
+    value["messagesLastReadTime"] = json!(membership.messages_last_read_time);
+    value["lastAccess"] = json!(membership.last_access);
+    value["lastUpdateTime"] = json!(membership.activity_at);
+}
+
+/// A listing entry: the space with the caller's overlay; deleted spaces and spaces the
+/// caller was removed from are trimmed to what the Spaces listing shows for them.
+pub fn listed_space(item: &ListedSpace, base_url: &str) -> Value {
+    let removed = item.membership.state == MembershipState::Kicked;
+    if removed || item.space.status == SpaceStatus::Deleted {
+        return json!({
+            "_id": item.space.id,
+            "status": SpaceStatus::Deleted.code(),
+            "lastAccess": item.membership.last_access,
+            "lastUpdateTime": item.membership.activity_at,
+            "modified": item.space.modified.max(item.membership.modified),
+        });
+    }
+    let mut value = space(&item.space, &item.members, base_url);
+    overlay(&mut value, &item.membership);
+    if item.space.kind == SpaceKind::Direct {
+        value["lastMessage"] = Value::Null;
+    }
+    value
+}
+
+/// A membership record as the hide and unhide endpoints answer it.
+pub fn membership_record(space: &SpaceRecord, membership: &MembershipRecord) -> Value {
+    let status = if membership.hidden { 4 } else { space.status.code() };
+    json!({
+        "_id": format!("{}:{}", space.id, membership.user_id),
+        "status": status,
+        "unread": membership.unread_count,
+        "targetId": space.id,
+        "targetType": "topic",
+        "userId": membership.user_id,
+        "userType": "user",
+        "lastAccess": membership.last_access,
+        "role": membership.role.as_str(),
+        "title": space.title,
+        "type": space.kind.as_str(),
+        "messagesLastReadTime": membership.messages_last_read_time,
+        "isPinned": membership.is_pinned,
+        "notification": membership.notification,
+    })
+}
+
+/// One entry of an invite answer.
+pub fn invite_outcome(
+    space_id: plaza_core::ObjectId,
+    outcome: &InviteOutcome,
+    base_url: &str,
+    with_html: bool,
+) -> Value {
+    match outcome {
+        InviteOutcome::Added { user, role } => json!({
+            "topicId": space_id,
+            "inviteeType": "userId",
+            "invitee": user.id,
+            "role": role.as_str(),
+            "status": "added",
+        }),
+        InviteOutcome::Pending { invitation } => {
+            let link = format!("{base_url}/api/spaces/invites/{}/join", invitation.id);
+            let mut value = json!({
+                "topicId": space_id,
+                "inviteId": invitation.id,
+                "inviteeType": "email",
+                "invitee": invitation.invitee,
+                "role": invitation.role.as_str(),
+                "status": "pending",
+                "joinUrl": link,
+            });
+            if with_html {
+                value["html"] = json!(format!("<a href=\"{link}\">Join the space</a>"));
+            }
+            value
+        }
+    }
+}

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use plaza_core::events::{EventSink, LogSink};
 use plaza_core::identity::{IdentityService, SigningKeys};
+use plaza_core::spaces::SpaceService;
 use plaza_db::Store;
 use plaza_db_postgres::PostgresStore;
 use plaza_db_sqlite::SqliteStore;
@@ -94,15 +96,26 @@ pub fn load_or_create_signing_keys(data_dir: &Path) -> anyhow::Result<SigningKey
 pub struct Services {
     pub store: Arc<dyn Store>,
     pub identity: Arc<IdentityService>,
+    pub spaces: Arc<SpaceService>,
 }
 
 impl Services {
-    pub async fn build(settings: &Settings) -> anyhow::Result<Services> {
+    /// Builds the services; domain events go to `events`.
+    pub async fn build_with_events(
+        settings: &Settings,
+        events: Arc<dyn EventSink>,
+    ) -> anyhow::Result<Services> {
         let store = open_store(settings).await?;
         let keys = load_or_create_signing_keys(&settings.server.data_dir)?;
         let identity =
             Arc::new(IdentityService::new(store.clone(), keys, settings.identity_config()));
-        Ok(Services { store, identity })
+        let spaces = Arc::new(SpaceService::new(store.clone(), events));
+        Ok(Services { store, identity, spaces })
+    }
+
+    /// Builds the services with events logged (the server has no realtime yet).
+    pub async fn build(settings: &Settings) -> anyhow::Result<Services> {
+        Self::build_with_events(settings, Arc::new(LogSink)).await
     }
 }
 
@@ -128,9 +141,19 @@ impl Application {
         settings: Settings,
         listener: TcpListener,
     ) -> anyhow::Result<Application> {
-        let services = Services::build(&settings).await?;
+        Self::build_with_events(settings, listener, Arc::new(LogSink)).await
+    }
+
+    /// As [`Application::build_with_listener`], publishing domain events to `events`.
+    pub async fn build_with_events(
+        settings: Settings,
+        listener: TcpListener,
+        events: Arc<dyn EventSink>,
+    ) -> anyhow::Result<Application> {
+        let services = Services::build_with_events(&settings, events).await?;
         let state = AppState {
             identity: services.identity.clone(),
+            spaces: services.spaces.clone(),
             config: Arc::new(HttpConfig {
                 public_url: settings.server.public_url.clone(),
                 body_limit_bytes: settings.server.body_limit_bytes,

@@ -66,3 +66,76 @@ pub fn allowed(kind: SpaceKind, party: Party, action: Action) -> bool {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADMIN: Party = Party { role: Some(Role::Admin), anonymous: false };
+    const MEMBER: Party = Party { role: Some(Role::Member), anonymous: false };
+    const GUEST: Party = Party { role: Some(Role::Guest), anonymous: false };
+    const ANONYMOUS: Party = Party { role: Some(Role::Guest), anonymous: true };
+    const OUTSIDER: Party = Party { role: None, anonymous: false };
+    /// A row claiming an anonymous user is admin must still act as a guest.
+    const FORGED: Party = Party { role: Some(Role::Admin), anonymous: true };
+
+    /// CONTRACT §4, row by row: (action, admin, member, guest, anonymous guest).
+    const GROUP_TABLE: &[(Action, bool, bool, bool, bool)] = &[
+        (Action::ReadMessages, true, true, true, true),
+        (Action::SendChat, true, true, true, true),
+        (Action::CreatePostOrTask, true, true, false, false),
+        (Action::EditOthersMessage, true, false, false, false),
+        (Action::EditOwnChat, true, true, true, true),
+        (Action::EditOwnPostOrTask, true, true, false, false),
+        (Action::Invite(Role::Admin), true, false, false, false),
+        (Action::Invite(Role::Member), true, false, false, false),
+        (Action::Invite(Role::Guest), true, true, false, false),
+        (Action::ChangeRole, true, false, false, false),
+        (Action::Remove(Role::Admin), true, false, false, false),
+        (Action::Remove(Role::Member), true, false, false, false),
+        (Action::Remove(Role::Guest), true, true, false, false),
+        (Action::UpdateSpace, true, false, false, false),
+        (Action::ArchiveSpace, true, false, false, false),
+        (Action::DeleteSpace, true, false, false, false),
+        (Action::MeetingControl, true, false, false, false),
+    ];
+
+    #[test]
+    fn group_spaces_follow_the_contract_table() {
+        for &(action, admin, member, guest, anonymous) in GROUP_TABLE {
+            for (party, expected, who) in [
+                (ADMIN, admin, "admin"),
+                (MEMBER, member, "member"),
+                (GUEST, guest, "guest"),
+                (ANONYMOUS, anonymous, "anonymous"),
+                (OUTSIDER, false, "non-member"),
+                (FORGED, anonymous, "anonymous with a forged admin row"),
+            ] {
+                assert_eq!(allowed(SpaceKind::Group, party, action), expected, "{who} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn direct_spaces_are_chat_only_and_administered_by_nobody() {
+        for &(action, ..) in GROUP_TABLE {
+            let expected =
+                matches!(action, Action::ReadMessages | Action::SendChat | Action::EditOwnChat);
+            assert_eq!(allowed(SpaceKind::Direct, MEMBER, action), expected, "{action:?}");
+            assert_eq!(allowed(SpaceKind::Direct, ADMIN, action), expected, "{action:?}");
+        }
+    }
+
+    #[test]
+    fn personal_rooms_admit_guests_only_and_are_permanent() {
+        assert!(allowed(SpaceKind::Personal, ADMIN, Action::Invite(Role::Guest)));
+        assert!(!allowed(SpaceKind::Personal, ADMIN, Action::Invite(Role::Member)));
+        assert!(!allowed(SpaceKind::Personal, ADMIN, Action::Invite(Role::Admin)));
+        assert!(!allowed(SpaceKind::Personal, ADMIN, Action::ChangeRole));
+        assert!(!allowed(SpaceKind::Personal, ADMIN, Action::DeleteSpace));
+        assert!(!allowed(SpaceKind::Personal, ADMIN, Action::ArchiveSpace));
+        assert!(allowed(SpaceKind::Personal, ADMIN, Action::UpdateSpace));
+        assert!(allowed(SpaceKind::Personal, ADMIN, Action::MeetingControl));
+        assert!(allowed(SpaceKind::Personal, GUEST, Action::SendChat));
+    }
+}

@@ -164,3 +164,71 @@ pub fn claims_of(token: &str) -> Value {
 pub fn now_secs() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
+
+/// A server whose domain events are recorded, for tests that check announcements.
+pub async fn spawn_app_recording() -> (TestApp, std::sync::Arc<plaza_core::events::RecordingSink>) {
+    let folder = tempfile::tempdir().expect("temp folder");
+    let mut settings = Settings::load(None, Vec::new(), &Overrides::default()).expect("defaults");
+    settings.server.data_dir = folder.path().join("data");
+    settings.server.shutdown_grace_secs = 2;
+    let data_dir = settings.server.data_dir.clone();
+    let events = std::sync::Arc::new(plaza_core::events::RecordingSink::default());
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let app = Application::build_with_events(settings, listener, events.clone())
+        .await
+        .expect("build app");
+    let base = format!("http://{}", app.local_addr().expect("address"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    (
+        TestApp { base, data_dir, client, stop: Some(stop), server: Some(server), _folder: folder },
+        events,
+    )
+}
+
+impl TestApp {
+    /// Creates a group space as `token`'s user; returns its id.
+    pub async fn create_space(&self, token: &str, title: &str) -> String {
+        let answer = self
+            .post(
+                "/api/spaces/invite",
+                Some(&jwt(token)),
+                &json!({"topic": {"title": title, "type": "group"}, "invitees": []}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+        answer.body["data"][0]["topicId"].as_str().expect("topicId").to_owned()
+    }
+
+    /// A fresh anonymous guest token.
+    pub async fn anonymous(&self, name: &str) -> String {
+        let answer = self.post("/api/anonymous/auth", None, &json!({"displayname": name})).await;
+        answer.body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// The user id a token belongs to.
+    pub async fn user_id(&self, token: &str) -> String {
+        self.get("/api/users/me", Some(&jwt(token))).await.body["_id"]
+            .as_str()
+            .expect("_id")
+            .to_owned()
+    }
+
+    pub async fn delete(&self, path: &str, authorization: Option<&str>) -> Answer {
+        self.send(self.request(Method::DELETE, path, authorization)).await
+    }
+
+    pub async fn get_with_pin(&self, path: &str, token: &str, pin: &str) -> Answer {
+        self.send(
+            self.request(Method::GET, path, Some(&jwt(token)))
+                .header("spaces-x-space-password", pin),
+        )
+        .await
+    }
+}

@@ -1,0 +1,624 @@
+//! Spaces over REST: create, read, update, delete, join, members, invitations, roles,
+//! direct spaces, personal rooms, the listing and each user's state. Every
+//! `/api/spaces/...` path also answers as `/api/topics/...`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{MethodRouter, get, post};
+use plaza_core::CoreError;
+use plaza_core::spaces::{Invitee, ListPage, ListParams, Preference, SpaceUpdate};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value, json};
+
+use crate::error::ApiResult;
+use crate::extract::{Auth, Json, Path, Query};
+use crate::{AppState, base_url, wire};
+
+/// The header that carries a space's PIN.
+const PIN_HEADER: &str = "spaces-x-space-password";
+
+fn pin(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(PIN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && *v != "null")
+}
+
+/// Registers `path` under `/api/spaces` and its older `/api/topics` spelling.
+fn both(router: Router<AppState>, path: &str, route: MethodRouter<AppState>) -> Router<AppState> {
+    router
+        .route(&format!("/api/spaces{path}"), route.clone())
+        .route(&format!("/api/topics{path}"), route)
+}
+
+/// Registers `path` under `/api/users/me/spaces` and `/api/users/me/topics`.
+fn mine(router: Router<AppState>, path: &str, route: MethodRouter<AppState>) -> Router<AppState> {
+    router
+        .route(&format!("/api/users/me/spaces{path}"), route.clone())
+        .route(&format!("/api/users/me/topics{path}"), route)
+}
+
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    router = both(router, "/invite", post(create));
+    router = both(router, "/{space_id}", get(read).post(update).delete(remove_space));
+    router = both(router, "/{space_id}/join", get(join));
+    router = both(router, "/{space_id}/join/", get(join));
+    router = both(router, "/{space_id}/members", get(members));
+    router = both(router, "/{space_id}/invite", post(invite));
+    router = both(router, "/invites/{invite_id}/join", get(accept_invitation));
+    router = both(
+        router,
+        "/{space_id}/attendees/{attendee_type}/{user_id}",
+        post(set_role).delete(remove_attendee),
+    );
+    router = both(router, "/direct/{user_type}/{user_id}", get(direct));
+    router = mine(router, "", get(list));
+    router = mine(router, "/{space_id}/markread", post(mark_read));
+    router = mine(router, "/{space_id}/hide", post(hide));
+    router = mine(router, "/{space_id}/unhide", post(unhide));
+    router = mine(router, "/{space_id}/preference", post(preference));
+    router
+        .route("/api/users/meetingroom/{email}", get(personal_room))
+        .route("/api/users/{user}/colleagues", get(colleagues))
+        .route("/api/users/{user}/people/withdm", get(people_with_dm))
+}
+
+#[derive(Deserialize)]
+struct TopicBody {
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct InviteeBody {
+    #[serde(rename = "inviteeType")]
+    invitee_type: String,
+    invitee: String,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+impl From<InviteeBody> for Invitee {
+    fn from(body: InviteeBody) -> Self {
+        Invitee { invitee_type: body.invitee_type, invitee: body.invitee, role: body.role }
+    }
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    topic: TopicBody,
+    #[serde(default)]
+    invitees: Vec<InviteeBody>,
+    #[serde(default, rename = "informChannel")]
+    inform_channel: Option<String>,
+}
+
+fn wants_html(channel: Option<&str>) -> bool {
+    channel.is_some_and(|c| c.eq_ignore_ascii_case("client"))
+}
+
+/// POST /api/spaces/invite: create a group space and invite people;
+/// answers `{data: [{topicId, ...}]}`.
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Json(body): Json<CreateBody>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    if body.topic.kind.as_deref().is_some_and(|k| k != "group") {
+        return Err(CoreError::invalid("topic.type", "only group spaces are created here").into());
+    }
+    let invitees: Vec<Invitee> = body.invitees.into_iter().map(Invitee::from).collect();
+    let (view, outcomes) = state
+        .spaces
+        .create(&principal, &body.topic.title, body.topic.description.as_deref(), &invitees)
+        .await?;
+    let base = base_url(&state, &headers);
+    let html = wants_html(body.inform_channel.as_deref());
+    let mut data = vec![json!({"topicId": view.space.id, "topic": wire::space_view(&view, &base)})];
+    data.extend(outcomes.iter().map(|o| wire::invite_outcome(view.space.id, o, &base, html)));
+    Ok((StatusCode::CREATED, axum::Json(json!({"data": data}))))
+}
+
+/// GET /api/spaces/{id}: the bare space object.
+async fn read(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let view = state.spaces.get(&principal, &space_id, pin(&headers)).await?;
+    Ok(axum::Json(wire::space_view(&view, &base_url(&state, &headers))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    title: Option<String>,
+    description: Option<String>,
+    settings: Option<Map<String, Value>>,
+    restrict: Option<Vec<String>>,
+    status: Option<i64>,
+    #[serde(rename = "msgRetention")]
+    msg_retention: Option<Value>,
+    /// Some clients echo the id back; it must be this space's.
+    #[serde(rename = "_id")]
+    id: Option<String>,
+}
+
+/// POST /api/spaces/{id}: admins change title, description, settings, restrict, status.
+async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+    Json(body): Json<UpdateBody>,
+) -> ApiResult<axum::Json<Value>> {
+    if body.id.as_deref().is_some_and(|id| id != space_id) {
+        return Err(CoreError::invalid("_id", "does not match the space in the path").into());
+    }
+    let update = SpaceUpdate {
+        title: body.title,
+        description: body.description,
+        settings: body.settings,
+        restrict: body.restrict,
+        status: body.status,
+        msg_retention: body.msg_retention,
+    };
+    let view = state.spaces.update(&principal, &space_id, update).await?;
+    Ok(axum::Json(wire::space_view(&view, &base_url(&state, &headers))))
+}
+
+/// DELETE /api/spaces/{id}
+async fn remove_space(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let space = state.spaces.delete(&principal, &space_id).await?;
+    Ok(axum::Json(
+        json!({"_id": space.id, "status": space.status.code(), "modified": space.modified}),
+    ))
+}
+
+/// GET /api/spaces/{id}/join: answers `{topic}`.
+async fn join(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let view = state.spaces.join(&principal, &space_id, pin(&headers)).await?;
+    Ok(axum::Json(json!({"topic": wire::space_view(&view, &base_url(&state, &headers))})))
+}
+
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    page: Option<String>,
+    size: Option<String>,
+    search: Option<String>,
+}
+
+impl PageQuery {
+    fn paging(&self, default_size: u32, max_size: u32) -> ApiResult<(u32, u32)> {
+        let page = match self.page.as_deref().filter(|p| !p.is_empty()) {
+            None => 0,
+            Some(p) => {
+                p.parse().map_err(|_| CoreError::invalid("page", "must be a page number from 0"))?
+            }
+        };
+        let size = match self.size.as_deref().filter(|s| !s.is_empty()) {
+            None => default_size,
+            Some(s) => match s.parse::<u32>() {
+                Ok(0) | Err(_) => {
+                    return Err(
+                        CoreError::invalid("size", format!("must be 1 to {max_size}")).into()
+                    );
+                }
+                Ok(n) => n.min(max_size),
+            },
+        };
+        Ok((page, size))
+    }
+}
+
+/// `nextPageUrl` / `previousPageUrl` for page-numbered lists.
+fn page_urls(
+    path: &str,
+    page: u32,
+    size: u32,
+    search: Option<&str>,
+    has_next: bool,
+) -> (String, String) {
+    let search = search
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            format!(
+                "&search={}",
+                url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+            )
+        })
+        .unwrap_or_default();
+    let next = if has_next {
+        format!("{path}?page={}&size={size}{search}", page + 1)
+    } else {
+        String::new()
+    };
+    let previous = if page > 0 {
+        format!("{path}?page={}&size={size}{search}", page - 1)
+    } else {
+        String::new()
+    };
+    (next, previous)
+}
+
+/// GET /api/spaces/{id}/members?page=&size=&search=
+async fn members(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let (page, size) = query.paging(30, 100)?;
+    let (members, total) =
+        state.spaces.members(&principal, &space_id, query.search.as_deref(), page, size).await?;
+    let base = base_url(&state, &headers);
+    let data: Vec<Value> = members.iter().map(|(m, u)| wire::member(m, u, &base)).collect();
+    let has_next = u64::from(page) * u64::from(size) + (data.len() as u64) < total;
+    let path = format!("/api/spaces/{space_id}/members");
+    let (next, previous) = page_urls(&path, page, size, query.search.as_deref(), has_next);
+    Ok(axum::Json(
+        json!({"data": data, "total": total, "nextPageUrl": next, "previousPageUrl": previous}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct InviteBody {
+    invitees: Vec<InviteeBody>,
+    #[serde(default, rename = "informChannel")]
+    inform_channel: Option<String>,
+}
+
+/// POST /api/spaces/{id}/invite: answers `{data: [per invitee]}`.
+async fn invite(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+    Json(body): Json<InviteBody>,
+) -> ApiResult<axum::Json<Value>> {
+    let invitees: Vec<Invitee> = body.invitees.into_iter().map(Invitee::from).collect();
+    let outcomes = state.spaces.invite(&principal, &space_id, &invitees).await?;
+    let base = base_url(&state, &headers);
+    let html = wants_html(body.inform_channel.as_deref());
+    let id = space_id.parse().map_err(|_| CoreError::invalid("spaceId", "is not an id"))?;
+    let data: Vec<Value> =
+        outcomes.iter().map(|o| wire::invite_outcome(id, o, &base, html)).collect();
+    Ok(axum::Json(json!({"data": data})))
+}
+
+/// GET /api/spaces/invites/{inviteId}/join: answers `{topic}`.
+async fn accept_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(invite_id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let view = state.spaces.accept_invitation(&principal, &invite_id, pin(&headers)).await?;
+    Ok(axum::Json(json!({"topic": wire::space_view(&view, &base_url(&state, &headers))})))
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    role: String,
+}
+
+/// POST /api/spaces/{id}/attendees/{attendeeType}/{userId}: `{role}`.
+async fn set_role(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((space_id, attendee_type, user_id)): Path<(String, String, String)>,
+    Json(body): Json<RoleBody>,
+) -> ApiResult<axum::Json<Value>> {
+    let (user, role) =
+        state.spaces.set_role(&principal, &space_id, &attendee_type, &user_id, &body.role).await?;
+    let attendee_type =
+        if user.kind == plaza_core::UserKind::Anonymous { "anonymousId" } else { "userId" };
+    Ok(axum::Json(
+        json!({"attendee": user.id, "attendeeType": attendee_type, "role": role.as_str()}),
+    ))
+}
+
+/// DELETE /api/spaces/{id}/attendees/{attendeeType}/{userId}
+async fn remove_attendee(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path((space_id, attendee_type, user_id)): Path<(String, String, String)>,
+) -> ApiResult<axum::Json<Value>> {
+    let user = state.spaces.remove(&principal, &space_id, &attendee_type, &user_id).await?;
+    let attendee_type =
+        if user.kind == plaza_core::UserKind::Anonymous { "anonymousId" } else { "userId" };
+    Ok(axum::Json(json!({"attendee": user.id, "attendeeType": attendee_type})))
+}
+
+/// GET /api/spaces/direct/{userType}/{userId}: `{data: [space]}`.
+async fn direct(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path((user_type, user_id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Value>> {
+    let view = state.spaces.direct(&principal, &user_type, &user_id).await?;
+    Ok(axum::Json(json!({"data": [wire::space_view(&view, &base_url(&state, &headers))]})))
+}
+
+/// GET /api/users/meetingroom/{email}: `{data: space}`.
+async fn personal_room(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(email): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let view = state.spaces.personal_room(&principal, &email).await?;
+    Ok(axum::Json(json!({"data": wire::space_view(&view, &base_url(&state, &headers))})))
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    size: Option<String>,
+    page: Option<String>,
+    search: Option<String>,
+    topicstatus: Option<String>,
+    topictype: Option<String>,
+    filtertype: Option<String>,
+    includedeleted: Option<String>,
+    pageref: Option<String>,
+    after: Option<String>,
+    #[serde(rename = "pageToken")]
+    page_token: Option<String>,
+    #[serde(rename = "sortBy")]
+    sort_by: Option<String>,
+}
+
+/// A listing URL with `changes` applied to the request's parameters.
+fn listing_url(path: &str, query: &ListQuery, changes: &[(&str, Option<String>)]) -> String {
+    let mut pairs: Vec<(&str, String)> = [
+        ("size", &query.size),
+        ("page", &query.page),
+        ("search", &query.search),
+        ("topicstatus", &query.topicstatus),
+        ("topictype", &query.topictype),
+        ("filtertype", &query.filtertype),
+        ("includedeleted", &query.includedeleted),
+        ("pageref", &query.pageref),
+        ("after", &query.after),
+        ("pageToken", &query.page_token),
+        ("sortBy", &query.sort_by),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v)))
+    .collect();
+    for (key, value) in changes {
+        pairs.retain(|(k, _)| k != key);
+        if let Some(value) = value {
+            pairs.push((key, value.clone()));
+        }
+    }
+    let query: String =
+        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    format!("{path}?{query}")
+}
+
+/// GET /api/users/me/spaces (and /topics): every parameter of the Spaces listing.
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let params = ListParams {
+        size: query.size.clone(),
+        page: query.page.clone(),
+        search: query.search.clone(),
+        topicstatus: query.topicstatus.clone(),
+        topictype: query.topictype.clone(),
+        filtertype: query.filtertype.clone(),
+        includedeleted: query.includedeleted.clone(),
+        pageref: query.pageref.clone(),
+        after: query.after.clone(),
+        page_token: query.page_token.clone(),
+        sort_by: query.sort_by.clone(),
+    };
+    let page: ListPage = state.spaces.list(&principal, &params).await?;
+    let base = base_url(&state, &headers);
+    let data: Vec<Value> = page.items.iter().map(|item| wire::listed_space(item, &base)).collect();
+    let path = uri.path();
+    let size = Some(page.size.to_string());
+    let mut body = json!({"data": data, "total": data.len()});
+    match page.page_mode {
+        Some((next_page, range)) => {
+            let current: u32 = query.page.as_deref().and_then(|p| p.parse().ok()).unwrap_or(0);
+            let page_url = |number: u32| {
+                listing_url(
+                    path,
+                    &query,
+                    &[("page", Some(number.to_string())), ("size", size.clone())],
+                )
+            };
+            let next = if next_page > current { page_url(next_page) } else { String::new() };
+            let previous = if current > 0 { page_url(current - 1) } else { String::new() };
+            if let Some((from, to)) = range {
+                body["from"] = json!(from);
+                body["to"] = json!(to);
+            }
+            body["nextPageUrl"] = json!(next);
+            body["previousPageUrl"] = json!(previous);
+        }
+        None => {
+            let pageref = |step: i64| page.pageref.map(|r| (r + step).to_string());
+            let next = page
+                .next
+                .as_ref()
+                .map(|t| {
+                    listing_url(
+                        path,
+                        &query,
+                        &[
+                            ("pageToken", Some(t.encode())),
+                            ("pageref", pageref(1)),
+                            ("size", size.clone()),
+                        ],
+                    )
+                })
+                .unwrap_or_default();
+            let previous = page
+                .previous
+                .as_ref()
+                .map(|t| {
+                    listing_url(
+                        path,
+                        &query,
+                        &[
+                            ("pageToken", Some(t.encode())),
+                            ("pageref", pageref(-1)),
+                            ("size", size.clone()),
+                        ],
+                    )
+                })
+                .unwrap_or_default();
+            body["nextPageUrl"] = json!(next);
+            body["previousPageUrl"] = json!(previous);
+        }
+    }
+    Ok(axum::Json(body))
+}
+
+/// POST /api/users/me/spaces/{id}/markread
+async fn mark_read(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let membership = state.spaces.mark_read(&principal, &space_id).await?;
+    Ok(axum::Json(json!({"data": {
+        "topicId": membership.space_id,
+        "unreadMessagesCount": membership.unread_count,
+        "messagesLastReadTime": membership.messages_last_read_time,
+    }})))
+}
+
+async fn set_hidden(
+    state: &AppState,
+    principal: &plaza_core::identity::Principal,
+    space_id: &str,
+    hidden: bool,
+) -> ApiResult<axum::Json<Value>> {
+    let (space, membership) = state.spaces.set_hidden(principal, space_id, hidden).await?;
+    Ok(axum::Json(wire::membership_record(&space, &membership)))
+}
+
+/// POST /api/users/me/spaces/{id}/hide: the membership record, `status: 4`.
+async fn hide(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    set_hidden(&state, &principal, &space_id, true).await
+}
+
+/// POST /api/users/me/spaces/{id}/unhide
+async fn unhide(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    set_hidden(&state, &principal, &space_id, false).await
+}
+
+/// `Some(None)` for an explicit null, `None` for an absent field.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<bool>>, D::Error> {
+    Option::<bool>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreferenceBody {
+    #[serde(default, rename = "isPinned", deserialize_with = "present")]
+    is_pinned: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    notification: Option<Option<bool>>,
+}
+
+/// POST /api/users/me/topics/{id}/preference: `{isPinned, notification}`, each
+/// true, false or null; absent fields are left alone.
+async fn preference(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+    Json(body): Json<PreferenceBody>,
+) -> ApiResult<axum::Json<Value>> {
+    let preference = Preference { is_pinned: body.is_pinned, notification: body.notification };
+    let membership = state.spaces.set_preference(&principal, &space_id, preference).await?;
+    Ok(axum::Json(json!({"data": {
+        "topicId": membership.space_id,
+        "isPinned": membership.is_pinned,
+        "notification": membership.notification,
+    }})))
+}
+
+async fn people(
+    state: &AppState,
+    headers: &HeaderMap,
+    principal: &plaza_core::identity::Principal,
+    user: &str,
+    direct_only: bool,
+    query: &PageQuery,
+    path: &str,
+) -> ApiResult<axum::Json<Value>> {
+    let (page, size) = query.paging(10, 50)?;
+    // One extra row tells whether there is a next page.
+    let mut found = state
+        .spaces
+        .people(principal, user, direct_only, query.search.as_deref(), page, size + 1)
+        .await?;
+    let has_next = found.len() > size as usize;
+    found.truncate(size as usize);
+    let base = base_url(state, headers);
+    let data: Vec<Value> = found.iter().map(|u| wire::user(u, &base)).collect();
+    let (next, previous) = page_urls(path, page, size, query.search.as_deref(), has_next);
+    Ok(axum::Json(
+        json!({"data": data, "total": data.len(), "nextPageUrl": next, "previousPageUrl": previous}),
+    ))
+}
+
+/// GET /api/users/{id|me}/colleagues: people who share a space with the caller.
+async fn colleagues(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(user): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let path = format!("/api/users/{user}/colleagues");
+    people(&state, &headers, &principal, &user, false, &query, &path).await
+}
+
+/// GET /api/users/{id|me}/people/withdm: people the caller has a direct space with.
+async fn people_with_dm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(user): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let path = format!("/api/users/{user}/people/withdm");
+    people(&state, &headers, &principal, &user, true, &query, &path).await
+}
