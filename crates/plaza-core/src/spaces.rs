@@ -191,30 +191,6 @@ fn check_pin(space: &SpaceRecord, given: Option<&str>) -> CoreResult<()> {
     }
 }
 
-fn new_membership(
-    space_id: ObjectId,
-    user_id: ObjectId,
-    role: Role,
-    at: Timestamp,
-) -> MembershipRecord {
-    MembershipRecord {
-        space_id,
-        user_id,
-        role,
-        state: MembershipState::Active,
-        join_time: at,
-        hidden: false,
-        is_pinned: None,
-        notification: None,
-        unread_count: 0,
-        messages_last_read_time: Some(at),
-        last_access: at,
-        activity_at: at,
-        last_message_at: None,
-        modified: at,
-    }
-}
-
 fn parse_role(role: Option<&str>, default: Role) -> CoreResult<Role> {
     match role.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(default),
@@ -298,7 +274,7 @@ impl SpaceService {
             created: now,
             modified: now,
         };
-        let me = new_membership(space.id, principal.user_id(), Role::Admin, now);
+        let me = MembershipRecord::joining(space.id, principal.user_id(), Role::Admin, now);
         // Check every invitee before anything is written.
         let targets = self.resolve_invitees(principal, &space, Some(Role::Admin), invitees).await?;
         self.store.insert_space(&space, &me).await?;
@@ -368,20 +344,10 @@ impl SpaceService {
             let now = Timestamp::now();
             match user {
                 Some(user) => {
-                    let existing = self.store.membership(space.id, user.id).await?;
-                    let membership = match existing {
-                        // Already in: an invitation never demotes.
-                        Some(m) if m.state == MembershipState::Active => {
-                            MembershipRecord { role: m.role.min(role), modified: now, ..m }
-                        }
-                        Some(m) => MembershipRecord {
-                            role,
-                            state: MembershipState::Active,
-                            join_time: now,
-                            modified: now,
-                            ..m
-                        },
-                        None => new_membership(space.id, user.id, role, now),
+                    // An invitation never demotes someone already in the space.
+                    let membership = match self.store.membership(space.id, user.id).await? {
+                        Some(existing) => existing.readmitted(role, now),
+                        None => MembershipRecord::joining(space.id, user.id, role, now),
                     };
                     self.store.put_membership(&membership).await?;
                     self.store.touch_space_activity(space.id, now).await?;
@@ -499,7 +465,7 @@ impl SpaceService {
                 let activity = other.as_ref().map_or(now, |m| m.activity_at.max(now));
                 let fresh = MembershipRecord {
                     activity_at: activity,
-                    ..new_membership(space.id, principal.user_id(), Role::Guest, now)
+                    ..MembershipRecord::joining(space.id, principal.user_id(), Role::Guest, now)
                 };
                 self.store.put_membership(&fresh).await?;
                 // A member joining is "recent activity" for everyone in the space.
@@ -549,20 +515,11 @@ impl SpaceService {
             check_pin(&space, pin)?;
         }
         let now = Timestamp::now();
-        let mine = self.store.membership(space.id, principal.user_id()).await?;
-        let membership = match mine {
-            Some(m) if m.state == MembershipState::Active => {
-                MembershipRecord { role: m.role.min(role), last_access: now, modified: now, ..m }
+        let membership = match self.store.membership(space.id, principal.user_id()).await? {
+            Some(existing) => {
+                MembershipRecord { last_access: now, ..existing.readmitted(role, now) }
             }
-            Some(m) => MembershipRecord {
-                role,
-                state: MembershipState::Active,
-                join_time: now,
-                last_access: now,
-                modified: now,
-                ..m
-            },
-            None => new_membership(space.id, principal.user_id(), role, now),
+            None => MembershipRecord::joining(space.id, principal.user_id(), role, now),
         };
         if invitation.accepted_by.is_none()
             && !self.store.accept_invitation(id, principal.user_id(), now).await?
@@ -752,7 +709,7 @@ impl SpaceService {
                         modified: now,
                         ..m
                     },
-                    None => new_membership(space.id, target.id, role, now),
+                    None => MembershipRecord::joining(space.id, target.id, role, now),
                 };
                 self.store.put_membership(&membership).await?;
             }
@@ -865,7 +822,8 @@ impl SpaceService {
                     created: now,
                     modified: now,
                 };
-                let mine = new_membership(space.id, principal.user_id(), Role::Member, now);
+                let mine =
+                    MembershipRecord::joining(space.id, principal.user_id(), Role::Member, now);
                 match self.store.insert_space(&space, &mine).await {
                     Ok(()) => space,
                     // Someone created it at the same moment: use theirs.
@@ -881,7 +839,7 @@ impl SpaceService {
         for user in [principal.user_id(), other.id] {
             if self.store.membership(space.id, user).await?.is_none() {
                 self.store
-                    .put_membership(&new_membership(space.id, user, Role::Member, now))
+                    .put_membership(&MembershipRecord::joining(space.id, user, Role::Member, now))
                     .await?;
             }
         }
@@ -944,7 +902,7 @@ impl SpaceService {
                     created: now,
                     modified: now,
                 };
-                let admin = new_membership(space.id, owner.id, Role::Admin, now);
+                let admin = MembershipRecord::joining(space.id, owner.id, Role::Admin, now);
                 match self.store.insert_space(&space, &admin).await {
                     Ok(()) => space,
                     Err(StoreError::Conflict { .. }) => {

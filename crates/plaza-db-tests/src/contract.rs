@@ -341,20 +341,8 @@ fn membership(
     at: Timestamp,
 ) -> MembershipRecord {
     MembershipRecord {
-        space_id,
-        user_id,
-        role,
-        state: MembershipState::Active,
-        join_time: at,
-        hidden: false,
-        is_pinned: None,
-        notification: None,
-        unread_count: 0,
         messages_last_read_time: None,
-        last_access: at,
-        activity_at: at,
-        last_message_at: None,
-        modified: at,
+        ..MembershipRecord::joining(space_id, user_id, role, at)
     }
 }
 

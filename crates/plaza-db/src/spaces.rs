@@ -145,6 +145,46 @@ pub struct MembershipRecord {
     pub modified: Timestamp,
 }
 
+impl MembershipRecord {
+    /// A user who joins (or is added to) a space at `at` with `role`: active, nothing
+    /// unread, and the join counting as the space's latest activity.
+    pub fn joining(space_id: ObjectId, user_id: ObjectId, role: Role, at: Timestamp) -> Self {
+        MembershipRecord {
+            space_id,
+            user_id,
+            role,
+            state: MembershipState::Active,
+            join_time: at,
+            hidden: false,
+            is_pinned: None,
+            notification: None,
+            unread_count: 0,
+            messages_last_read_time: Some(at),
+            last_access: at,
+            activity_at: at,
+            last_message_at: None,
+            modified: at,
+        }
+    }
+
+    /// This membership after the user is (re)admitted with `role` at `at`: an active
+    /// member keeps the higher of the two roles, a removed one comes back with `role`.
+    pub fn readmitted(self, role: Role, at: Timestamp) -> Self {
+        match self.state {
+            MembershipState::Active => {
+                MembershipRecord { role: self.role.min(role), modified: at, ..self }
+            }
+            MembershipState::Kicked => MembershipRecord {
+                role,
+                state: MembershipState::Active,
+                join_time: at,
+                modified: at,
+                ..self
+            },
+        }
+    }
+}
+
 /// A pending or accepted invitation to a space.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvitationRecord {

@@ -14,8 +14,8 @@ use plaza_core::identity::{Principal, Session};
 use plaza_core::spaces::{ListParams, PageToken, SpaceService};
 use plaza_core::{ObjectId, Timestamp};
 use plaza_db::{
-    ListingCursor, ListingFilter, ListingPage, MembershipRecord, MembershipState, Role, SpaceKind,
-    SpaceRecord, SpaceStatus, Store, UserKind, UserRecord,
+    ListingCursor, ListingFilter, ListingPage, MembershipRecord, Role, SpaceKind, SpaceRecord,
+    SpaceStatus, Store, UserKind, UserRecord,
 };
 use plaza_db_tests::TestDatabase;
 
@@ -61,23 +61,20 @@ async fn seed(store: &Arc<dyn Store>, user: &UserRecord) -> anyhow::Result<()> {
             created: at,
             modified: at,
         };
-        let membership = MembershipRecord {
-            space_id: space.id,
-            user_id: user.id,
-            role: Role::Admin,
-            state: MembershipState::Active,
-            join_time: at,
-            hidden: false,
-            is_pinned: None,
-            notification: None,
-            unread_count: 0,
-            messages_last_read_time: None,
-            last_access: at,
-            activity_at: at,
-            last_message_at: None,
-            modified: at,
-        };
+        let membership = MembershipRecord::joining(space.id, user.id, Role::Admin, at);
         store.insert_space(&space, &membership).await?;
+    }
+    Ok(())
+}
+
+async fn analyze(url: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut connection = sqlx::SqliteConnection::connect(url).await?;
+        sqlx::query("ANALYZE").execute(&mut connection).await?;
+    } else {
+        let mut connection = sqlx::PgConnection::connect(url).await?;
+        sqlx::query("ANALYZE").execute(&mut connection).await?;
     }
     Ok(())
 }
@@ -108,8 +105,15 @@ async fn bench(name: &str, database: TestDatabase) -> anyhow::Result<()> {
     let started = Instant::now();
     seed(&store, &user).await?;
     println!("{name}: seeded {SPACES} spaces in {:.1} s", started.elapsed().as_secs_f64());
+    // A live server's statistics are current (autovacuum, or SQLite's optimizer stats
+    // after ANALYZE); right after a bulk load they are not, so refresh them as a running
+    // deployment would have.
+    analyze(&database.url).await?;
     let spaces = SpaceService::new(store.clone(), Arc::new(LogSink));
-    let principal = Principal { user: user.clone(), session: Session::Jwt { jti: String::new(), expires_at: Timestamp::now() } };
+    let principal = Principal {
+        user: user.clone(),
+        session: Session::Jwt { jti: String::new(), expires_at: Timestamp::now() },
+    };
 
     // The pageToken a client would hold DEPTH items down the list.
     let filter = ListingFilter {
@@ -120,27 +124,53 @@ async fn bench(name: &str, database: TestDatabase) -> anyhow::Result<()> {
         after: None,
         by_last_message: false,
     };
-    let at_depth = store.list_memberships(user.id, &filter, ListingPage::Offset(DEPTH - 1), 1).await?;
-    let (space, membership) = at_depth.first().ok_or_else(|| anyhow::anyhow!("no item at depth"))?;
+    let at_depth =
+        store.list_memberships(user.id, &filter, ListingPage::Offset(DEPTH - 1), 1).await?;
+    let (space, membership) =
+        at_depth.first().ok_or_else(|| anyhow::anyhow!("no item at depth"))?;
     let cursor = ListingCursor { time: membership.activity_at.millis(), id: space.id };
     let token = PageToken { forward: true, time: cursor.time, id: cursor.id.to_string() }.encode();
 
     let size = Some(PAGE.to_string());
     let cases = [
         ("first page", ListParams { size: size.clone(), ..Default::default() }),
-        ("keyset page at 9 500 (pageToken)", ListParams { size: size.clone(), page_token: Some(token), ..Default::default() }),
-        ("offset page at 9 500 (page=190)", ListParams { size: size.clone(), page: Some((DEPTH / PAGE).to_string()), ..Default::default() }),
-        ("search page (regex, scans)", ListParams { size: size.clone(), search: Some("space 9".into()), ..Default::default() }),
+        (
+            "keyset page at 9 500 (pageToken)",
+            ListParams { size: size.clone(), page_token: Some(token), ..Default::default() },
+        ),
+        (
+            "offset page at 9 500 (page=190)",
+            ListParams {
+                size: size.clone(),
+                page: Some((DEPTH / PAGE).to_string()),
+                ..Default::default()
+            },
+        ),
+        (
+            "search page (regex, scans)",
+            ListParams { size: size.clone(), search: Some("space 9".into()), ..Default::default() },
+        ),
     ];
     for (label, params) in cases {
         let (median, p95) = time(|| {
             let spaces = &spaces;
             let principal = &principal;
             let params = params.clone();
-            async move { Ok(spaces.list(principal, &params).await.map_err(|e| anyhow::anyhow!("{e}"))?.items.len()) }
+            async move {
+                Ok(spaces
+                    .list(principal, &params)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .items
+                    .len())
+            }
         })
         .await?;
-        println!("{name}: {label:<36} median {:>8.0} µs   p95 {:>8.0} µs", median.as_secs_f64() * 1e6, p95.as_secs_f64() * 1e6);
+        println!(
+            "{name}: {label:<36} median {:>8.0} µs   p95 {:>8.0} µs",
+            median.as_secs_f64() * 1e6,
+            p95.as_secs_f64() * 1e6
+        );
     }
     database.remove().await
 }

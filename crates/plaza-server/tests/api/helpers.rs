@@ -24,6 +24,19 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server whose settings `adjust` may change first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    start(adjust, std::sync::Arc::new(plaza_core::events::LogSink)).await
+}
+
+/// A server whose domain events are recorded, for tests that check announcements.
+pub async fn spawn_app_recording() -> (TestApp, std::sync::Arc<plaza_core::events::RecordingSink>) {
+    let events = std::sync::Arc::new(plaza_core::events::RecordingSink::default());
+    (start(|_| {}, events.clone()).await, events)
+}
+
+async fn start(
+    adjust: impl FnOnce(&mut Settings),
+    events: std::sync::Arc<dyn plaza_core::events::EventSink>,
+) -> TestApp {
     let folder = tempfile::tempdir().expect("temp folder");
     let mut settings = Settings::load(None, Vec::new(), &Overrides::default()).expect("defaults");
     settings.server.data_dir = folder.path().join("data");
@@ -32,7 +45,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = settings.server.data_dir.clone();
     // Bound before the server task starts, so no test needs to wait for it.
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    let app = Application::build_with_listener(settings, listener).await.expect("build app");
+    let app = Application::build_with_events(settings, listener, events).await.expect("build app");
     let base = format!("http://{}", app.local_addr().expect("address"));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
@@ -163,33 +176,6 @@ pub fn claims_of(token: &str) -> Value {
 
 pub fn now_secs() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// A server whose domain events are recorded, for tests that check announcements.
-pub async fn spawn_app_recording() -> (TestApp, std::sync::Arc<plaza_core::events::RecordingSink>) {
-    let folder = tempfile::tempdir().expect("temp folder");
-    let mut settings = Settings::load(None, Vec::new(), &Overrides::default()).expect("defaults");
-    settings.server.data_dir = folder.path().join("data");
-    settings.server.shutdown_grace_secs = 2;
-    let data_dir = settings.server.data_dir.clone();
-    let events = std::sync::Arc::new(plaza_core::events::RecordingSink::default());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    let app = Application::build_with_events(settings, listener, events.clone())
-        .await
-        .expect("build app");
-    let base = format!("http://{}", app.local_addr().expect("address"));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    (
-        TestApp { base, data_dir, client, stop: Some(stop), server: Some(server), _folder: folder },
-        events,
-    )
 }
 
 impl TestApp {
