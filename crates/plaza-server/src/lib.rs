@@ -160,9 +160,12 @@ impl Application {
                 cors_origins: settings.server.cors_origins.clone(),
             }),
         };
+        let (socket_layer, _io) = plaza_realtime::layer(plaza_realtime::RealtimeState {
+            identity: services.identity.clone(),
+        });
         Ok(Application {
             listener,
-            router: plaza_http::router(state),
+            router: plaza_http::router(state).layer(socket_layer),
             identity: services.identity,
             grace: Duration::from_secs(settings.server.shutdown_grace_secs),
         })
