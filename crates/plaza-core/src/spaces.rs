@@ -8,8 +8,9 @@ mod listing;
 use std::sync::Arc;
 
 use plaza_db::{
-    InvitationRecord, MembershipRecord, MembershipState, ObjectId, Role, SpaceKind, SpaceRecord,
-    SpaceStatus, Store, StoreError, Timestamp, UserKind, UserRecord,
+    InvitationRecord, MemberChange, MemberChangeOutcome, MembershipRecord, MembershipState,
+    ObjectId, Role, SpaceKind, SpaceRecord, SpaceStatus, Store, StoreError, Timestamp, UserKind,
+    UserRecord,
 };
 use rand::Rng;
 use serde_json::{Map, Value, json};
@@ -278,7 +279,7 @@ impl SpaceService {
         // Check every invitee before anything is written.
         let targets = self.resolve_invitees(principal, &space, Some(Role::Admin), invitees).await?;
         self.store.insert_space(&space, &me).await?;
-        let outcomes = self.apply_invitees(principal, &space, targets).await?;
+        let outcomes = self.apply_invitees(principal, &space, true, targets).await?;
         Ok((self.view(space, Some(me)).await?, outcomes))
     }
 
@@ -333,10 +334,70 @@ impl SpaceService {
         Ok(targets)
     }
 
+    /// Puts `user_id` in the space with `role`: a newcomer or someone who left or was
+    /// removed comes in with it; an active member keeps the higher of their role and
+    /// `role` (an invitation never demotes), the change made under the space's lock.
+    async fn admit(
+        &self,
+        principal: &Principal,
+        space: &SpaceRecord,
+        user_id: ObjectId,
+        role: Role,
+        existing: Option<MembershipRecord>,
+    ) -> CoreResult<MembershipRecord> {
+        let now = Timestamp::now();
+        let membership = match existing {
+            Some(active) if active.state == MembershipState::Active => {
+                if role >= active.role {
+                    return Ok(active);
+                }
+                match self
+                    .store
+                    .change_member_keeping_an_admin(
+                        space.id,
+                        user_id,
+                        MemberChange::SetRole(role),
+                        now,
+                    )
+                    .await
+                {
+                    Ok(_) => MembershipRecord { role, modified: now, ..active },
+                    Err(StoreError::NotFound) => {
+                        // Removed meanwhile: they come back with the new role.
+                        let fresh = MembershipRecord::joining(space.id, user_id, role, now);
+                        self.store.put_membership(&fresh).await?;
+                        fresh
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            Some(gone) => {
+                let back = gone.readmitted(role, now);
+                self.store.put_membership(&back).await?;
+                back
+            }
+            None => {
+                let fresh = MembershipRecord::joining(space.id, user_id, role, now);
+                self.store.put_membership(&fresh).await?;
+                fresh
+            }
+        };
+        // A member joining or changing role is "recent activity" for everyone.
+        self.store.touch_space_activity(space.id, now).await?;
+        self.events.publish(DomainEvent::MemberChanged {
+            space_id: space.id,
+            user_id,
+            role: membership.role.as_str(),
+            by: principal.user_id(),
+        });
+        Ok(membership)
+    }
+
     async fn apply_invitees(
         &self,
         principal: &Principal,
         space: &SpaceRecord,
+        inviter_is_admin: bool,
         targets: Vec<(Invitee, Role, Option<UserRecord>)>,
     ) -> CoreResult<Vec<InviteOutcome>> {
         let mut outcomes = Vec::with_capacity(targets.len());
@@ -344,19 +405,13 @@ impl SpaceService {
             let now = Timestamp::now();
             match user {
                 Some(user) => {
-                    // An invitation never demotes someone already in the space.
-                    let membership = match self.store.membership(space.id, user.id).await? {
-                        Some(existing) => existing.readmitted(role, now),
-                        None => MembershipRecord::joining(space.id, user.id, role, now),
-                    };
-                    self.store.put_membership(&membership).await?;
-                    self.store.touch_space_activity(space.id, now).await?;
-                    self.events.publish(DomainEvent::MemberChanged {
-                        space_id: space.id,
-                        user_id: user.id,
-                        role: membership.role.as_str(),
-                        by: principal.user_id(),
-                    });
+                    let existing = self.store.membership(space.id, user.id).await?;
+                    if existing.as_ref().is_some_and(|m| m.state == MembershipState::Kicked)
+                        && !inviter_is_admin
+                    {
+                        return Err(deny("only admins may bring back someone who was removed"));
+                    }
+                    let membership = self.admit(principal, space, user.id, role, existing).await?;
                     outcomes.push(InviteOutcome::Added { user, role: membership.role });
                 }
                 None => {
@@ -399,7 +454,7 @@ impl SpaceService {
         let mine = self.store.membership(space.id, principal.user_id()).await?;
         let role = party(principal, mine.as_ref()).role;
         let targets = self.resolve_invitees(principal, &space, role, invitees).await?;
-        self.apply_invitees(principal, &space, targets).await
+        self.apply_invitees(principal, &space, role == Some(Role::Admin), targets).await
     }
 
     /// `GET /api/spaces/{id}`: members see it; others see it if they could join it
@@ -456,30 +511,14 @@ impl SpaceService {
         let space = self.space(space_id).await?;
         let now = Timestamp::now();
         let mine = self.store.membership(space.id, principal.user_id()).await?;
-        let membership = match mine {
-            Some(m) if m.state == MembershipState::Active => {
-                MembershipRecord { last_access: now, ..m }
-            }
-            other => {
-                self.check_can_join(principal, &space, other.as_ref(), pin)?;
-                let activity = other.as_ref().map_or(now, |m| m.activity_at.max(now));
-                let fresh = MembershipRecord {
-                    activity_at: activity,
-                    ..MembershipRecord::joining(space.id, principal.user_id(), Role::Guest, now)
-                };
-                self.store.put_membership(&fresh).await?;
-                // A member joining is "recent activity" for everyone in the space.
-                self.store.touch_space_activity(space.id, now).await?;
-                self.events.publish(DomainEvent::MemberChanged {
-                    space_id: space.id,
-                    user_id: principal.user_id(),
-                    role: Role::Guest.as_str(),
-                    by: principal.user_id(),
-                });
-                return self.view(space, Some(fresh)).await;
-            }
-        };
-        self.store.put_membership(&membership).await?;
+        if let Some(active) = mine.as_ref().filter(|m| m.state == MembershipState::Active) {
+            let refreshed = MembershipRecord { last_access: now, ..active.clone() };
+            self.store.update_member_view(&refreshed).await?;
+            return self.view(space, Some(refreshed)).await;
+        }
+        self.check_can_join(principal, &space, mine.as_ref(), pin)?;
+        let membership =
+            self.admit(principal, &space, principal.user_id(), Role::Guest, mine).await?;
         self.view(space, Some(membership)).await
     }
 
@@ -494,49 +533,51 @@ impl SpaceService {
         let missing = || CoreError::new(ErrorCode::InvitationNotFound, "no such invitation");
         let id: ObjectId = invitation_id.parse().map_err(|_| missing())?;
         let invitation = self.store.invitation(id).await?.ok_or_else(missing)?;
-        let space = self.space(&invitation.space_id.to_string()).await?;
-        let role = match principal.user.kind {
-            UserKind::Anonymous => Role::Guest,
-            _ if principal.user.username.eq_ignore_ascii_case(&invitation.invitee) => {
-                invitation.role
+        let space_id = invitation.space_id.to_string();
+        let space = self.space(&space_id).await?;
+        // A link in a guest's hands is a link to the space: it joins them as a guest on
+        // the usual terms (PIN, memberOnly) and leaves the invitation for its invitee.
+        if principal.user.kind == UserKind::Anonymous {
+            return self.join(principal, &space_id, pin).await;
+        }
+        if !principal.user.username.eq_ignore_ascii_case(&invitation.invitee) {
+            return Err(deny("this invitation is for another email address"));
+        }
+        let mine = self.store.membership(space.id, principal.user_id()).await?;
+        if mine.as_ref().is_some_and(|m| m.state == MembershipState::Kicked) {
+            return Err(deny("you were removed from this space"));
+        }
+        match invitation.accepted_by {
+            // Used once, by them: it grants nothing again (a demoted admin cannot get
+            // their role back with it); they are in, or may join like anyone.
+            Some(by) if by == principal.user_id() => {
+                return self.join(principal, &space_id, pin).await;
             }
-            _ => return Err(deny("this invitation is for another email address")),
-        };
-        if invitation.accepted_by.is_some_and(|by| by != principal.user_id()) {
-            return Err(CoreError::new(
-                ErrorCode::InvitationAccepted,
-                "this invitation was already used",
-            ));
+            Some(_) => {
+                return Err(CoreError::new(
+                    ErrorCode::InvitationAccepted,
+                    "this invitation was already used",
+                ));
+            }
+            None => {}
         }
         if space.status == SpaceStatus::Archived {
             return Err(CoreError::new(ErrorCode::TopicArchived, "the space is archived"));
         }
-        if role == Role::Guest {
+        if invitation.role == Role::Guest {
             check_pin(&space, pin)?;
         }
         let now = Timestamp::now();
-        let membership = match self.store.membership(space.id, principal.user_id()).await? {
-            Some(existing) => {
-                MembershipRecord { last_access: now, ..existing.readmitted(role, now) }
-            }
-            None => MembershipRecord::joining(space.id, principal.user_id(), role, now),
-        };
-        if invitation.accepted_by.is_none()
-            && !self.store.accept_invitation(id, principal.user_id(), now).await?
-        {
+        if !self.store.accept_invitation(id, principal.user_id(), now).await? {
             return Err(CoreError::new(
                 ErrorCode::InvitationAccepted,
                 "this invitation was already used",
             ));
         }
-        self.store.put_membership(&membership).await?;
-        self.store.touch_space_activity(space.id, now).await?;
-        self.events.publish(DomainEvent::MemberChanged {
-            space_id: space.id,
-            user_id: principal.user_id(),
-            role: membership.role.as_str(),
-            by: principal.user_id(),
-        });
+        let membership =
+            self.admit(principal, &space, principal.user_id(), invitation.role, mine).await?;
+        let membership = MembershipRecord { last_access: now, ..membership };
+        self.store.update_member_view(&membership).await?;
         self.view(space, Some(membership)).await
     }
 
@@ -594,6 +635,13 @@ impl SpaceService {
             validate_settings(settings)?;
             for (key, value) in settings {
                 space.settings.insert(key.clone(), value.clone());
+            }
+            // The size bound holds for the whole object, not just each change.
+            if Value::Object(space.settings.clone()).to_string().len() > MAX_SETTINGS_BYTES {
+                return Err(CoreError::invalid(
+                    "settings",
+                    format!("would grow past {MAX_SETTINGS_BYTES} bytes"),
+                ));
             }
         }
         if let Some(retention) = update.msg_retention {
@@ -692,23 +740,22 @@ impl SpaceService {
         let existing = self.store.membership(space.id, target.id).await?;
         match existing {
             Some(m) if m.state == MembershipState::Active => {
-                if !self
+                let change = MemberChange::SetRole(role);
+                match self
                     .store
-                    .change_member_keeping_an_admin(space.id, target.id, Some(role), now)
-                    .await?
+                    .change_member_keeping_an_admin(space.id, target.id, change, now)
+                    .await
                 {
-                    return Err(last_admin());
+                    Ok(MemberChangeOutcome::Done) => {}
+                    Ok(_) => return Err(last_admin()),
+                    Err(StoreError::NotFound) => return Err(member_not_found()),
+                    Err(other) => return Err(other.into()),
                 }
             }
+            // An admin may add anyone, or bring back someone who left or was removed.
             other => {
                 let membership = match other {
-                    Some(m) => MembershipRecord {
-                        role,
-                        state: MembershipState::Active,
-                        join_time: now,
-                        modified: now,
-                        ..m
-                    },
+                    Some(m) => MembershipRecord { role, ..m.readmitted(role, now) },
                     None => MembershipRecord::joining(space.id, target.id, role, now),
                 };
                 self.store.put_membership(&membership).await?;
@@ -741,9 +788,7 @@ impl SpaceService {
             .membership(space.id, target.id)
             .await?
             .filter(|m| m.state == MembershipState::Active)
-            .ok_or_else(|| {
-                CoreError::new(ErrorCode::TopicMemberNotFound, "this user is not in the space")
-            })?;
+            .ok_or_else(member_not_found)?;
         let leaving = target.id == principal.user_id();
         let mine = self.store.membership(space.id, principal.user_id()).await?;
         let me = party(principal, mine.as_ref());
@@ -757,9 +802,23 @@ impl SpaceService {
         if !permitted {
             return Err(deny("you may not remove this party from this space"));
         }
+        // Leaving is not being removed: a user who left may come back by link.
+        let change = if leaving {
+            MemberChange::Remove { state: MembershipState::Left, only_if: None }
+        } else {
+            // Checked again under the space's lock: the target may be promoted meanwhile.
+            let only_if = (me.role != Some(Role::Admin)).then_some(theirs.role);
+            MemberChange::Remove { state: MembershipState::Kicked, only_if }
+        };
         let now = Timestamp::now();
-        if !self.store.change_member_keeping_an_admin(space.id, target.id, None, now).await? {
-            return Err(last_admin());
+        match self.store.change_member_keeping_an_admin(space.id, target.id, change, now).await {
+            Ok(MemberChangeOutcome::Done) => {}
+            Ok(MemberChangeOutcome::LastAdmin) => return Err(last_admin()),
+            Ok(MemberChangeOutcome::RoleChanged) => {
+                return Err(deny("this party's role changed; try again"));
+            }
+            Err(StoreError::NotFound) => return Err(member_not_found()),
+            Err(other) => return Err(other.into()),
         }
         self.store.touch_space_activity(space.id, now).await?;
         self.events.publish(DomainEvent::MemberRemoved {
@@ -913,9 +972,15 @@ impl SpaceService {
             }
         };
         let mine = self.store.membership(space.id, principal.user_id()).await?;
-        self.view(space, mine).await
+        let mut view = self.view(space, mine).await?;
+        // Someone looking a room up to join it learns the room, not who is in it.
+        if party(principal, view.me.as_ref()).role.is_none() {
+            view.members.clear();
+        }
+        Ok(view)
     }
 
+    /// The caller's active membership; removed and departed users have none.
     async fn my_membership(
         &self,
         principal: &Principal,
@@ -923,11 +988,24 @@ impl SpaceService {
     ) -> CoreResult<(SpaceRecord, MembershipRecord)> {
         let id: ObjectId = space_id.parse().map_err(|_| not_found())?;
         let space = self.store.space_by_id(id).await?.ok_or_else(not_found)?;
-        let membership =
-            self.store.membership(space.id, principal.user_id()).await?.ok_or_else(|| {
+        let membership = self
+            .store
+            .membership(space.id, principal.user_id())
+            .await?
+            .filter(|m| m.state == MembershipState::Active)
+            .ok_or_else(|| {
                 CoreError::new(ErrorCode::TopicMemberNotFound, "you are not in this space")
             })?;
         Ok((space, membership))
+    }
+
+    /// Stores the caller's own view of a space (never their role or state).
+    async fn save_view(&self, membership: &MembershipRecord) -> CoreResult<()> {
+        if self.store.update_member_view(membership).await? {
+            Ok(())
+        } else {
+            Err(CoreError::new(ErrorCode::TopicMemberNotFound, "you are not in this space"))
+        }
     }
 
     /// `POST /api/users/me/spaces/{id}/markread`.
@@ -945,7 +1023,7 @@ impl SpaceService {
             modified: now,
             ..membership
         };
-        self.store.put_membership(&membership).await?;
+        self.save_view(&membership).await?;
         Ok(membership)
     }
 
@@ -959,7 +1037,7 @@ impl SpaceService {
     ) -> CoreResult<(SpaceRecord, MembershipRecord)> {
         let (space, membership) = self.my_membership(principal, space_id).await?;
         let membership = MembershipRecord { hidden, modified: Timestamp::now(), ..membership };
-        self.store.put_membership(&membership).await?;
+        self.save_view(&membership).await?;
         Ok((space, membership))
     }
 
@@ -978,11 +1056,13 @@ impl SpaceService {
             membership.notification = notification;
         }
         membership.modified = Timestamp::now();
-        self.store.put_membership(&membership).await?;
+        self.save_view(&membership).await?;
         Ok(membership)
     }
 
     /// `GET /api/users/{id|me}/colleagues` and `.../people/withdm`: for the caller only.
+    /// Answers up to `size + 1` people from `page * size` on: the extra one tells the
+    /// caller a next page exists.
     pub async fn people(
         &self,
         principal: &Principal,
@@ -1003,13 +1083,18 @@ impl SpaceService {
         }
         let offset =
             page.checked_mul(size).ok_or_else(|| CoreError::invalid("page", "is too large"))?;
+        let limit = size.saturating_add(1);
         let people = if direct_only {
-            self.store.direct_partners(principal.user_id(), search, offset, size).await?
+            self.store.direct_partners(principal.user_id(), search, offset, limit).await?
         } else {
-            self.store.colleagues(principal.user_id(), search, offset, size).await?
+            self.store.colleagues(principal.user_id(), search, offset, limit).await?
         };
         Ok(people)
     }
+}
+
+fn member_not_found() -> CoreError {
+    CoreError::new(ErrorCode::TopicMemberNotFound, "this user is not an active member of the space")
 }
 
 fn last_admin() -> CoreError {

@@ -27,7 +27,7 @@ CREATE TABLE membership (
     space_id TEXT NOT NULL REFERENCES space (space_id) ON DELETE CASCADE,
     user_id TEXT NOT NULL REFERENCES app_user (user_id) ON DELETE CASCADE,
     role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'guest')),
-    state TEXT NOT NULL CHECK (state IN ('active', 'kicked')),
+    state TEXT NOT NULL CHECK (state IN ('active', 'kicked', 'left')),
     join_time BIGINT NOT NULL,
     hidden BOOLEAN NOT NULL DEFAULT FALSE,
     is_pinned BOOLEAN,

@@ -838,7 +838,11 @@ macro_rules! impl_sql_store {
                 space_id: plaza_db::ObjectId,
                 at: plaza_db::Timestamp,
             ) -> plaza_db::StoreResult<()> {
-                sqlx::query("UPDATE membership SET activity_at = $1 WHERE space_id = $2 AND activity_at < $1")
+                // Only active members: a removed user's entry stops tracking the space.
+                sqlx::query(
+                    "UPDATE membership SET activity_at = $1 WHERE space_id = $2 AND activity_at < $1 \
+                     AND state = 'active'",
+                )
                     .bind(at.millis())
                     .bind(space_id.to_string())
                     .execute(&self.pool)
@@ -874,16 +878,41 @@ macro_rules! impl_sql_store {
                 sql_rows::put_membership(&self.pool, membership).await
             }
 
+            async fn update_member_view(
+                &self,
+                m: &plaza_db::MembershipRecord,
+            ) -> plaza_db::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE membership SET hidden = $1, is_pinned = $2, notification = $3, \
+                     unread_count = $4, messages_last_read_time = $5, last_access = $6, modified = $7 \
+                     WHERE space_id = $8 AND user_id = $9 AND state = 'active'",
+                )
+                .bind(m.hidden)
+                .bind(m.is_pinned)
+                .bind(m.notification)
+                .bind(m.unread_count)
+                .bind(m.messages_last_read_time.map(plaza_db::Timestamp::millis))
+                .bind(m.last_access.millis())
+                .bind(m.modified.millis())
+                .bind(m.space_id.to_string())
+                .bind(m.user_id.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(map_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn change_member_keeping_an_admin(
                 &self,
                 space_id: plaza_db::ObjectId,
                 user_id: plaza_db::ObjectId,
-                role: Option<plaza_db::Role>,
+                change: plaza_db::MemberChange,
                 at: plaza_db::Timestamp,
-            ) -> plaza_db::StoreResult<bool> {
+            ) -> plaza_db::StoreResult<plaza_db::MemberChangeOutcome> {
+                use plaza_db::{MemberChange, MemberChangeOutcome, Role};
                 let mut tx = self.pool.begin().await.map_err(map_error)?;
-                // Writing the space row first serialises role changes per space: a row
-                // lock on PostgreSQL, the database write lock on SQLite.
+                // Writing the space row first serialises changes per space: a row lock on
+                // PostgreSQL, the database write lock on SQLite.
                 sqlx::query("UPDATE space SET modified = modified WHERE space_id = $1")
                     .bind(space_id.to_string())
                     .execute(&mut *tx)
@@ -900,7 +929,12 @@ macro_rules! impl_sql_store {
                 let Some(current) = current else {
                     return Err(plaza_db::StoreError::NotFound);
                 };
-                let stays_admin = role == Some(plaza_db::Role::Admin);
+                if let MemberChange::Remove { only_if: Some(expected), .. } = change
+                    && expected.as_str() != current
+                {
+                    return Ok(MemberChangeOutcome::RoleChanged);
+                }
+                let stays_admin = change == MemberChange::SetRole(Role::Admin);
                 if current == "admin" && !stays_admin {
                     let other_admins: i64 = sqlx::query_scalar(
                         "SELECT COUNT(*) FROM membership WHERE space_id = $1 AND state = 'active' \
@@ -912,18 +946,18 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(map_error)?;
                     if other_admins == 0 {
-                        return Ok(false);
+                        return Ok(MemberChangeOutcome::LastAdmin);
                     }
                 }
-                let query = match role {
-                    Some(role) => sqlx::query(
+                let query = match change {
+                    MemberChange::SetRole(role) => sqlx::query(
                         "UPDATE membership SET role = $1, modified = $2 WHERE space_id = $3 AND user_id = $4",
                     )
                     .bind(role.as_str()),
-                    None => sqlx::query(
+                    MemberChange::Remove { state, .. } => sqlx::query(
                         "UPDATE membership SET state = $1, modified = $2 WHERE space_id = $3 AND user_id = $4",
                     )
-                    .bind("kicked"),
+                    .bind(state.as_str()),
                 };
                 query
                     .bind(at.millis())
@@ -933,7 +967,7 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(map_error)?;
                 tx.commit().await.map_err(map_error)?;
-                Ok(true)
+                Ok(MemberChangeOutcome::Done)
             }
 
             async fn members(
@@ -1030,6 +1064,8 @@ macro_rules! impl_sql_store {
                 if filter.pinned_only {
                     query.push(" AND m.is_pinned = ").push_bind(true);
                 }
+                // Spaces a user left are gone from their list, deleted entries included.
+                query.push(" AND m.state <> 'left'");
                 if !filter.include_deleted {
                     query
                         .push(" AND m.state = 'active' AND m.hidden = ")

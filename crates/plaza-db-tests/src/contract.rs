@@ -441,43 +441,112 @@ pub async fn members_are_listed_admins_first_searched_and_paged(store: Arc<dyn S
 }
 
 pub async fn the_last_admin_can_be_neither_demoted_nor_removed(store: Arc<dyn Store>) -> Outcome {
+    use plaza_db::{MemberChange, MemberChangeOutcome};
     let first = registered(&store, "first").await?;
     let second = registered(&store, "second").await?;
     let group = space(SpaceKind::Group, "Team", first.id);
     let now = Timestamp::now();
+    let demote = MemberChange::SetRole(Role::Member);
+    let kick = MemberChange::Remove { state: MembershipState::Kicked, only_if: None };
     store.insert_space(&group, &membership(group.id, first.id, Role::Admin, now)).await?;
-    assert!(
-        !store.change_member_keeping_an_admin(group.id, first.id, Some(Role::Member), now).await?
+    let change = |user, change| store.change_member_keeping_an_admin(group.id, user, change, now);
+    assert_eq!(change(first.id, demote).await?, MemberChangeOutcome::LastAdmin);
+    assert_eq!(change(first.id, kick).await?, MemberChangeOutcome::LastAdmin);
+    assert_eq!(
+        change(first.id, MemberChange::SetRole(Role::Admin)).await?,
+        MemberChangeOutcome::Done
     );
-    assert!(!store.change_member_keeping_an_admin(group.id, first.id, None, now).await?);
-    assert!(
-        store.change_member_keeping_an_admin(group.id, first.id, Some(Role::Admin), now).await?
-    );
-    let outsider = ObjectId::new();
-    assert!(matches!(
-        store.change_member_keeping_an_admin(group.id, outsider, Some(Role::Member), now).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(matches!(change(ObjectId::new(), demote).await, Err(StoreError::NotFound)));
 
     // Two admins demote each other at once: exactly one wins.
     store.put_membership(&membership(group.id, second.id, Role::Admin, now)).await?;
-    let (a, b) = tokio::join!(
-        store.change_member_keeping_an_admin(group.id, first.id, Some(Role::Member), now),
-        store.change_member_keeping_an_admin(group.id, second.id, Some(Role::Member), now),
-    );
-    assert_eq!(u8::from(a?) + u8::from(b?), 1);
+    let (a, b) = tokio::join!(change(first.id, demote), change(second.id, demote));
+    let wins = [a?, b?].iter().filter(|o| **o == MemberChangeOutcome::Done).count();
+    assert_eq!(wins, 1);
     let (members, _) = store.members(group.id, None, 0, 10).await?;
     assert_eq!(members.iter().filter(|(m, _)| m.role == Role::Admin).count(), 1);
 
-    // Removing a non-admin works and marks them kicked.
+    // A removal conditioned on a role the member no longer has does nothing.
     let demoted = members
         .iter()
         .find(|(m, _)| m.role == Role::Member)
         .map(|(m, _)| m.user_id)
         .expect("one member");
-    assert!(store.change_member_keeping_an_admin(group.id, demoted, None, now).await?);
-    let record = store.membership(group.id, demoted).await?.expect("kept");
-    assert_eq!(record.state, MembershipState::Kicked);
+    let guests_only =
+        MemberChange::Remove { state: MembershipState::Kicked, only_if: Some(Role::Guest) };
+    assert_eq!(change(demoted, guests_only).await?, MemberChangeOutcome::RoleChanged);
+    assert_eq!(
+        store.membership(group.id, demoted).await?.expect("kept").state,
+        MembershipState::Active
+    );
+    // Leaving and kicking record different states.
+    let leave = MemberChange::Remove { state: MembershipState::Left, only_if: Some(Role::Member) };
+    assert_eq!(change(demoted, leave).await?, MemberChangeOutcome::Done);
+    assert_eq!(
+        store.membership(group.id, demoted).await?.expect("kept").state,
+        MembershipState::Left
+    );
+    Ok(())
+}
+
+pub async fn a_members_own_writes_never_touch_role_or_state(store: Arc<dyn Store>) -> Outcome {
+    use plaza_db::{MemberChange, MemberChangeOutcome};
+    let owner = registered(&store, "boss").await?;
+    let user = registered(&store, "user").await?;
+    let group = space(SpaceKind::Group, "Team", owner.id);
+    let now = Timestamp::now();
+    store.insert_space(&group, &membership(group.id, owner.id, Role::Admin, now)).await?;
+    store.put_membership(&membership(group.id, user.id, Role::Member, now)).await?;
+    let stale = store.membership(group.id, user.id).await?.expect("member");
+
+    // An admin promotes the user; the user's stale copy then writes its own view.
+    let promote = MemberChange::SetRole(Role::Admin);
+    assert_eq!(
+        store.change_member_keeping_an_admin(group.id, user.id, promote, now).await?,
+        MemberChangeOutcome::Done
+    );
+    let mut view = stale.clone();
+    view.is_pinned = Some(true);
+    view.unread_count = 0;
+    view.hidden = true;
+    assert!(store.update_member_view(&view).await?);
+    let stored = store.membership(group.id, user.id).await?.expect("member");
+    assert_eq!((stored.role, stored.is_pinned, stored.hidden), (Role::Admin, Some(true), true));
+
+    // Once removed, their writes change nothing and say so.
+    let kick = MemberChange::Remove { state: MembershipState::Kicked, only_if: None };
+    store.change_member_keeping_an_admin(group.id, user.id, kick, now).await?;
+    assert!(!store.update_member_view(&view).await?);
+    assert_eq!(
+        store.membership(group.id, user.id).await?.expect("kept").state,
+        MembershipState::Kicked
+    );
+
+    // A removed member's entry no longer tracks the space's activity.
+    let before = store.membership(group.id, user.id).await?.expect("kept").activity_at;
+    store.touch_space_activity(group.id, now.add_millis(1_000)).await?;
+    assert_eq!(store.membership(group.id, user.id).await?.expect("kept").activity_at, before);
+    assert_eq!(
+        store.membership(group.id, owner.id).await?.expect("owner").activity_at,
+        now.add_millis(1_000)
+    );
+    // A space the user left is gone from their list, deleted entries included.
+    let left = space(SpaceKind::Group, "Left", owner.id);
+    store.insert_space(&left, &membership(left.id, owner.id, Role::Admin, now)).await?;
+    store
+        .put_membership(&MembershipRecord {
+            state: MembershipState::Left,
+            ..membership(left.id, user.id, Role::Member, now)
+        })
+        .await?;
+    let everything = ListingFilter { include_deleted: true, ..all_kinds_filter() };
+    let listed: Vec<_> = store
+        .list_memberships(user.id, &everything, ListingPage::After(None), 50)
+        .await?
+        .iter()
+        .map(|(s, _)| s.id)
+        .collect();
+    assert_eq!(listed, [group.id], "kicked shows as deleted; left does not show");
     Ok(())
 }
 

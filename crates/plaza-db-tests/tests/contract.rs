@@ -69,6 +69,7 @@ contract_suite!(
     spaces_round_trip_and_unique_keys_make_get_or_create_safe,
     members_are_listed_admins_first_searched_and_paged,
     the_last_admin_can_be_neither_demoted_nor_removed,
+    a_members_own_writes_never_touch_role_or_state,
     listings_page_by_cursor_both_ways_and_filter,
     member_previews_are_capped_per_space,
     colleagues_and_direct_partners_come_from_shared_spaces,

@@ -20,8 +20,8 @@ pub use records::{
     UserRecord, UserSettingsRecord,
 };
 pub use spaces::{
-    InvitationRecord, ListingCursor, ListingFilter, ListingPage, MembershipRecord, MembershipState,
-    Role, SpaceKind, SpaceRecord, SpaceStatus,
+    InvitationRecord, ListingCursor, ListingFilter, ListingPage, MemberChange, MemberChangeOutcome,
+    MembershipRecord, MembershipState, Role, SpaceKind, SpaceRecord, SpaceStatus,
 };
 pub use store::Store;
 pub use timestamp::{ParseTimestampError, Timestamp};

@@ -101,8 +101,10 @@ impl Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MembershipState {
     Active,
-    /// Removed by someone else: "deleted" for that user in listings.
+    /// Removed by someone else: "deleted" for that user in listings, and kept out.
     Kicked,
+    /// Left of their own accord: gone from their listings, free to come back by link.
+    Left,
 }
 
 impl MembershipState {
@@ -110,6 +112,7 @@ impl MembershipState {
         match self {
             MembershipState::Active => "active",
             MembershipState::Kicked => "kicked",
+            MembershipState::Left => "left",
         }
     }
 
@@ -117,6 +120,7 @@ impl MembershipState {
         match text {
             "active" => Some(MembershipState::Active),
             "kicked" => Some(MembershipState::Kicked),
+            "left" => Some(MembershipState::Left),
             _ => None,
         }
     }
@@ -174,7 +178,7 @@ impl MembershipRecord {
             MembershipState::Active => {
                 MembershipRecord { role: self.role.min(role), modified: at, ..self }
             }
-            MembershipState::Kicked => MembershipRecord {
+            MembershipState::Kicked | MembershipState::Left => MembershipRecord {
                 role,
                 state: MembershipState::Active,
                 join_time: at,
@@ -183,6 +187,27 @@ impl MembershipRecord {
             },
         }
     }
+}
+
+/// A change to a member's standing, made under the space's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    SetRole(Role),
+    /// Remove the member (kicked or left), if their role is still `only_if` when set.
+    Remove {
+        state: MembershipState,
+        only_if: Option<Role>,
+    },
+}
+
+/// What became of a [`MemberChange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChangeOutcome {
+    Done,
+    /// Refused: the space would have no active admin left.
+    LastAdmin,
+    /// Refused: the member's role changed before the change could apply.
+    RoleChanged,
 }
 
 /// A pending or accepted invitation to a space.

@@ -1,9 +1,9 @@
 use async_trait::async_trait;
 
 use crate::{
-    AuthCodeRecord, InvitationRecord, ListingFilter, ListingPage, MembershipRecord,
-    OAuthClientRecord, OAuthTokenRecord, ObjectId, Role, SpaceRecord, StoreResult, Timestamp,
-    UserRecord, UserSettingsRecord,
+    AuthCodeRecord, InvitationRecord, ListingFilter, ListingPage, MemberChange,
+    MemberChangeOutcome, MembershipRecord, OAuthClientRecord, OAuthTokenRecord, ObjectId,
+    SpaceRecord, StoreResult, Timestamp, UserRecord, UserSettingsRecord,
 };
 
 /// Everything Plaza persists, behind one seam.
@@ -130,17 +130,24 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts or replaces a membership (keyed by space and user).
     async fn put_membership(&self, membership: &MembershipRecord) -> StoreResult<()>;
 
-    /// Sets a member's role, or with `None` marks them kicked, unless that would leave
-    /// the space without an active admin: then nothing changes and the answer is
-    /// `false`. Serialised per space so that two admins demoting each other at once
-    /// cannot both succeed. `NotFound` when the user is not an active member.
+    /// Writes only the member's own view of the space (hidden, pinned, notification,
+    /// unread count, read time, last access), never role or state, and only while the
+    /// membership is active: `false` otherwise. So a user's own writes cannot undo a
+    /// concurrent kick or role change.
+    async fn update_member_view(&self, membership: &MembershipRecord) -> StoreResult<bool>;
+
+    /// Changes a member's role or removes them, unless that would leave the space
+    /// without an active admin (`LastAdmin`) or their role is no longer the one the
+    /// caller checked (`RoleChanged`). Serialised per space, so two admins demoting each
+    /// other at once cannot both succeed. `NotFound` when the user is not an active
+    /// member.
     async fn change_member_keeping_an_admin(
         &self,
         space_id: ObjectId,
         user_id: ObjectId,
-        role: Option<Role>,
+        change: MemberChange,
         at: Timestamp,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<MemberChangeOutcome>;
 
     /// Active members with their users, admins first then by join time; `search`
     /// matches display name or username (case-insensitive "contains"). Also returns the

@@ -463,7 +463,9 @@ async fn list(
             body["previousPageUrl"] = json!(previous);
         }
         None => {
-            let pageref = |step: i64| page.pageref.map(|r| (r + step).to_string());
+            // An echo: a counter at the edge of i64 is simply not carried on.
+            let pageref =
+                |step: i64| page.pageref.and_then(|r| r.checked_add(step)).map(|r| r.to_string());
             let next = page
                 .next
                 .as_ref()
@@ -587,7 +589,7 @@ async fn people(
     // One extra row tells whether there is a next page.
     let mut found = state
         .spaces
-        .people(principal, user, direct_only, query.search.as_deref(), page, size + 1)
+        .people(principal, user, direct_only, query.search.as_deref(), page, size)
         .await?;
     let has_next = found.len() > size as usize;
     found.truncate(size as usize);

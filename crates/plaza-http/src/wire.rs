@@ -122,10 +122,23 @@ pub fn space(
 
 pub fn space_view(view: &SpaceView, base_url: &str) -> Value {
     let mut value = space(&view.space, &view.members, base_url);
-    if let Some(me) = &view.me {
+    hide_pin_unless_insider(&mut value, view.me.as_ref());
+    if let Some(me) = view.me.as_ref().filter(|m| m.state == MembershipState::Active) {
         overlay(&mut value, me);
     }
     value
+}
+
+/// The PIN (`settings.confPin`) is for admins and members, who hand it to guests;
+/// guests and outsiders never read it back.
+fn hide_pin_unless_insider(value: &mut Value, me: Option<&MembershipRecord>) {
+    let insider = me.is_some_and(|m| {
+        m.state == MembershipState::Active
+            && matches!(m.role, plaza_core::Role::Admin | plaza_core::Role::Member)
+    });
+    if !insider && let Some(settings) = value.get_mut("settings").and_then(Value::as_object_mut) {
+        settings.remove("confPin");
+    }
 }
 
 /// The caller's per-user fields on a space object.
@@ -153,6 +166,7 @@ pub fn listed_space(item: &ListedSpace, base_url: &str) -> Value {
         });
     }
     let mut value = space(&item.space, &item.members, base_url);
+    hide_pin_unless_insider(&mut value, Some(&item.membership));
     overlay(&mut value, &item.membership);
     if item.space.kind == SpaceKind::Direct {
         value["lastMessage"] = Value::Null;

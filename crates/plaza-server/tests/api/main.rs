@@ -12,6 +12,7 @@ mod listing;
 mod oauth;
 mod postgres;
 mod roles;
+mod space_abuse;
 mod spaces;
 mod tokens;
 mod users;

@@ -290,8 +290,12 @@ async fn email_invitations_are_accepted_by_link_with_their_role() {
         StatusCode::OK,
         "accepting again is harmless"
     );
+    // In a guest's hands the link only joins them as a guest, like any link.
     let guest = app.anonymous("Link holder").await;
-    app.get(&link, Some(&jwt(&guest))).await.assert_error(409, "invitation.already_accepted");
+    let joined = app.get(&link, Some(&jwt(&guest))).await;
+    assert_eq!(joined.body["topic"]["role"], "guest", "{}", joined.text);
+    let (other_person, _) = app.register("someone.else@example.com").await;
+    app.get(&link, Some(&jwt(&other_person))).await.assert_error(403, "permission.denied");
     app.get("/api/spaces/invites/000000000000000000000000/join", Some(&jwt(&person)))
         .await
         .assert_error(404, "invitation.not_found");
