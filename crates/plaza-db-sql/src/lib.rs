@@ -322,6 +322,27 @@ macro_rules! impl_sql_store {
                 rows.iter().map(user).collect()
             }
 
+            pub(super) const MESSAGE_COLUMNS: &str = "message_id, space_id, category, sender_id, \
+                content, parent_id, chat_count, deleted, created, modified";
+
+            pub(super) fn message(row: &DbRow) -> StoreResult<plaza_db::MessageRecord> {
+                let category: String = get(row, "category")?;
+                let content: String = get(row, "content")?;
+                Ok(plaza_db::MessageRecord {
+                    id: id(&get::<String>(row, "message_id")?)?,
+                    space_id: id(&get::<String>(row, "space_id")?)?,
+                    category: plaza_db::MessageCategory::parse(&category)
+                        .ok_or_else(|| corrupt("message category", &category))?,
+                    sender_id: id(&get::<String>(row, "sender_id")?)?,
+                    content: json(&content)?,
+                    parent_id: get::<Option<String>>(row, "parent_id")?.as_deref().map(id).transpose()?,
+                    chat_count: get(row, "chat_count")?,
+                    deleted: get(row, "deleted")?,
+                    created: Timestamp::from_millis(get(row, "created")?),
+                    modified: Timestamp::from_millis(get(row, "modified")?),
+                })
+            }
+
             pub(super) fn token(row: &DbRow) -> StoreResult<OAuthTokenRecord> {
                 let kind: String = get(row, "kind")?;
                 Ok(OAuthTokenRecord {
@@ -1197,6 +1218,199 @@ macro_rules! impl_sql_store {
                 .await
                 .map_err(map_error)?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            // ---- messages ----
+
+            async fn insert_message(
+                &self,
+                message: &plaza_db::MessageRecord,
+                is_activity: bool,
+            ) -> plaza_db::StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let sql = format!(
+                    "INSERT INTO message ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    sql_rows::MESSAGE_COLUMNS
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(message.id.to_string())
+                    .bind(message.space_id.to_string())
+                    .bind(message.category.as_str())
+                    .bind(message.sender_id.to_string())
+                    .bind(serde_json::Value::Object(message.content.clone()).to_string())
+                    .bind(message.parent_id.map(|id| id.to_string()))
+                    .bind(message.chat_count)
+                    .bind(message.deleted)
+                    .bind(message.created.millis())
+                    .bind(message.modified.millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
+                sqlx::query(
+                    "UPDATE membership SET unread_count = unread_count + 1 \
+                     WHERE space_id = $1 AND user_id <> $2 AND state = 'active'",
+                )
+                .bind(message.space_id.to_string())
+                .bind(message.sender_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_error)?;
+                let activity = if is_activity { ", activity_at = $1" } else { "" };
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE membership SET last_message_at = $1{activity} \
+                     WHERE space_id = $2 AND state = 'active'"
+                )))
+                .bind(message.created.millis())
+                .bind(message.space_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_error)?;
+                if let Some(parent) = message.parent_id {
+                    sqlx::query("UPDATE message SET chat_count = chat_count + 1 WHERE message_id = $1")
+                        .bind(parent.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_error)?;
+                }
+                tx.commit().await.map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn message(
+                &self,
+                id: plaza_db::ObjectId,
+            ) -> plaza_db::StoreResult<Option<plaza_db::MessageRecord>> {
+                let sql = format!("SELECT {} FROM message WHERE message_id = $1", sql_rows::MESSAGE_COLUMNS);
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                row.as_ref().map(sql_rows::message).transpose()
+            }
+
+            async fn update_message(
+                &self,
+                message: &plaza_db::MessageRecord,
+                expected_modified: plaza_db::Timestamp,
+            ) -> plaza_db::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE message SET content = $1, modified = $2 \
+                     WHERE message_id = $3 AND modified = $4 AND deleted = $5",
+                )
+                .bind(serde_json::Value::Object(message.content.clone()).to_string())
+                .bind(message.modified.millis())
+                .bind(message.id.to_string())
+                .bind(expected_modified.millis())
+                .bind(false)
+                .execute(&self.pool)
+                .await
+                .map_err(map_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_message(
+                &self,
+                id: plaza_db::ObjectId,
+                at: plaza_db::Timestamp,
+            ) -> plaza_db::StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let parent: Option<Option<String>> = sqlx::query_scalar(
+                    "UPDATE message SET deleted = $1, content = '{}', modified = $2 \
+                     WHERE message_id = $3 AND deleted = $4 RETURNING parent_id",
+                )
+                .bind(true)
+                .bind(at.millis())
+                .bind(id.to_string())
+                .bind(false)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_error)?;
+                let Some(parent) = parent else {
+                    return Ok(false);
+                };
+                if let Some(parent) = parent {
+                    sqlx::query("UPDATE message SET chat_count = chat_count - 1 WHERE message_id = $1 AND chat_count > 0")
+                        .bind(parent)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_error)?;
+                }
+                tx.commit().await.map_err(map_error)?;
+                Ok(true)
+            }
+
+            async fn messages(
+                &self,
+                space_id: plaza_db::ObjectId,
+                categories: &[plaza_db::MessageCategory],
+                since: Option<plaza_db::Timestamp>,
+                parent: Option<plaza_db::ObjectId>,
+                include_deleted: bool,
+                before: Option<(plaza_db::Timestamp, plaza_db::ObjectId)>,
+                limit: u32,
+            ) -> plaza_db::StoreResult<Vec<plaza_db::MessageRecord>> {
+                if categories.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // Categories come from our enum, so they are spliced as literals.
+                let categories = categories.iter().map(|c| format!("'{}'", c.as_str())).collect::<Vec<_>>().join(", ");
+                let mut query = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM message WHERE space_id = ",
+                    sql_rows::MESSAGE_COLUMNS
+                ));
+                query.push_bind(space_id.to_string());
+                query.push(format!(" AND category IN ({categories})"));
+                if let Some(since) = since {
+                    query.push(" AND created >= ").push_bind(since.millis());
+                }
+                match parent {
+                    Some(parent) => {
+                        query.push(" AND parent_id = ").push_bind(parent.to_string());
+                    }
+                    None => {
+                        query.push(" AND parent_id IS NULL");
+                    }
+                }
+                if !include_deleted {
+                    query.push(" AND deleted = ").push_bind(false);
+                }
+                if let Some((created, id)) = before {
+                    query
+                        .push(" AND (created, message_id) < (")
+                        .push_bind(created.millis())
+                        .push(", ")
+                        .push_bind(id.to_string())
+                        .push(")");
+                }
+                query.push(" ORDER BY created DESC, message_id DESC LIMIT ").push_bind(i64::from(limit));
+                let rows = query.build().fetch_all(&self.pool).await.map_err(map_error)?;
+                rows.iter().map(sql_rows::message).collect()
+            }
+
+            async fn messages_after(
+                &self,
+                space_id: plaza_db::ObjectId,
+                after: plaza_db::ObjectId,
+                since: Option<plaza_db::Timestamp>,
+                limit: u32,
+            ) -> plaza_db::StoreResult<Vec<plaza_db::MessageRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM message m WHERE m.space_id = $1 AND m.created >= $2 \
+                     AND (m.created, m.message_id) > \
+                     (SELECT a.created, a.message_id FROM message a WHERE a.message_id = $3) \
+                     ORDER BY m.created, m.message_id LIMIT $4",
+                    sql_rows::MESSAGE_COLUMNS.split(", ").map(|c| format!("m.{}", c.trim())).collect::<Vec<_>>().join(", ")
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(space_id.to_string())
+                    .bind(since.map_or(0, plaza_db::Timestamp::millis))
+                    .bind(after.to_string())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                rows.iter().map(sql_rows::message).collect()
             }
         }
     };

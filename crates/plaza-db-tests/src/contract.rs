@@ -739,3 +739,138 @@ pub async fn invitations_are_accepted_once(store: Arc<dyn Store>) -> Outcome {
     assert_eq!(store.invitation(ObjectId::new()).await?, None);
     Ok(())
 }
+
+// ---- messages ----
+
+use plaza_db::{MessageCategory, MessageRecord};
+
+fn message(
+    space_id: ObjectId,
+    sender: ObjectId,
+    category: MessageCategory,
+    text: &str,
+    at: Timestamp,
+) -> MessageRecord {
+    MessageRecord {
+        id: ObjectId::new(),
+        space_id,
+        category,
+        sender_id: sender,
+        content: json!({"bodyText": text}).as_object().cloned().expect("object"),
+        parent_id: None,
+        chat_count: 0,
+        deleted: false,
+        created: at,
+        modified: at,
+    }
+}
+
+pub async fn messages_count_unread_comments_and_change_with_concurrency_control(
+    store: Arc<dyn Store>,
+) -> Outcome {
+    let ann = registered(&store, "ann").await?;
+    let bob = registered(&store, "bob").await?;
+    let group = space(SpaceKind::Group, "Talk", ann.id);
+    let t0 = Timestamp::now();
+    store.insert_space(&group, &membership(group.id, ann.id, Role::Admin, t0)).await?;
+    store.put_membership(&membership(group.id, bob.id, Role::Member, t0)).await?;
+
+    let post = message(group.id, ann.id, MessageCategory::Idea, "Plan", t0.add_millis(1));
+    store.insert_message(&post, false).await?;
+    let mut comment = message(group.id, bob.id, MessageCategory::Chat, "+1", t0.add_millis(2));
+    comment.parent_id = Some(post.id);
+    store.insert_message(&comment, false).await?;
+    assert_eq!(store.message(post.id).await?.expect("post").chat_count, 1);
+    assert_eq!(store.message(comment.id).await?, Some(comment.clone()));
+    let ann_view = store.membership(group.id, ann.id).await?.expect("ann");
+    let bob_view = store.membership(group.id, bob.id).await?.expect("bob");
+    assert_eq!(
+        (ann_view.unread_count, bob_view.unread_count),
+        (1, 1),
+        "senders do not count their own"
+    );
+    assert_eq!(bob_view.last_message_at, Some(t0.add_millis(2)));
+    assert_eq!(bob_view.activity_at, t0, "group messages are not listing activity");
+
+    // Optimistic concurrency: only the writer who saw the current version wins.
+    let mut edited = comment.clone();
+    edited.content.insert("bodyText".into(), json!("+2"));
+    edited.modified = t0.add_millis(10);
+    assert!(store.update_message(&edited, comment.modified).await?);
+    let mut stale = comment.clone();
+    stale.modified = t0.add_millis(11);
+    assert!(!store.update_message(&stale, comment.modified).await?);
+    assert_eq!(store.message(comment.id).await?.expect("kept").content["bodyText"], "+2");
+
+    assert!(store.delete_message(comment.id, t0.add_millis(20)).await?);
+    assert!(!store.delete_message(comment.id, t0.add_millis(21)).await?);
+    let gone = store.message(comment.id).await?.expect("kept as deleted");
+    assert!(gone.deleted && gone.content.is_empty());
+    assert_eq!(store.message(post.id).await?.expect("post").chat_count, 0);
+    assert!(
+        !store.update_message(&edited, edited.modified).await?,
+        "deleted messages cannot be edited"
+    );
+
+    // A message in a direct space is activity for the listing.
+    let mut direct = space(SpaceKind::Direct, "", ann.id);
+    direct.unique_key = Some("direct:contract".into());
+    store.insert_space(&direct, &membership(direct.id, ann.id, Role::Member, t0)).await?;
+    store
+        .insert_message(
+            &message(direct.id, ann.id, MessageCategory::Chat, "hi", t0.add_millis(30)),
+            true,
+        )
+        .await?;
+    assert_eq!(
+        store.membership(direct.id, ann.id).await?.expect("ann").activity_at,
+        t0.add_millis(30)
+    );
+    Ok(())
+}
+
+pub async fn message_history_pages_newest_first_and_catches_up_oldest_first(
+    store: Arc<dyn Store>,
+) -> Outcome {
+    let ann = registered(&store, "ann").await?;
+    let group = space(SpaceKind::Group, "History", ann.id);
+    let t0 = Timestamp::now();
+    store.insert_space(&group, &membership(group.id, ann.id, Role::Admin, t0)).await?;
+    let mut written = Vec::new();
+    for i in 0..7 {
+        let category = if i == 3 { MessageCategory::Task } else { MessageCategory::Chat };
+        let m = message(group.id, ann.id, category, &format!("m{i}"), t0.add_millis(i));
+        store.insert_message(&m, false).await?;
+        written.push(m);
+    }
+    let chats = [MessageCategory::Chat];
+    let all = MessageCategory::ALL;
+    let page1 = store.messages(group.id, &all, None, None, false, None, 3).await?;
+    assert_eq!(
+        page1.iter().map(|m| m.id).collect::<Vec<_>>(),
+        written.iter().rev().take(3).map(|m| m.id).collect::<Vec<_>>()
+    );
+    let last = page1.last().expect("three");
+    let page2 =
+        store.messages(group.id, &all, None, None, false, Some((last.created, last.id)), 3).await?;
+    assert_eq!(
+        page2.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [written[3].id, written[2].id, written[1].id]
+    );
+    assert_eq!(store.messages(group.id, &chats, None, None, false, None, 50).await?.len(), 6);
+    let since =
+        store.messages(group.id, &all, Some(t0.add_millis(5)), None, false, None, 50).await?;
+    assert_eq!(since.len(), 2, "a guest sees only what came after joining");
+    store.delete_message(written[6].id, t0.add_millis(50)).await?;
+    assert_eq!(store.messages(group.id, &all, None, None, false, None, 50).await?.len(), 6);
+    assert_eq!(store.messages(group.id, &all, None, None, true, None, 50).await?.len(), 7);
+
+    let after = store.messages_after(group.id, written[4].id, None, 50).await?;
+    assert_eq!(after.iter().map(|m| m.id).collect::<Vec<_>>(), [written[5].id, written[6].id]);
+    assert!(after[1].deleted, "catch-up reports deletions");
+    assert!(
+        store.messages_after(group.id, written[4].id, Some(t0.add_millis(6)), 50).await?.len() == 1
+    );
+    assert!(store.messages_after(group.id, ObjectId::new(), None, 50).await?.is_empty());
+    Ok(())
+}

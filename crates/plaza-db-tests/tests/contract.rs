@@ -74,4 +74,6 @@ contract_suite!(
     member_previews_are_capped_per_space,
     colleagues_and_direct_partners_come_from_shared_spaces,
     invitations_are_accepted_once,
+    messages_count_unread_comments_and_change_with_concurrency_control,
+    message_history_pages_newest_first_and_catches_up_oldest_first,
 );

@@ -21,7 +21,8 @@ pub use records::{
 };
 pub use spaces::{
     InvitationRecord, ListingCursor, ListingFilter, ListingPage, MemberChange, MemberChangeOutcome,
-    MembershipRecord, MembershipState, Role, SpaceKind, SpaceRecord, SpaceStatus,
+    MembershipRecord, MembershipState, MessageCategory, MessageRecord, Role, SpaceKind,
+    SpaceRecord, SpaceStatus,
 };
 pub use store::Store;
 pub use timestamp::{ParseTimestampError, Timestamp};

@@ -258,3 +258,47 @@ pub enum ListingPage {
     /// Items before this one, returned in listing order.
     Before(ListingCursor),
 }
+
+/// What a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageCategory {
+    Chat,
+    /// A post.
+    Idea,
+    Task,
+}
+
+impl MessageCategory {
+    pub const ALL: [MessageCategory; 3] =
+        [MessageCategory::Chat, MessageCategory::Idea, MessageCategory::Task];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageCategory::Chat => "chat",
+            MessageCategory::Idea => "idea",
+            MessageCategory::Task => "task",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        MessageCategory::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+/// A stored chat message, post or task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    pub id: ObjectId,
+    pub space_id: ObjectId,
+    pub category: MessageCategory,
+    pub sender_id: ObjectId,
+    /// `content` as clients read it: bodyText, description, data[], assignees, ...
+    pub content: serde_json::Map<String, serde_json::Value>,
+    /// The post or task this message comments on.
+    pub parent_id: Option<ObjectId>,
+    /// Comments on this post or task.
+    pub chat_count: i64,
+    pub deleted: bool,
+    pub created: Timestamp,
+    pub modified: Timestamp,
+}

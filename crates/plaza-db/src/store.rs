@@ -2,8 +2,9 @@ use async_trait::async_trait;
 
 use crate::{
     AuthCodeRecord, InvitationRecord, ListingFilter, ListingPage, MemberChange,
-    MemberChangeOutcome, MembershipRecord, OAuthClientRecord, OAuthTokenRecord, ObjectId,
-    SpaceRecord, StoreResult, Timestamp, UserRecord, UserSettingsRecord,
+    MemberChangeOutcome, MembershipRecord, MessageCategory, MessageRecord, OAuthClientRecord,
+    OAuthTokenRecord, ObjectId, SpaceRecord, StoreResult, Timestamp, UserRecord,
+    UserSettingsRecord,
 };
 
 /// Everything Plaza persists, behind one seam.
@@ -209,4 +210,51 @@ pub trait Store: Send + Sync + 'static {
         user_id: ObjectId,
         at: Timestamp,
     ) -> StoreResult<bool>;
+
+    // ---- messages ----
+
+    /// Stores a new message and, in the same transaction: counts it unread for every
+    /// other active member, records it as the space's last message (and, when
+    /// `is_activity`, as the space's latest activity), and counts a comment on its parent.
+    async fn insert_message(&self, message: &MessageRecord, is_activity: bool) -> StoreResult<()>;
+
+    async fn message(&self, id: ObjectId) -> StoreResult<Option<MessageRecord>>;
+
+    /// Replaces content and `modified`, but only while the stored `modified` is still
+    /// `expected_modified`: `false` when someone changed it first.
+    async fn update_message(
+        &self,
+        message: &MessageRecord,
+        expected_modified: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// Marks a message deleted and empties its content; a comment stops counting on its
+    /// parent. `false` when it was already deleted or does not exist.
+    async fn delete_message(&self, id: ObjectId, at: Timestamp) -> StoreResult<bool>;
+
+    /// A space's messages newest first, strictly before the `(created, id)` position
+    /// `before` when given; only `categories`, only those created at or after `since`,
+    /// only comments on `parent` when given, deleted ones only with `include_deleted`.
+    #[allow(clippy::too_many_arguments, reason = "one query, its filters spelled out")]
+    async fn messages(
+        &self,
+        space_id: ObjectId,
+        categories: &[MessageCategory],
+        since: Option<Timestamp>,
+        parent: Option<ObjectId>,
+        include_deleted: bool,
+        before: Option<(Timestamp, ObjectId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>>;
+
+    /// A space's messages written after the message `after`, oldest first, created at
+    /// or after `since` (catch-up after a reconnect). Deleted ones are included, so a
+    /// client learns of deletions too.
+    async fn messages_after(
+        &self,
+        space_id: ObjectId,
+        after: ObjectId,
+        since: Option<Timestamp>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>>;
 }
