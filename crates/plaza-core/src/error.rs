@@ -57,6 +57,12 @@ pub enum ErrorCode {
     InvitationNotFound,
     /// The invitation was already used by someone else.
     InvitationAccepted,
+    /// No such message, or the caller cannot see it.
+    MessageNotFound,
+    /// The message changed since the caller read it (`modified` is stale).
+    MessageConflict,
+    /// The message content is larger than the server accepts.
+    MessageTooLarge,
     OAuthInvalidRequest,
     OAuthInvalidClient,
     OAuthInvalidGrant,
@@ -100,6 +106,9 @@ impl ErrorCode {
         ErrorCode::TopicMemberNotFound,
         ErrorCode::InvitationNotFound,
         ErrorCode::InvitationAccepted,
+        ErrorCode::MessageNotFound,
+        ErrorCode::MessageConflict,
+        ErrorCode::MessageTooLarge,
         ErrorCode::OAuthInvalidRequest,
         ErrorCode::OAuthInvalidClient,
         ErrorCode::OAuthInvalidGrant,
@@ -140,6 +149,9 @@ impl ErrorCode {
             ErrorCode::TopicMemberNotFound => "topic.member_not_found",
             ErrorCode::InvitationNotFound => "invitation.not_found",
             ErrorCode::InvitationAccepted => "invitation.already_accepted",
+            ErrorCode::MessageNotFound => "message.not_found",
+            ErrorCode::MessageConflict => "message.modified_concurrently",
+            ErrorCode::MessageTooLarge => "message.too_large",
             ErrorCode::OAuthInvalidRequest => "oauth.invalid_request",
             ErrorCode::OAuthInvalidClient => "oauth.invalid_client",
             ErrorCode::OAuthInvalidGrant => "oauth.invalid_grant",

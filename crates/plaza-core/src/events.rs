@@ -15,6 +15,10 @@ pub enum DomainEvent {
     MemberChanged { space_id: ObjectId, user_id: ObjectId, role: &'static str, by: ObjectId },
     /// A user was removed (or left): their sockets must stop receiving the space.
     MemberRemoved { space_id: ObjectId, user_id: ObjectId, by: ObjectId },
+    /// A message was written, edited or deleted (`message.deleted`): `MESSAGE_SENT`.
+    /// `origin` names the connection that sent it, which alone gets the loopback copy.
+    /// Boxed: by far the largest event.
+    Message { view: Box<crate::messages::MessageView>, origin: Option<String> },
 }
 
 /// Where the core publishes events. Implementations must not block.
@@ -47,6 +51,20 @@ impl EventSink for RecordingSink {
     fn publish(&self, event: DomainEvent) {
         if let Ok(mut events) = self.events.lock() {
             events.push(event);
+        }
+    }
+}
+
+/// Publishes every event to each of several sinks, in order.
+pub struct Fanout(pub Vec<std::sync::Arc<dyn EventSink>>);
+
+impl EventSink for Fanout {
+    fn publish(&self, event: DomainEvent) {
+        if let Some((last, rest)) = self.0.split_last() {
+            for sink in rest {
+                sink.publish(event.clone());
+            }
+            last.publish(event);
         }
     }
 }

@@ -8,10 +8,12 @@
 mod error;
 pub mod events;
 pub mod identity;
+pub mod messages;
 pub mod spaces;
 
 pub use error::{CoreError, CoreResult, ErrorCode, FieldError};
 pub use plaza_db::{
-    ClientKind, InvitationRecord, MembershipRecord, MembershipState, OAuthClientRecord, ObjectId,
-    Role, SpaceKind, SpaceRecord, SpaceStatus, Timestamp, UserKind, UserRecord, UserSettingsRecord,
+    ClientKind, InvitationRecord, MembershipRecord, MembershipState, MessageCategory,
+    MessageRecord, OAuthClientRecord, ObjectId, Role, SpaceKind, SpaceRecord, SpaceStatus,
+    Timestamp, UserKind, UserRecord, UserSettingsRecord,
 };

@@ -40,7 +40,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::OAuthClientNotFound
         | ErrorCode::TopicNotFound
         | ErrorCode::TopicMemberNotFound
-        | ErrorCode::InvitationNotFound => StatusCode::NOT_FOUND,
+        | ErrorCode::InvitationNotFound
+        | ErrorCode::MessageNotFound => StatusCode::NOT_FOUND,
+        // The catalog: a concurrent update of a message is a 400.
+        ErrorCode::MessageConflict => StatusCode::BAD_REQUEST,
+        ErrorCode::MessageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::TopicPasswordRequired
         | ErrorCode::TopicPasswordInvalid
         | ErrorCode::TopicArchived

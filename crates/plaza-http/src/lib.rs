@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 pub mod error;
 mod extract;
+mod messages;
 mod meta;
 mod oauth;
 mod spaces;
@@ -22,6 +23,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, header};
 use axum::response::{IntoResponse, Response};
 use plaza_core::identity::IdentityService;
+use plaza_core::messages::MessageService;
 use plaza_core::spaces::SpaceService;
 use plaza_core::{CoreError, ErrorCode};
 use tower::ServiceBuilder;
@@ -54,6 +56,7 @@ impl Default for HttpConfig {
 pub struct AppState {
     pub identity: Arc<IdentityService>,
     pub spaces: Arc<SpaceService>,
+    pub messages: Arc<MessageService>,
     pub config: Arc<HttpConfig>,
 }
 
@@ -123,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(admin::router())
         .merge(spaces::router())
+        .merge(messages::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -228,3 +228,39 @@ pub fn invite_outcome(
         }
     }
 }
+
+use plaza_core::messages::MessageView;
+
+/// A message sender as Spaces clients read it.
+pub fn sender(user: &UserRecord, base_url: &str) -> Value {
+    let picture =
+        user.picture_url.clone().unwrap_or_else(|| format!("{base_url}{DEFAULT_PICTURE_PATH}"));
+    json!({
+        "_id": user.id,
+        "type": user.kind.as_str(),
+        "username": user.username,
+        "displayname": user.displayname,
+        "picture_url": picture,
+    })
+}
+
+/// A message as `MESSAGE_SENT` and the REST API carry it, with `topicTitle` and
+/// `topicType` (clients read them). A deleted message carries `deleted: true` and no
+/// content.
+pub fn message(view: &MessageView, base_url: &str) -> Value {
+    let message = &view.message;
+    json!({
+        "_id": message.id,
+        "category": message.category.as_str(),
+        "topicId": message.space_id,
+        "topicTitle": view.space.title,
+        "topicType": view.space.kind.as_str(),
+        "sender": sender(&view.sender, base_url),
+        "content": message.content,
+        "parentMsg": message.parent_id.map(|id| json!({"_id": id})),
+        "chatCount": message.chat_count,
+        "deleted": message.deleted,
+        "created": message.created,
+        "modified": message.modified,
+    })
+}

@@ -14,16 +14,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use plaza_core::events::{EventSink, LogSink};
+use plaza_core::events::{EventSink, Fanout, LogSink};
 use plaza_core::identity::{IdentityService, SigningKeys};
+use plaza_core::messages::MessageService;
 use plaza_core::spaces::SpaceService;
 use plaza_db::Store;
 use plaza_db_postgres::PostgresStore;
 use plaza_db_sqlite::SqliteStore;
 use plaza_http::{AppState, HttpConfig};
+use plaza_realtime::RealtimeSink;
 use tokio::net::TcpListener;
 
 pub use settings::{Overrides, Settings};
+
+/// The largest message content, in bytes (CONTRACT: 64 KiB by default).
+const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// How often expired revocations, codes and tokens are swept.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
@@ -97,6 +102,7 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub identity: Arc<IdentityService>,
     pub spaces: Arc<SpaceService>,
+    pub messages: Arc<MessageService>,
 }
 
 impl Services {
@@ -109,8 +115,9 @@ impl Services {
         let keys = load_or_create_signing_keys(&settings.server.data_dir)?;
         let identity =
             Arc::new(IdentityService::new(store.clone(), keys, settings.identity_config()));
-        let spaces = Arc::new(SpaceService::new(store.clone(), events));
-        Ok(Services { store, identity, spaces })
+        let spaces = Arc::new(SpaceService::new(store.clone(), events.clone()));
+        let messages = Arc::new(MessageService::new(store.clone(), events, MAX_MESSAGE_BYTES));
+        Ok(Services { store, identity, spaces, messages })
     }
 
     /// Builds the services with events logged (the server has no realtime yet).
@@ -150,19 +157,29 @@ impl Application {
         listener: TcpListener,
         events: Arc<dyn EventSink>,
     ) -> anyhow::Result<Application> {
-        let services = Services::build_with_events(&settings, events).await?;
+        // Sockets hear every event; so does whatever else the caller listens with.
+        let realtime = Arc::new(RealtimeSink::default());
+        let fanout: Arc<dyn EventSink> = Arc::new(Fanout(vec![realtime.clone(), events]));
+        let services = Services::build_with_events(&settings, fanout).await?;
         let state = AppState {
             identity: services.identity.clone(),
             spaces: services.spaces.clone(),
+            messages: services.messages.clone(),
             config: Arc::new(HttpConfig {
                 public_url: settings.server.public_url.clone(),
                 body_limit_bytes: settings.server.body_limit_bytes,
                 cors_origins: settings.server.cors_origins.clone(),
             }),
         };
-        let (socket_layer, _io) = plaza_realtime::layer(plaza_realtime::RealtimeState {
-            identity: services.identity.clone(),
-        });
+        let (socket_layer, _io) = plaza_realtime::layer(
+            plaza_realtime::RealtimeState {
+                identity: services.identity.clone(),
+                spaces: services.spaces.clone(),
+                messages: services.messages.clone(),
+                base_url: settings.server.public_url.clone().unwrap_or_default(),
+            },
+            &realtime,
+        );
         Ok(Application {
             listener,
             router: plaza_http::router(state).layer(socket_layer),

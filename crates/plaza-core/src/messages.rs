@@ -1,0 +1,522 @@
+//! Chat messages, posts ("ideas") and tasks: writing, reading, editing, deleting, and
+//! catching up. REST and the socket call the same methods, so behaviour is written
+//! once; every change is announced only after it is stored.
+
+use std::sync::Arc;
+
+use plaza_db::{
+    MembershipRecord, MembershipState, MessageCategory, MessageRecord, ObjectId, Role, SpaceKind,
+    SpaceRecord, SpaceStatus, Store, Timestamp, UserKind, UserRecord,
+};
+use serde_json::{Map, Value, json};
+
+use crate::events::{DomainEvent, EventSink};
+use crate::identity::Principal;
+use crate::spaces::access::{Action, Party, allowed};
+use crate::{CoreError, CoreResult, ErrorCode};
+
+/// Messages per page of history at most.
+pub const MAX_PAGE: u32 = 50;
+/// Attachments per message at most.
+const MAX_ATTACHMENTS: usize = 20;
+/// Messages replayed to one reconnecting socket at most.
+pub const MAX_CATCH_UP: u32 = 500;
+
+/// A message as a client sends it (socket `SEND_MESSAGE` or REST create).
+#[derive(Debug, Clone, Default)]
+pub struct NewMessage {
+    pub space_id: String,
+    /// `chat`, `idea` or `task`.
+    pub category: String,
+    pub content: Map<String, Value>,
+    /// Fields some clients put at the top level instead of in `content`
+    /// (`assignees`, `dueDate`, `status`, `mentions`, `bodyText`, `description`).
+    pub top_level: Map<String, Value>,
+    /// The post or task this is a comment on.
+    pub parent_id: Option<String>,
+    /// The connection it came from, which alone gets the loopback copy.
+    pub origin: Option<String>,
+}
+
+/// A message with what clients show beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageView {
+    pub message: MessageRecord,
+    pub space: SpaceRecord,
+    pub sender: UserRecord,
+}
+
+pub struct MessageService {
+    store: Arc<dyn Store>,
+    events: Arc<dyn EventSink>,
+    max_content_bytes: usize,
+}
+
+fn not_found() -> CoreError {
+    CoreError::new(ErrorCode::MessageNotFound, "no such message")
+}
+
+fn topic_not_found() -> CoreError {
+    CoreError::new(ErrorCode::TopicNotFound, "no such space")
+}
+
+/// Normalises task assignees to `[{_id}]`, accepting bare ids too (the REST form).
+fn assignees(value: &Value) -> CoreResult<Value> {
+    let invalid =
+        || CoreError::invalid("content.assignees", "must be a list of user ids or {_id} objects");
+    let items = value.as_array().ok_or_else(invalid)?;
+    if items.len() > 100 {
+        return Err(CoreError::invalid("content.assignees", "at most 100 assignees"));
+    }
+    let mut normalised = Vec::with_capacity(items.len());
+    for item in items {
+        let id = item
+            .as_str()
+            .or_else(|| item.get("_id").and_then(Value::as_str))
+            .ok_or_else(invalid)?;
+        let id: ObjectId = id.parse().map_err(|_| invalid())?;
+        normalised.push(json!({"_id": id}));
+    }
+    Ok(Value::Array(normalised))
+}
+
+/// Checks and normalises a message's content for its category.
+fn content_for(
+    category: MessageCategory,
+    input: &NewMessage,
+    max_bytes: usize,
+) -> CoreResult<Map<String, Value>> {
+    let mut content = input.content.clone();
+    for key in ["bodyText", "description", "assignees", "dueDate", "status", "mentions"] {
+        if !content.contains_key(key)
+            && let Some(value) = input.top_level.get(key).filter(|v| !v.is_null())
+        {
+            // Clients send these empty at the top level; only a real value counts.
+            let empty = value.as_str().is_some_and(str::is_empty)
+                || value.as_array().is_some_and(Vec::is_empty);
+            if !empty {
+                content.insert(key.to_owned(), value.clone());
+            }
+        }
+    }
+    for key in ["bodyText", "description"] {
+        match content.get(key) {
+            None | Some(Value::Null) => {
+                content.insert(key.to_owned(), json!(""));
+            }
+            Some(Value::String(_)) => {}
+            Some(_) => {
+                return Err(CoreError::invalid(format!("content.{key}"), "must be a string"));
+            }
+        }
+    }
+    let body_empty =
+        content.get("bodyText").and_then(Value::as_str).is_none_or(|b| b.trim().is_empty());
+    let has_files = content.get("data").and_then(Value::as_array).is_some_and(|d| !d.is_empty());
+    if body_empty && !has_files {
+        return Err(CoreError::invalid(
+            "content.bodyText",
+            "a message needs text or an attachment",
+        ));
+    }
+    match content.get("data") {
+        None | Some(Value::Null) => {
+            content.insert("data".to_owned(), json!([]));
+        }
+        Some(Value::Array(files))
+            if files.len() <= MAX_ATTACHMENTS && files.iter().all(Value::is_object) => {}
+        Some(_) => {
+            return Err(CoreError::invalid(
+                "content.data",
+                format!("must be a list of at most {MAX_ATTACHMENTS} file objects"),
+            ));
+        }
+    }
+    if let Some(mentions) = content.get("mentions")
+        && !mentions.is_array()
+    {
+        return Err(CoreError::invalid("content.mentions", "must be a list"));
+    }
+    if category == MessageCategory::Task {
+        let normalised =
+            content.get("assignees").map(assignees).transpose()?.unwrap_or_else(|| json!([]));
+        content.insert("assignees".to_owned(), normalised);
+        match content.get("dueDate") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(date)) if date.is_empty() || Timestamp::parse(date).is_ok() => {}
+            Some(_) => {
+                return Err(CoreError::invalid("content.dueDate", "must be an ISO-8601 time"));
+            }
+        }
+        let status = match content.get("status").and_then(Value::as_str) {
+            None | Some("") | Some("pending") => "pending",
+            Some("completed") | Some("complete") => "completed",
+            Some(_) => {
+                return Err(CoreError::invalid("content.status", "must be pending or completed"));
+            }
+        };
+        content.insert("status".to_owned(), json!(status));
+    }
+    if Value::Object(content.clone()).to_string().len() > max_bytes {
+        return Err(CoreError::new(
+            ErrorCode::MessageTooLarge,
+            format!("a message is at most {max_bytes} bytes"),
+        ));
+    }
+    Ok(content)
+}
+
+impl MessageService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        events: Arc<dyn EventSink>,
+        max_content_bytes: usize,
+    ) -> Self {
+        MessageService { store, events, max_content_bytes }
+    }
+
+    /// The space and the caller's active membership in it, if any.
+    async fn space_and_party(
+        &self,
+        principal: &Principal,
+        space_id: ObjectId,
+    ) -> CoreResult<(SpaceRecord, Option<MembershipRecord>, Party)> {
+        let space = self
+            .store
+            .space_by_id(space_id)
+            .await?
+            .filter(|s| s.status != SpaceStatus::Deleted)
+            .ok_or_else(topic_not_found)?;
+        let membership = self
+            .store
+            .membership(space.id, principal.user_id())
+            .await?
+            .filter(|m| m.state == MembershipState::Active);
+        let party = Party {
+            role: membership.as_ref().map(|m| m.role),
+            anonymous: principal.user.kind == UserKind::Anonymous,
+        };
+        Ok((space, membership, party))
+    }
+
+    /// The time from which `membership` may read: guests see only what came after
+    /// they joined (CONTRACT §4).
+    fn reads_since(membership: &MembershipRecord, anonymous: bool) -> Option<Timestamp> {
+        (anonymous || membership.role == Role::Guest).then_some(membership.join_time)
+    }
+
+    /// Writes a chat message, post or task, then announces it.
+    pub async fn send(&self, principal: &Principal, input: NewMessage) -> CoreResult<MessageView> {
+        let space_id: ObjectId = input.space_id.parse().map_err(|_| topic_not_found())?;
+        let category = MessageCategory::parse(&input.category)
+            .ok_or_else(|| CoreError::invalid("category", "must be chat, idea or task"))?;
+        let (space, membership, party) = self.space_and_party(principal, space_id).await?;
+        if membership.is_none() {
+            return Err(CoreError::permission_denied("only members of the space may write in it"));
+        }
+        if space.status == SpaceStatus::Archived {
+            return Err(CoreError::new(ErrorCode::TopicArchived, "the space is archived"));
+        }
+        let action = match category {
+            MessageCategory::Chat => Action::SendChat,
+            MessageCategory::Idea | MessageCategory::Task => Action::CreatePostOrTask,
+        };
+        if !allowed(space.kind, party, action) {
+            return Err(CoreError::permission_denied(match space.kind {
+                SpaceKind::Direct => "direct spaces hold chat messages only",
+                _ => "guests may only chat",
+            }));
+        }
+        let parent_id = match input.parent_id.as_deref().filter(|p| !p.is_empty()) {
+            None => None,
+            Some(parent) => {
+                let parent: ObjectId = parent
+                    .parse()
+                    .map_err(|_| CoreError::invalid("parentMsg._id", "is not a message id"))?;
+                let found = self
+                    .store
+                    .message(parent)
+                    .await?
+                    .filter(|p| p.space_id == space.id && !p.deleted);
+                match found {
+                    Some(p)
+                        if p.category != MessageCategory::Chat
+                            && category == MessageCategory::Chat =>
+                    {
+                        Some(p.id)
+                    }
+                    Some(_) => {
+                        return Err(CoreError::invalid(
+                            "parentMsg._id",
+                            "comments are chat messages on a post or task",
+                        ));
+                    }
+                    None => {
+                        return Err(CoreError::invalid(
+                            "parentMsg._id",
+                            "no such post or task in this space",
+                        ));
+                    }
+                }
+            }
+        };
+        let content = content_for(category, &input, self.max_content_bytes)?;
+        let now = Timestamp::now();
+        let message = MessageRecord {
+            id: ObjectId::new(),
+            space_id: space.id,
+            category,
+            sender_id: principal.user_id(),
+            content,
+            parent_id,
+            chat_count: 0,
+            deleted: false,
+            created: now,
+            modified: now,
+        };
+        // Direct-space messages are "recent activity" for the listing (seed 003).
+        self.store.insert_message(&message, space.kind == SpaceKind::Direct).await?;
+        let view = MessageView { message, space, sender: principal.user.clone() };
+        self.announce(&view, input.origin);
+        Ok(view)
+    }
+
+    fn announce(&self, view: &MessageView, origin: Option<String>) {
+        self.events.publish(DomainEvent::Message { view: Box::new(view.clone()), origin });
+    }
+
+    async fn readable(&self, principal: &Principal, id: &str) -> CoreResult<(MessageView, Party)> {
+        let id: ObjectId = id.parse().map_err(|_| not_found())?;
+        let message = self.store.message(id).await?.ok_or_else(not_found)?;
+        let (space, membership, party) = self.space_and_party(principal, message.space_id).await?;
+        let Some(membership) = membership else { return Err(not_found()) };
+        if Self::reads_since(&membership, party.anonymous)
+            .is_some_and(|since| message.created < since)
+        {
+            return Err(not_found());
+        }
+        let sender = self.store.user_by_id(message.sender_id).await?.ok_or_else(not_found)?;
+        Ok((MessageView { message, space, sender }, party))
+    }
+
+    /// `GET /api/messages/{id}`.
+    pub async fn get(&self, principal: &Principal, id: &str) -> CoreResult<MessageView> {
+        let (view, _) = self.readable(principal, id).await?;
+        if view.message.deleted {
+            return Err(not_found());
+        }
+        Ok(view)
+    }
+
+    fn may_change(view: &MessageView, party: Party, principal: &Principal) -> bool {
+        let own = view.message.sender_id == principal.user_id();
+        let action = match (own, view.message.category) {
+            (false, _) => Action::EditOthersMessage,
+            (true, MessageCategory::Chat) => Action::EditOwnChat,
+            (true, _) => Action::EditOwnPostOrTask,
+        };
+        allowed(view.space.kind, party, action)
+    }
+
+    /// `POST|PATCH /api/messages/{id}`: changes the content fields sent. With
+    /// `expected_modified`, a message changed since then is a conflict.
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        id: &str,
+        changes: Map<String, Value>,
+        expected_modified: Option<Timestamp>,
+    ) -> CoreResult<MessageView> {
+        let (mut view, party) = self.readable(principal, id).await?;
+        if view.message.deleted {
+            return Err(not_found());
+        }
+        if !Self::may_change(&view, party, principal) {
+            return Err(CoreError::permission_denied("you may not edit this message"));
+        }
+        if expected_modified.is_some_and(|expected| expected != view.message.modified) {
+            return Err(CoreError::new(
+                ErrorCode::MessageConflict,
+                "the message changed since you read it",
+            ));
+        }
+        let mut content = view.message.content.clone();
+        for (key, value) in changes {
+            content.insert(key, value);
+        }
+        let input = NewMessage { content, ..NewMessage::default() };
+        let content = content_for(view.message.category, &input, self.max_content_bytes)?;
+        let previous = view.message.modified;
+        view.message.content = content;
+        view.message.modified = Timestamp::now().max(previous.add_millis(1));
+        if !self.store.update_message(&view.message, previous).await? {
+            return Err(CoreError::new(
+                ErrorCode::MessageConflict,
+                "the message changed since you read it",
+            ));
+        }
+        self.announce(&view, None);
+        Ok(view)
+    }
+
+    /// `DELETE /api/messages/{id}`: announced as `MESSAGE_SENT` with `deleted: true`.
+    pub async fn delete(&self, principal: &Principal, id: &str) -> CoreResult<MessageView> {
+        let (mut view, party) = self.readable(principal, id).await?;
+        if view.message.deleted {
+            return Err(not_found());
+        }
+        if !Self::may_change(&view, party, principal) {
+            return Err(CoreError::permission_denied("you may not delete this message"));
+        }
+        let now = Timestamp::now().max(view.message.modified.add_millis(1));
+        if !self.store.delete_message(view.message.id, now).await? {
+            return Err(not_found());
+        }
+        view.message.deleted = true;
+        view.message.content = Map::new();
+        view.message.modified = now;
+        self.announce(&view, None);
+        Ok(view)
+    }
+
+    /// A page of a space's history, newest first, with each sender.
+    pub async fn history(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        categories: &[MessageCategory],
+        parent: Option<&str>,
+        before: Option<&str>,
+        size: u32,
+    ) -> CoreResult<Vec<MessageView>> {
+        let space_id: ObjectId = space_id.parse().map_err(|_| topic_not_found())?;
+        let (space, membership, party) = self.space_and_party(principal, space_id).await?;
+        let Some(membership) = membership else {
+            return Err(CoreError::permission_denied("only members may read this space"));
+        };
+        let since = Self::reads_since(&membership, party.anonymous);
+        let parent = parent.map(|p| p.parse::<ObjectId>().map_err(|_| not_found())).transpose()?;
+        let before = match before {
+            None => None,
+            Some(id) => {
+                let id: ObjectId =
+                    id.parse().map_err(|_| CoreError::invalid("before", "is not a message id"))?;
+                let anchor = self
+                    .store
+                    .message(id)
+                    .await?
+                    .filter(|m| m.space_id == space.id)
+                    .ok_or_else(not_found)?;
+                Some((anchor.created, anchor.id))
+            }
+        };
+        let size = size.clamp(1, MAX_PAGE);
+        let messages =
+            self.store.messages(space.id, categories, since, parent, false, before, size).await?;
+        self.with_senders(space, messages).await
+    }
+
+    /// Everything written in a space after the message `after` that the caller may
+    /// read, oldest first: what a reconnecting socket missed.
+    pub async fn catch_up(
+        &self,
+        principal: &Principal,
+        space_id: ObjectId,
+        after: &str,
+    ) -> CoreResult<Vec<MessageView>> {
+        let after: ObjectId = after
+            .parse()
+            .map_err(|_| CoreError::invalid("lastMessageId", "is not a message id"))?;
+        let (space, membership, party) = self.space_and_party(principal, space_id).await?;
+        let Some(membership) = membership else { return Ok(Vec::new()) };
+        let since = Self::reads_since(&membership, party.anonymous);
+        let messages = self.store.messages_after(space.id, after, since, MAX_CATCH_UP).await?;
+        self.with_senders(space, messages).await
+    }
+
+    async fn with_senders(
+        &self,
+        space: SpaceRecord,
+        messages: Vec<MessageRecord>,
+    ) -> CoreResult<Vec<MessageView>> {
+        let mut senders: Vec<UserRecord> = Vec::new();
+        let mut views = Vec::with_capacity(messages.len());
+        for message in messages {
+            let sender = match senders.iter().find(|u| u.id == message.sender_id) {
+                Some(known) => known.clone(),
+                None => {
+                    let Some(user) = self.store.user_by_id(message.sender_id).await? else {
+                        continue;
+                    };
+                    senders.push(user.clone());
+                    user
+                }
+            };
+            views.push(MessageView { message, space: space.clone(), sender });
+        }
+        Ok(views)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(content: Value, top: Value) -> NewMessage {
+        NewMessage {
+            content: content.as_object().cloned().unwrap_or_default(),
+            top_level: top.as_object().cloned().unwrap_or_default(),
+            ..NewMessage::default()
+        }
+    }
+
+    #[test]
+    fn task_content_is_normalised_and_checked() {
+        let id = ObjectId::new().to_string();
+        let task = content_for(MessageCategory::Task, &input(json!({"bodyText": "Ship"}), json!({"assignees": [id], "dueDate": "2026-12-01T00:00:00.000Z", "status": "complete"})), 65_536).unwrap();
+        assert_eq!(task["assignees"], json!([{"_id": id}]));
+        assert_eq!(task["status"], "completed");
+        assert_eq!(task["description"], "");
+        assert_eq!(task["data"], json!([]));
+        assert!(
+            content_for(
+                MessageCategory::Task,
+                &input(json!({"bodyText": "x", "dueDate": "soon"}), json!({})),
+                65_536
+            )
+            .is_err()
+        );
+        assert!(
+            content_for(
+                MessageCategory::Task,
+                &input(json!({"bodyText": "x", "assignees": ["nope"]}), json!({})),
+                65_536
+            )
+            .is_err()
+        );
+        assert!(
+            content_for(
+                MessageCategory::Chat,
+                &input(json!({"bodyText": "  "}), json!({"bodyText": ""})),
+                65_536
+            )
+            .is_err()
+        );
+        assert!(
+            content_for(MessageCategory::Chat, &input(json!({"bodyText": 5}), json!({})), 65_536)
+                .is_err()
+        );
+        let big = "x".repeat(70_000);
+        let error =
+            content_for(MessageCategory::Chat, &input(json!({"bodyText": big}), json!({})), 65_536)
+                .unwrap_err();
+        assert_eq!(error.code, ErrorCode::MessageTooLarge);
+        let files = content_for(
+            MessageCategory::Chat,
+            &input(json!({"data": [{"fileId": "k"}]}), json!({})),
+            65_536,
+        )
+        .unwrap();
+        assert_eq!(files["bodyText"], "");
+    }
+}

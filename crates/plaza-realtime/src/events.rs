@@ -1,0 +1,253 @@
+//! The Spaces socket events: `SUBSCRIBE_CHANNEL`, `UNSUBSCRIBE_CHANNEL`, `SEND_MESSAGE`,
+//! `SEND_PRESENCE_EVENT`, and the presence the server itself emits on disconnect.
+//! Every reply is a separate named event (CONTRACT §1); a malformed payload gets the
+//! matching `*_FAILED` event or is logged and dropped, never closing the connection.
+
+use plaza_core::CoreError;
+use plaza_core::ObjectId;
+use plaza_core::messages::NewMessage;
+use plaza_http::wire;
+use serde_json::{Map, Value, json};
+use socketioxide::SocketIo;
+use socketioxide::extract::{SocketRef, State, TryData};
+
+use crate::auth::SocketPrincipal;
+use crate::sink::emit_all;
+use crate::{RealtimeState, socket_room, space_room};
+
+/// The events this server answers, registered on every connected socket.
+pub(crate) fn register(socket: &SocketRef) {
+    socket.on("SUBSCRIBE_CHANNEL", subscribe);
+    socket.on("UNSUBSCRIBE_CHANNEL", unsubscribe);
+    socket.on("SEND_MESSAGE", send_message);
+    socket.on("SEND_PRESENCE_EVENT", presence);
+    socket.on_disconnect(disconnected);
+}
+
+fn principal(socket: &SocketRef) -> Option<plaza_core::identity::Principal> {
+    socket.extensions.get::<SocketPrincipal>().map(|p| p.0)
+}
+
+fn error_body(error: &CoreError) -> Value {
+    json!({"code": error.code.as_str(), "message": error.message})
+}
+
+/// The space ids this socket is subscribed to.
+fn subscriptions(socket: &SocketRef) -> Vec<String> {
+    socket
+        .rooms()
+        .iter()
+        .filter_map(|room| room.strip_prefix("space:").map(str::to_owned))
+        .collect()
+}
+
+fn is_subscribed(socket: &SocketRef, space_id: &str) -> bool {
+    socket.rooms().iter().any(|room| room.strip_prefix("space:") == Some(space_id))
+}
+
+fn emit(socket: &SocketRef, event: &str, payload: &Value) {
+    if let Err(error) = socket.emit(event, payload) {
+        tracing::debug!(%error, event, "emit to socket failed");
+    }
+}
+
+/// `SUBSCRIBE_CHANNEL {channel: {_id, type, password?}, lastMessageId?}`: joins the
+/// space as `/join` would (guests by link, PIN in `channel.password`), subscribes, and
+/// replays what a reconnecting client missed after `lastMessageId`.
+async fn subscribe(
+    socket: SocketRef,
+    State(state): State<RealtimeState>,
+    TryData(data): TryData<Value>,
+) {
+    let Some(principal) = principal(&socket) else { return };
+    let data = data.unwrap_or(Value::Null);
+    let channel = data.get("channel").cloned().unwrap_or(Value::Null);
+    let space_id = channel.get("_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let fail = |error: CoreError| {
+        let payload =
+            json!({"channel": {"_id": space_id, "type": "topic"}, "error": error_body(&error)});
+        emit(&socket, "SUBSCRIBE_CHANNEL_FAILED", &payload);
+    };
+    let password = channel.get("password").and_then(Value::as_str);
+    let view = match state.spaces.join(&principal, &space_id, password).await {
+        Ok(view) => view,
+        Err(error) => return fail(error),
+    };
+    socket.join(space_room(view.space.id));
+    let payload = json!({
+        "channel": {"_id": view.space.id, "type": "topic"},
+        "dtsid": format!("{}:{}", view.space.id, socket.id),
+        "sessionId": socket.id.to_string(),
+    });
+    emit(&socket, "CHANNEL_SUBSCRIBED", &payload);
+    if let Some(last) = data.get("lastMessageId").and_then(Value::as_str).filter(|l| !l.is_empty())
+    {
+        match state.messages.catch_up(&principal, view.space.id, last).await {
+            Ok(missed) => {
+                for message in missed {
+                    emit(&socket, "MESSAGE_SENT", &wire::message(&message, &state.base_url));
+                }
+            }
+            Err(error) => tracing::debug!(%error, "catch-up refused"),
+        }
+    }
+}
+
+fn leaves_payload(
+    principal: &plaza_core::identity::Principal,
+    space_id: &str,
+    base_url: &str,
+) -> Value {
+    json!({
+        "category": "app.event.presence.party.leaves",
+        "topicId": space_id,
+        "sender": wire::sender(&principal.user, base_url),
+        "content": {"offline": true},
+        "receivers": [],
+    })
+}
+
+/// `UNSUBSCRIBE_CHANNEL {channel: {_id}}`: stops delivery and tells the others.
+async fn unsubscribe(
+    socket: SocketRef,
+    State(state): State<RealtimeState>,
+    TryData(data): TryData<Value>,
+) {
+    let Some(principal) = principal(&socket) else { return };
+    let data = data.unwrap_or(Value::Null);
+    let space_id =
+        data.pointer("/channel/_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if is_subscribed(&socket, &space_id) {
+        socket.leave(space_room(&space_id));
+        let io = socket.broadcast();
+        let _ = io
+            .to(space_room(&space_id))
+            .emit(
+                "PRESENCE_EVENT_RESPONSE",
+                &leaves_payload(&principal, &space_id, &state.base_url),
+            )
+            .await;
+    }
+    emit(&socket, "CHANNEL_UNSUBSCRIBED", &json!({"channel": {"_id": space_id, "type": "topic"}}));
+}
+
+/// `SEND_MESSAGE`: stored through the same core call as REST, then `MESSAGE_SENT` to
+/// the space; this socket's copy alone carries `loopbackMetadata`.
+async fn send_message(
+    socket: SocketRef,
+    State(state): State<RealtimeState>,
+    TryData(data): TryData<Value>,
+) {
+    let Some(principal) = principal(&socket) else { return };
+    let payload = match data {
+        Ok(Value::Object(payload)) => payload,
+        Ok(_) | Err(_) => {
+            let error = CoreError::new(
+                plaza_core::ErrorCode::RequestMalformed,
+                "SEND_MESSAGE takes a message object",
+            );
+            return emit(&socket, "SEND_MESSAGE_FAILED", &json!({"error": error_body(&error)}));
+        }
+    };
+    let fail = |error: CoreError, kind: Option<&str>| {
+        let mut failed = payload.clone();
+        failed.insert("error".into(), error_body(&error));
+        if let Some(kind) = kind {
+            failed.insert("type".into(), json!(kind));
+        }
+        emit(&socket, "SEND_MESSAGE_FAILED", &Value::Object(failed));
+    };
+    let space_id = payload.get("topicId").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if !is_subscribed(&socket, &space_id) {
+        let error = CoreError::permission_denied(
+            "subscribe to the space (SUBSCRIBE_CHANNEL) before sending to it",
+        );
+        return fail(error, Some("app.event.channel.subscription.required"));
+    }
+    let content = payload.get("content").and_then(Value::as_object).cloned().unwrap_or_default();
+    let parent_id = payload
+        .get("parentMsg")
+        .and_then(|p| p.get("_id"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let top_level: Map<String, Value> = payload.clone();
+    let input = NewMessage {
+        space_id,
+        category: payload.get("category").and_then(Value::as_str).unwrap_or("chat").to_owned(),
+        content,
+        top_level,
+        parent_id,
+        origin: Some(socket_room(&socket)),
+    };
+    match state.messages.send(&principal, input).await {
+        Ok(view) => {
+            let mut own = wire::message(&view, &state.base_url);
+            if let Some(loopback) = payload.get("loopbackMetadata") {
+                own["loopbackMetadata"] = loopback.clone();
+            }
+            emit(&socket, "MESSAGE_SENT", &own);
+        }
+        Err(error) => fail(error, None),
+    }
+}
+
+/// `SEND_PRESENCE_EVENT`: relayed as `PRESENCE_EVENT_RESPONSE` to the space's other
+/// subscribers, or only to `receivers` when that list is not empty; `sender` is filled
+/// in from the token.
+async fn presence(
+    socket: SocketRef,
+    State(state): State<RealtimeState>,
+    TryData(data): TryData<Value>,
+) {
+    let Some(principal) = principal(&socket) else { return };
+    let Ok(Value::Object(mut payload)) = data else {
+        tracing::debug!("malformed SEND_PRESENCE_EVENT dropped");
+        return;
+    };
+    let space_id = payload.get("topicId").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if !is_subscribed(&socket, &space_id) {
+        tracing::debug!(space_id, "presence for an unsubscribed space dropped");
+        return;
+    }
+    payload.insert("sender".into(), wire::sender(&principal.user, &state.base_url));
+    payload.remove("loopbackMetadata");
+    let receivers: Vec<String> = payload
+        .get("receivers")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|r| r.get("_id").and_then(Value::as_str).or_else(|| r.as_str()))
+                .filter(|id| id.parse::<ObjectId>().is_ok())
+                .map(crate::user_room)
+                .collect()
+        })
+        .unwrap_or_default();
+    let payload = Value::Object(payload);
+    if receivers.is_empty() {
+        let _ = socket.to(space_room(&space_id)).emit("PRESENCE_EVENT_RESPONSE", &payload).await;
+    } else {
+        // Only the named receivers who are subscribed to this space.
+        let _ = socket
+            .within(space_room(&space_id))
+            .to(receivers)
+            .except(socket_room(&socket))
+            .emit("PRESENCE_EVENT_RESPONSE", &payload)
+            .await;
+    }
+}
+
+/// On disconnect, the server itself tells each subscribed space that the party left.
+async fn disconnected(socket: SocketRef, io: SocketIo, State(state): State<RealtimeState>) {
+    let Some(principal) = principal(&socket) else { return };
+    for space_id in subscriptions(&socket) {
+        let leaves = leaves_payload(&principal, &space_id, &state.base_url);
+        emit_all(
+            &io,
+            vec![space_room(&space_id)],
+            Some(socket_room(&socket)),
+            "PRESENCE_EVENT_RESPONSE",
+            &leaves,
+        )
+        .await;
+    }
+}

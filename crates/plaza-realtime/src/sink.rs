@@ -1,0 +1,115 @@
+//! Delivers domain events to sockets, in the order the core published them.
+
+use plaza_core::SpaceKind;
+use plaza_core::events::{DomainEvent, EventSink};
+use plaza_core::messages::MessageView;
+use plaza_http::wire;
+use serde_json::{Value, json};
+use socketioxide::SocketIo;
+use tokio::sync::mpsc;
+
+use crate::{space_room, user_room};
+
+/// The core's [`EventSink`] for a server with sockets. Publishing never blocks: events
+/// go onto a queue that one task drains, so emits keep the order of the commits.
+pub struct RealtimeSink {
+    sender: mpsc::UnboundedSender<DomainEvent>,
+    receiver: std::sync::Mutex<Option<mpsc::UnboundedReceiver<DomainEvent>>>,
+}
+
+impl Default for RealtimeSink {
+    fn default() -> Self {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        RealtimeSink { sender, receiver: std::sync::Mutex::new(Some(receiver)) }
+    }
+}
+
+impl EventSink for RealtimeSink {
+    fn publish(&self, event: DomainEvent) {
+        // Fails only when the server is shutting down; nobody is listening then.
+        let _ = self.sender.send(event);
+    }
+}
+
+impl RealtimeSink {
+    /// Starts the delivery task (once).
+    pub(crate) fn start(&self, io: SocketIo, base_url: String) {
+        let Some(mut receiver) = self.receiver.lock().ok().and_then(|mut r| r.take()) else {
+            return;
+        };
+        tokio::spawn(async move {
+            while let Some(event) = receiver.recv().await {
+                deliver(&io, &base_url, event).await;
+            }
+        });
+    }
+}
+
+/// The rooms a space's messages go to. A direct space also reaches both members'
+/// private rooms, so the first message arrives before anyone subscribed to it (a
+/// socket in several of these rooms still gets one copy).
+fn audience(view: &MessageView) -> Vec<String> {
+    let mut rooms = vec![space_room(view.space.id)];
+    if view.space.kind == SpaceKind::Direct
+        && let Some(pair) = view.space.unique_key.as_deref().and_then(|k| k.strip_prefix("direct:"))
+    {
+        rooms.extend(pair.split(':').map(user_room));
+    }
+    rooms
+}
+
+/// Emits to `rooms` in every namespace, skipping the socket whose own room is `except`.
+pub(crate) async fn emit_all(
+    io: &SocketIo,
+    rooms: Vec<String>,
+    except: Option<String>,
+    event: &str,
+    payload: &Value,
+) {
+    for operators in io.nsps() {
+        let mut operators = operators.to(rooms.clone());
+        if let Some(origin) = &except {
+            operators = operators.except(origin.clone());
+        }
+        if let Err(error) = operators.emit(event, payload).await {
+            tracing::warn!(%error, event, "emit failed");
+        }
+    }
+}
+
+async fn deliver(io: &SocketIo, base_url: &str, event: DomainEvent) {
+    match event {
+        DomainEvent::Message { view, origin } => {
+            let payload = wire::message(&view, base_url);
+            // The origin socket gets its own copy, with loopbackMetadata, from the
+            // handler that received SEND_MESSAGE.
+            emit_all(io, audience(&view), origin, "MESSAGE_SENT", &payload).await;
+        }
+        DomainEvent::SpaceUpdated { space, by } => {
+            let payload = json!({
+                "category": "topic.updated",
+                "topicId": space.id,
+                "topicTitle": space.title,
+                "topicType": space.kind.as_str(),
+                "sender": {"_id": by, "type": "user"},
+                "content": {"title": space.title, "description": space.description, "status": space.status.code()},
+                "created": space.modified,
+                "modified": space.modified,
+            });
+            emit_all(io, vec![space_room(space.id)], None, "MESSAGE_SENT", &payload).await;
+        }
+        DomainEvent::MemberRemoved { space_id, user_id, .. } => {
+            // A removed user's sockets stop receiving the space at once.
+            let room = space_room(space_id);
+            for operators in io.nsps() {
+                let theirs = operators.to(user_room(user_id));
+                if let Err(error) = theirs.clone().leave(room.clone()).await {
+                    tracing::warn!(%error, "unsubscribing a removed user failed");
+                }
+                let payload = json!({"channel": {"_id": space_id, "type": "topic"}});
+                let _ = theirs.emit("CHANNEL_UNSUBSCRIBED", &payload).await;
+            }
+        }
+        DomainEvent::MemberChanged { .. } => {}
+    }
+}
