@@ -11,6 +11,7 @@ mod helpers;
 mod listing;
 mod oauth;
 mod postgres;
+mod realtime;
 mod roles;
 mod space_abuse;
 mod spaces;
