@@ -9,6 +9,7 @@ mod config;
 mod errors;
 mod helpers;
 mod listing;
+mod messages;
 mod oauth;
 mod postgres;
 mod realtime;

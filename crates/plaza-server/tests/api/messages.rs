@@ -1,0 +1,263 @@
+//! Messages over REST: chats, posts and tasks, comments, edits, deletes, history, and
+//! what guests may read.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{jwt, spawn_app};
+
+#[tokio::test]
+async fn chats_posts_tasks_and_comments_are_created_and_read_back() {
+    let app = spawn_app().await;
+    let (owner, owner_user) = app.register("owner@example.com").await;
+    let id = app.create_space(&owner, "Work").await;
+    let auth = jwt(&owner);
+    let chat = app
+        .post(
+            &format!("/api/spaces/{id}/chats"),
+            Some(&auth),
+            &json!({"content": {"bodyText": "<p>hi</p>"}}),
+        )
+        .await;
+    assert_eq!(chat.status, StatusCode::CREATED, "{}", chat.text);
+    let chat = &chat.body["data"];
+    assert_eq!(
+        (chat["category"].as_str(), chat["topicId"].as_str()),
+        (Some("chat"), Some(id.as_str()))
+    );
+    assert_eq!(chat["sender"]["_id"], owner_user["_id"]);
+    assert_eq!(chat["content"]["bodyText"], "<p>hi</p>", "bodies are stored as given");
+
+    let post = app
+        .post(
+            &format!("/api/spaces/{id}/ideas"),
+            Some(&auth),
+            &json!({"content": {"bodyText": "Plan", "description": "Details"}}),
+        )
+        .await;
+    let post_id = post.body["data"]["_id"].as_str().unwrap().to_owned();
+    let task = app
+        .post(&format!("/api/topics/{id}/tasks"), Some(&auth), &json!({"content": {"bodyText": "Ship it"}, "assignees": [owner_user["_id"]], "dueDate": "2026-12-24T10:00:00.000Z", "status": 0}))
+        .await;
+    assert_eq!(task.status, StatusCode::CREATED, "{}", task.text);
+    assert_eq!(task.body["data"]["content"]["assignees"], json!([{"_id": owner_user["_id"]}]));
+    assert_eq!(task.body["data"]["content"]["status"], "pending");
+
+    for text in ["first", "second"] {
+        let comment = app
+            .post(
+                &format!("/api/spaces/{id}/chats"),
+                Some(&auth),
+                &json!({"content": {"bodyText": text}, "parentMsg": {"_id": post_id}}),
+            )
+            .await;
+        assert_eq!(comment.status, StatusCode::CREATED, "{}", comment.text);
+    }
+    let comments = app.get(&format!("/api/ideas/{post_id}/messages"), Some(&auth)).await;
+    assert_eq!(comments.body["chatCount"], 2);
+    assert_eq!(comments.body["data"].as_array().unwrap().len(), 2);
+    assert_eq!(app.get(&format!("/api/spaces/{id}/ideas"), Some(&auth)).await.body["total"], 1);
+    assert_eq!(app.get(&format!("/api/spaces/{id}/tasks"), Some(&auth)).await.body["total"], 1);
+    let history = app.get(&format!("/api/spaces/{id}/messages/query?size=2"), Some(&auth)).await;
+    assert_eq!(
+        history.body["data"].as_array().unwrap().len(),
+        2,
+        "comments are not top-level history"
+    );
+    assert_eq!(history.body["data"][0]["category"], "task", "newest first");
+    let next = history.body["nextPageUrl"].as_str().unwrap();
+    let older = app.get(next, Some(&auth)).await;
+    assert_eq!(older.body["data"][0]["category"], "chat");
+
+    app.post(
+        &format!("/api/spaces/{id}/chats"),
+        Some(&auth),
+        &json!({"content": {"bodyText": "  "}}),
+    )
+    .await
+    .assert_error(400, "request.invalid");
+    app.post(
+        &format!("/api/spaces/{id}/tasks"),
+        Some(&auth),
+        &json!({"content": {"bodyText": "x", "dueDate": "someday"}}),
+    )
+    .await
+    .assert_error(400, "request.invalid");
+    let huge = json!({"content": {"bodyText": "x".repeat(70_000)}});
+    app.post(&format!("/api/spaces/{id}/chats"), Some(&auth), &huge)
+        .await
+        .assert_error(413, "message.too_large");
+    app.post(
+        &format!("/api/spaces/{id}/chats"),
+        Some(&auth),
+        &json!({"content": {"bodyText": "c"}, "parentMsg": {"_id": chat["_id"]}}),
+    )
+    .await
+    .assert_error(400, "request.invalid");
+}
+
+#[tokio::test]
+async fn edits_detect_concurrent_changes_and_deletes_announce_themselves() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let id = app.create_space(&owner, "Edits").await;
+    let auth = jwt(&owner);
+    let created = app
+        .post(
+            &format!("/api/spaces/{id}/chats"),
+            Some(&auth),
+            &json!({"content": {"bodyText": "v1"}}),
+        )
+        .await;
+    let message = created.body["data"].clone();
+    let path = format!("/api/messages/{}", message["_id"].as_str().unwrap());
+    let edited = app
+        .post(
+            &path,
+            Some(&auth),
+            &json!({"content": {"bodyText": "v2"}, "modified": message["modified"]}),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.text);
+    assert_eq!(edited.body["data"]["content"]["bodyText"], "v2");
+    // A second writer who read v1 is told the message changed (400, as in Spaces).
+    let stale = app
+        .post(
+            &path,
+            Some(&auth),
+            &json!({"content": {"bodyText": "v2b"}, "modified": message["modified"]}),
+        )
+        .await;
+    stale.assert_error(400, "message.modified_concurrently");
+    let deleted = app.delete(&path, Some(&auth)).await;
+    assert_eq!(deleted.status, StatusCode::OK);
+    assert_eq!(deleted.body["data"]["deleted"], true);
+    assert_eq!(deleted.body["data"]["content"], json!({}));
+    app.get(&path, Some(&auth)).await.assert_error(404, "message.not_found");
+    app.delete(&path, Some(&auth)).await.assert_error(404, "message.not_found");
+}
+
+#[tokio::test]
+async fn who_may_write_edit_and_delete_what() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let (member, member_user) = app.register("member@example.com").await;
+    let id = app.create_space(&owner, "Rules").await;
+    app.post(
+        &format!("/api/spaces/{id}/attendees/userId/{}", member_user["_id"].as_str().unwrap()),
+        Some(&jwt(&owner)),
+        &json!({"role": "member"}),
+    )
+    .await;
+    let guest = app.anonymous("Guest").await;
+    app.get(&format!("/api/spaces/{id}/join"), Some(&jwt(&guest))).await;
+
+    // Guests chat but do not post.
+    let guest_chat = app
+        .post(
+            &format!("/api/spaces/{id}/chats"),
+            Some(&jwt(&guest)),
+            &json!({"content": {"bodyText": "hello"}}),
+        )
+        .await;
+    assert_eq!(guest_chat.status, StatusCode::CREATED);
+    app.post(
+        &format!("/api/spaces/{id}/ideas"),
+        Some(&jwt(&guest)),
+        &json!({"content": {"bodyText": "idea"}}),
+    )
+    .await
+    .assert_error(403, "permission.denied");
+    // Members edit their own messages only; admins edit anyone's.
+    let member_chat = app
+        .post(
+            &format!("/api/spaces/{id}/chats"),
+            Some(&jwt(&member)),
+            &json!({"content": {"bodyText": "mine"}}),
+        )
+        .await;
+    let member_path =
+        format!("/api/messages/{}", member_chat.body["data"]["_id"].as_str().unwrap());
+    let guest_path = format!("/api/messages/{}", guest_chat.body["data"]["_id"].as_str().unwrap());
+    app.post(&guest_path, Some(&jwt(&member)), &json!({"content": {"bodyText": "hijack"}}))
+        .await
+        .assert_error(403, "permission.denied");
+    assert_eq!(
+        app.post(
+            &member_path,
+            Some(&jwt(&member)),
+            &json!({"content": {"bodyText": "mine, edited"}})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(app.delete(&guest_path, Some(&jwt(&owner))).await.status, StatusCode::OK);
+    // Outsiders see nothing.
+    let (stranger, _) = app.register("stranger@example.com").await;
+    app.get(&member_path, Some(&jwt(&stranger))).await.assert_error(404, "message.not_found");
+    app.post(
+        &format!("/api/spaces/{id}/chats"),
+        Some(&jwt(&stranger)),
+        &json!({"content": {"bodyText": "hi"}}),
+    )
+    .await
+    .assert_error(403, "permission.denied");
+    app.get(&format!("/api/spaces/{id}/messages/query"), Some(&jwt(&stranger)))
+        .await
+        .assert_error(403, "permission.denied");
+    // Direct spaces hold chat only.
+    let direct = app
+        .get(
+            &format!("/api/spaces/direct/user/{}", member_user["_id"].as_str().unwrap()),
+            Some(&jwt(&owner)),
+        )
+        .await;
+    let direct_id = direct.body["data"][0]["_id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/spaces/{direct_id}/tasks"),
+        Some(&jwt(&owner)),
+        &json!({"content": {"bodyText": "t"}}),
+    )
+    .await
+    .assert_error(403, "permission.denied");
+}
+
+#[tokio::test]
+async fn guests_read_only_what_came_after_they_joined_and_unread_counts_follow() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let id = app.create_space(&owner, "History").await;
+    let before = app
+        .post(
+            &format!("/api/spaces/{id}/chats"),
+            Some(&jwt(&owner)),
+            &json!({"content": {"bodyText": "before"}}),
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let guest = app.anonymous("Late").await;
+    app.get(&format!("/api/spaces/{id}/join"), Some(&jwt(&guest))).await;
+    app.post(
+        &format!("/api/spaces/{id}/chats"),
+        Some(&jwt(&owner)),
+        &json!({"content": {"bodyText": "after"}}),
+    )
+    .await;
+    let seen = app.get(&format!("/api/spaces/{id}/messages/query"), Some(&jwt(&guest))).await;
+    let texts: Vec<_> = seen.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"]["bodyText"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts, ["after"]);
+    let old = format!("/api/messages/{}", before.body["data"]["_id"].as_str().unwrap());
+    app.get(&old, Some(&jwt(&guest))).await.assert_error(404, "message.not_found");
+
+    let listed = app.get("/api/users/me/spaces", Some(&jwt(&guest))).await;
+    assert_eq!(listed.body["data"][0]["unreadMessagesCount"], 1);
+    app.post(&format!("/api/users/me/spaces/{id}/markread"), Some(&jwt(&guest)), &json!({})).await;
+    let listed = app.get("/api/users/me/spaces", Some(&jwt(&guest))).await;
+    assert_eq!(listed.body["data"][0]["unreadMessagesCount"], 0);
+}
