@@ -149,3 +149,116 @@ async fn python_socketio_4_runs_the_tutorial_flow() {
 async fn python_socketio_5_runs_the_tutorial_flow() {
     check_flow("python-sio5").await;
 }
+
+/// Runs a scenario of `tests/clients/scenarios.js` (socket.io-client 4.x).
+async fn scenario(app: &TestApp, name: &str, args: Value) -> Option<Value> {
+    // Only to check the clients are installed; scenarios use their own script.
+    client_command("node-v4")?;
+    let mut command = Command::new("node");
+    command.current_dir(clients_dir()).args(["scenarios.js", &app.base, name, &args.to_string()]);
+    let seen = run(command, Vec::new()).await;
+    assert_eq!(seen["errors"], json!([]), "{name}: {seen}");
+    Some(seen)
+}
+
+#[tokio::test]
+async fn the_first_direct_message_reaches_the_other_party_unsubscribed() {
+    let app = spawn_app().await;
+    let (alice, _) = app.register("alice@example.com").await;
+    let (bob, bob_user) = app.register("bob@example.com").await;
+    let Some(seen) =
+        scenario(&app, "direct", json!({"alice": alice, "bob": bob, "bobId": bob_user["_id"]}))
+            .await
+    else {
+        return;
+    };
+    let got = seen["bobGot"].as_array().unwrap();
+    assert_eq!(got.len(), 1, "{seen}");
+    assert_eq!(got[0]["content"]["bodyText"], "first DM");
+    assert_eq!(got[0]["topicType"], "direct");
+    assert_eq!(got[0]["topicId"], seen["space"]);
+}
+
+#[tokio::test]
+async fn presence_is_relayed_with_the_real_sender_and_disconnects_are_announced() {
+    let app = spawn_app().await;
+    let (alice, _) = app.register("alice@example.com").await;
+    let (bob, bob_user) = app.register("bob@example.com").await;
+    let space = app.create_space(&alice, "Room").await;
+    app.get(&format!("/api/spaces/{space}/join"), Some(&jwt(&bob))).await;
+    let Some(seen) =
+        scenario(&app, "presence", json!({"alice": alice, "bob": bob, "space": space})).await
+    else {
+        return;
+    };
+    let got = seen["aliceGot"].as_array().unwrap();
+    assert_eq!(got.len(), 2, "{seen}");
+    assert_eq!(got[0]["category"], "app.event.presence.party.online");
+    assert_eq!(got[0]["sender"]["_id"], bob_user["_id"], "the server fills sender from the token");
+    assert_eq!(got[1]["category"], "app.event.presence.party.leaves");
+    assert_eq!(got[1]["sender"]["_id"], bob_user["_id"]);
+    assert_eq!(seen["bobGot"], json!([]), "a presence event is not echoed to its sender");
+}
+
+#[tokio::test]
+async fn a_reconnecting_socket_catches_up_in_order() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let (alice, _) = app.register("alice@example.com").await;
+    let space = app.create_space(&owner, "Busy").await;
+    app.get(&format!("/api/spaces/{space}/join"), Some(&jwt(&alice))).await;
+    let Some(seen) =
+        scenario(&app, "catchup", json!({"alice": alice, "owner": owner, "space": space})).await
+    else {
+        return;
+    };
+    assert_eq!(seen["replayed"], json!(["two", "three"]));
+}
+
+#[tokio::test]
+async fn a_removed_user_stops_receiving_at_once() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let (bob, bob_user) = app.register("bob@example.com").await;
+    let space = app.create_space(&owner, "Private").await;
+    app.get(&format!("/api/spaces/{space}/join"), Some(&jwt(&bob))).await;
+    let Some(seen) = scenario(
+        &app,
+        "kick",
+        json!({"owner": owner, "bob": bob, "bobId": bob_user["_id"], "space": space}),
+    )
+    .await
+    else {
+        return;
+    };
+    assert_eq!(seen["unsubscribed"]["channel"]["_id"], space.as_str());
+    assert_eq!(seen["bobGot"], json!([]), "{seen}");
+}
+
+#[tokio::test]
+async fn rest_writes_are_announced_on_the_socket() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let (alice, _) = app.register("alice@example.com").await;
+    let space = app.create_space(&owner, "Original").await;
+    app.get(&format!("/api/spaces/{space}/join"), Some(&jwt(&alice))).await;
+    let Some(seen) =
+        scenario(&app, "rest", json!({"owner": owner, "alice": alice, "space": space})).await
+    else {
+        return;
+    };
+    let got = seen["got"].as_array().unwrap();
+    assert_eq!(got.len(), 3, "{seen}");
+    assert_eq!(
+        (got[0]["category"].as_str(), got[0]["title"].as_str()),
+        (Some("topic.updated"), Some("Renamed"))
+    );
+    assert_eq!(
+        (got[1]["category"].as_str(), got[1]["deleted"].as_bool()),
+        (Some("task"), Some(false))
+    );
+    assert_eq!(
+        (got[2]["id"].as_str(), got[2]["deleted"].as_bool()),
+        (seen["task"].as_str(), Some(true))
+    );
+}

@@ -1,0 +1,115 @@
+// Realtime scenarios with socket.io-client 4.x, driven by the Rust tests:
+//   node scenarios.js URL SCENARIO JSON_ARGS
+// Each prints one JSON line with what the sockets saw.
+const { io } = require('socket.io-client-v4');
+const [url, scenario, rawArgs] = process.argv.slice(2);
+const args = JSON.parse(rawArgs);
+const out = { errors: [] };
+const sockets = [];
+
+function connect(token) {
+  const socket = io(url + '/chat', { auth: { token, tokenType: 'jwt' }, transports: ['websocket'], forceNew: true, reconnection: false });
+  socket.on('connect_error', (e) => out.errors.push('connect_error ' + e.message));
+  sockets.push(socket);
+  return socket;
+}
+const once = (socket, event) => new Promise((resolve) => socket.once(event, resolve));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function rest(method, path, token, body) {
+  const response = await fetch(url + path, {
+    method,
+    headers: { authorization: 'jwt ' + token, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return response.json();
+}
+async function subscribe(socket, space, extra = {}) {
+  if (!socket.connected) await once(socket, 'connect');
+  socket.emit('SUBSCRIBE_CHANNEL', { channel: { _id: space, type: 'topic' }, ...extra });
+  return once(socket, 'CHANNEL_SUBSCRIBED');
+}
+function collect(socket, event) {
+  const list = [];
+  socket.on(event, (payload) => list.push(payload));
+  return list;
+}
+
+const scenarios = {
+  // The first message of a direct space reaches the other party unsubscribed.
+  async direct() {
+    const bob = connect(args.bob);
+    const bobGot = collect(bob, 'MESSAGE_SENT');
+    await once(bob, 'connect');
+    const space = (await rest('GET', '/api/spaces/direct/user/' + args.bobId, args.alice)).data[0]._id;
+    const alice = connect(args.alice);
+    await subscribe(alice, space);
+    alice.emit('SEND_MESSAGE', { category: 'chat', content: { bodyText: 'first DM' }, topicId: space });
+    await sleep(500);
+    out.space = space;
+    out.bobGot = bobGot;
+  },
+  // Presence is relayed with the sender filled in; a disconnect is announced.
+  async presence() {
+    const alice = connect(args.alice);
+    const bob = connect(args.bob);
+    const aliceGot = collect(alice, 'PRESENCE_EVENT_RESPONSE');
+    const bobGot = collect(bob, 'PRESENCE_EVENT_RESPONSE');
+    await subscribe(alice, args.space);
+    await subscribe(bob, args.space);
+    bob.emit('SEND_PRESENCE_EVENT', { category: 'app.event.presence.party.online', topicId: args.space, content: { desktop: true }, receivers: [], sender: { _id: 'forged' } });
+    await sleep(300);
+    bob.close();
+    await sleep(500);
+    out.aliceGot = aliceGot;
+    out.bobGot = bobGot;
+  },
+  // A reconnecting socket gets, in order, everything it missed.
+  async catchup() {
+    let alice = connect(args.alice);
+    await subscribe(alice, args.space);
+    const first = (await rest('POST', '/api/spaces/' + args.space + '/chats', args.alice, { content: { bodyText: 'one' } })).data._id;
+    await sleep(200);
+    alice.close();
+    for (const text of ['two', 'three']) {
+      await rest('POST', '/api/spaces/' + args.space + '/chats', args.owner, { content: { bodyText: text } });
+    }
+    alice = connect(args.alice);
+    const got = collect(alice, 'MESSAGE_SENT');
+    await subscribe(alice, args.space, { lastMessageId: first });
+    await sleep(400);
+    out.replayed = got.map((m) => m.content.bodyText);
+  },
+  // A removed user's sockets stop receiving the space at once.
+  async kick() {
+    const bob = connect(args.bob);
+    await subscribe(bob, args.space);
+    const unsubscribed = once(bob, 'CHANNEL_UNSUBSCRIBED');
+    const got = collect(bob, 'MESSAGE_SENT');
+    await rest('DELETE', '/api/spaces/' + args.space + '/attendees/userId/' + args.bobId, args.owner);
+    out.unsubscribed = await Promise.race([unsubscribed, sleep(2000).then(() => null)]);
+    await rest('POST', '/api/spaces/' + args.space + '/chats', args.owner, { content: { bodyText: 'secret' } });
+    await sleep(400);
+    out.bobGot = got;
+  },
+  // REST writes are announced like socket ones.
+  async rest() {
+    const alice = connect(args.alice);
+    const got = collect(alice, 'MESSAGE_SENT');
+    await subscribe(alice, args.space);
+    await rest('POST', '/api/spaces/' + args.space, args.owner, { title: 'Renamed' });
+    const task = (await rest('POST', '/api/spaces/' + args.space + '/tasks', args.owner, { content: { bodyText: 'do it' } })).data._id;
+    await rest('DELETE', '/api/messages/' + task, args.owner);
+    await sleep(500);
+    out.got = got.map((m) => ({ category: m.category, deleted: m.deleted, title: m.topicTitle, id: m._id }));
+    out.task = task;
+  },
+};
+
+scenarios[scenario]()
+  .catch((e) => out.errors.push(String(e && e.stack || e)))
+  .finally(() => {
+    console.log(JSON.stringify(out));
+    for (const socket of sockets) socket.close();
+    process.exit(0);
+  });
+setTimeout(() => { out.errors.push('timed out'); console.log(JSON.stringify(out)); process.exit(0); }, 10000);
