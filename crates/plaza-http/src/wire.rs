@@ -169,7 +169,20 @@ pub fn listed_space(item: &ListedSpace, base_url: &str) -> Value {
     hide_pin_unless_insider(&mut value, Some(&item.membership));
     overlay(&mut value, &item.membership);
     if item.space.kind == SpaceKind::Direct {
-        value["lastMessage"] = Value::Null;
+        value["lastMessage"] = match &item.last_message {
+            Some((message, sender)) => json!({
+                "_id": message.id,
+                "category": message.category.as_str(),
+                "content": {
+                    "bodyText": message.content.get("bodyText").cloned().unwrap_or(Value::Null),
+                    "description": message.content.get("description").cloned().unwrap_or(Value::Null),
+                    "created": message.created,
+                    "modified": message.modified,
+                    "sender": self::sender(sender, base_url),
+                },
+            }),
+            None => Value::Null,
+        };
     }
     value
 }

@@ -69,6 +69,8 @@ pub struct ListedSpace {
     pub space: SpaceRecord,
     pub membership: MembershipRecord,
     pub members: Vec<(MembershipRecord, UserRecord)>,
+    /// For direct spaces, the latest message and its sender (seed 003 `lastMessage`).
+    pub last_message: Option<(plaza_db::MessageRecord, UserRecord)>,
 }
 
 /// A page of the listing, with what the transport needs to build the page URLs.
@@ -314,7 +316,12 @@ impl SpaceService {
             let rows = self.store.list_memberships(user, &parsed.filter, page, want).await?;
             return Ok(rows
                 .into_iter()
-                .map(|(space, membership)| ListedSpace { space, membership, members: Vec::new() })
+                .map(|(space, membership)| ListedSpace {
+                    space,
+                    membership,
+                    members: Vec::new(),
+                    last_message: None,
+                })
                 .collect());
         };
         let backwards = matches!(start, ListingPage::Before(_));
@@ -329,7 +336,12 @@ impl SpaceService {
             let exhausted = rows.len() < SEARCH_BATCH as usize;
             let mut batch: Vec<ListedSpace> = rows
                 .into_iter()
-                .map(|(space, membership)| ListedSpace { space, membership, members: Vec::new() })
+                .map(|(space, membership)| ListedSpace {
+                    space,
+                    membership,
+                    members: Vec::new(),
+                    last_message: None,
+                })
                 .collect();
             let (Some(first), Some(last)) = (batch.first(), batch.last()) else { break };
             page = if backwards {
@@ -399,6 +411,16 @@ impl SpaceService {
                 previews.into_iter().partition(|(m, _)| m.space_id == item.space.id);
             item.members = mine;
             previews = rest;
+            if item.space.kind == SpaceKind::Direct {
+                let all = plaza_db::MessageCategory::ALL;
+                let latest =
+                    self.store.messages(item.space.id, &all, None, None, false, None, 1).await?;
+                if let Some(message) = latest.into_iter().next()
+                    && let Some(sender) = self.store.user_by_id(message.sender_id).await?
+                {
+                    item.last_message = Some((message, sender));
+                }
+            }
         }
         Ok(items)
     }

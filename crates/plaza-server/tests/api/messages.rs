@@ -261,3 +261,31 @@ async fn guests_read_only_what_came_after_they_joined_and_unread_counts_follow()
     let listed = app.get("/api/users/me/spaces", Some(&jwt(&guest))).await;
     assert_eq!(listed.body["data"][0]["unreadMessagesCount"], 0);
 }
+
+#[tokio::test]
+async fn direct_spaces_in_the_listing_carry_their_last_message() {
+    let app = spawn_app().await;
+    let (alice, _) = app.register("alice@example.com").await;
+    let (_, bob_user) = app.register("bob@example.com").await;
+    let direct = app
+        .get(
+            &format!("/api/spaces/direct/user/{}", bob_user["_id"].as_str().unwrap()),
+            Some(&jwt(&alice)),
+        )
+        .await;
+    let id = direct.body["data"][0]["_id"].as_str().unwrap().to_owned();
+    let listed = app.get("/api/users/me/spaces?topictype=direct", Some(&jwt(&alice))).await;
+    assert_eq!(listed.body["data"][0]["lastMessage"], json!(null));
+    for text in ["first", "latest"] {
+        app.post(
+            &format!("/api/spaces/{id}/chats"),
+            Some(&jwt(&alice)),
+            &json!({"content": {"bodyText": text}}),
+        )
+        .await;
+    }
+    let listed = app.get("/api/users/me/spaces?topictype=direct", Some(&jwt(&alice))).await;
+    let last = &listed.body["data"][0]["lastMessage"];
+    assert_eq!(last["content"]["bodyText"], "latest");
+    assert_eq!(last["content"]["sender"]["username"], "alice@example.com");
+}
