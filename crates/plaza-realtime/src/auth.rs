@@ -107,7 +107,12 @@ pub async fn authenticate(
     for candidate in credential.candidates() {
         match state.identity.authenticate(&candidate).await {
             Ok(principal) => {
+                // Set up here, not in the connect handler: socketioxide acknowledges the
+                // namespace CONNECT before it runs that handler (as a task), so a client
+                // that subscribes at once could otherwise beat the registration.
+                socket.join([crate::user_room(principal.user_id()), crate::socket_room(&socket)]);
                 socket.extensions.insert(SocketPrincipal(principal));
+                crate::events::register(&socket);
                 return Ok(());
             }
             Err(error) => last = Some(error),

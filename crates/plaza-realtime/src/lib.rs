@@ -65,9 +65,9 @@ pub fn layer(state: RealtimeState, sink: &RealtimeSink) -> (SocketIoLayer, Socke
     (layer, io)
 }
 
+/// Everything a socket needs was set up by the connect middleware (see
+/// `auth::authenticate`), before the CONNECT acknowledgement.
 async fn on_connect(socket: SocketRef) {
-    let Some(principal) = socket.extensions.get::<auth::SocketPrincipal>() else { return };
-    socket.join([user_room(principal.0.user_id()), socket_room(&socket)]);
-    tracing::debug!(sid = %socket.id, ns = socket.ns(), user = %principal.0.user_id(), "socket connected");
-    events::register(&socket);
+    let user = socket.extensions.get::<auth::SocketPrincipal>().map(|p| p.0.user_id());
+    tracing::debug!(sid = %socket.id, ns = socket.ns(), user = ?user, "socket connected");
 }
