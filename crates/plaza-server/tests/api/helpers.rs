@@ -210,6 +210,25 @@ impl TestApp {
         self.send(self.request(Method::DELETE, path, authorization)).await
     }
 
+    /// Sends `count` copies of a request at once; returns their statuses in order.
+    pub async fn concurrently(
+        &self,
+        count: usize,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Vec<StatusCode> {
+        let pending: Vec<_> = (0..count)
+            .map(|_| {
+                let request = request();
+                tokio::spawn(async move { request.send().await.map(|r| r.status()) })
+            })
+            .collect();
+        let mut statuses = Vec::with_capacity(count);
+        for task in pending {
+            statuses.push(task.await.expect("request task").expect("request reaches the server"));
+        }
+        statuses
+    }
+
     pub async fn get_with_pin(&self, path: &str, token: &str, pin: &str) -> Answer {
         self.send(
             self.request(Method::GET, path, Some(&jwt(token)))

@@ -476,21 +476,14 @@ async fn a_refresh_token_is_redeemed_once_even_under_concurrency() {
     let secret = secret.unwrap();
     let granted = password_grant(&app, &client_id, &secret, PASSWORD).await;
     let refresh = granted.body["refresh_token"].as_str().unwrap().to_owned();
-    let attempts: Vec<_> = (0..8)
-        .map(|_| {
-            let request = app.client.post(app.url("/oauth2/access_token")).form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.as_str()),
-                ("client_id", client_id.as_str()),
-                ("client_secret", secret.as_str()),
-            ]);
-            tokio::spawn(async move { request.send().await.map(|r| r.status()) })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for attempt in attempts {
-        statuses.push(attempt.await.unwrap().unwrap());
-    }
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+        ("client_id", client_id.as_str()),
+        ("client_secret", secret.as_str()),
+    ];
+    let statuses =
+        app.concurrently(8, || app.client.post(app.url("/oauth2/access_token")).form(&form)).await;
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
     assert!(
         statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST),

@@ -202,17 +202,11 @@ async fn racing_removals_answer_404_not_500() {
     let bob_path =
         format!("/api/spaces/{id}/attendees/userId/{}", bob_user["_id"].as_str().unwrap());
     app.post(&bob_path, Some(&jwt(&admin)), &json!({"role": "member"})).await;
-    let attempts: Vec<_> = (0..6)
-        .map(|_| {
-            let request =
-                app.client.delete(app.url(&bob_path)).header("authorization", jwt(&admin));
-            tokio::spawn(async move { request.send().await.map(|r| r.status()) })
+    let statuses = app
+        .concurrently(6, || {
+            app.client.delete(app.url(&bob_path)).header("authorization", jwt(&admin))
         })
-        .collect();
-    let mut statuses = Vec::new();
-    for attempt in attempts {
-        statuses.push(attempt.await.unwrap().unwrap());
-    }
+        .await;
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
     assert!(
         statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::NOT_FOUND),
