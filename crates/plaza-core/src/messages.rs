@@ -19,6 +19,19 @@ use crate::{CoreError, CoreResult, ErrorCode};
 pub const MAX_PAGE: u32 = 50;
 /// Attachments per message at most.
 const MAX_ATTACHMENTS: usize = 20;
+/// Ids one bulk delete may name.
+pub const MAX_BULK_DELETE: usize = 100;
+
+/// What a bulk delete did with each id.
+#[derive(Debug, Default)]
+pub struct BulkDeleteReport {
+    pub deleted: Vec<String>,
+    pub not_found: Vec<String>,
+    pub not_permitted: Vec<String>,
+    /// Ids that failed for another reason, with why.
+    pub not_deleted: Vec<(String, CoreError)>,
+}
+
 /// Messages replayed to one reconnecting socket at most.
 pub const MAX_CATCH_UP: u32 = 500;
 
@@ -377,6 +390,35 @@ impl MessageService {
         view.message.modified = now;
         self.announce(&view, None);
         Ok(view)
+    }
+
+    /// `POST /api/messages/deletemessages`: deletes up to 100 messages, each on its own
+    /// terms, and reports what became of every id.
+    pub async fn delete_many(
+        &self,
+        principal: &Principal,
+        ids: &[String],
+    ) -> CoreResult<BulkDeleteReport> {
+        if ids.is_empty() || ids.len() > MAX_BULK_DELETE {
+            return Err(CoreError::invalid(
+                "messageIds",
+                format!("needs 1 to {MAX_BULK_DELETE} ids"),
+            ));
+        }
+        let mut report = BulkDeleteReport::default();
+        for id in ids {
+            match self.delete(principal, id).await {
+                Ok(_) => report.deleted.push(id.clone()),
+                Err(error) => match error.code {
+                    ErrorCode::MessageNotFound | ErrorCode::TopicNotFound => {
+                        report.not_found.push(id.clone())
+                    }
+                    ErrorCode::PermissionDenied => report.not_permitted.push(id.clone()),
+                    _ => report.not_deleted.push((id.clone(), error)),
+                },
+            }
+        }
+        Ok(report)
     }
 
     /// A page of a space's history, newest first, with each sender.

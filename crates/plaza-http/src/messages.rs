@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
             .route(&format!("{prefix}/{{space_id}}/messages/byref"), get(query));
     }
     router
+        .route("/api/messages/deletemessages", post(delete_many))
         .route("/api/messages/{message_id}", get(read).post(update).patch(update).delete(remove))
         .route("/api/ideas/{message_id}/messages", get(comments))
         .route("/api/tasks/{message_id}/messages", get(comments))
@@ -156,6 +157,34 @@ async fn remove(
 ) -> ApiResult<axum::Json<Value>> {
     let view = state.messages.delete(&principal, &message_id).await?;
     Ok(axum::Json(json!({"data": wire::message(&view, &base_url(&state, &headers))})))
+}
+
+#[derive(Deserialize)]
+struct BulkDeleteBody {
+    #[serde(rename = "messageIds", alias = "messages")]
+    message_ids: Vec<String>,
+}
+
+/// POST /api/messages/deletemessages: `{messageIds: [...]}` (at most 100); answers a
+/// per-id report in the Spaces field names (`notFoundMmessages` is spelled as the API
+/// spells it).
+async fn delete_many(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Json(body): Json<BulkDeleteBody>,
+) -> ApiResult<axum::Json<Value>> {
+    let report = state.messages.delete_many(&principal, &body.message_ids).await?;
+    let not_deleted: Vec<Value> = report
+        .not_deleted
+        .iter()
+        .map(|(id, error)| json!({"_id": id, "reason": {"code": error.code.as_str(), "message": error.message}}))
+        .collect();
+    Ok(axum::Json(json!({
+        "deletedMessages": report.deleted,
+        "notFoundMmessages": report.not_found,
+        "notDeletedMessages": not_deleted,
+        "noPermittedMessages": report.not_permitted,
+    })))
 }
 
 #[derive(Deserialize, Default)]

@@ -289,3 +289,47 @@ async fn direct_spaces_in_the_listing_carry_their_last_message() {
     assert_eq!(last["content"]["bodyText"], "latest");
     assert_eq!(last["content"]["sender"]["username"], "alice@example.com");
 }
+
+#[tokio::test]
+async fn bulk_deletes_report_on_every_id() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let (member, member_user) = app.register("member@example.com").await;
+    let id = app.create_space(&owner, "Bulk").await;
+    app.post(
+        &format!("/api/spaces/{id}/attendees/userId/{}", member_user["_id"].as_str().unwrap()),
+        Some(&jwt(&owner)),
+        &json!({"role": "member"}),
+    )
+    .await;
+    let mine = app
+        .post(
+            &format!("/api/spaces/{id}/chats"),
+            Some(&jwt(&member)),
+            &json!({"content": {"bodyText": "mine"}}),
+        )
+        .await;
+    let theirs = app
+        .post(
+            &format!("/api/spaces/{id}/chats"),
+            Some(&jwt(&owner)),
+            &json!({"content": {"bodyText": "theirs"}}),
+        )
+        .await;
+    let mine = mine.body["data"]["_id"].as_str().unwrap().to_owned();
+    let theirs = theirs.body["data"]["_id"].as_str().unwrap().to_owned();
+    let ids = json!({"messageIds": [mine, theirs, "000000000000000000000000", "junk"]});
+    let report = app.post("/api/messages/deletemessages", Some(&jwt(&member)), &ids).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    assert_eq!(report.body["deletedMessages"], json!([mine]));
+    assert_eq!(report.body["noPermittedMessages"], json!([theirs]));
+    assert_eq!(report.body["notFoundMmessages"], json!(["000000000000000000000000", "junk"]));
+    assert_eq!(report.body["notDeletedMessages"], json!([]));
+    let too_many: Vec<String> = (0..101).map(|_| "000000000000000000000000".to_owned()).collect();
+    app.post("/api/messages/deletemessages", Some(&jwt(&owner)), &json!({"messageIds": too_many}))
+        .await
+        .assert_error(400, "request.invalid");
+    app.post("/api/messages/deletemessages", Some(&jwt(&owner)), &json!({"messageIds": []}))
+        .await
+        .assert_error(400, "request.invalid");
+}
