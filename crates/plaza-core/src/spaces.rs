@@ -468,19 +468,17 @@ impl SpaceService {
         let space = self.space(space_id).await?;
         let mine = self.store.membership(space.id, principal.user_id()).await?;
         if party(principal, mine.as_ref()).role.is_none() {
-            self.check_can_join(principal, &space, mine.as_ref(), pin)?;
+            self.check_can_join(&space, mine.as_ref(), pin)?;
         }
         self.view(space, mine).await
     }
 
     fn check_can_join(
         &self,
-        principal: &Principal,
         space: &SpaceRecord,
         mine: Option<&MembershipRecord>,
         pin: Option<&str>,
     ) -> CoreResult<()> {
-        let _ = principal;
         if mine.is_some_and(|m| m.state == MembershipState::Kicked) {
             return Err(deny("you were removed from this space"));
         }
@@ -516,7 +514,7 @@ impl SpaceService {
             self.store.update_member_view(&refreshed).await?;
             return self.view(space, Some(refreshed)).await;
         }
-        self.check_can_join(principal, &space, mine.as_ref(), pin)?;
+        self.check_can_join(&space, mine.as_ref(), pin)?;
         let membership =
             self.admit(principal, &space, principal.user_id(), Role::Guest, mine).await?;
         self.view(space, Some(membership)).await
