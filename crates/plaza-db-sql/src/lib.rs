@@ -184,6 +184,21 @@ macro_rules! impl_sql_store {
                 pattern
             }
 
+            /// Runs `sql` (one `$1` parameter, at most one row) and decodes the row.
+            pub(super) async fn optional<T>(
+                pool: &sqlx::Pool<$db>,
+                sql: String,
+                key: String,
+                decode: fn(&DbRow) -> StoreResult<T>,
+            ) -> StoreResult<Option<T>> {
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(key)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(super::map_error)?;
+                row.as_ref().map(decode).transpose()
+            }
+
             pub(super) fn space(row: &DbRow) -> StoreResult<plaza_db::SpaceRecord> {
                 let kind: String = get(row, "kind")?;
                 let status: i64 = get(row, "status")?;
@@ -401,12 +416,7 @@ macro_rules! impl_sql_store {
             ) -> plaza_db::StoreResult<Option<plaza_db::UserRecord>> {
                 let sql =
                     format!("SELECT {} FROM app_user WHERE user_id = $1", sql_rows::USER_COLUMNS);
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?;
-                row.as_ref().map(sql_rows::user).transpose()
+                sql_rows::optional(&self.pool, sql, id.to_string(), sql_rows::user).await
             }
 
             async fn user_by_username(
@@ -417,12 +427,7 @@ macro_rules! impl_sql_store {
                     "SELECT {} FROM app_user WHERE username_key = $1",
                     sql_rows::USER_COLUMNS
                 );
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(username.to_lowercase())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?;
-                row.as_ref().map(sql_rows::user).transpose()
+                sql_rows::optional(&self.pool, sql, username.to_lowercase(), sql_rows::user).await
             }
 
             async fn list_users(
@@ -624,12 +629,7 @@ macro_rules! impl_sql_store {
                     "SELECT {} FROM oauth_client WHERE client_id = $1",
                     sql_rows::CLIENT_COLUMNS
                 );
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(client_id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?;
-                row.as_ref().map(sql_rows::client).transpose()
+                sql_rows::optional(&self.pool, sql, client_id.to_owned(), sql_rows::client).await
             }
 
             async fn list_oauth_clients(
@@ -701,12 +701,7 @@ macro_rules! impl_sql_store {
                     "DELETE FROM oauth_code WHERE code_hash = $1 RETURNING {}",
                     sql_rows::CODE_COLUMNS
                 );
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(code_hash)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?;
-                row.as_ref().map(sql_rows::code).transpose()
+                sql_rows::optional(&self.pool, sql, code_hash.to_owned(), sql_rows::code).await
             }
 
             async fn insert_oauth_token(
@@ -739,12 +734,7 @@ macro_rules! impl_sql_store {
                     "SELECT {} FROM oauth_token WHERE token_hash = $1",
                     sql_rows::TOKEN_COLUMNS
                 );
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(token_hash)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?;
-                row.as_ref().map(sql_rows::token).transpose()
+                sql_rows::optional(&self.pool, sql, token_hash.to_owned(), sql_rows::token).await
             }
 
             async fn take_oauth_token(
@@ -755,12 +745,7 @@ macro_rules! impl_sql_store {
                     "DELETE FROM oauth_token WHERE token_hash = $1 RETURNING {}",
                     sql_rows::TOKEN_COLUMNS
                 );
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(token_hash)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?;
-                row.as_ref().map(sql_rows::token).transpose()
+                sql_rows::optional(&self.pool, sql, token_hash.to_owned(), sql_rows::token).await
             }
 
             async fn revoke_oauth_grant(
@@ -812,12 +797,7 @@ macro_rules! impl_sql_store {
                 id: plaza_db::ObjectId,
             ) -> plaza_db::StoreResult<Option<plaza_db::SpaceRecord>> {
                 let sql = format!("SELECT {} FROM space s WHERE s.space_id = $1", sql_rows::SPACE_COLUMNS);
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?;
-                row.as_ref().map(sql_rows::space).transpose()
+                sql_rows::optional(&self.pool, sql, id.to_string(), sql_rows::space).await
             }
 
             async fn space_by_unique_key(
@@ -825,12 +805,7 @@ macro_rules! impl_sql_store {
                 key: &str,
             ) -> plaza_db::StoreResult<Option<plaza_db::SpaceRecord>> {
                 let sql = format!("SELECT {} FROM space s WHERE s.unique_key = $1", sql_rows::SPACE_COLUMNS);
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?;
-                row.as_ref().map(sql_rows::space).transpose()
+                sql_rows::optional(&self.pool, sql, key.to_owned(), sql_rows::space).await
             }
 
             async fn update_space(&self, space: &plaza_db::SpaceRecord) -> plaza_db::StoreResult<()> {
@@ -1193,12 +1168,7 @@ macro_rules! impl_sql_store {
                     "SELECT {} FROM invitation WHERE invitation_id = $1",
                     sql_rows::INVITATION_COLUMNS
                 );
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?;
-                row.as_ref().map(sql_rows::invitation).transpose()
+                sql_rows::optional(&self.pool, sql, id.to_string(), sql_rows::invitation).await
             }
 
             async fn accept_invitation(
@@ -1281,12 +1251,7 @@ macro_rules! impl_sql_store {
                 id: plaza_db::ObjectId,
             ) -> plaza_db::StoreResult<Option<plaza_db::MessageRecord>> {
                 let sql = format!("SELECT {} FROM message WHERE message_id = $1", sql_rows::MESSAGE_COLUMNS);
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_error)?;
-                row.as_ref().map(sql_rows::message).transpose()
+                sql_rows::optional(&self.pool, sql, id.to_string(), sql_rows::message).await
             }
 
             async fn update_message(
