@@ -2,11 +2,12 @@
 //! catching up. REST and the socket call the same methods, so behaviour is written
 //! once; every change is announced only after it is stored.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use plaza_db::{
-    MembershipRecord, MembershipState, MessageCategory, MessageRecord, ObjectId, Role, SpaceKind,
-    SpaceRecord, SpaceStatus, Store, Timestamp, UserKind, UserRecord,
+    MembershipRecord, MembershipState, MessageCategory, MessageQuery, MessageRecord, ObjectId,
+    Role, SpaceKind, SpaceRecord, SpaceStatus, Store, Thread, Timestamp, UserKind, UserRecord,
 };
 use serde_json::{Map, Value, json};
 
@@ -14,6 +15,9 @@ use crate::events::{DomainEvent, EventSink};
 use crate::identity::Principal;
 use crate::spaces::access::{Action, Party, allowed};
 use crate::{CoreError, CoreResult, ErrorCode};
+
+mod query;
+pub use query::{ChangesPage, HistoryPage, HistoryParams, MAX_SPACE_LIST, Mine};
 
 /// Messages per page of history at most.
 pub const MAX_PAGE: u32 = 50;
@@ -421,43 +425,6 @@ impl MessageService {
         Ok(report)
     }
 
-    /// A page of a space's history, newest first, with each sender.
-    pub async fn history(
-        &self,
-        principal: &Principal,
-        space_id: &str,
-        categories: &[MessageCategory],
-        parent: Option<&str>,
-        before: Option<&str>,
-        size: u32,
-    ) -> CoreResult<Vec<MessageView>> {
-        let space_id: ObjectId = space_id.parse().map_err(|_| topic_not_found())?;
-        let (space, membership, party) = self.space_and_party(principal, space_id).await?;
-        let Some(membership) = membership else {
-            return Err(CoreError::permission_denied("only members may read this space"));
-        };
-        let since = Self::reads_since(&membership, party.anonymous);
-        let parent = parent.map(|p| p.parse::<ObjectId>().map_err(|_| not_found())).transpose()?;
-        let before = match before {
-            None => None,
-            Some(id) => {
-                let id: ObjectId =
-                    id.parse().map_err(|_| CoreError::invalid("before", "is not a message id"))?;
-                let anchor = self
-                    .store
-                    .message(id)
-                    .await?
-                    .filter(|m| m.space_id == space.id)
-                    .ok_or_else(not_found)?;
-                Some((anchor.created, anchor.id))
-            }
-        };
-        let size = size.clamp(1, MAX_PAGE);
-        let messages =
-            self.store.messages(space.id, categories, since, parent, false, before, size).await?;
-        self.with_senders(space, messages).await
-    }
-
     /// Everything written in a space after the message `after` that the caller may
     /// read, oldest first: what a reconnecting socket missed.
     pub async fn catch_up(
@@ -471,30 +438,39 @@ impl MessageService {
             .map_err(|_| CoreError::invalid("lastMessageId", "is not a message id"))?;
         let (space, membership, party) = self.space_and_party(principal, space_id).await?;
         let Some(membership) = membership else { return Ok(Vec::new()) };
+        let Some(anchor) = self.store.message(after).await?.filter(|m| m.space_id == space.id)
+        else {
+            return Ok(Vec::new());
+        };
         let since = Self::reads_since(&membership, party.anonymous);
-        let messages = self.store.messages_after(space.id, after, since, MAX_CATCH_UP).await?;
-        self.with_senders(space, messages).await
+        let query = MessageQuery {
+            thread: Thread::Any,
+            include_deleted: true,
+            after: Some((anchor.created, anchor.id)),
+            newest_first: false,
+            ..MessageQuery::in_space(space.id, since, MAX_CATCH_UP)
+        };
+        let messages = self.store.query_messages(&query).await?;
+        self.with_senders(messages).await
     }
 
-    async fn with_senders(
-        &self,
-        space: SpaceRecord,
-        messages: Vec<MessageRecord>,
-    ) -> CoreResult<Vec<MessageView>> {
-        let mut senders: Vec<UserRecord> = Vec::new();
+    /// Pairs messages with their spaces and senders, each looked up once.
+    async fn with_senders(&self, messages: Vec<MessageRecord>) -> CoreResult<Vec<MessageView>> {
+        let mut senders: HashMap<ObjectId, UserRecord> = HashMap::new();
+        let mut spaces: HashMap<ObjectId, SpaceRecord> = HashMap::new();
         let mut views = Vec::with_capacity(messages.len());
         for message in messages {
-            let sender = match senders.iter().find(|u| u.id == message.sender_id) {
-                Some(known) => known.clone(),
-                None => {
-                    let Some(user) = self.store.user_by_id(message.sender_id).await? else {
-                        continue;
-                    };
-                    senders.push(user.clone());
-                    user
-                }
-            };
-            views.push(MessageView { message, space: space.clone(), sender });
+            if !senders.contains_key(&message.sender_id) {
+                let Some(user) = self.store.user_by_id(message.sender_id).await? else { continue };
+                senders.insert(user.id, user);
+            }
+            if !spaces.contains_key(&message.space_id) {
+                let Some(space) = self.store.space_by_id(message.space_id).await? else { continue };
+                spaces.insert(space.id, space);
+            }
+            let sender = senders[&message.sender_id].clone();
+            let space = spaces[&message.space_id].clone();
+            views.push(MessageView { message, space, sender });
         }
         Ok(views)
     }

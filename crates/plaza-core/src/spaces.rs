@@ -3,7 +3,7 @@
 //! here, through [`access::allowed`].
 
 pub mod access;
-mod listing;
+pub(crate) mod listing;
 
 use std::sync::Arc;
 

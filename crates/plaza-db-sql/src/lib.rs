@@ -259,6 +259,27 @@ macro_rules! impl_sql_store {
                 })
             }
 
+            /// Replaces the rows that index a task's assignees.
+            pub(super) async fn put_assignees(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                message: &plaza_db::MessageRecord,
+            ) -> StoreResult<()> {
+                sqlx::query("DELETE FROM message_assignee WHERE message_id = $1")
+                    .bind(message.id.to_string())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(super::map_error)?;
+                for user_id in message.assignee_ids() {
+                    sqlx::query("INSERT INTO message_assignee (message_id, user_id) VALUES ($1, $2)")
+                        .bind(message.id.to_string())
+                        .bind(user_id.to_string())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(super::map_error)?;
+                }
+                Ok(())
+            }
+
             /// Binds a membership's columns in the order of `PUT_MEMBERSHIP`.
             pub(super) async fn put_membership<'e, E>(executor: E, m: &plaza_db::MembershipRecord) -> StoreResult<()>
             where
@@ -1199,7 +1220,9 @@ macro_rules! impl_sql_store {
             ) -> plaza_db::StoreResult<()> {
                 let mut tx = self.pool.begin().await.map_err(map_error)?;
                 let sql = format!(
-                    "INSERT INTO message ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    "INSERT INTO message ({}, search_text, has_files, task_status, parent_category) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                     (SELECT p.category FROM message p WHERE p.message_id = $6))",
                     sql_rows::MESSAGE_COLUMNS
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -1213,9 +1236,13 @@ macro_rules! impl_sql_store {
                     .bind(message.deleted)
                     .bind(message.created.millis())
                     .bind(message.modified.millis())
+                    .bind(message.search_text())
+                    .bind(message.has_files())
+                    .bind(message.task_status())
                     .execute(&mut *tx)
                     .await
                     .map_err(map_error)?;
+                sql_rows::put_assignees(&mut tx, message).await?;
                 sqlx::query(
                     "UPDATE membership SET unread_count = unread_count + 1 \
                      WHERE space_id = $1 AND user_id <> $2 AND state = 'active'",
@@ -1259,19 +1286,29 @@ macro_rules! impl_sql_store {
                 message: &plaza_db::MessageRecord,
                 expected_modified: plaza_db::Timestamp,
             ) -> plaza_db::StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(map_error)?;
                 let done = sqlx::query(
-                    "UPDATE message SET content = $1, modified = $2 \
-                     WHERE message_id = $3 AND modified = $4 AND deleted = $5",
+                    "UPDATE message SET content = $1, modified = $2, search_text = $3, \
+                     has_files = $4, task_status = $5 \
+                     WHERE message_id = $6 AND modified = $7 AND deleted = $8",
                 )
                 .bind(serde_json::Value::Object(message.content.clone()).to_string())
                 .bind(message.modified.millis())
+                .bind(message.search_text())
+                .bind(message.has_files())
+                .bind(message.task_status())
                 .bind(message.id.to_string())
                 .bind(expected_modified.millis())
                 .bind(false)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(map_error)?;
-                Ok(done.rows_affected() == 1)
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                sql_rows::put_assignees(&mut tx, message).await?;
+                tx.commit().await.map_err(map_error)?;
+                Ok(true)
             }
 
             async fn delete_message(
@@ -1281,7 +1318,8 @@ macro_rules! impl_sql_store {
             ) -> plaza_db::StoreResult<bool> {
                 let mut tx = self.pool.begin().await.map_err(map_error)?;
                 let parent: Option<Option<String>> = sqlx::query_scalar(
-                    "UPDATE message SET deleted = $1, content = '{}', modified = $2 \
+                    "UPDATE message SET deleted = $1, content = '{}', modified = $2, \
+                     search_text = '', has_files = $4, task_status = NULL \
                      WHERE message_id = $3 AND deleted = $4 RETURNING parent_id",
                 )
                 .bind(true)
@@ -1294,6 +1332,11 @@ macro_rules! impl_sql_store {
                 let Some(parent) = parent else {
                     return Ok(false);
                 };
+                sqlx::query("DELETE FROM message_assignee WHERE message_id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
                 if let Some(parent) = parent {
                     sqlx::query("UPDATE message SET chat_count = chat_count - 1 WHERE message_id = $1 AND chat_count > 0")
                         .bind(parent)
@@ -1305,76 +1348,104 @@ macro_rules! impl_sql_store {
                 Ok(true)
             }
 
-            async fn messages(
+            async fn query_messages(
                 &self,
-                space_id: plaza_db::ObjectId,
-                categories: &[plaza_db::MessageCategory],
-                since: Option<plaza_db::Timestamp>,
-                parent: Option<plaza_db::ObjectId>,
-                include_deleted: bool,
-                before: Option<(plaza_db::Timestamp, plaza_db::ObjectId)>,
-                limit: u32,
+                filter: &plaza_db::MessageQuery,
             ) -> plaza_db::StoreResult<Vec<plaza_db::MessageRecord>> {
-                if categories.is_empty() {
+                use plaza_db::{MessageOrder, MessageScope, Thread};
+                if filter.categories.is_empty() || filter.limit == 0 {
                     return Ok(Vec::new());
                 }
+                let columns = sql_rows::MESSAGE_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("m.{}", c.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut query = sqlx::QueryBuilder::<$db>::new(format!("SELECT {columns} FROM message m"));
+                match &filter.scope {
+                    MessageScope::Spaces(spaces) => {
+                        if spaces.is_empty() {
+                            return Ok(Vec::new());
+                        }
+                        query.push(" WHERE (");
+                        for (i, (space_id, since)) in spaces.iter().enumerate() {
+                            if i > 0 {
+                                query.push(" OR ");
+                            }
+                            query.push("(m.space_id = ").push_bind(space_id.to_string());
+                            query.push(" AND m.created >= ").push_bind(since.map_or(i64::MIN, plaza_db::Timestamp::millis));
+                            query.push(")");
+                        }
+                        query.push(")");
+                    }
+                    MessageScope::MemberOf(user_id) => {
+                        query
+                            .push(" JOIN membership ms ON ms.space_id = m.space_id AND ms.user_id = ")
+                            .push_bind(user_id.to_string())
+                            .push(" AND ms.state = 'active' AND (ms.role <> 'guest' OR m.created >= ms.join_time)")
+                            .push(" JOIN space s ON s.space_id = m.space_id AND s.status <> 2 WHERE 1 = 1");
+                    }
+                }
                 // Categories come from our enum, so they are spliced as literals.
-                let categories = categories.iter().map(|c| format!("'{}'", c.as_str())).collect::<Vec<_>>().join(", ");
-                let mut query = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {} FROM message WHERE space_id = ",
-                    sql_rows::MESSAGE_COLUMNS
-                ));
-                query.push_bind(space_id.to_string());
-                query.push(format!(" AND category IN ({categories})"));
-                if let Some(since) = since {
-                    query.push(" AND created >= ").push_bind(since.millis());
-                }
-                match parent {
-                    Some(parent) => {
-                        query.push(" AND parent_id = ").push_bind(parent.to_string());
+                let categories = filter.categories.iter().map(|c| format!("'{}'", c.as_str())).collect::<Vec<_>>().join(", ");
+                query.push(format!(" AND m.category IN ({categories})"));
+                match filter.thread {
+                    Thread::TopLevel => {
+                        query.push(" AND m.parent_id IS NULL");
                     }
-                    None => {
-                        query.push(" AND parent_id IS NULL");
+                    Thread::CommentsOn(parent) => {
+                        query.push(" AND m.parent_id = ").push_bind(parent.to_string());
                     }
+                    Thread::CommentsOnCategory(category) => {
+                        query.push(format!(" AND m.parent_category = '{}'", category.as_str()));
+                    }
+                    Thread::Any => {}
                 }
-                if !include_deleted {
-                    query.push(" AND deleted = ").push_bind(false);
+                if filter.files_only {
+                    query.push(" AND m.has_files = ").push_bind(true);
                 }
-                if let Some((created, id)) = before {
+                if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+                    let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                    query.push(" AND m.search_text LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+                }
+                if !filter.include_deleted {
+                    query.push(" AND m.deleted = ").push_bind(false);
+                }
+                if let Some(sender) = filter.sender {
+                    query.push(" AND m.sender_id = ").push_bind(sender.to_string());
+                }
+                if let Some(assignee) = filter.assignee {
                     query
-                        .push(" AND (created, message_id) < (")
-                        .push_bind(created.millis())
+                        .push(" AND m.message_id IN (SELECT a.message_id FROM message_assignee a WHERE a.user_id = ")
+                        .push_bind(assignee.to_string())
+                        .push(")");
+                }
+                if let Some(status) = &filter.task_status {
+                    query.push(" AND m.task_status = ").push_bind(status.clone());
+                }
+                let key = match filter.order {
+                    MessageOrder::Created => "m.created",
+                    MessageOrder::Modified => "m.modified",
+                };
+                if let Some((at, id)) = filter.after {
+                    query.push(format!(" AND ({key}, m.message_id) > ("))
+                        .push_bind(at.millis())
                         .push(", ")
                         .push_bind(id.to_string())
                         .push(")");
                 }
-                query.push(" ORDER BY created DESC, message_id DESC LIMIT ").push_bind(i64::from(limit));
+                if let Some((at, id)) = filter.before {
+                    query.push(format!(" AND ({key}, m.message_id) < ("))
+                        .push_bind(at.millis())
+                        .push(", ")
+                        .push_bind(id.to_string())
+                        .push(")");
+                }
+                let direction = if filter.newest_first { "DESC" } else { "ASC" };
+                query
+                    .push(format!(" ORDER BY {key} {direction}, m.message_id {direction} LIMIT "))
+                    .push_bind(i64::from(filter.limit));
                 let rows = query.build().fetch_all(&self.pool).await.map_err(map_error)?;
-                rows.iter().map(sql_rows::message).collect()
-            }
-
-            async fn messages_after(
-                &self,
-                space_id: plaza_db::ObjectId,
-                after: plaza_db::ObjectId,
-                since: Option<plaza_db::Timestamp>,
-                limit: u32,
-            ) -> plaza_db::StoreResult<Vec<plaza_db::MessageRecord>> {
-                let sql = format!(
-                    "SELECT {} FROM message m WHERE m.space_id = $1 AND m.created >= $2 \
-                     AND (m.created, m.message_id) > \
-                     (SELECT a.created, a.message_id FROM message a WHERE a.message_id = $3) \
-                     ORDER BY m.created, m.message_id LIMIT $4",
-                    sql_rows::MESSAGE_COLUMNS.split(", ").map(|c| format!("m.{}", c.trim())).collect::<Vec<_>>().join(", ")
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(space_id.to_string())
-                    .bind(since.map_or(0, plaza_db::Timestamp::millis))
-                    .bind(after.to_string())
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_error)?;
                 rows.iter().map(sql_rows::message).collect()
             }
         }

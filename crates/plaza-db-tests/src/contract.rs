@@ -742,7 +742,7 @@ pub async fn invitations_are_accepted_once(store: Arc<dyn Store>) -> Outcome {
 
 // ---- messages ----
 
-use plaza_db::{MessageCategory, MessageRecord};
+use plaza_db::{MessageCategory, MessageOrder, MessageQuery, MessageRecord, MessageScope, Thread};
 
 fn message(
     space_id: ObjectId,
@@ -843,34 +843,162 @@ pub async fn message_history_pages_newest_first_and_catches_up_oldest_first(
         store.insert_message(&m, false).await?;
         written.push(m);
     }
-    let chats = [MessageCategory::Chat];
-    let all = MessageCategory::ALL;
-    let page1 = store.messages(group.id, &all, None, None, false, None, 3).await?;
-    assert_eq!(
-        page1.iter().map(|m| m.id).collect::<Vec<_>>(),
-        written.iter().rev().take(3).map(|m| m.id).collect::<Vec<_>>()
-    );
+    let ids = |page: &[MessageRecord]| page.iter().map(|m| m.id).collect::<Vec<_>>();
+    let page1 = store.query_messages(&MessageQuery::in_space(group.id, None, 3)).await?;
+    assert_eq!(ids(&page1), written.iter().rev().take(3).map(|m| m.id).collect::<Vec<_>>());
     let last = page1.last().expect("three");
-    let page2 =
-        store.messages(group.id, &all, None, None, false, Some((last.created, last.id)), 3).await?;
-    assert_eq!(
-        page2.iter().map(|m| m.id).collect::<Vec<_>>(),
-        [written[3].id, written[2].id, written[1].id]
-    );
-    assert_eq!(store.messages(group.id, &chats, None, None, false, None, 50).await?.len(), 6);
+    let page2 = store
+        .query_messages(&MessageQuery {
+            before: Some((last.created, last.id)),
+            ..MessageQuery::in_space(group.id, None, 3)
+        })
+        .await?;
+    assert_eq!(ids(&page2), [written[3].id, written[2].id, written[1].id]);
+    let chats = MessageQuery {
+        categories: vec![MessageCategory::Chat],
+        ..MessageQuery::in_space(group.id, None, 50)
+    };
+    assert_eq!(store.query_messages(&chats).await?.len(), 6);
     let since =
-        store.messages(group.id, &all, Some(t0.add_millis(5)), None, false, None, 50).await?;
+        store.query_messages(&MessageQuery::in_space(group.id, Some(t0.add_millis(5)), 50)).await?;
     assert_eq!(since.len(), 2, "a guest sees only what came after joining");
     store.delete_message(written[6].id, t0.add_millis(50)).await?;
-    assert_eq!(store.messages(group.id, &all, None, None, false, None, 50).await?.len(), 6);
-    assert_eq!(store.messages(group.id, &all, None, None, true, None, 50).await?.len(), 7);
+    assert_eq!(store.query_messages(&MessageQuery::in_space(group.id, None, 50)).await?.len(), 6);
+    let with_deleted =
+        MessageQuery { include_deleted: true, ..MessageQuery::in_space(group.id, None, 50) };
+    assert_eq!(store.query_messages(&with_deleted).await?.len(), 7);
 
-    let after = store.messages_after(group.id, written[4].id, None, 50).await?;
-    assert_eq!(after.iter().map(|m| m.id).collect::<Vec<_>>(), [written[5].id, written[6].id]);
+    // Catch-up: the nearest messages after a position, oldest first.
+    let anchor = &written[4];
+    let catch_up = |since: Option<Timestamp>| MessageQuery {
+        after: Some((anchor.created, anchor.id)),
+        newest_first: false,
+        include_deleted: true,
+        thread: Thread::Any,
+        ..MessageQuery::in_space(group.id, since, 50)
+    };
+    let after = store.query_messages(&catch_up(None)).await?;
+    assert_eq!(ids(&after), [written[5].id, written[6].id]);
     assert!(after[1].deleted, "catch-up reports deletions");
-    assert!(
-        store.messages_after(group.id, written[4].id, Some(t0.add_millis(6)), 50).await?.len() == 1
+    assert_eq!(store.query_messages(&catch_up(Some(t0.add_millis(6)))).await?.len(), 1);
+    let nearest_two = MessageQuery { limit: 2, newest_first: false, ..catch_up(None) };
+    let nearest_two =
+        MessageQuery { after: Some((written[1].created, written[1].id)), ..nearest_two };
+    assert_eq!(ids(&store.query_messages(&nearest_two).await?), [written[2].id, written[3].id]);
+    Ok(())
+}
+
+pub async fn message_queries_filter_by_text_files_threads_tasks_and_membership(
+    store: Arc<dyn Store>,
+) -> Outcome {
+    let ann = registered(&store, "ann").await?;
+    let bob = registered(&store, "bob").await?;
+    let t0 = Timestamp::now();
+    let group = space(SpaceKind::Group, "Work", ann.id);
+    store.insert_space(&group, &membership(group.id, ann.id, Role::Admin, t0)).await?;
+    store.put_membership(&membership(group.id, bob.id, Role::Guest, t0.add_millis(5))).await?;
+    let other = space(SpaceKind::Group, "Elsewhere", ann.id);
+    store.insert_space(&other, &membership(other.id, ann.id, Role::Admin, t0)).await?;
+
+    let at = |ms| t0.add_millis(ms);
+    let mut early = message(group.id, ann.id, MessageCategory::Chat, "Early 100% bird", at(1));
+    early.content.insert("data".into(), json!([{"fileId": "k1"}]));
+    store.insert_message(&early, false).await?;
+    let mut post = message(group.id, ann.id, MessageCategory::Idea, "Roadmap", at(6));
+    post.content.insert("description".into(), json!("Ship the WIDGET"));
+    store.insert_message(&post, false).await?;
+    let mut task = message(group.id, ann.id, MessageCategory::Task, "Fix it", at(7));
+    task.content.insert("status".into(), json!("pending"));
+    task.content.insert("assignees".into(), json!([{"_id": bob.id.to_string()}]));
+    store.insert_message(&task, false).await?;
+    let mut on_post = message(group.id, bob.id, MessageCategory::Chat, "nice_one", at(8));
+    on_post.parent_id = Some(post.id);
+    store.insert_message(&on_post, false).await?;
+    let mut on_task = message(group.id, ann.id, MessageCategory::Chat, "on it", at(9));
+    on_task.parent_id = Some(task.id);
+    store.insert_message(&on_task, false).await?;
+    let elsewhere = message(other.id, ann.id, MessageCategory::Task, "Other task", at(10));
+    store.insert_message(&elsewhere, false).await?;
+
+    let run = |query: MessageQuery| {
+        let store = store.clone();
+        async move {
+            store.query_messages(&query).await.map(|p| p.iter().map(|m| m.id).collect::<Vec<_>>())
+        }
+    };
+    let base =
+        || MessageQuery { thread: Thread::Any, ..MessageQuery::in_space(group.id, None, 50) };
+    let search = |text: &str| MessageQuery { search: Some(text.to_owned()), ..base() };
+    assert_eq!(run(search("widget")).await?, [post.id], "descriptions count, any case");
+    assert_eq!(run(search("100%")).await?, [early.id], "LIKE wildcards are literal");
+    assert_eq!(run(search("y_1")).await?, Vec::<ObjectId>::new());
+    assert_eq!(run(search("nice_")).await?, [on_post.id]);
+    assert_eq!(run(MessageQuery { files_only: true, ..base() }).await?, [early.id]);
+    let on = |category| MessageQuery { thread: Thread::CommentsOnCategory(category), ..base() };
+    assert_eq!(run(on(MessageCategory::Idea)).await?, [on_post.id]);
+    assert_eq!(run(on(MessageCategory::Task)).await?, [on_task.id]);
+    assert_eq!(
+        run(MessageQuery { thread: Thread::CommentsOn(task.id), ..base() }).await?,
+        [on_task.id]
     );
-    assert!(store.messages_after(group.id, ObjectId::new(), None, 50).await?.is_empty());
+    assert_eq!(run(MessageQuery { sender: Some(bob.id), ..base() }).await?, [on_post.id]);
+
+    // Across the user's spaces: guests see only what came after they joined.
+    let mine = |user: ObjectId| MessageQuery {
+        scope: MessageScope::MemberOf(user),
+        categories: vec![MessageCategory::Task],
+        ..base()
+    };
+    assert_eq!(run(mine(ann.id)).await?, [elsewhere.id, task.id]);
+    assert_eq!(run(mine(bob.id)).await?, [task.id]);
+    let assigned = |user: ObjectId, status: &str| MessageQuery {
+        assignee: Some(user),
+        task_status: Some(status.to_owned()),
+        ..mine(user)
+    };
+    assert_eq!(run(assigned(bob.id, "pending")).await?, [task.id]);
+    assert_eq!(run(assigned(bob.id, "completed")).await?, Vec::<ObjectId>::new());
+    let all_of_bob = MessageQuery { categories: MessageCategory::ALL.to_vec(), ..mine(bob.id) };
+    assert_eq!(
+        run(all_of_bob.clone()).await?,
+        [on_task.id, on_post.id, task.id, post.id],
+        "the guest's cut hides the early chat"
+    );
+
+    // An edit re-indexes: reassigned and completed, the task leaves bob's pending list.
+    let mut done = task.clone();
+    done.content.insert("status".into(), json!("completed"));
+    done.content.insert("assignees".into(), json!([{"_id": ann.id.to_string()}]));
+    done.modified = at(20);
+    assert!(store.update_message(&done, task.modified).await?);
+    assert_eq!(run(assigned(bob.id, "pending")).await?, Vec::<ObjectId>::new());
+    assert_eq!(run(assigned(ann.id, "completed")).await?, [task.id]);
+
+    // Ordered by last change: the edited task comes last.
+    let changed = MessageQuery {
+        order: MessageOrder::Modified,
+        newest_first: false,
+        after: Some((at(6), "000000000000000000000000".parse()?)),
+        ..base()
+    };
+    assert_eq!(run(changed).await?, [post.id, on_post.id, on_task.id, task.id]);
+
+    // Deleted messages are not found by text and lose their assignees; kicked members
+    // and deleted spaces read nothing.
+    assert!(store.delete_message(post.id, at(30)).await?);
+    assert_eq!(run(search("widget")).await?, Vec::<ObjectId>::new());
+    assert!(store.delete_message(done.id, at(31)).await?);
+    assert_eq!(
+        run(MessageQuery { include_deleted: true, ..assigned(ann.id, "completed") }).await?,
+        Vec::<ObjectId>::new()
+    );
+    let mut kicked = store.membership(group.id, bob.id).await?.expect("bob");
+    kicked.state = MembershipState::Kicked;
+    store.put_membership(&kicked).await?;
+    assert_eq!(run(all_of_bob).await?, Vec::<ObjectId>::new());
+    let mut gone = other.clone();
+    gone.status = SpaceStatus::Deleted;
+    store.update_space(&gone).await?;
+    assert_eq!(run(mine(ann.id)).await?, Vec::<ObjectId>::new());
     Ok(())
 }

@@ -76,4 +76,5 @@ contract_suite!(
     invitations_are_accepted_once,
     messages_count_unread_comments_and_change_with_concurrency_control,
     message_history_pages_newest_first_and_catches_up_oldest_first,
+    message_queries_filter_by_text_files_threads_tasks_and_membership,
 );

@@ -21,8 +21,8 @@ pub use records::{
 };
 pub use spaces::{
     InvitationRecord, ListingCursor, ListingFilter, ListingPage, MemberChange, MemberChangeOutcome,
-    MembershipRecord, MembershipState, MessageCategory, MessageRecord, Role, SpaceKind,
-    SpaceRecord, SpaceStatus,
+    MembershipRecord, MembershipState, MessageCategory, MessageOrder, MessageQuery, MessageRecord,
+    MessageScope, Role, SpaceKind, SpaceRecord, SpaceStatus, Thread,
 };
 pub use store::Store;
 pub use timestamp::{ParseTimestampError, Timestamp};

@@ -302,3 +302,128 @@ pub struct MessageRecord {
     pub created: Timestamp,
     pub modified: Timestamp,
 }
+
+impl MessageRecord {
+    /// What a text search matches: the lowercased title and description.
+    pub fn search_text(&self) -> String {
+        let text = |key: &str| {
+            self.content.get(key).and_then(serde_json::Value::as_str).unwrap_or("").to_lowercase()
+        };
+        let (body, description) = (text("bodyText"), text("description"));
+        if description.is_empty() { body } else { format!("{body}\n{description}") }
+    }
+
+    /// Whether the message carries file attachments.
+    pub fn has_files(&self) -> bool {
+        self.content
+            .get("data")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|files| !files.is_empty())
+    }
+
+    /// A task's status (`pending` or `completed`); `None` for other categories.
+    pub fn task_status(&self) -> Option<&str> {
+        (self.category == MessageCategory::Task)
+            .then(|| self.content.get("status").and_then(serde_json::Value::as_str))
+            .flatten()
+    }
+
+    /// The users a task is assigned to.
+    pub fn assignee_ids(&self) -> Vec<ObjectId> {
+        let Some(assignees) = self.content.get("assignees").and_then(serde_json::Value::as_array)
+        else {
+            return Vec::new();
+        };
+        let mut ids: Vec<ObjectId> = assignees
+            .iter()
+            .filter_map(|a| a.get("_id").and_then(serde_json::Value::as_str))
+            .filter_map(|id| id.parse().ok())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}
+
+/// Whose messages a query reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessageScope {
+    /// These spaces, each readable from the given time on (a guest's join time) or
+    /// entirely.
+    Spaces(Vec<(ObjectId, Option<Timestamp>)>),
+    /// Every space where this user is an active member, guests seeing only what came
+    /// after they joined; deleted spaces never.
+    MemberOf(ObjectId),
+}
+
+/// Where a message sits in a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thread {
+    /// Not a comment.
+    TopLevel,
+    /// Comments on this post or task.
+    CommentsOn(ObjectId),
+    /// Comments on posts, or on tasks.
+    CommentsOnCategory(MessageCategory),
+    /// Anything.
+    Any,
+}
+
+/// The key a query sorts and pages by (with the message id breaking ties).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageOrder {
+    Created,
+    Modified,
+}
+
+/// A filtered, keyset-paged read of messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageQuery {
+    pub scope: MessageScope,
+    pub categories: Vec<MessageCategory>,
+    pub thread: Thread,
+    pub files_only: bool,
+    /// A substring the lowercased title or description must contain.
+    pub search: Option<String>,
+    pub include_deleted: bool,
+    pub sender: Option<ObjectId>,
+    /// Only tasks assigned to this user.
+    pub assignee: Option<ObjectId>,
+    /// Only tasks with this status.
+    pub task_status: Option<String>,
+    pub order: MessageOrder,
+    /// Only messages strictly after this `(key, id)` position.
+    pub after: Option<(Timestamp, ObjectId)>,
+    /// Only messages strictly before this `(key, id)` position.
+    pub before: Option<(Timestamp, ObjectId)>,
+    /// Which end of the range the page is taken from, and its order.
+    pub newest_first: bool,
+    pub limit: u32,
+}
+
+impl MessageQuery {
+    /// Everything top-level in `scope`, newest first.
+    pub fn new(scope: MessageScope, limit: u32) -> Self {
+        MessageQuery {
+            scope,
+            categories: MessageCategory::ALL.to_vec(),
+            thread: Thread::TopLevel,
+            files_only: false,
+            search: None,
+            include_deleted: false,
+            sender: None,
+            assignee: None,
+            task_status: None,
+            order: MessageOrder::Created,
+            after: None,
+            before: None,
+            newest_first: true,
+            limit,
+        }
+    }
+
+    /// Everything top-level in one space, newest first.
+    pub fn in_space(space_id: ObjectId, since: Option<Timestamp>, limit: u32) -> Self {
+        MessageQuery::new(MessageScope::Spaces(vec![(space_id, since)]), limit)
+    }
+}

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use crate::{
     AuthCodeRecord, InvitationRecord, ListingFilter, ListingPage, MemberChange,
-    MemberChangeOutcome, MembershipRecord, MessageCategory, MessageRecord, OAuthClientRecord,
+    MemberChangeOutcome, MembershipRecord, MessageQuery, MessageRecord, OAuthClientRecord,
     OAuthTokenRecord, ObjectId, SpaceRecord, StoreResult, Timestamp, UserRecord,
     UserSettingsRecord,
 };
@@ -232,29 +232,7 @@ pub trait Store: Send + Sync + 'static {
     /// parent. `false` when it was already deleted or does not exist.
     async fn delete_message(&self, id: ObjectId, at: Timestamp) -> StoreResult<bool>;
 
-    /// A space's messages newest first, strictly before the `(created, id)` position
-    /// `before` when given; only `categories`, only those created at or after `since`,
-    /// only comments on `parent` when given, deleted ones only with `include_deleted`.
-    #[allow(clippy::too_many_arguments, reason = "one query, its filters spelled out")]
-    async fn messages(
-        &self,
-        space_id: ObjectId,
-        categories: &[MessageCategory],
-        since: Option<Timestamp>,
-        parent: Option<ObjectId>,
-        include_deleted: bool,
-        before: Option<(Timestamp, ObjectId)>,
-        limit: u32,
-    ) -> StoreResult<Vec<MessageRecord>>;
-
-    /// A space's messages written after the message `after`, oldest first, created at
-    /// or after `since` (catch-up after a reconnect). Deleted ones are included, so a
-    /// client learns of deletions too.
-    async fn messages_after(
-        &self,
-        space_id: ObjectId,
-        after: ObjectId,
-        since: Option<Timestamp>,
-        limit: u32,
-    ) -> StoreResult<Vec<MessageRecord>>;
+    /// The messages `query` selects: the `limit` nearest its newest (or oldest) end,
+    /// in that order.
+    async fn query_messages(&self, query: &MessageQuery) -> StoreResult<Vec<MessageRecord>>;
 }

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use plaza_core::messages::NewMessage;
+use plaza_core::messages::{HistoryPage, HistoryParams, Mine, NewMessage};
 use plaza_core::{CoreError, MessageCategory, Timestamp};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -29,6 +29,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/messages/{message_id}", get(read).post(update).patch(update).delete(remove))
         .route("/api/ideas/{message_id}/messages", get(comments))
         .route("/api/tasks/{message_id}/messages", get(comments))
+        .route("/api/users/me/messages", get(my_messages))
+        .route("/api/users/me/ideas", get(my_ideas))
+        .route("/api/users/me/tasks", get(my_tasks))
 }
 
 /// A create body: `content` plus the fields some clients put at the top level.
@@ -187,56 +190,82 @@ async fn delete_many(
     })))
 }
 
-#[derive(Deserialize, Default)]
+/// The parameters of every history listing, in the Spaces spelling.
+#[derive(Deserialize, Default, Clone)]
 struct HistoryQuery {
     size: Option<u32>,
-    /// The oldest message of the current page: the next page starts before it.
-    #[serde(rename = "nextRefObjId")]
-    before: Option<String>,
+    #[serde(rename = "refTime")]
+    ref_time: Option<String>,
+    direction: Option<String>,
     category: Option<String>,
+    parentmsg_category: Option<String>,
+    file_only: Option<String>,
+    chatmsg_only: Option<String>,
+    searchstring: Option<String>,
+    /// Echoed unchanged in the page URLs.
+    pageref: Option<String>,
+    #[serde(rename = "nextRefObjId")]
+    next_ref_obj_id: Option<String>,
+    #[serde(rename = "prevRefObjId")]
+    prev_ref_obj_id: Option<String>,
+    #[serde(rename = "pageToken")]
+    page_token: Option<String>,
+    /// `/users/me/tasks` only.
+    status: Option<String>,
 }
 
-/// Which messages a history request reads, and the path its page URLs repeat.
-struct Selection<'a> {
-    space_id: &'a str,
-    categories: &'a [MessageCategory],
-    parent: Option<&'a str>,
-    path: String,
-}
-
-async fn page(
-    state: &AppState,
-    headers: &HeaderMap,
-    principal: &plaza_core::identity::Principal,
-    selection: Selection<'_>,
-    query: &HistoryQuery,
-) -> ApiResult<axum::Json<Value>> {
-    let size = query.size.unwrap_or(30).clamp(1, plaza_core::messages::MAX_PAGE);
-    let views = state
-        .messages
-        .history(
-            principal,
-            selection.space_id,
-            selection.categories,
-            selection.parent,
-            query.before.as_deref().filter(|b| !b.is_empty()),
-            size,
-        )
-        .await?;
-    let base = base_url(state, headers);
-    let data: Vec<Value> = views.iter().map(|v| wire::message(v, &base)).collect();
-    let next = match views.last() {
-        Some(last) if views.len() == size as usize => {
-            format!("{}?size={size}&nextRefObjId={}", selection.path, last.message.id)
+impl HistoryQuery {
+    fn params(&self) -> HistoryParams {
+        HistoryParams {
+            size: self.size,
+            ref_time: self.ref_time.clone(),
+            direction: self.direction.clone(),
+            category: self.category.clone(),
+            parent_category: self.parentmsg_category.clone(),
+            file_only: self.file_only.clone(),
+            chat_only: self.chatmsg_only.clone(),
+            search: self.searchstring.clone(),
+            older_than: self.next_ref_obj_id.clone(),
+            newer_than: self.prev_ref_obj_id.clone(),
+            page_token: self.page_token.clone(),
+            parent: None,
         }
-        _ => String::new(),
-    };
-    Ok(axum::Json(
-        json!({"data": data, "total": data.len(), "nextPageUrl": next, "previousPageUrl": ""}),
-    ))
+    }
+
+    /// The URL of a neighbouring page: the same filters, a new anchor.
+    fn page_url(&self, path: &str, size: u32, anchor: (&str, String)) -> String {
+        let mut pairs: Vec<(&str, String)> = vec![("size", size.to_string())];
+        let filters = [
+            ("category", &self.category),
+            ("parentmsg_category", &self.parentmsg_category),
+            ("file_only", &self.file_only),
+            ("chatmsg_only", &self.chatmsg_only),
+            ("searchstring", &self.searchstring),
+            ("status", &self.status),
+            ("pageref", &self.pageref),
+        ];
+        pairs.extend(filters.into_iter().filter_map(|(k, v)| v.clone().map(|v| (k, v))));
+        pairs.push(anchor);
+        format!("{path}?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    }
+
+    /// The Spaces page body: `{data, total, nextPageUrl, previousPageUrl}`, newest first.
+    fn body(&self, page: &HistoryPage, path: &str, base: &str) -> Value {
+        let data: Vec<Value> = page.views.iter().map(|v| wire::message(v, base)).collect();
+        let url = |key: &'static str, id: Option<plaza_core::ObjectId>| {
+            id.map_or_else(String::new, |id| self.page_url(path, page.size, (key, id.to_string())))
+        };
+        json!({
+            "data": data,
+            "total": data.len(),
+            "nextPageUrl": url("nextRefObjId", page.older),
+            "previousPageUrl": url("prevRefObjId", page.newer),
+        })
+    }
 }
 
-/// GET /api/spaces/{id}/messages/query (and /byref): history, newest first.
+/// GET /api/spaces/{id}/messages/query (and /byref): history, newest first, with
+/// every filter of the Spaces query.
 async fn query(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -244,26 +273,26 @@ async fn query(
     Path(space_id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let categories = match query.category.as_deref().filter(|c| !c.is_empty()) {
-        None => MessageCategory::ALL.to_vec(),
-        Some(list) => list
-            .split(',')
-            .map(|c| {
-                MessageCategory::parse(c.trim())
-                    .ok_or_else(|| CoreError::invalid("category", "must be chat, idea or task"))
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let selection = Selection {
-        space_id: &space_id,
-        categories: &categories,
-        parent: None,
-        path: format!("/api/spaces/{space_id}/messages/query"),
-    };
-    page(&state, &headers, &principal, selection, &query).await
+    let page = state.messages.history(&principal, &space_id, &query.params()).await?;
+    let path = format!("/api/spaces/{space_id}/messages/query");
+    Ok(axum::Json(query.body(&page, &path, &base_url(&state, &headers))))
 }
 
-/// GET /api/spaces/{id}/ideas: the space's posts.
+/// GET /api/spaces/{id}/ideas and /tasks: the space's posts or tasks.
+async fn list_category(
+    state: AppState,
+    headers: HeaderMap,
+    principal: plaza_core::identity::Principal,
+    space_id: String,
+    category: MessageCategory,
+    query: HistoryQuery,
+) -> ApiResult<axum::Json<Value>> {
+    let params = HistoryParams { category: Some(category.as_str().to_owned()), ..query.params() };
+    let page = state.messages.history(&principal, &space_id, &params).await?;
+    let path = format!("/api/spaces/{space_id}/{}s", category.as_str());
+    Ok(axum::Json(query.body(&page, &path, &base_url(&state, &headers))))
+}
+
 async fn list_ideas(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -271,13 +300,9 @@ async fn list_ideas(
     Path(space_id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let path = format!("/api/spaces/{space_id}/ideas");
-    let selection =
-        Selection { space_id: &space_id, categories: &[MessageCategory::Idea], parent: None, path };
-    page(&state, &headers, &principal, selection, &query).await
+    list_category(state, headers, principal, space_id, MessageCategory::Idea, query).await
 }
 
-/// GET /api/spaces/{id}/tasks: the space's tasks.
 async fn list_tasks(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -285,10 +310,7 @@ async fn list_tasks(
     Path(space_id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let path = format!("/api/spaces/{space_id}/tasks");
-    let selection =
-        Selection { space_id: &space_id, categories: &[MessageCategory::Task], parent: None, path };
-    page(&state, &headers, &principal, selection, &query).await
+    list_category(state, headers, principal, space_id, MessageCategory::Task, query).await
 }
 
 /// GET /api/ideas/{id}/messages and /api/tasks/{id}/messages: comments on a post or
@@ -301,15 +323,116 @@ async fn comments(
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<axum::Json<Value>> {
     let parent = state.messages.get(&principal, &message_id).await?;
-    let space_id = parent.message.space_id.to_string();
-    let path = format!("/api/ideas/{message_id}/messages");
-    let selection = Selection {
-        space_id: &space_id,
-        categories: &[MessageCategory::Chat],
-        parent: Some(&message_id),
-        path,
+    let params = HistoryParams {
+        parent: Some(message_id.clone()),
+        category: Some("chat".to_owned()),
+        parent_category: Some("any".to_owned()),
+        ..query.params()
     };
-    let axum::Json(mut body) = page(&state, &headers, &principal, selection, &query).await?;
+    let space_id = parent.message.space_id.to_string();
+    let page = state.messages.history(&principal, &space_id, &params).await?;
+    let path = format!("/api/{}s/{message_id}/messages", parent.message.category.as_str());
+    let mut body = query.body(&page, &path, &base_url(&state, &headers));
     body["chatCount"] = json!(parent.message.chat_count);
     Ok(axum::Json(body))
+}
+
+/// GET /api/users/me/ideas: the caller's posts across their spaces.
+async fn my_ideas(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let page = state.messages.mine(&principal, Mine::Ideas, &query.params()).await?;
+    Ok(axum::Json(query.body(&page, "/api/users/me/ideas", &base_url(&state, &headers))))
+}
+
+/// GET /api/users/me/tasks?status=pending|completed: tasks assigned to the caller.
+async fn my_tasks(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let which = Mine::Tasks { status: query.status.as_deref() };
+    let page = state.messages.mine(&principal, which, &query.params()).await?;
+    Ok(axum::Json(query.body(&page, "/api/users/me/tasks", &base_url(&state, &headers))))
+}
+
+#[derive(Deserialize, Default)]
+struct ChangesQuery {
+    #[serde(default)]
+    spacelist: String,
+    size: Option<u32>,
+    includedeleted: Option<String>,
+    /// Epoch milliseconds (or ISO-8601): only messages changed after it.
+    after: Option<String>,
+    #[serde(rename = "pageToken")]
+    page_token: Option<String>,
+    pageref: Option<String>,
+}
+
+/// GET /api/users/me/messages?spacelist=a,b: messages changed in up to 15 spaces,
+/// oldest change first, for clients that sync.
+async fn my_messages(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Query(query): Query<ChangesQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let spaces: Vec<String> = query
+        .spacelist
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let after = query
+        .after
+        .as_deref()
+        .filter(|a| !a.trim().is_empty())
+        .map(|a| {
+            Timestamp::parse(a)
+                .map_err(|_| CoreError::invalid("after", "must be epoch milliseconds or ISO-8601"))
+        })
+        .transpose()?;
+    let include_deleted = matches!(
+        query.includedeleted.as_deref().map(str::to_ascii_lowercase).as_deref(),
+        Some("true" | "yes" | "y" | "1")
+    );
+    let page = state
+        .messages
+        .changes(
+            &principal,
+            &spaces,
+            after,
+            include_deleted,
+            query.page_token.as_deref(),
+            query.size,
+        )
+        .await?;
+    let base = base_url(&state, &headers);
+    let data: Vec<Value> = page.views.iter().map(|v| wire::message(v, &base)).collect();
+    let next = page.next.as_ref().map_or_else(String::new, |token| {
+        let mut pairs = vec![
+            ("spacelist", query.spacelist.clone()),
+            ("size", page.size.to_string()),
+            ("pageToken", token.encode()),
+        ];
+        if include_deleted {
+            pairs.push(("includedeleted", "true".to_owned()));
+        }
+        if let Some(pageref) = &query.pageref {
+            pairs.push(("pageref", pageref.clone()));
+        }
+        format!("/api/users/me/messages?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    });
+    Ok(axum::Json(json!({
+        "data": data,
+        "total": data.len(),
+        "nextPageUrl": next,
+        "previousPageUrl": "",
+        "skippedSpaces": page.skipped,
+    })))
 }

@@ -54,7 +54,7 @@ impl PageToken {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
-    fn decode(text: &str) -> CoreResult<(bool, ListingCursor)> {
+    pub(crate) fn decode(text: &str) -> CoreResult<(bool, ListingCursor)> {
         let invalid = || CoreError::invalid("pageToken", "is not a token this server issued");
         let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| invalid())?;
         let token: PageToken = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
@@ -412,9 +412,9 @@ impl SpaceService {
             item.members = mine;
             previews = rest;
             if item.space.kind == SpaceKind::Direct {
-                let all = plaza_db::MessageCategory::ALL;
-                let latest =
-                    self.store.messages(item.space.id, &all, None, None, false, None, 1).await?;
+                // Direct spaces have no guests, so nothing is cut from their history.
+                let latest = plaza_db::MessageQuery::in_space(item.space.id, None, 1);
+                let latest = self.store.query_messages(&latest).await?;
                 if let Some(message) = latest.into_iter().next()
                     && let Some(sender) = self.store.user_by_id(message.sender_id).await?
                 {

@@ -333,3 +333,196 @@ async fn bulk_deletes_report_on_every_id() {
         .await
         .assert_error(400, "request.invalid");
 }
+
+/// The `bodyText`s of a page, in order.
+fn texts(answer: &crate::helpers::Answer) -> Vec<String> {
+    answer.body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data: {}", answer.text))
+        .iter()
+        .map(|m| m["content"]["bodyText"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_message_query_filters_and_pages_both_ways() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let id = app.create_space(&owner, "Query").await;
+    let auth = jwt(&owner);
+    let send = |kind: &'static str, body: serde_json::Value| {
+        let app = &app;
+        let auth = auth.clone();
+        let path = format!("/api/spaces/{id}/{kind}");
+        async move {
+            let answer = app.post(&path, Some(&auth), &body).await;
+            assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+            answer.body["data"]["_id"].as_str().unwrap().to_owned()
+        }
+    };
+    for i in 1..=5 {
+        send("chats", json!({"content": {"bodyText": format!("chat {i}")}})).await;
+        // Distinct milliseconds, so that the time queries below have clear edges.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let post =
+        send("ideas", json!({"content": {"bodyText": "Roadmap", "description": "the 50% PLAN"}}))
+            .await;
+    let task =
+        send("tasks", json!({"content": {"bodyText": "Fix"}, "assignees": [], "status": 0})).await;
+    send("chats", json!({"content": {"bodyText": "on post"}, "parentMsg": {"_id": post}})).await;
+    send("chats", json!({"content": {"bodyText": "on task"}, "parentMsg": {"_id": task}})).await;
+    send(
+        "chats",
+        json!({"content": {"bodyText": "", "data": [{"fileId": "f1", "name": "a.png"}]}}),
+    )
+    .await;
+
+    let query = |params: &str| {
+        let (app, auth, path) = (&app, &auth, format!("/api/spaces/{id}/messages/query?{params}"));
+        async move { app.get(&path, Some(auth)).await }
+    };
+    assert_eq!(texts(&query("searchstring=50%25%20plan").await), ["Roadmap"]);
+    assert_eq!(texts(&query("parentmsg_category=idea").await), ["on post"]);
+    assert_eq!(texts(&query("parentmsg_category=task").await), ["on task"]);
+    assert_eq!(texts(&query("file_only=y").await), [""]);
+    assert_eq!(texts(&query("category=idea,task").await), ["Fix", "Roadmap"]);
+    assert_eq!(texts(&query("chatmsg_only=yes&size=2").await), ["", "chat 5"]);
+    query("parentmsg_category=poll").await.assert_error(400, "request.invalid");
+    query("file_only=perhaps").await.assert_error(400, "request.invalid");
+    query(&format!("searchstring={}", "x".repeat(201))).await.assert_error(400, "request.invalid");
+
+    // Paging back with nextPageUrl, then forward again with previousPageUrl; the
+    // filters ride along.
+    let first = query("category=chat&size=2&pageref=7").await;
+    assert_eq!(texts(&first), ["", "chat 5"]);
+    assert_eq!(first.body["previousPageUrl"], "", "nothing is newer than the newest page");
+    let next = first.body["nextPageUrl"].as_str().unwrap().to_owned();
+    assert!(next.contains("category=chat") && next.contains("pageref=7"), "{next}");
+    let second = app.get(&next, Some(&auth)).await;
+    assert_eq!(texts(&second), ["chat 4", "chat 3"]);
+    let third = app.get(second.body["nextPageUrl"].as_str().unwrap(), Some(&auth)).await;
+    assert_eq!(texts(&third), ["chat 2", "chat 1"]);
+    assert_eq!(third.body["nextPageUrl"], "", "nothing is older than the first message");
+    let back = app.get(third.body["previousPageUrl"].as_str().unwrap(), Some(&auth)).await;
+    assert_eq!(texts(&back), ["chat 4", "chat 3"], "the page just newer, newest first");
+
+    // By time: before and after a reference time.
+    let all = query("category=chat&size=50").await;
+    let created = |text: &str| {
+        all.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["content"]["bodyText"] == text)
+            .map(|m| m["created"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let before =
+        query(&format!("category=chat&direction=before&refTime={}", created("chat 2"))).await;
+    assert_eq!(texts(&before), ["chat 1"]);
+    let after = query(&format!("category=chat&size=1&refTime={}", created("chat 4"))).await;
+    assert_eq!(texts(&after), ["chat 5"], "after is the default direction with refTime");
+    query("refTime=yesterday").await.assert_error(400, "request.invalid");
+    query("nextRefObjId=000000000000000000000000").await.assert_error(400, "request.invalid");
+}
+
+#[tokio::test]
+async fn my_posts_tasks_and_changed_messages_span_my_spaces() {
+    let app = spawn_app().await;
+    let (ann, _) = app.register("ann@example.com").await;
+    let (bob, bob_user) = app.register("bob@example.com").await;
+    let bob_id = bob_user["_id"].as_str().unwrap().to_owned();
+    let work = app.create_space(&ann, "Work").await;
+    let home = app.create_space(&ann, "Home").await;
+    let secret = app.create_space(&ann, "Secret").await;
+    for space in [&work, &home] {
+        app.post(
+            &format!("/api/spaces/{space}/attendees/userId/{bob_id}"),
+            Some(&jwt(&ann)),
+            &json!({"role": "member"}),
+        )
+        .await;
+    }
+    let create = |space: &str, kind: &str, token: &str, body: serde_json::Value| {
+        let (app, path, token) = (&app, format!("/api/spaces/{space}/{kind}"), jwt(token));
+        async move {
+            let answer = app.post(&path, Some(&token), &body).await;
+            assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+            answer.body["data"].clone()
+        }
+    };
+    create(&work, "ideas", &bob, json!({"content": {"bodyText": "Bob's idea"}})).await;
+    create(&home, "ideas", &ann, json!({"content": {"bodyText": "Ann's idea"}})).await;
+    let for_bob = json!({"content": {"bodyText": "Bob fixes"}, "assignees": [bob_id], "status": 0});
+    let task = create(&work, "tasks", &ann, for_bob).await;
+    create(
+        &home,
+        "tasks",
+        &ann,
+        json!({"content": {"bodyText": "Bob done", "status": "completed"}, "assignees": [bob_id]}),
+    )
+    .await;
+    create(
+        &secret,
+        "tasks",
+        &ann,
+        json!({"content": {"bodyText": "Not Bob's"}, "assignees": [bob_id]}),
+    )
+    .await;
+
+    let bob_auth = jwt(&bob);
+    assert_eq!(texts(&app.get("/api/users/me/ideas", Some(&bob_auth)).await), ["Bob's idea"]);
+    let tasks = app.get("/api/users/me/tasks", Some(&bob_auth)).await;
+    assert_eq!(texts(&tasks), ["Bob done", "Bob fixes"], "only spaces Bob is in");
+    let pending = app.get("/api/users/me/tasks?status=pending", Some(&bob_auth)).await;
+    assert_eq!(texts(&pending), ["Bob fixes"]);
+    assert_eq!(pending.body["data"][0]["topicId"], work.as_str());
+    let completed = app.get("/api/users/me/tasks?status=1", Some(&bob_auth)).await;
+    assert_eq!(texts(&completed), ["Bob done"]);
+    app.get("/api/users/me/tasks?status=later", Some(&bob_auth))
+        .await
+        .assert_error(400, "request.invalid");
+
+    // Completing the task moves it between the lists.
+    let task_id = task["_id"].as_str().unwrap();
+    let done = app
+        .post(
+            &format!("/api/messages/{task_id}"),
+            Some(&jwt(&ann)),
+            &json!({"content": {"status": "completed"}}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert!(
+        texts(&app.get("/api/users/me/tasks?status=pending", Some(&bob_auth)).await).is_empty()
+    );
+
+    // Changes across named spaces, oldest change first, paged by token; the edited
+    // task comes last, spaces Bob cannot read are reported, not read.
+    let list = format!("{work},{home},{secret}");
+    let changed =
+        app.get(&format!("/api/users/me/messages?spacelist={list}&size=2"), Some(&bob_auth)).await;
+    assert_eq!(texts(&changed), ["Bob's idea", "Ann's idea"]);
+    assert_eq!(changed.body["skippedSpaces"], json!([secret]));
+    let rest = app.get(changed.body["nextPageUrl"].as_str().unwrap(), Some(&bob_auth)).await;
+    assert_eq!(texts(&rest), ["Bob done", "Bob fixes"]);
+    let since = app
+        .get(
+            &format!(
+                "/api/users/me/messages?spacelist={work}&after={}",
+                done.body["data"]["modified"].as_str().unwrap()
+            ),
+            Some(&bob_auth),
+        )
+        .await;
+    assert!(texts(&since).is_empty(), "nothing changed after the last edit");
+    app.get("/api/users/me/messages", Some(&bob_auth)).await.assert_error(400, "request.invalid");
+    let sixteen = vec![work.clone(); 16].join(",");
+    app.get(&format!("/api/users/me/messages?spacelist={sixteen}"), Some(&bob_auth))
+        .await
+        .assert_error(400, "request.invalid");
+    app.get("/api/users/me/messages?spacelist=nope", Some(&bob_auth))
+        .await
+        .assert_error(400, "request.invalid");
+}
