@@ -8,6 +8,7 @@
 mod error;
 pub mod events;
 pub mod identity;
+pub mod limits;
 pub mod messages;
 pub mod spaces;
 

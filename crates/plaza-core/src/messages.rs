@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::events::{DomainEvent, EventSink};
 use crate::identity::Principal;
+use crate::limits::{RateLimiter, rate_limited};
 use crate::spaces::access::{Action, Party, allowed};
 use crate::{CoreError, CoreResult, ErrorCode};
 
@@ -67,6 +68,8 @@ pub struct MessageService {
     store: Arc<dyn Store>,
     events: Arc<dyn EventSink>,
     max_content_bytes: usize,
+    /// Counts each user's sends (chats, posts and tasks alike).
+    send_limiter: Arc<dyn RateLimiter>,
 }
 
 fn not_found() -> CoreError {
@@ -188,8 +191,9 @@ impl MessageService {
         store: Arc<dyn Store>,
         events: Arc<dyn EventSink>,
         max_content_bytes: usize,
+        send_limiter: Arc<dyn RateLimiter>,
     ) -> Self {
-        MessageService { store, events, max_content_bytes }
+        MessageService { store, events, max_content_bytes, send_limiter }
     }
 
     /// The space and the caller's active membership in it, if any.
@@ -224,6 +228,10 @@ impl MessageService {
 
     /// Writes a chat message, post or task, then announces it.
     pub async fn send(&self, principal: &Principal, input: NewMessage) -> CoreResult<MessageView> {
+        // Counted before any work, so that a flood costs the server as little as possible.
+        if let Err(wait) = self.send_limiter.check(&principal.user_id().to_string()).await {
+            return Err(rate_limited(wait, "messages"));
+        }
         let space_id: ObjectId = input.space_id.parse().map_err(|_| topic_not_found())?;
         let category = MessageCategory::parse(&input.category)
             .ok_or_else(|| CoreError::invalid("category", "must be chat, idea or task"))?;

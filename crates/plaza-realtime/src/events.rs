@@ -29,7 +29,11 @@ fn principal(socket: &SocketRef) -> Option<plaza_core::identity::Principal> {
 }
 
 fn error_body(error: &CoreError) -> Value {
-    json!({"code": error.code.as_str(), "message": error.message})
+    let mut body = json!({"code": error.code.as_str(), "message": error.message});
+    if let Some(seconds) = error.retry_after_secs {
+        body["retryAfter"] = json!(seconds);
+    }
+    body
 }
 
 /// The space ids this socket is subscribed to.

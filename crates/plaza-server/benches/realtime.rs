@@ -28,6 +28,8 @@ async fn main() -> anyhow::Result<()> {
     let mut settings = Settings::load(None, Vec::new(), &Overrides::default())?;
     settings.server.data_dir = folder.path().join("data");
     settings.log.filter = "warn".into();
+    // The benchmark measures the server, not the per-user send limit.
+    settings.messages.sends_per_second = 0;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let app = Application::build_with_listener(settings, listener).await?;
     let base = format!("http://{}", app.local_addr()?);

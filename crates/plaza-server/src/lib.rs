@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use plaza_core::events::{EventSink, Fanout, LogSink};
 use plaza_core::identity::{IdentityService, SigningKeys};
+use plaza_core::limits::{LocalRateLimiter, Rate};
 use plaza_core::messages::MessageService;
 use plaza_core::spaces::SpaceService;
 use plaza_db::Store;
@@ -28,7 +29,6 @@ use tokio::net::TcpListener;
 pub use settings::{Overrides, Settings};
 
 /// The largest message content, in bytes (CONTRACT: 64 KiB by default).
-const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// How often expired revocations, codes and tokens are swept.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
@@ -116,7 +116,13 @@ impl Services {
         let identity =
             Arc::new(IdentityService::new(store.clone(), keys, settings.identity_config()));
         let spaces = Arc::new(SpaceService::new(store.clone(), events.clone()));
-        let messages = Arc::new(MessageService::new(store.clone(), events, MAX_MESSAGE_BYTES));
+        let limits = &settings.messages;
+        let send_limiter = Arc::new(LocalRateLimiter::new(Rate {
+            per_second: limits.sends_per_second,
+            burst: limits.send_burst,
+        }));
+        let messages =
+            Arc::new(MessageService::new(store.clone(), events, limits.max_bytes, send_limiter));
         Ok(Services { store, identity, spaces, messages })
     }
 

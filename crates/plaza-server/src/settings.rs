@@ -19,7 +19,25 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
+    pub messages: MessageSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessageSettings {
+    /// Largest message (its JSON content), in bytes.
+    pub max_bytes: usize,
+    /// Sustained sends per user per second; 0 turns the limit off.
+    pub sends_per_second: u32,
+    /// Sends a user may make at once before the sustained rate applies.
+    pub send_burst: u32,
+}
+
+impl Default for MessageSettings {
+    fn default() -> Self {
+        MessageSettings { max_bytes: 64 * 1024, sends_per_second: 10, send_burst: 50 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ mod messages;
 mod oauth;
 mod postgres;
 mod realtime;
+mod realtime_rust;
 mod roles;
 mod space_abuse;
 mod spaces;

@@ -1,0 +1,9 @@
+//! A Rust client for Plaza (and any server speaking the Avaya Spaces API).
+//!
+//! [`realtime`] speaks Socket.IO v5 over Engine.IO v4 on a WebSocket: connect to a
+//! namespace with a token, emit events, and receive the server's events in order.
+#![forbid(unsafe_code)]
+
+pub mod realtime;
+
+pub use realtime::{Event, RealtimeClient, RealtimeError};

@@ -1,0 +1,173 @@
+//! The realtime API driven by our own Rust client (`plaza-client`, Engine.IO v4 over a
+//! WebSocket): the tutorial flow, failures that keep the connection, catch-up after a
+//! dropped connection, posts and tasks, and the per-user send limit.
+
+use std::time::Duration;
+
+use plaza_client::realtime::Credentials;
+use plaza_client::{RealtimeClient, RealtimeError};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, jwt, spawn_app, spawn_app_with};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn connect(app: &TestApp, token: &str) -> RealtimeClient {
+    RealtimeClient::connect(&app.base, "/chat", &Credentials::jwt(token)).await.expect("connect")
+}
+
+async fn subscribed(app: &TestApp, token: &str, space: &str) -> RealtimeClient {
+    let mut client = connect(app, token).await;
+    client.subscribe(space, None).unwrap();
+    let event = client.wait_for("CHANNEL_SUBSCRIBED", WAIT).await.unwrap();
+    assert_eq!(event.payload["channel"]["_id"], space);
+    client
+}
+
+/// The space's owner and a member, both subscribed, with the space and their tokens.
+async fn two_in_a_space(app: &TestApp) -> (RealtimeClient, RealtimeClient, String, String, String) {
+    let (owner, _) = app.register("owner@example.com").await;
+    let (member, member_user) = app.register("member@example.com").await;
+    let space = app.create_space(&owner, "Rust").await;
+    let added = app
+        .post(
+            &format!(
+                "/api/spaces/{space}/attendees/userId/{}",
+                member_user["_id"].as_str().unwrap()
+            ),
+            Some(&jwt(&owner)),
+            &json!({"role": "member"}),
+        )
+        .await;
+    assert!(added.status.is_success(), "{}", added.text);
+    let owner_socket = subscribed(app, &owner, &space).await;
+    let member_socket = subscribed(app, &member, &space).await;
+    (owner_socket, member_socket, space, owner, member)
+}
+
+#[tokio::test]
+async fn the_rust_client_chats_with_loopback_only_on_its_own_copy() {
+    let app = spawn_app().await;
+    let (mut owner, mut member, space, owner_token, _) = two_in_a_space(&app).await;
+    owner.send_chat(&space, "from rust", Some(json!({"tag": 7}))).unwrap();
+    let mine = owner.wait_for("MESSAGE_SENT", WAIT).await.unwrap().payload;
+    let theirs = member.wait_for("MESSAGE_SENT", WAIT).await.unwrap().payload;
+    assert_eq!(mine["_id"], theirs["_id"]);
+    assert_eq!(theirs["content"]["bodyText"], "from rust");
+    assert_eq!(mine["loopbackMetadata"], json!({"tag": 7}));
+    assert!(theirs.get("loopbackMetadata").is_none());
+    let stored = app
+        .get(&format!("/api/messages/{}", mine["_id"].as_str().unwrap()), Some(&jwt(&owner_token)))
+        .await;
+    assert_eq!(stored.body["data"]["content"]["bodyText"], "from rust", "committed first");
+
+    // Posts and tasks over the socket, with top-level task fields.
+    let task = json!({
+        "category": "task", "topicId": space, "content": {"bodyText": "Ship"},
+        "assignees": [], "dueDate": "2026-12-24T10:00:00.000Z", "status": "pending",
+    });
+    member.emit("SEND_MESSAGE", &task).unwrap();
+    let sent = owner.wait_for("MESSAGE_SENT", WAIT).await.unwrap().payload;
+    assert_eq!(
+        (sent["category"].as_str(), sent["content"]["status"].as_str()),
+        (Some("task"), Some("pending"))
+    );
+    assert_eq!(sent["content"]["dueDate"], "2026-12-24T10:00:00.000Z");
+
+    // Failures answer with an event and keep the connection.
+    member.emit("SEND_MESSAGE", &json!("not an object")).unwrap();
+    let failed = member.wait_for("SEND_MESSAGE_FAILED", WAIT).await.unwrap().payload;
+    assert_eq!(failed["error"]["code"], "request.malformed");
+    member
+        .emit(
+            "SEND_MESSAGE",
+            &json!({"category": "chat", "topicId": space, "content": {"bodyText": " "}}),
+        )
+        .unwrap();
+    let failed = member.wait_for("SEND_MESSAGE_FAILED", WAIT).await.unwrap().payload;
+    assert_eq!(failed["error"]["code"], "request.invalid");
+    member.send_chat(&space, "still here", None).unwrap();
+    let after = owner.wait_for("MESSAGE_SENT", WAIT).await.unwrap().payload;
+    assert_eq!(after["content"]["bodyText"], "still here");
+    owner.close().await;
+    member.close().await;
+}
+
+#[tokio::test]
+async fn a_bad_token_is_refused_with_a_json_code() {
+    let app = spawn_app().await;
+    let refused =
+        RealtimeClient::connect(&app.base, "/chat", &Credentials::jwt("not-a-token")).await;
+    let Err(RealtimeError::Refused { data }) = refused else {
+        panic!("expected a refusal, got {:?}", refused.map(|c| c.sid().to_owned()));
+    };
+    let message: Value = serde_json::from_str(data["message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["code"], "auth.invalid_token");
+}
+
+#[tokio::test]
+async fn a_dropped_client_resumes_from_its_last_message() {
+    let app = spawn_app().await;
+    let (mut owner, mut member, space, _, member_token) = two_in_a_space(&app).await;
+    owner.send_chat(&space, "seen", None).unwrap();
+    let last = member.wait_for("MESSAGE_SENT", WAIT).await.unwrap().payload;
+    drop(member); // the connection is lost without a goodbye
+    for text in ["missed 1", "missed 2", "missed 3"] {
+        owner.send_chat(&space, text, None).unwrap();
+        owner.wait_for("MESSAGE_SENT", WAIT).await.unwrap();
+    }
+    let mut back = connect(&app, &member_token).await;
+    back.subscribe(&space, last["_id"].as_str()).unwrap();
+    let mut replayed = Vec::new();
+    while replayed.len() < 3 {
+        let event = back.wait_for("MESSAGE_SENT", WAIT).await.unwrap();
+        replayed.push(event.payload["content"]["bodyText"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(replayed, ["missed 1", "missed 2", "missed 3"], "in order, nothing lost");
+    owner.send_chat(&space, "live", None).unwrap();
+    let live = back.wait_for("MESSAGE_SENT", WAIT).await.unwrap();
+    assert_eq!(live.payload["content"]["bodyText"], "live", "and no duplicates before live ones");
+}
+
+#[tokio::test]
+async fn a_flooding_user_is_slowed_on_the_socket_and_over_rest() {
+    let app = spawn_app_with(|settings| {
+        settings.messages.sends_per_second = 1;
+        settings.messages.send_burst = 3;
+    })
+    .await;
+    let (mut owner, mut member, space, owner_token, _) = two_in_a_space(&app).await;
+    for i in 0..4 {
+        owner.send_chat(&space, &format!("flood {i}"), Some(json!({"i": i}))).unwrap();
+    }
+    let failed = owner.wait_for("SEND_MESSAGE_FAILED", WAIT).await.unwrap().payload;
+    assert_eq!(failed["error"]["code"], "request.rate_limited");
+    assert_eq!(failed["error"]["retryAfter"], 1);
+    assert_eq!(failed["loopbackMetadata"], json!({"i": 3}), "the refused payload comes back");
+    let rest = app
+        .post(
+            &format!("/api/spaces/{space}/chats"),
+            Some(&jwt(&owner_token)),
+            &json!({"content": {"bodyText": "x"}}),
+        )
+        .await;
+    rest.assert_error(429, "request.rate_limited");
+    assert_eq!(rest.body["retryAfter"], 1);
+    assert_eq!(rest.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+
+    // Others are not slowed, and the flooder may send again once the bucket refills.
+    member.send_chat(&space, "unaffected", None).unwrap();
+    loop {
+        let event =
+            tokio::time::timeout(WAIT, member.next_event()).await.unwrap().expect("connected");
+        assert_ne!(event.name, "SEND_MESSAGE_FAILED", "{:?}", event.payload);
+        if event.payload["content"]["bodyText"] == "unaffected" {
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    owner.drain();
+    owner.send_chat(&space, "patient", None).unwrap();
+    let event = owner.wait_for("MESSAGE_SENT", WAIT).await.unwrap();
+    assert_eq!(event.payload["content"]["bodyText"], "patient");
+}
