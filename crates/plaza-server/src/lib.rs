@@ -28,8 +28,6 @@ use tokio::net::TcpListener;
 
 pub use settings::{Overrides, Settings};
 
-/// The largest message content, in bytes (CONTRACT: 64 KiB by default).
-
 /// How often expired revocations, codes and tokens are swept.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
