@@ -112,6 +112,7 @@ pub async fn authenticate(
                 // that subscribes at once could otherwise beat the registration.
                 socket.join([crate::user_room(principal.user_id()), crate::socket_room(&socket)]);
                 socket.extensions.insert(SocketPrincipal(principal));
+                socket.extensions.insert(crate::turn::Gate::new());
                 crate::events::register(&socket);
                 return Ok(());
             }

@@ -13,6 +13,7 @@ use socketioxide::extract::{SocketRef, State, TryData};
 
 use crate::auth::SocketPrincipal;
 use crate::sink::emit_all;
+use crate::turn::Turn;
 use crate::{RealtimeState, socket_room, space_room};
 
 /// The events this server answers, registered on every connected socket.
@@ -59,10 +60,12 @@ fn emit(socket: &SocketRef, event: &str, payload: &Value) {
 /// space as `/join` would (guests by link, PIN in `channel.password`), subscribes, and
 /// replays what a reconnecting client missed after `lastMessageId`.
 async fn subscribe(
+    turn: Turn,
     socket: SocketRef,
     State(state): State<RealtimeState>,
     TryData(data): TryData<Value>,
 ) {
+    turn.wait().await;
     let Some(principal) = principal(&socket) else { return };
     let data = data.unwrap_or(Value::Null);
     let channel = data.get("channel").cloned().unwrap_or(Value::Null);
@@ -113,10 +116,12 @@ fn leaves_payload(
 
 /// `UNSUBSCRIBE_CHANNEL {channel: {_id}}`: stops delivery and tells the others.
 async fn unsubscribe(
+    turn: Turn,
     socket: SocketRef,
     State(state): State<RealtimeState>,
     TryData(data): TryData<Value>,
 ) {
+    turn.wait().await;
     let Some(principal) = principal(&socket) else { return };
     let data = data.unwrap_or(Value::Null);
     let space_id =
@@ -138,10 +143,12 @@ async fn unsubscribe(
 /// `SEND_MESSAGE`: stored through the same core call as REST, then `MESSAGE_SENT` to
 /// the space; this socket's copy alone carries `loopbackMetadata`.
 async fn send_message(
+    turn: Turn,
     socket: SocketRef,
     State(state): State<RealtimeState>,
     TryData(data): TryData<Value>,
 ) {
+    turn.wait().await;
     let Some(principal) = principal(&socket) else { return };
     let payload = match data {
         Ok(Value::Object(payload)) => payload,
@@ -199,10 +206,12 @@ async fn send_message(
 /// subscribers, or only to `receivers` when that list is not empty; `sender` is filled
 /// in from the token.
 async fn presence(
+    turn: Turn,
     socket: SocketRef,
     State(state): State<RealtimeState>,
     TryData(data): TryData<Value>,
 ) {
+    turn.wait().await;
     let Some(principal) = principal(&socket) else { return };
     let Ok(Value::Object(mut payload)) = data else {
         tracing::debug!("malformed SEND_PRESENCE_EVENT dropped");
@@ -242,6 +251,9 @@ async fn presence(
 
 /// On disconnect, the server itself tells each subscribed space that the party left.
 async fn disconnected(socket: SocketRef, io: SocketIo, State(state): State<RealtimeState>) {
+    // After every event the socket sent before it went away.
+    let turn = Turn::take(&socket);
+    turn.wait().await;
     let Some(principal) = principal(&socket) else { return };
     for space_id in subscriptions(&socket) {
         let leaves = leaves_payload(&principal, &space_id, &state.base_url);

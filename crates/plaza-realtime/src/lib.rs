@@ -11,6 +11,7 @@
 mod auth;
 mod events;
 mod sink;
+mod turn;
 
 use std::sync::Arc;
 

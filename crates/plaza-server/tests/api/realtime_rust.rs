@@ -110,6 +110,7 @@ async fn a_dropped_client_resumes_from_its_last_message() {
     let app = spawn_app().await;
     let (mut owner, mut member, space, _, member_token) = two_in_a_space(&app).await;
     owner.send_chat(&space, "seen", None).unwrap();
+    owner.wait_for("MESSAGE_SENT", WAIT).await.unwrap();
     let last = member.wait_for("MESSAGE_SENT", WAIT).await.unwrap().payload;
     drop(member); // the connection is lost without a goodbye
     for text in ["missed 1", "missed 2", "missed 3"] {
@@ -170,4 +171,34 @@ async fn a_flooding_user_is_slowed_on_the_socket_and_over_rest() {
     owner.send_chat(&space, "patient", None).unwrap();
     let event = owner.wait_for("MESSAGE_SENT", WAIT).await.unwrap();
     assert_eq!(event.payload["content"]["bodyText"], "patient");
+}
+
+#[tokio::test]
+async fn events_of_one_socket_are_handled_in_the_order_sent() {
+    let app = spawn_app().await;
+    let (_, mut member, space, owner_token, _) = two_in_a_space(&app).await;
+    // Subscribe and send at once, without waiting for CHANNEL_SUBSCRIBED in between.
+    let eager = connect(&app, &owner_token).await;
+    eager.subscribe(&space, None).unwrap();
+    for i in 0..20 {
+        eager.send_chat(&space, &format!("n{i}"), None).unwrap();
+    }
+    let mut received = Vec::new();
+    while received.len() < 20 {
+        let event = member.wait_for("MESSAGE_SENT", WAIT).await.unwrap();
+        received.push(event.payload["content"]["bodyText"].as_str().unwrap().to_owned());
+    }
+    let expected: Vec<String> = (0..20).map(|i| format!("n{i}")).collect();
+    assert_eq!(received, expected, "delivered in the order sent");
+    let history = app
+        .get(&format!("/api/spaces/{space}/messages/query?size=20"), Some(&jwt(&owner_token)))
+        .await;
+    let mut stored: Vec<String> = history.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"]["bodyText"].as_str().unwrap().to_owned())
+        .collect();
+    stored.reverse();
+    assert_eq!(stored, expected, "stored in the order sent");
 }
