@@ -379,6 +379,71 @@ macro_rules! impl_sql_store {
                 })
             }
 
+            pub(super) const FILE_COLUMNS: &str = "file_key, owner_id, space_id, name, content_type, \
+                content_length, state, thumbnail_key, created, expires_at";
+
+            pub(super) fn file(row: &DbRow) -> StoreResult<plaza_db::FileRecord> {
+                let state: String = get(row, "state")?;
+                Ok(plaza_db::FileRecord {
+                    key: get(row, "file_key")?,
+                    owner_id: id(&get::<String>(row, "owner_id")?)?,
+                    space_id: get::<Option<String>>(row, "space_id")?.as_deref().map(id).transpose()?,
+                    name: get(row, "name")?,
+                    content_type: get(row, "content_type")?,
+                    content_length: get(row, "content_length")?,
+                    state: plaza_db::FileState::parse(&state).ok_or_else(|| corrupt("file state", &state))?,
+                    thumbnail_key: get(row, "thumbnail_key")?,
+                    created: Timestamp::from_millis(get(row, "created")?),
+                    expires_at: get::<Option<i64>>(row, "expires_at")?.map(Timestamp::from_millis),
+                })
+            }
+
+            /// Inserts a file row.
+            pub(super) async fn put_file<'e, E>(executor: E, f: &plaza_db::FileRecord) -> StoreResult<()>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                let sql = format!(
+                    "INSERT INTO stored_file ({FILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(f.key.clone())
+                    .bind(f.owner_id.to_string())
+                    .bind(f.space_id.map(|s| s.to_string()))
+                    .bind(f.name.clone())
+                    .bind(f.content_type.clone())
+                    .bind(f.content_length)
+                    .bind(f.state.as_str())
+                    .bind(f.thumbnail_key.clone())
+                    .bind(f.created.millis())
+                    .bind(f.expires_at.map(Timestamp::millis))
+                    .execute(executor)
+                    .await
+                    .map_err(super::map_error)?;
+                Ok(())
+            }
+
+            /// Replaces the rows that index the files a message attaches.
+            pub(super) async fn put_message_files(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                message: &plaza_db::MessageRecord,
+            ) -> StoreResult<()> {
+                sqlx::query("DELETE FROM message_file WHERE message_id = $1")
+                    .bind(message.id.to_string())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(super::map_error)?;
+                for key in message.file_keys() {
+                    sqlx::query("INSERT INTO message_file (message_id, file_key) VALUES ($1, $2)")
+                        .bind(message.id.to_string())
+                        .bind(key)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(super::map_error)?;
+                }
+                Ok(())
+            }
+
             pub(super) fn token(row: &DbRow) -> StoreResult<OAuthTokenRecord> {
                 let kind: String = get(row, "kind")?;
                 Ok(OAuthTokenRecord {
@@ -1243,6 +1308,7 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(map_error)?;
                 sql_rows::put_assignees(&mut tx, message).await?;
+                sql_rows::put_message_files(&mut tx, message).await?;
                 sqlx::query(
                     "UPDATE membership SET unread_count = unread_count + 1 \
                      WHERE space_id = $1 AND user_id <> $2 AND state = 'active'",
@@ -1307,6 +1373,7 @@ macro_rules! impl_sql_store {
                     return Ok(false);
                 }
                 sql_rows::put_assignees(&mut tx, message).await?;
+                sql_rows::put_message_files(&mut tx, message).await?;
                 tx.commit().await.map_err(map_error)?;
                 Ok(true)
             }
@@ -1333,6 +1400,11 @@ macro_rules! impl_sql_store {
                     return Ok(false);
                 };
                 sqlx::query("DELETE FROM message_assignee WHERE message_id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
+                sqlx::query("DELETE FROM message_file WHERE message_id = $1")
                     .bind(id.to_string())
                     .execute(&mut *tx)
                     .await
@@ -1447,6 +1519,124 @@ macro_rules! impl_sql_store {
                     .push_bind(i64::from(filter.limit));
                 let rows = query.build().fetch_all(&self.pool).await.map_err(map_error)?;
                 rows.iter().map(sql_rows::message).collect()
+            }
+
+            async fn insert_file(&self, file: &plaza_db::FileRecord) -> plaza_db::StoreResult<()> {
+                sql_rows::put_file(&self.pool, file).await
+            }
+
+            async fn file(&self, key: &str) -> plaza_db::StoreResult<Option<plaza_db::FileRecord>> {
+                let sql = format!("SELECT {} FROM stored_file WHERE file_key = $1", sql_rows::FILE_COLUMNS);
+                sql_rows::optional(&self.pool, sql, key.to_owned(), sql_rows::file).await
+            }
+
+            async fn complete_file(
+                &self,
+                key: &str,
+                at: plaza_db::Timestamp,
+                thumbnail: Option<&plaza_db::FileRecord>,
+            ) -> plaza_db::StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                if let Some(thumbnail) = thumbnail {
+                    sql_rows::put_file(&mut *tx, thumbnail).await?;
+                }
+                let done = sqlx::query(
+                    "UPDATE stored_file SET state = 'ready', expires_at = NULL, thumbnail_key = $1 \
+                     WHERE file_key = $2 AND state = 'pending' AND expires_at >= $3",
+                )
+                .bind(thumbnail.map(|t| t.key.clone()))
+                .bind(key.to_owned())
+                .bind(at.millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_error)?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                tx.commit().await.map_err(map_error)?;
+                Ok(true)
+            }
+
+            async fn file_bytes_of(
+                &self,
+                owner_id: plaza_db::ObjectId,
+                at: plaza_db::Timestamp,
+            ) -> plaza_db::StoreResult<i64> {
+                let total: Option<i64> = sqlx::query_scalar(
+                    "SELECT CAST(SUM(content_length) AS BIGINT) FROM stored_file WHERE owner_id = $1 \
+                     AND (state = 'ready' OR expires_at >= $2)",
+                )
+                .bind(owner_id.to_string())
+                .bind(at.millis())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_error)?;
+                Ok(total.unwrap_or(0))
+            }
+
+            async fn take_expired_files(
+                &self,
+                at: plaza_db::Timestamp,
+                limit: u32,
+            ) -> plaza_db::StoreResult<Vec<plaza_db::FileRecord>> {
+                let sql = format!(
+                    "DELETE FROM stored_file WHERE file_key IN (SELECT file_key FROM stored_file \
+                     WHERE state = 'pending' AND expires_at < $1 LIMIT $2) \
+                     AND state = 'pending' RETURNING {}",
+                    sql_rows::FILE_COLUMNS
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(at.millis())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                rows.iter().map(sql_rows::file).collect()
+            }
+
+            async fn file_readable_through_message(
+                &self,
+                key: &str,
+                user_id: plaza_db::ObjectId,
+            ) -> plaza_db::StoreResult<bool> {
+                let found: Option<i64> = sqlx::query_scalar(
+                    "SELECT CAST(1 AS BIGINT) FROM message_file f \
+                     JOIN message m ON m.message_id = f.message_id AND m.deleted = $1 \
+                     JOIN space s ON s.space_id = m.space_id AND s.status <> 2 \
+                     JOIN membership ms ON ms.space_id = m.space_id AND ms.user_id = $2 \
+                       AND ms.state = 'active' AND (ms.role <> 'guest' OR m.created >= ms.join_time) \
+                     WHERE f.file_key = $3 LIMIT 1",
+                )
+                .bind(false)
+                .bind(user_id.to_string())
+                .bind(key.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_error)?;
+                Ok(found.is_some())
+            }
+
+            async fn secret(
+                &self,
+                name: &str,
+                candidate: &str,
+                at: plaza_db::Timestamp,
+            ) -> plaza_db::StoreResult<String> {
+                sqlx::query(
+                    "INSERT INTO server_secret (name, value, created) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name.to_owned())
+                .bind(candidate.to_owned())
+                .bind(at.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(map_error)?;
+                sqlx::query_scalar("SELECT value FROM server_secret WHERE name = $1")
+                    .bind(name.to_owned())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_error)
             }
         }
     };

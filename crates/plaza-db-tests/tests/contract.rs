@@ -77,4 +77,7 @@ contract_suite!(
     messages_count_unread_comments_and_change_with_concurrency_control,
     message_history_pages_newest_first_and_catches_up_oldest_first,
     message_queries_filter_by_text_files_threads_tasks_and_membership,
+    files_complete_once_count_toward_quota_and_expire,
+    files_are_readable_through_live_messages_only,
+    secrets_are_created_once_and_shared,
 );

@@ -16,8 +16,8 @@ mod timestamp;
 pub use error::{StoreError, StoreResult};
 pub use id::{ObjectId, ParseObjectIdError};
 pub use records::{
-    AuthCodeRecord, ClientKind, NewUser, OAuthClientRecord, OAuthTokenRecord, TokenKind, UserKind,
-    UserRecord, UserSettingsRecord,
+    AuthCodeRecord, ClientKind, FileRecord, FileState, NewUser, OAuthClientRecord,
+    OAuthTokenRecord, TokenKind, UserKind, UserRecord, UserSettingsRecord,
 };
 pub use spaces::{
     InvitationRecord, ListingCursor, ListingFilter, ListingPage, MemberChange, MemberChangeOutcome,

@@ -185,3 +185,48 @@ pub struct OAuthTokenRecord {
     /// revokes its pair.
     pub grant_id: ObjectId,
 }
+
+/// Whether a file's bytes are stored yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileState {
+    /// An upload URL was handed out; the bytes have not arrived (or are arriving).
+    Pending,
+    Ready,
+}
+
+impl FileState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileState::Pending => "pending",
+            FileState::Ready => "ready",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(FileState::Pending),
+            "ready" => Some(FileState::Ready),
+            _ => None,
+        }
+    }
+}
+
+/// An uploaded (or announced) file. Its bytes live in the blob store under `key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRecord {
+    /// A UUID the server made; also the blob's key.
+    pub key: String,
+    pub owner_id: ObjectId,
+    /// The space the upload was meant for, when the client said.
+    pub space_id: Option<ObjectId>,
+    /// The client's file name, used for `Content-Disposition`.
+    pub name: Option<String>,
+    pub content_type: String,
+    pub content_length: i64,
+    pub state: FileState,
+    /// The server-made thumbnail's file key.
+    pub thumbnail_key: Option<String>,
+    pub created: Timestamp,
+    /// When a pending upload's URL stops working.
+    pub expires_at: Option<Timestamp>,
+}

@@ -345,6 +345,25 @@ impl MessageRecord {
     }
 }
 
+impl MessageRecord {
+    /// The file keys the message's attachments name (`fileId` and `thumbnailFile`).
+    pub fn file_keys(&self) -> Vec<String> {
+        let Some(files) = self.content.get("data").and_then(serde_json::Value::as_array) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<String> = files
+            .iter()
+            .flat_map(|f| ["fileId", "thumbnailFile"].map(|k| f.get(k)))
+            .filter_map(|k| k.and_then(serde_json::Value::as_str))
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
 /// Whose messages a query reads.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MessageScope {

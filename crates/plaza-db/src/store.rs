@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::{
-    AuthCodeRecord, InvitationRecord, ListingFilter, ListingPage, MemberChange,
+    AuthCodeRecord, FileRecord, InvitationRecord, ListingFilter, ListingPage, MemberChange,
     MemberChangeOutcome, MembershipRecord, MessageQuery, MessageRecord, OAuthClientRecord,
     OAuthTokenRecord, ObjectId, SpaceRecord, StoreResult, Timestamp, UserRecord,
     UserSettingsRecord,
@@ -235,4 +235,42 @@ pub trait Store: Send + Sync + 'static {
     /// The messages `query` selects: the `limit` nearest its newest (or oldest) end,
     /// in that order.
     async fn query_messages(&self, query: &MessageQuery) -> StoreResult<Vec<MessageRecord>>;
+
+    // ---- files ----
+
+    async fn insert_file(&self, file: &FileRecord) -> StoreResult<()>;
+
+    async fn file(&self, key: &str) -> StoreResult<Option<FileRecord>>;
+
+    /// Marks a pending upload ready, unless it expired before `at`, and in the same
+    /// transaction stores its server-made `thumbnail` (a ready file). `false` when the
+    /// file was not pending or its URL had expired.
+    async fn complete_file(
+        &self,
+        key: &str,
+        at: Timestamp,
+        thumbnail: Option<&FileRecord>,
+    ) -> StoreResult<bool>;
+
+    /// Bytes the user's files take: ready ones, and pending ones not yet expired at `at`
+    /// (a quota must count uploads in flight).
+    async fn file_bytes_of(&self, owner_id: ObjectId, at: Timestamp) -> StoreResult<i64>;
+
+    /// Removes up to `limit` pending uploads that expired before `at` and returns them,
+    /// so that their partial blobs can be deleted.
+    async fn take_expired_files(&self, at: Timestamp, limit: u32) -> StoreResult<Vec<FileRecord>>;
+
+    /// Whether `user_id` can read a live (not deleted) message that attaches file `key`:
+    /// an active member of its space, and for guests one written after they joined.
+    async fn file_readable_through_message(
+        &self,
+        key: &str,
+        user_id: ObjectId,
+    ) -> StoreResult<bool>;
+
+    // ---- server secrets ----
+
+    /// The secret called `name`, storing `candidate` first if there is none yet; every
+    /// caller (every node) gets the same value.
+    async fn secret(&self, name: &str, candidate: &str, at: Timestamp) -> StoreResult<String>;
 }
