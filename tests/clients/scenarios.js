@@ -34,7 +34,62 @@ function collect(socket, event) {
   return list;
 }
 
+async function restStatus(method, path, token, body) {
+  const response = await fetch(url + path, {
+    method,
+    headers: { authorization: 'jwt ' + token, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
 const scenarios = {
+  // The seed's file flow: upload URL, PUT, a chat carrying the file, the other member
+  // downloads it and its thumbnail; a guest who joined later and an outsider cannot.
+  async files() {
+    const fs = require('fs');
+    const image = fs.readFileSync(args.imagePath);
+    const sender = connect(args.sender);
+    const receiver = connect(args.receiver);
+    await subscribe(sender, args.space);
+    await subscribe(receiver, args.space);
+    const received = once(receiver, 'MESSAGE_SENT');
+    const upload = await rest('POST', '/api/files/getuploadurl', args.sender, {
+      files: [{ 'Content-Type': 'image/png', 'Content-Length': image.length }], topicId: args.space,
+    });
+    const { url: uploadUrl, fileKey } = upload.data[0];
+    const put = await fetch(uploadUrl, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: image });
+    out.putStatus = put.status;
+    sender.emit('SEND_MESSAGE', {
+      content: {
+        bodyText: 'hello',
+        data: [{ fileId: fileKey, fileSize: image.length, fileType: 'image', name: 'sample-1.png', provider: 'native', providerFileType: 'image/png' }],
+      },
+      sender: { _id: '', type: 'user' },
+      category: 'chat',
+      topicId: args.space,
+      loopbackMetadata: 'some metadata',
+    });
+    const message = await received;
+    out.message = message;
+    const attachment = message.content.data[0];
+    const urls = await rest('POST', '/api/files/getdownloadurl', args.receiver, { fileKeys: [attachment.fileId, attachment.thumbnailFile] });
+    const download = await fetch(urls.data[0].url);
+    out.download = { status: download.status, type: download.headers.get('content-type'), disposition: download.headers.get('content-disposition'), sha256: require('crypto').createHash('sha256').update(Buffer.from(await download.arrayBuffer())).digest('hex') };
+    const thumbnail = await fetch(urls.data[1].url);
+    out.thumbnail = { status: thumbnail.status, type: thumbnail.headers.get('content-type'), length: (await thumbnail.arrayBuffer()).byteLength };
+    const part = await fetch(urls.data[0].url, { headers: { range: 'bytes=0-7' } });
+    out.range = { status: part.status, contentRange: part.headers.get('content-range'), base64: Buffer.from(await part.arrayBuffer()).toString('base64') };
+    // Without server.public_url, socket payloads carry server-relative paths.
+    const viaPath = await fetch(new URL(attachment.path, url), { headers: { authorization: 'jwt ' + args.receiver } });
+    out.viaPath = { status: viaPath.status, length: (await viaPath.arrayBuffer()).byteLength };
+    await rest('GET', '/api/spaces/' + args.space + '/join', args.guest);
+    out.guest = await restStatus('POST', '/api/files/getdownloadurl', args.guest, { fileKeys: [fileKey] });
+    out.outsider = await restStatus('POST', '/api/files/getdownloadurl', args.outsider, { fileKeys: [fileKey] });
+    const outsiderPath = await fetch(new URL(attachment.path, url), { headers: { authorization: 'jwt ' + args.outsider } });
+    out.outsiderPath = outsiderPath.status;
+  },
+
   // The first message of a direct space reaches the other party unsubscribed.
   async direct() {
     const bob = connect(args.bob);

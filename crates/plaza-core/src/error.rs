@@ -63,6 +63,20 @@ pub enum ErrorCode {
     MessageConflict,
     /// The message content is larger than the server accepts.
     MessageTooLarge,
+    /// No such file, or the caller may not read it.
+    FileNotFound,
+    /// The file is larger than the server accepts.
+    FileTooLarge,
+    /// The upload would take the user past their storage quota.
+    FileQuotaExceeded,
+    /// The server does not accept files of this type.
+    FileTypeNotAllowed,
+    /// The uploaded bytes do not match the announced type or length.
+    FileUploadMismatch,
+    /// The signed file URL is forged, altered or expired.
+    FileUrlInvalid,
+    /// The requested byte range lies outside the file.
+    FileRangeNotSatisfiable,
     OAuthInvalidRequest,
     OAuthInvalidClient,
     OAuthInvalidGrant,
@@ -109,6 +123,13 @@ impl ErrorCode {
         ErrorCode::MessageNotFound,
         ErrorCode::MessageConflict,
         ErrorCode::MessageTooLarge,
+        ErrorCode::FileNotFound,
+        ErrorCode::FileTooLarge,
+        ErrorCode::FileQuotaExceeded,
+        ErrorCode::FileTypeNotAllowed,
+        ErrorCode::FileUploadMismatch,
+        ErrorCode::FileUrlInvalid,
+        ErrorCode::FileRangeNotSatisfiable,
         ErrorCode::OAuthInvalidRequest,
         ErrorCode::OAuthInvalidClient,
         ErrorCode::OAuthInvalidGrant,
@@ -152,6 +173,13 @@ impl ErrorCode {
             ErrorCode::MessageNotFound => "message.not_found",
             ErrorCode::MessageConflict => "message.modified_concurrently",
             ErrorCode::MessageTooLarge => "message.too_large",
+            ErrorCode::FileNotFound => "file.not_found",
+            ErrorCode::FileTooLarge => "file.too_large",
+            ErrorCode::FileQuotaExceeded => "file.quota_exceeded",
+            ErrorCode::FileTypeNotAllowed => "file.type_not_allowed",
+            ErrorCode::FileUploadMismatch => "file.upload_mismatch",
+            ErrorCode::FileUrlInvalid => "file.url_invalid",
+            ErrorCode::FileRangeNotSatisfiable => "file.range_not_satisfiable",
             ErrorCode::OAuthInvalidRequest => "oauth.invalid_request",
             ErrorCode::OAuthInvalidClient => "oauth.invalid_client",
             ErrorCode::OAuthInvalidGrant => "oauth.invalid_grant",

@@ -7,6 +7,7 @@
 
 mod error;
 pub mod events;
+pub mod files;
 pub mod identity;
 pub mod limits;
 pub mod messages;

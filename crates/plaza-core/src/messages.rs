@@ -12,6 +12,7 @@ use plaza_db::{
 use serde_json::{Map, Value, json};
 
 use crate::events::{DomainEvent, EventSink};
+use crate::files::FileService;
 use crate::identity::Principal;
 use crate::limits::{RateLimiter, rate_limited};
 use crate::spaces::access::{Action, Party, allowed};
@@ -67,6 +68,7 @@ pub struct MessageView {
 pub struct MessageService {
     store: Arc<dyn Store>,
     events: Arc<dyn EventSink>,
+    files: Arc<FileService>,
     max_content_bytes: usize,
     /// Counts each user's sends (chats, posts and tasks alike).
     send_limiter: Arc<dyn RateLimiter>,
@@ -190,10 +192,11 @@ impl MessageService {
     pub fn new(
         store: Arc<dyn Store>,
         events: Arc<dyn EventSink>,
+        files: Arc<FileService>,
         max_content_bytes: usize,
         send_limiter: Arc<dyn RateLimiter>,
     ) -> Self {
-        MessageService { store, events, max_content_bytes, send_limiter }
+        MessageService { store, events, files, max_content_bytes, send_limiter }
     }
 
     /// The space and the caller's active membership in it, if any.
@@ -285,7 +288,8 @@ impl MessageService {
                 }
             }
         };
-        let content = content_for(category, &input, self.max_content_bytes)?;
+        let mut content = content_for(category, &input, self.max_content_bytes)?;
+        self.files.attach(principal.user_id(), &mut content).await?;
         let now = Timestamp::now();
         let message = MessageRecord {
             id: ObjectId::new(),
@@ -370,7 +374,9 @@ impl MessageService {
             content.insert(key, value);
         }
         let input = NewMessage { content, ..NewMessage::default() };
-        let content = content_for(view.message.category, &input, self.max_content_bytes)?;
+        let mut content = content_for(view.message.category, &input, self.max_content_bytes)?;
+        // Attachments stay the sender's files, whoever edits.
+        self.files.attach(view.message.sender_id, &mut content).await?;
         let previous = view.message.modified;
         view.message.content = content;
         view.message.modified = Timestamp::now().max(previous.add_millis(1));

@@ -1557,6 +1557,16 @@ macro_rules! impl_sql_store {
                 Ok(true)
             }
 
+            async fn name_file(&self, key: &str, name: &str) -> plaza_db::StoreResult<()> {
+                sqlx::query("UPDATE stored_file SET name = $1 WHERE file_key = $2 AND name IS NULL")
+                    .bind(name.to_owned())
+                    .bind(key.to_owned())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                Ok(())
+            }
+
             async fn file_bytes_of(
                 &self,
                 owner_id: plaza_db::ObjectId,

@@ -1044,6 +1044,13 @@ pub async fn files_complete_once_count_toward_quota_and_expire(store: Arc<dyn St
     assert_eq!(photo.expires_at, None);
     assert_eq!(store.file("k-thumb").await?.expect("thumbnail").state, FileState::Ready);
     assert_eq!(store.file_bytes_of(ann.id, t0).await?, 107);
+    store.name_file("k-photo", "renamed.png").await?;
+    assert_eq!(store.file("k-photo").await?.expect("kept").name.as_deref(), Some("photo.png"));
+    let mut unnamed = pending_file(ann.id, "k-unnamed", 1, later);
+    unnamed.name = None;
+    store.insert_file(&unnamed).await?;
+    store.name_file("k-unnamed", "given.txt").await?;
+    assert_eq!(store.file("k-unnamed").await?.expect("kept").name.as_deref(), Some("given.txt"));
 
     let expired = store.take_expired_files(t0, 10).await?;
     assert_eq!(expired.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(), ["k-stale"]);

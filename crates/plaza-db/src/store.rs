@@ -252,6 +252,9 @@ pub trait Store: Send + Sync + 'static {
         thumbnail: Option<&FileRecord>,
     ) -> StoreResult<bool>;
 
+    /// Gives a file the name a message shows for it, unless it already has one.
+    async fn name_file(&self, key: &str, name: &str) -> StoreResult<()>;
+
     /// Bytes the user's files take: ready ones, and pending ones not yet expired at `at`
     /// (a quota must count uploads in flight).
     async fn file_bytes_of(&self, owner_id: ObjectId, at: Timestamp) -> StoreResult<i64>;

@@ -26,6 +26,12 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::RequestUnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::RequestRateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::FileNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::FileTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::FileQuotaExceeded | ErrorCode::FileUrlInvalid => StatusCode::FORBIDDEN,
+        ErrorCode::FileTypeNotAllowed => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::FileUploadMismatch => StatusCode::BAD_REQUEST,
+        ErrorCode::FileRangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
         ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
         ErrorCode::RouteMethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::AuthRequired

@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 pub mod error;
 mod extract;
+mod files;
 mod messages;
 mod meta;
 mod oauth;
@@ -57,6 +58,7 @@ pub struct AppState {
     pub identity: Arc<IdentityService>,
     pub spaces: Arc<SpaceService>,
     pub messages: Arc<MessageService>,
+    pub files: Arc<plaza_core::files::FileService>,
     pub config: Arc<HttpConfig>,
 }
 
@@ -127,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(spaces::router())
         .merge(messages::router())
+        .merge(files::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -260,6 +260,27 @@ pub fn sender(user: &UserRecord, base_url: &str) -> Value {
 /// A message as `MESSAGE_SENT` and the REST API carry it, with `topicTitle` and
 /// `topicType` (clients read them). A deleted message carries `deleted: true` and no
 /// content.
+/// A message's content with a `path` (and `thumbnailPath`) on each native attachment:
+/// stable URLs that answer an authorised `GET` with a redirect to the file.
+fn content_with_paths(content: &serde_json::Map<String, Value>, base_url: &str) -> Value {
+    let mut content = content.clone();
+    if let Some(Value::Array(items)) = content.get_mut("data") {
+        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+            if item.get("provider").and_then(Value::as_str).unwrap_or("native") != "native" {
+                continue;
+            }
+            for (key, path) in [("fileId", "path"), ("thumbnailFile", "thumbnailPath")] {
+                if let Some(file) = item.get(key).and_then(Value::as_str).filter(|f| !f.is_empty())
+                {
+                    let url = format!("{base_url}/api/files/{file}");
+                    item.insert(path.to_owned(), json!(url));
+                }
+            }
+        }
+    }
+    Value::Object(content)
+}
+
 pub fn message(view: &MessageView, base_url: &str) -> Value {
     let message = &view.message;
     json!({
@@ -269,7 +290,7 @@ pub fn message(view: &MessageView, base_url: &str) -> Value {
         "topicTitle": view.space.title,
         "topicType": view.space.kind.as_str(),
         "sender": sender(&view.sender, base_url),
-        "content": message.content,
+        "content": content_with_paths(&message.content, base_url),
         "parentMsg": message.parent_id.map(|id| json!({"_id": id})),
         "chatCount": message.chat_count,
         "deleted": message.deleted,

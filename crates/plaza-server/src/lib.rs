@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use plaza_blob::{ObjectBlobStore, S3Config};
 use plaza_core::events::{EventSink, Fanout, LogSink};
+use plaza_core::files::{BlobStore, FileConfig, FileService};
 use plaza_core::identity::{IdentityService, SigningKeys};
 use plaza_core::limits::{LocalRateLimiter, Rate};
 use plaza_core::messages::MessageService;
@@ -26,7 +28,7 @@ use plaza_http::{AppState, HttpConfig};
 use plaza_realtime::RealtimeSink;
 use tokio::net::TcpListener;
 
-pub use settings::{Overrides, Settings};
+pub use settings::{FileStorage, Overrides, Settings};
 
 /// How often expired revocations, codes and tokens are swept.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
@@ -101,6 +103,38 @@ pub struct Services {
     pub identity: Arc<IdentityService>,
     pub spaces: Arc<SpaceService>,
     pub messages: Arc<MessageService>,
+    pub files: Arc<FileService>,
+}
+
+/// The blob store `[files]` names, checked to answer before the server starts.
+async fn open_blobs(settings: &Settings) -> anyhow::Result<Arc<dyn BlobStore>> {
+    let files = &settings.files;
+    let blobs = match files.storage {
+        FileStorage::Local => {
+            let dir = settings.server.data_dir.join("files");
+            ObjectBlobStore::local(&dir)
+                .with_context(|| format!("file storage in {}", dir.display()))?
+        }
+        FileStorage::S3 => {
+            let s3 = &files.s3;
+            anyhow::ensure!(
+                !s3.endpoint.is_empty() && !s3.bucket.is_empty(),
+                "files.storage = \"s3\" needs files.s3.endpoint and files.s3.bucket"
+            );
+            ObjectBlobStore::s3(&S3Config {
+                endpoint: s3.endpoint.clone(),
+                bucket: s3.bucket.clone(),
+                region: s3.region.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret_access_key.0.clone(),
+                virtual_hosted_style: s3.virtual_hosted_style,
+            })?
+        }
+    };
+    blobs.check().await.with_context(|| {
+        format!("file storage ({:?}) does not answer reads and writes", files.storage)
+    })?;
+    Ok(Arc::new(blobs))
 }
 
 impl Services {
@@ -119,9 +153,26 @@ impl Services {
             per_second: limits.sends_per_second,
             burst: limits.send_burst,
         }));
-        let messages =
-            Arc::new(MessageService::new(store.clone(), events, limits.max_bytes, send_limiter));
-        Ok(Services { store, identity, spaces, messages })
+        let file_settings = &settings.files;
+        let file_config = FileConfig {
+            max_file_bytes: file_settings.max_file_bytes,
+            user_quota_bytes: file_settings.user_quota_bytes,
+            allowed_types: file_settings.allowed_types.clone(),
+            upload_url_ttl: Duration::from_secs(file_settings.upload_url_ttl_secs),
+            download_url_ttl: Duration::from_secs(file_settings.download_url_ttl_secs),
+            ..FileConfig::default()
+        };
+        let files = Arc::new(
+            FileService::new(store.clone(), open_blobs(settings).await?, file_config).await?,
+        );
+        let messages = Arc::new(MessageService::new(
+            store.clone(),
+            events,
+            files.clone(),
+            limits.max_bytes,
+            send_limiter,
+        ));
+        Ok(Services { store, identity, spaces, messages, files })
     }
 
     /// Builds the services with events logged (the server has no realtime yet).
@@ -135,6 +186,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     identity: Arc<IdentityService>,
+    files: Arc<FileService>,
     grace: Duration,
 }
 
@@ -169,6 +221,7 @@ impl Application {
             identity: services.identity.clone(),
             spaces: services.spaces.clone(),
             messages: services.messages.clone(),
+            files: services.files.clone(),
             config: Arc::new(HttpConfig {
                 public_url: settings.server.public_url.clone(),
                 body_limit_bytes: settings.server.body_limit_bytes,
@@ -188,6 +241,7 @@ impl Application {
             listener,
             router: plaza_http::router(state).layer(socket_layer),
             identity: services.identity,
+            files: services.files,
             grace: Duration::from_secs(settings.server.shutdown_grace_secs),
         })
     }
@@ -203,7 +257,11 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let purge = tokio::spawn(purge_periodically(self.identity.clone(), stop_rx.clone()));
+        let purge = tokio::spawn(purge_periodically(
+            self.identity.clone(),
+            self.files.clone(),
+            stop_rx.clone(),
+        ));
         let mut serve_stop = stop_rx.clone();
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             let _ = serve_stop.wait_for(|stopped| *stopped).await;
@@ -234,6 +292,7 @@ impl Application {
 
 async fn purge_periodically(
     identity: Arc<IdentityService>,
+    files: Arc<FileService>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut ticker = tokio::time::interval(PURGE_INTERVAL);
@@ -246,6 +305,11 @@ async fn purge_periodically(
             Ok(0) => {}
             Ok(purged) => tracing::debug!(purged, "purged expired credentials"),
             Err(error) => tracing::warn!(%error, "purging expired credentials failed"),
+        }
+        match files.sweep_expired().await {
+            Ok(0) => {}
+            Ok(swept) => tracing::debug!(swept, "removed expired uploads"),
+            Err(error) => tracing::warn!(%error, "removing expired uploads failed"),
         }
     }
 }

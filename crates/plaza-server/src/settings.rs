@@ -20,7 +20,82 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub messages: MessageSettings,
+    pub files: FileSettings,
     pub log: LogSettings,
+}
+
+/// Where uploaded files are kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStorage {
+    /// Under `<data_dir>/files`.
+    #[default]
+    Local,
+    /// In the S3-compatible bucket of `[files.s3]`.
+    S3,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileSettings {
+    pub storage: FileStorage,
+    pub max_file_bytes: u64,
+    /// Bytes each user may store; 0 means no quota.
+    pub user_quota_bytes: u64,
+    /// Accepted MIME types (`image/png` or `image/*`); empty accepts any.
+    pub allowed_types: Vec<String>,
+    pub upload_url_ttl_secs: u64,
+    pub download_url_ttl_secs: u64,
+    pub s3: S3Settings,
+}
+
+impl Default for FileSettings {
+    fn default() -> Self {
+        FileSettings {
+            storage: FileStorage::Local,
+            max_file_bytes: 100 * 1024 * 1024,
+            user_quota_bytes: 0,
+            allowed_types: Vec::new(),
+            upload_url_ttl_secs: 15 * 60,
+            download_url_ttl_secs: 60 * 60,
+            s3: S3Settings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Settings {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub virtual_hosted_style: bool,
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        S3Settings {
+            endpoint: String::new(),
+            bucket: String::new(),
+            region: "us-east-1".to_owned(),
+            access_key_id: String::new(),
+            secret_access_key: Secret::default(),
+            virtual_hosted_style: false,
+        }
+    }
+}
+
+/// A secret setting that never shows in logs or `Debug`.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -60,6 +60,8 @@ pub enum Mine<'a> {
     Ideas,
     /// Tasks assigned to the caller, optionally with one status.
     Tasks { status: Option<&'a str> },
+    /// Messages (comments included) with file attachments.
+    Attachments,
 }
 
 /// A page of changed messages, oldest change first, and the token of the next one.
@@ -265,6 +267,10 @@ impl MessageService {
             Mine::Ideas => {
                 query.categories = vec![MessageCategory::Idea];
                 query.sender = Some(me);
+            }
+            Mine::Attachments => {
+                query.files_only = true;
+                query.thread = Thread::Any;
             }
             Mine::Tasks { status } => {
                 query.categories = vec![MessageCategory::Task];

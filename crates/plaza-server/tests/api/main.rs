@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod config;
 mod errors;
+mod files;
 mod helpers;
 mod listing;
 mod messages;

@@ -151,7 +151,7 @@ async fn python_socketio_5_runs_the_tutorial_flow() {
 }
 
 /// Runs a scenario of `tests/clients/scenarios.js` (socket.io-client 4.x).
-async fn scenario(app: &TestApp, name: &str, args: Value) -> Option<Value> {
+pub(crate) async fn scenario(app: &TestApp, name: &str, args: Value) -> Option<Value> {
     // Only to check the clients are installed; scenarios use their own script.
     client_command("node-v4")?;
     let mut command = Command::new("node");

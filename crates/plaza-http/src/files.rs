@@ -1,0 +1,285 @@
+//! Files over REST: signed upload URLs, the streamed `PUT` itself, download URLs, the
+//! download with ranges, and the list of messages with native attachments.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post, put};
+use futures_util::TryStreamExt;
+use plaza_core::files::{ByteRange, UploadRequest};
+use plaza_core::messages::{HistoryParams, Mine};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiResult;
+use crate::extract::{Auth, Json, Path, Query};
+use crate::{AppState, base_url, wire};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/files/getuploadurl", post(upload_urls))
+        .route("/api/files/getdownloadurl", post(download_urls).get(download_urls_by_query))
+        // The body is streamed to storage and bounded by the announced length, not by
+        // the JSON body limit.
+        .route("/api/files/upload/{key}", put(upload).layer(DefaultBodyLimit::disable()))
+        .route("/api/files/download/{key}", get(download))
+        .route("/api/files/{key}", get(redirect_to_file))
+        .route("/api/users/me/attachments/natives", get(my_attachments))
+}
+
+#[derive(Deserialize)]
+struct UploadFile {
+    #[serde(rename = "Content-Type", alias = "contentType", alias = "content-type")]
+    content_type: String,
+    #[serde(rename = "Content-Length", alias = "contentLength", alias = "content-length")]
+    content_length: Value,
+    /// A Plaza addition: the name downloads carry.
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UploadUrlsBody {
+    files: Vec<UploadFile>,
+    #[serde(default, rename = "topicId")]
+    topic_id: Option<String>,
+}
+
+/// POST /api/files/getuploadurl: `{files:[{Content-Type, Content-Length}], topicId?}` →
+/// `{data:[{url, fileKey}]}`.
+async fn upload_urls(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Json(body): Json<UploadUrlsBody>,
+) -> ApiResult<axum::Json<Value>> {
+    let mut files = Vec::with_capacity(body.files.len());
+    for (i, file) in body.files.into_iter().enumerate() {
+        // Clients send the length as a number or a string.
+        let length = match &file.content_length {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            plaza_core::CoreError::invalid(
+                format!("files[{i}].Content-Length"),
+                "must be a whole number of bytes",
+            )
+        })?;
+        files.push(UploadRequest {
+            content_type: file.content_type,
+            content_length: length,
+            name: file.name,
+        });
+    }
+    let urls = state.files.upload_urls(&principal, &files, body.topic_id.as_deref()).await?;
+    let base = base_url(&state, &headers);
+    let data: Vec<Value> = urls
+        .into_iter()
+        .map(|u| json!({"url": format!("{base}{}", u.path), "fileKey": u.file_key}))
+        .collect();
+    Ok(axum::Json(json!({"data": data})))
+}
+
+#[derive(Deserialize)]
+struct Signed {
+    #[serde(default)]
+    expires: String,
+    #[serde(default)]
+    signature: String,
+}
+
+/// PUT <upload url>: the raw bytes, streamed to storage.
+async fn upload(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(signed): Query<Signed>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<axum::Json<Value>> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let file = state
+        .files
+        .receive(
+            &key,
+            &signed.expires,
+            &signed.signature,
+            content_type,
+            content_length,
+            Box::pin(stream),
+        )
+        .await?;
+    Ok(axum::Json(json!({
+        "fileKey": file.key,
+        "contentType": file.content_type,
+        "contentLength": file.content_length,
+        "thumbnailFile": file.thumbnail_key,
+    })))
+}
+
+#[derive(Deserialize)]
+struct DownloadUrlsBody {
+    #[serde(rename = "fileKeys")]
+    file_keys: Vec<String>,
+}
+
+async fn download_urls_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    principal: &plaza_core::identity::Principal,
+    keys: &[String],
+) -> ApiResult<axum::Json<Value>> {
+    let urls = state.files.download_urls(principal, keys).await?;
+    let base = base_url(state, headers);
+    let data: Vec<Value> = urls
+        .into_iter()
+        .map(|(url, file)| {
+            json!({
+                "fileKey": url.file_key,
+                "url": format!("{base}{}", url.path),
+                "contentType": file.content_type,
+                "contentLength": file.content_length,
+                "name": file.name,
+                "thumbnailFile": file.thumbnail_key,
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({"data": data})))
+}
+
+/// POST /api/files/getdownloadurl `{fileKeys:[...]}` → `{data:[{fileKey, url, ...}]}`.
+async fn download_urls(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Json(body): Json<DownloadUrlsBody>,
+) -> ApiResult<axum::Json<Value>> {
+    download_urls_for(&state, &headers, &principal, &body.file_keys).await
+}
+
+#[derive(Deserialize)]
+struct DownloadUrlsQuery {
+    #[serde(rename = "fileKeys", alias = "fileKey", default)]
+    file_keys: String,
+}
+
+/// GET /api/files/getdownloadurl?fileKeys=a,b (the guide's spelling of the same call).
+async fn download_urls_by_query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Query(query): Query<DownloadUrlsQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let keys: Vec<String> = query
+        .file_keys
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect();
+    download_urls_for(&state, &headers, &principal, &keys).await
+}
+
+/// A header value that cannot fail: control characters and quotes become `_`.
+fn disposition(name: &str) -> HeaderValue {
+    let safe: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
+    let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{safe}\"; filename*=UTF-8''{}",
+        encoded.replace('+', "%20")
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+/// GET <download url>: the file, or one range of it (206), streamed from storage.
+async fn download(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(signed): Query<Signed>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(ByteRange::parse);
+    let download = state.files.open(&key, &signed.expires, &signed.signature, range).await?;
+    let size = download.file.content_length as u64;
+    let content_type = HeaderValue::from_str(&download.file.content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let name = download.file.name.clone().unwrap_or_else(|| key.clone());
+    let mut response = Body::from_stream(download.body).into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CONTENT_TYPE, content_type);
+    response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    response_headers.insert(header::CONTENT_DISPOSITION, disposition(&name));
+    response_headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    response_headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    let length = match download.range {
+        Some((start, end)) => {
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+            let range = format!("bytes {start}-{}/{size}", end - 1);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_RANGE, HeaderValue::from_str(&range).expect("ascii"));
+            end - start
+        }
+        None => size,
+    };
+    response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    Ok(response)
+}
+
+/// GET /api/files/{key}: a message attachment's `path`. Authorised like a download-URL
+/// request, answered with a redirect to a fresh signed URL.
+async fn redirect_to_file(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(key): Path<String>,
+) -> ApiResult<Redirect> {
+    let url = state.files.download_url(&principal, &key).await?;
+    Ok(Redirect::to(&format!("{}{}", base_url(&state, &headers), url.path)))
+}
+
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    size: Option<u32>,
+    #[serde(rename = "nextRefObjId")]
+    next_ref_obj_id: Option<String>,
+    #[serde(rename = "pageToken")]
+    page_token: Option<String>,
+}
+
+/// GET /api/users/me/attachments/natives: messages with native attachments in the
+/// caller's spaces, newest first.
+async fn my_attachments(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let params = HistoryParams {
+        size: query.size,
+        older_than: query.next_ref_obj_id,
+        page_token: query.page_token,
+        ..HistoryParams::default()
+    };
+    let page = state.messages.mine(&principal, Mine::Attachments, &params).await?;
+    let base = base_url(&state, &headers);
+    let data: Vec<Value> = page.views.iter().map(|v| wire::message(v, &base)).collect();
+    let next = page.older.map_or_else(String::new, |id| {
+        format!("/api/users/me/attachments/natives?size={}&nextRefObjId={id}", page.size)
+    });
+    Ok(axum::Json(
+        json!({"data": data, "total": data.len(), "nextPageUrl": next, "previousPageUrl": ""}),
+    ))
+}
