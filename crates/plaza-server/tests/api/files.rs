@@ -39,7 +39,7 @@ async fn put(app: &TestApp, url: &str, mime: &str, bytes: Vec<u8>) -> reqwest::R
 }
 
 /// Uploads `bytes` and returns the file key.
-async fn upload(app: &TestApp, token: &str, mime: &str, bytes: Vec<u8>) -> String {
+pub(crate) async fn upload(app: &TestApp, token: &str, mime: &str, bytes: Vec<u8>) -> String {
     let (url, key) = upload_url(app, token, mime, bytes.len()).await;
     let stored = put(app, &url, mime, bytes).await;
     assert_eq!(stored.status(), StatusCode::OK, "{}", stored.text().await.unwrap());
@@ -341,4 +341,19 @@ async fn a_misconfigured_s3_storage_stops_the_server_at_start() {
     settings.files.s3.bucket = "plaza".into();
     let error = plaza_server::Services::build(&settings).await.err().expect("refused");
     assert!(format!("{error:#}").contains("file storage"), "{error:#}");
+}
+
+#[tokio::test]
+async fn an_expired_upload_url_stores_nothing() {
+    let app = spawn_app_with(|settings| settings.files.upload_url_ttl_secs = 0).await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let (url, key) = upload_url(&app, &owner, "text/plain", 2).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let late = put(&app, &url, "text/plain", b"hi".to_vec()).await;
+    assert_eq!(late.status(), StatusCode::FORBIDDEN);
+    let body: Value = late.json().await.unwrap();
+    assert_eq!(body["code"], "file.url_invalid");
+    app.post("/api/files/getdownloadurl", Some(&jwt(&owner)), &json!({"fileKeys": [key]}))
+        .await
+        .assert_error(404, "file.not_found");
 }

@@ -360,6 +360,7 @@ async fn the_message_query_filters_and_pages_both_ways() {
             answer.body["data"]["_id"].as_str().unwrap().to_owned()
         }
     };
+    let attached = crate::files::upload(&app, &owner, "text/plain", b"notes".to_vec()).await;
     for i in 1..=5 {
         send("chats", json!({"content": {"bodyText": format!("chat {i}")}})).await;
         // Distinct milliseconds, so that the time queries below have clear edges.
@@ -374,7 +375,7 @@ async fn the_message_query_filters_and_pages_both_ways() {
     send("chats", json!({"content": {"bodyText": "on task"}, "parentMsg": {"_id": task}})).await;
     send(
         "chats",
-        json!({"content": {"bodyText": "", "data": [{"fileId": "f1", "name": "a.png"}]}}),
+        json!({"content": {"bodyText": "", "data": [{"fileId": attached, "name": "a.txt"}]}}),
     )
     .await;
 
