@@ -3,6 +3,9 @@
 //! `plaza_core::files::BlobStore`.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

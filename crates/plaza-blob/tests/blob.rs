@@ -3,11 +3,9 @@
 //! PATH the S3 half says so and passes, unless `PLAZA_REQUIRE_S3=1` (as in CI).
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use bytes::Bytes;
 use futures_util::StreamExt;
+use plaza_blob::testing::S3TestServer;
 use plaza_blob::{ObjectBlobStore, S3Config};
 use plaza_core::files::{BlobError, BlobStore, ByteStream};
 
@@ -66,60 +64,10 @@ async fn local_disk_honours_the_contract() {
     contract(&store).await;
 }
 
-/// An `s3s-fs` server on a free port, stopped when dropped.
-struct S3Server {
-    child: Child,
-    endpoint: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_s3() -> Option<S3Server> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("plaza")).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let spawned = Command::new("s3s-fs")
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--access-key", "plaza-test", "--secret-key", "plaza-test-secret"])
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let child = match spawned {
-        Ok(child) => child,
-        Err(error) => {
-            let required = std::env::var("PLAZA_REQUIRE_S3").is_ok_and(|v| v == "1");
-            assert!(!required, "s3s-fs is required but did not start: {error}");
-            eprintln!("skipping S3: s3s-fs is not installed ({error})");
-            return None;
-        }
-    };
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    Some(S3Server { child, endpoint: format!("http://127.0.0.1:{port}"), _dir: dir })
-}
-
 #[tokio::test]
 async fn s3_compatible_storage_honours_the_contract() {
-    let Some(server) = start_s3() else { return };
-    let config = S3Config {
-        endpoint: server.endpoint.clone(),
-        bucket: "plaza".into(),
-        region: "us-east-1".into(),
-        access_key_id: "plaza-test".into(),
-        secret_access_key: "plaza-test-secret".into(),
-        virtual_hosted_style: false,
-    };
+    let Some(server) = S3TestServer::start() else { return };
+    let config = server.config.clone();
     let store = ObjectBlobStore::s3(&config).unwrap();
     store.check().await.unwrap();
     contract(&store).await;

@@ -2,7 +2,6 @@
 //! rules (type, exact length, signatures, expiry, limits, quota), downloads with ranges,
 //! who may download, and the same on S3-compatible storage (`s3s-fs`).
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -259,58 +258,16 @@ async fn messages_attach_only_their_senders_finished_uploads() {
         .assert_error(404, "file.not_found");
 }
 
-/// An `s3s-fs` server on a free port, stopped when dropped.
-struct S3Server {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_s3() -> Option<S3Server> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("plaza")).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let spawned = Command::new("s3s-fs")
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--access-key", "plaza-test", "--secret-key", "plaza-test-secret"])
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(child) = spawned else {
-        assert!(
-            !std::env::var("PLAZA_REQUIRE_S3").is_ok_and(|v| v == "1"),
-            "s3s-fs is required but missing"
-        );
-        eprintln!("skipping S3: s3s-fs is not installed");
-        return None;
-    };
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    Some(S3Server { child, port, _dir: dir })
-}
-
 #[tokio::test]
 async fn files_live_in_s3_compatible_storage_when_configured() {
-    let Some(s3) = start_s3() else { return };
-    let endpoint = format!("http://127.0.0.1:{}", s3.port);
+    let Some(s3) = plaza_blob::testing::S3TestServer::start() else { return };
+    let config = s3.config.clone();
     let app = spawn_app_with(move |settings| {
         settings.files.storage = plaza_server::FileStorage::S3;
-        settings.files.s3.endpoint = endpoint;
-        settings.files.s3.bucket = "plaza".into();
-        settings.files.s3.access_key_id = "plaza-test".into();
-        settings.files.s3.secret_access_key.0 = "plaza-test-secret".into();
+        settings.files.s3.endpoint = config.endpoint;
+        settings.files.s3.bucket = config.bucket;
+        settings.files.s3.access_key_id = config.access_key_id;
+        settings.files.s3.secret_access_key.0 = config.secret_access_key;
     })
     .await;
     let (owner, _) = app.register("owner@example.com").await;
@@ -324,7 +281,7 @@ async fn files_live_in_s3_compatible_storage_when_configured() {
     assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(part.bytes().await.unwrap().as_ref(), &image[image.len() - 4..]);
     assert!(
-        std::fs::read_dir(s3._dir.path().join("plaza/files")).unwrap().count() >= 2,
+        std::fs::read_dir(s3.bucket_dir().join("files")).unwrap().count() >= 2,
         "the file and its thumbnail are in the bucket"
     );
 }
