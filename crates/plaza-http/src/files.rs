@@ -1,5 +1,5 @@
 //! Files over REST: signed upload URLs, the streamed `PUT` itself, download URLs, the
-//! download with ranges, and the list of messages with native attachments.
+//! download with ranges, and the redirect behind an attachment's `path`.
 
 use axum::Router;
 use axum::body::Body;
@@ -9,13 +9,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
 use futures_util::TryStreamExt;
 use plaza_core::files::{ByteRange, UploadRequest};
-use plaza_core::messages::{HistoryParams, Mine};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::{AppState, base_url, wire};
+use crate::{AppState, base_url};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,7 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/files/upload/{key}", put(upload).layer(DefaultBodyLimit::disable()))
         .route("/api/files/download/{key}", get(download))
         .route("/api/files/{key}", get(redirect_to_file))
-        .route("/api/users/me/attachments/natives", get(my_attachments))
 }
 
 #[derive(Deserialize)]
@@ -248,38 +246,4 @@ async fn redirect_to_file(
 ) -> ApiResult<Redirect> {
     let url = state.files.download_url(&principal, &key).await?;
     Ok(Redirect::to(&format!("{}{}", base_url(&state, &headers), url.path)))
-}
-
-#[derive(Deserialize, Default)]
-struct PageQuery {
-    size: Option<u32>,
-    #[serde(rename = "nextRefObjId")]
-    next_ref_obj_id: Option<String>,
-    #[serde(rename = "pageToken")]
-    page_token: Option<String>,
-}
-
-/// GET /api/users/me/attachments/natives: messages with native attachments in the
-/// caller's spaces, newest first.
-async fn my_attachments(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Auth(principal): Auth,
-    Query(query): Query<PageQuery>,
-) -> ApiResult<axum::Json<Value>> {
-    let params = HistoryParams {
-        size: query.size,
-        older_than: query.next_ref_obj_id,
-        page_token: query.page_token,
-        ..HistoryParams::default()
-    };
-    let page = state.messages.mine(&principal, Mine::Attachments, &params).await?;
-    let base = base_url(&state, &headers);
-    let data: Vec<Value> = page.views.iter().map(|v| wire::message(v, &base)).collect();
-    let next = page.older.map_or_else(String::new, |id| {
-        format!("/api/users/me/attachments/natives?size={}&nextRefObjId={id}", page.size)
-    });
-    Ok(axum::Json(
-        json!({"data": data, "total": data.len(), "nextPageUrl": next, "previousPageUrl": ""}),
-    ))
 }

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/users/me/messages", get(my_messages))
         .route("/api/users/me/ideas", get(my_ideas))
         .route("/api/users/me/tasks", get(my_tasks))
+        .route("/api/users/me/attachments/natives", get(my_attachments))
 }
 
 /// A create body: `content` plus the fields some clients put at the top level.
@@ -358,6 +359,19 @@ async fn my_tasks(
     let which = Mine::Tasks { status: query.status.as_deref() };
     let page = state.messages.mine(&principal, which, &query.params()).await?;
     Ok(axum::Json(query.body(&page, "/api/users/me/tasks", &base_url(&state, &headers))))
+}
+
+/// GET /api/users/me/attachments/natives: messages with native attachments in the
+/// caller's spaces, newest first.
+async fn my_attachments(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let page = state.messages.mine(&principal, Mine::Attachments, &query.params()).await?;
+    let path = "/api/users/me/attachments/natives";
+    Ok(axum::Json(query.body(&page, path, &base_url(&state, &headers))))
 }
 
 #[derive(Deserialize, Default)]
