@@ -77,6 +77,14 @@ pub enum ErrorCode {
     FileUrlInvalid,
     /// The requested byte range lies outside the file.
     FileRangeNotSatisfiable,
+    /// No such meeting in this space, or it has ended.
+    MeetingNotFound,
+    /// The person named is not in the meeting.
+    MeetingAttendeeNotFound,
+    /// No such recording in this meeting, or it is not running.
+    MeetingRecordingNotFound,
+    /// The meeting is already being recorded.
+    MeetingAlreadyRecording,
     OAuthInvalidRequest,
     OAuthInvalidClient,
     OAuthInvalidGrant,
@@ -130,6 +138,10 @@ impl ErrorCode {
         ErrorCode::FileUploadMismatch,
         ErrorCode::FileUrlInvalid,
         ErrorCode::FileRangeNotSatisfiable,
+        ErrorCode::MeetingNotFound,
+        ErrorCode::MeetingAttendeeNotFound,
+        ErrorCode::MeetingRecordingNotFound,
+        ErrorCode::MeetingAlreadyRecording,
         ErrorCode::OAuthInvalidRequest,
         ErrorCode::OAuthInvalidClient,
         ErrorCode::OAuthInvalidGrant,
@@ -180,6 +192,10 @@ impl ErrorCode {
             ErrorCode::FileUploadMismatch => "file.upload_mismatch",
             ErrorCode::FileUrlInvalid => "file.url_invalid",
             ErrorCode::FileRangeNotSatisfiable => "file.range_not_satisfiable",
+            ErrorCode::MeetingNotFound => "meeting.not_found",
+            ErrorCode::MeetingAttendeeNotFound => "meeting.attendee_not_found",
+            ErrorCode::MeetingRecordingNotFound => "meeting.recording_not_found",
+            ErrorCode::MeetingAlreadyRecording => "meeting.already_recording",
             ErrorCode::OAuthInvalidRequest => "oauth.invalid_request",
             ErrorCode::OAuthInvalidClient => "oauth.invalid_client",
             ErrorCode::OAuthInvalidGrant => "oauth.invalid_grant",

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use plaza_db::{ObjectId, SpaceRecord};
+use plaza_db::{ObjectId, SpaceRecord, Timestamp, UserRecord};
 
 /// Something that happened, published only after it was stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +19,44 @@ pub enum DomainEvent {
     /// `origin` names the connection that sent it, which alone gets the loopback copy.
     /// Boxed: by far the largest event.
     Message { view: Box<crate::messages::MessageView>, origin: Option<String> },
+    /// A media-session event (`MEDIA_SESSION_RESPONSE`): a party's relayed one, or the
+    /// server's own meeting, attendee and recording lifecycle. Boxed like messages.
+    Media(Box<MediaEvent>),
+}
+
+/// One `MEDIA_SESSION_RESPONSE`, in the order the meeting's changes were stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaEvent {
+    /// The event's own id (`_id`).
+    pub id: ObjectId,
+    pub space: SpaceRecord,
+    pub category: String,
+    /// Who sent it; `None` is the space server (`sender.type: "spaceserver"`).
+    pub sender: Option<UserRecord>,
+    /// The meeting it belongs to (`messageId`), if one is running.
+    pub meeting_id: Option<ObjectId>,
+    pub content: serde_json::Map<String, serde_json::Value>,
+    /// Other top-level fields of a relayed event, passed on as sent (`receivers`,
+    /// `spaceCallId`, `created`, ...).
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub audience: MediaAudience,
+    /// The connection it came from: it gets the `loopback` copy instead of the plain one.
+    pub origin: Option<String>,
+    /// The origin's `loopbackMetadata`, returned to it alone.
+    pub loopback: Option<serde_json::Value>,
+    pub at: Timestamp,
+}
+
+/// Who receives a media-session event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaAudience {
+    /// Every connection subscribed to the space.
+    Space,
+    /// Every connection of these users, subscribed or not (a call ringing in a direct
+    /// space must reach a callee who never opened it).
+    Users(Vec<ObjectId>),
+    /// The origin connection alone.
+    Origin,
 }
 
 /// Where the core publishes events. Implementations must not block.

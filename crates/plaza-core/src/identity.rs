@@ -81,6 +81,32 @@ struct Claims {
     client_id: Option<String>,
 }
 
+/// The `typ` of media tokens, which the API never accepts.
+const MEDIA_TOKEN_TYPE: &str = "media";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct MediaClaims {
+    iss: String,
+    sub: String,
+    typ: String,
+    jti: String,
+    iat: i64,
+    exp: i64,
+    space: String,
+    #[serde(rename = "confId")]
+    conf_id: String,
+    sid: String,
+}
+
+/// What a media token lets its holder into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaGrant {
+    pub space_id: ObjectId,
+    pub conf_id: String,
+    /// The media session this token opens (`mdsrvSessionId` in media-session events).
+    pub session_id: String,
+}
+
 /// How a request authenticated; logout and revocation act on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Session {
@@ -286,6 +312,44 @@ impl IdentityService {
             client_id,
         };
         Ok((self.keys.sign(&claims)?, Timestamp::from_millis(expires_at.seconds() * 1000)))
+    }
+
+    /// A media token: lets `principal` into the media session `session_id` of one
+    /// space's conference `conf_id` for `ttl_secs`. Its `typ` is `media`, which the API
+    /// refuses, so it cannot be replayed as an API token; a media server verifies it
+    /// with [`IdentityService::verify_media_token`] or the published JWKS.
+    pub fn media_token(
+        &self,
+        principal: &Principal,
+        grant: &MediaGrant,
+        ttl_secs: i64,
+    ) -> CoreResult<(String, Timestamp)> {
+        let now = Timestamp::now();
+        let expires_at = now.add_millis(ttl_secs * 1000);
+        let claims = MediaClaims {
+            iss: self.config.issuer.clone(),
+            sub: principal.user_id().to_string(),
+            typ: MEDIA_TOKEN_TYPE.to_owned(),
+            jti: ObjectId::new().to_string(),
+            iat: now.seconds(),
+            exp: expires_at.seconds(),
+            space: grant.space_id.to_string(),
+            conf_id: grant.conf_id.clone(),
+            sid: grant.session_id.clone(),
+        };
+        Ok((self.keys.sign(&claims)?, Timestamp::from_millis(expires_at.seconds() * 1000)))
+    }
+
+    /// Checks a media token from [`IdentityService::media_token`]; who it names and what
+    /// it lets them into.
+    pub fn verify_media_token(&self, token: &str) -> CoreResult<(ObjectId, MediaGrant)> {
+        let claims: MediaClaims = self.keys.verify(token, &self.config.issuer)?;
+        if claims.typ != MEDIA_TOKEN_TYPE {
+            return Err(CoreError::invalid_token());
+        }
+        let user_id = claims.sub.parse().map_err(|_| CoreError::invalid_token())?;
+        let space_id = claims.space.parse().map_err(|_| CoreError::invalid_token())?;
+        Ok((user_id, MediaGrant { space_id, conf_id: claims.conf_id, session_id: claims.sid }))
     }
 
     fn user_token(&self, user: UserRecord) -> CoreResult<IssuedToken> {

@@ -10,6 +10,7 @@ pub mod events;
 pub mod files;
 pub mod identity;
 pub mod limits;
+pub mod meetings;
 pub mod messages;
 pub mod spaces;
 

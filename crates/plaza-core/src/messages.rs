@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use plaza_db::{
-    MembershipRecord, MembershipState, MessageCategory, MessageQuery, MessageRecord, ObjectId,
-    Role, SpaceKind, SpaceRecord, SpaceStatus, Store, Thread, Timestamp, UserKind, UserRecord,
+    MembershipRecord, MessageCategory, MessageQuery, MessageRecord, ObjectId, SpaceKind,
+    SpaceRecord, SpaceStatus, Store, Thread, Timestamp, UserRecord,
 };
 use serde_json::{Map, Value, json};
 
@@ -62,7 +62,9 @@ pub struct NewMessage {
 pub struct MessageView {
     pub message: MessageRecord,
     pub space: SpaceRecord,
-    pub sender: UserRecord,
+    /// The person who wrote it; `None` for the server's own records (meetings), which
+    /// clients see as sent by the space server.
+    pub sender: Option<UserRecord>,
 }
 
 pub struct MessageService {
@@ -205,28 +207,12 @@ impl MessageService {
         principal: &Principal,
         space_id: ObjectId,
     ) -> CoreResult<(SpaceRecord, Option<MembershipRecord>, Party)> {
-        let space = self
-            .store
-            .space_by_id(space_id)
-            .await?
-            .filter(|s| s.status != SpaceStatus::Deleted)
-            .ok_or_else(topic_not_found)?;
-        let membership = self
-            .store
-            .membership(space.id, principal.user_id())
-            .await?
-            .filter(|m| m.state == MembershipState::Active);
-        let party = Party {
-            role: membership.as_ref().map(|m| m.role),
-            anonymous: principal.user.kind == UserKind::Anonymous,
-        };
-        Ok((space, membership, party))
+        crate::spaces::space_and_party(self.store.as_ref(), principal, space_id).await
     }
 
-    /// The time from which `membership` may read: guests see only what came after
-    /// they joined (CONTRACT §4).
+    /// The time from which `membership` may read (guests: since they joined).
     fn reads_since(membership: &MembershipRecord, anonymous: bool) -> Option<Timestamp> {
-        (anonymous || membership.role == Role::Guest).then_some(membership.join_time)
+        crate::spaces::reads_since(membership, anonymous)
     }
 
     /// Writes a chat message, post or task, then announces it.
@@ -237,6 +223,7 @@ impl MessageService {
         }
         let space_id: ObjectId = input.space_id.parse().map_err(|_| topic_not_found())?;
         let category = MessageCategory::parse(&input.category)
+            .filter(|c| MessageCategory::WRITTEN.contains(c))
             .ok_or_else(|| CoreError::invalid("category", "must be chat, idea or task"))?;
         let (space, membership, party) = self.space_and_party(principal, space_id).await?;
         if membership.is_none() {
@@ -248,6 +235,7 @@ impl MessageService {
         let action = match category {
             MessageCategory::Chat => Action::SendChat,
             MessageCategory::Idea | MessageCategory::Task => Action::CreatePostOrTask,
+            MessageCategory::Meeting => unreachable!("refused above"),
         };
         if !allowed(space.kind, party, action) {
             return Err(CoreError::permission_denied(match space.kind {
@@ -268,7 +256,7 @@ impl MessageService {
                     .filter(|p| p.space_id == space.id && !p.deleted);
                 match found {
                     Some(p)
-                        if p.category != MessageCategory::Chat
+                        if matches!(p.category, MessageCategory::Idea | MessageCategory::Task)
                             && category == MessageCategory::Chat =>
                     {
                         Some(p.id)
@@ -305,7 +293,7 @@ impl MessageService {
         };
         // Direct-space messages are "recent activity" for the listing (seed 003).
         self.store.insert_message(&message, space.kind == SpaceKind::Direct).await?;
-        let view = MessageView { message, space, sender: principal.user.clone() };
+        let view = MessageView { message, space, sender: Some(principal.user.clone()) };
         self.announce(&view, input.origin);
         Ok(view)
     }
@@ -324,7 +312,10 @@ impl MessageService {
         {
             return Err(not_found());
         }
-        let sender = self.store.user_by_id(message.sender_id).await?.ok_or_else(not_found)?;
+        let sender = match message.category {
+            MessageCategory::Meeting => None,
+            _ => Some(self.store.user_by_id(message.sender_id).await?.ok_or_else(not_found)?),
+        };
         Ok((MessageView { message, space, sender }, party))
     }
 
@@ -340,6 +331,8 @@ impl MessageService {
     fn may_change(view: &MessageView, party: Party, principal: &Principal) -> bool {
         let own = view.message.sender_id == principal.user_id();
         let action = match (own, view.message.category) {
+            // The server keeps meeting records; nobody edits or deletes them.
+            (_, MessageCategory::Meeting) => return false,
             (false, _) => Action::EditOthersMessage,
             (true, MessageCategory::Chat) => Action::EditOwnChat,
             (true, _) => Action::EditOwnPostOrTask,
@@ -474,7 +467,8 @@ impl MessageService {
         let mut spaces: HashMap<ObjectId, SpaceRecord> = HashMap::new();
         let mut views = Vec::with_capacity(messages.len());
         for message in messages {
-            if !senders.contains_key(&message.sender_id) {
+            let meeting = message.category == MessageCategory::Meeting;
+            if !meeting && !senders.contains_key(&message.sender_id) {
                 let Some(user) = self.store.user_by_id(message.sender_id).await? else { continue };
                 senders.insert(user.id, user);
             }
@@ -482,7 +476,7 @@ impl MessageService {
                 let Some(space) = self.store.space_by_id(message.space_id).await? else { continue };
                 spaces.insert(space.id, space);
             }
-            let sender = senders[&message.sender_id].clone();
+            let sender = (!meeting).then(|| senders[&message.sender_id].clone());
             let space = spaces[&message.space_id].clone();
             views.push(MessageView { message, space, sender });
         }

@@ -29,6 +29,35 @@ const MAX_INVITEES: usize = 100;
 /// Members embedded in a space object; the full list is paged at `/members`.
 pub const MEMBERS_IN_SPACE: u32 = 100;
 
+/// A live space (not deleted), the caller's active membership in it if any, and the
+/// party they act as: the one lookup every space-scoped service starts with.
+pub(crate) async fn space_and_party(
+    store: &dyn Store,
+    principal: &Principal,
+    space_id: ObjectId,
+) -> CoreResult<(SpaceRecord, Option<MembershipRecord>, Party)> {
+    let space = store
+        .space_by_id(space_id)
+        .await?
+        .filter(|s| s.status != SpaceStatus::Deleted)
+        .ok_or_else(|| CoreError::new(ErrorCode::TopicNotFound, "no such space"))?;
+    let membership = store
+        .membership(space.id, principal.user_id())
+        .await?
+        .filter(|m| m.state == MembershipState::Active);
+    let party = Party {
+        role: membership.as_ref().map(|m| m.role),
+        anonymous: principal.user.kind == UserKind::Anonymous,
+    };
+    Ok((space, membership, party))
+}
+
+/// The time from which `membership` may read: guests see only what came after they
+/// joined (CONTRACT §4).
+pub(crate) fn reads_since(membership: &MembershipRecord, anonymous: bool) -> Option<Timestamp> {
+    (anonymous || membership.role == Role::Guest).then_some(membership.join_time)
+}
+
 /// A space with the members shown alongside it.
 #[derive(Debug, Clone)]
 pub struct SpaceView {

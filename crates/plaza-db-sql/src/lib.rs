@@ -379,6 +379,82 @@ macro_rules! impl_sql_store {
                 })
             }
 
+            /// `Store::insert_message` inside a caller's transaction.
+            pub(super) async fn insert_message(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                message: &plaza_db::MessageRecord,
+                is_activity: bool,
+            ) -> StoreResult<()> {
+                let sql = format!(
+                    "INSERT INTO message ({}, search_text, has_files, task_status, parent_category) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                     (SELECT p.category FROM message p WHERE p.message_id = $6))",
+                    MESSAGE_COLUMNS
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(message.id.to_string())
+                    .bind(message.space_id.to_string())
+                    .bind(message.category.as_str())
+                    .bind(message.sender_id.to_string())
+                    .bind(serde_json::Value::Object(message.content.clone()).to_string())
+                    .bind(message.parent_id.map(|id| id.to_string()))
+                    .bind(message.chat_count)
+                    .bind(message.deleted)
+                    .bind(message.created.millis())
+                    .bind(message.modified.millis())
+                    .bind(message.search_text())
+                    .bind(message.has_files())
+                    .bind(message.task_status())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(super::map_error)?;
+                put_assignees(tx, message).await?;
+                put_message_files(tx, message).await?;
+                sqlx::query(
+                    "UPDATE membership SET unread_count = unread_count + 1 \
+                     WHERE space_id = $1 AND user_id <> $2 AND state = 'active'",
+                )
+                .bind(message.space_id.to_string())
+                .bind(message.sender_id.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(super::map_error)?;
+                let activity = if is_activity { ", activity_at = $1" } else { "" };
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE membership SET last_message_at = $1{activity} \
+                     WHERE space_id = $2 AND state = 'active'"
+                )))
+                .bind(message.created.millis())
+                .bind(message.space_id.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(super::map_error)?;
+                if let Some(parent) = message.parent_id {
+                    sqlx::query("UPDATE message SET chat_count = chat_count + 1 WHERE message_id = $1")
+                        .bind(parent.to_string())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(super::map_error)?;
+                }
+                Ok(())
+            }
+
+            pub(super) const MEETING_COLUMNS: &str =
+                "meeting_id, space_id, state, version, started, ended, due_at";
+
+            pub(super) fn meeting(row: &DbRow) -> StoreResult<plaza_db::MeetingRecord> {
+                let state: String = get(row, "state")?;
+                Ok(plaza_db::MeetingRecord {
+                    id: id(&get::<String>(row, "meeting_id")?)?,
+                    space_id: id(&get::<String>(row, "space_id")?)?,
+                    state: json(&state)?,
+                    version: get(row, "version")?,
+                    started: Timestamp::from_millis(get(row, "started")?),
+                    ended: get::<Option<i64>>(row, "ended")?.map(Timestamp::from_millis),
+                    due_at: get::<Option<i64>>(row, "due_at")?.map(Timestamp::from_millis),
+                })
+            }
+
             pub(super) const FILE_COLUMNS: &str = "file_key, owner_id, space_id, name, content_type, \
                 content_length, state, thumbnail_key, created, expires_at";
 
@@ -1284,57 +1360,7 @@ macro_rules! impl_sql_store {
                 is_activity: bool,
             ) -> plaza_db::StoreResult<()> {
                 let mut tx = self.pool.begin().await.map_err(map_error)?;
-                let sql = format!(
-                    "INSERT INTO message ({}, search_text, has_files, task_status, parent_category) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                     (SELECT p.category FROM message p WHERE p.message_id = $6))",
-                    sql_rows::MESSAGE_COLUMNS
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(message.id.to_string())
-                    .bind(message.space_id.to_string())
-                    .bind(message.category.as_str())
-                    .bind(message.sender_id.to_string())
-                    .bind(serde_json::Value::Object(message.content.clone()).to_string())
-                    .bind(message.parent_id.map(|id| id.to_string()))
-                    .bind(message.chat_count)
-                    .bind(message.deleted)
-                    .bind(message.created.millis())
-                    .bind(message.modified.millis())
-                    .bind(message.search_text())
-                    .bind(message.has_files())
-                    .bind(message.task_status())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_error)?;
-                sql_rows::put_assignees(&mut tx, message).await?;
-                sql_rows::put_message_files(&mut tx, message).await?;
-                sqlx::query(
-                    "UPDATE membership SET unread_count = unread_count + 1 \
-                     WHERE space_id = $1 AND user_id <> $2 AND state = 'active'",
-                )
-                .bind(message.space_id.to_string())
-                .bind(message.sender_id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(map_error)?;
-                let activity = if is_activity { ", activity_at = $1" } else { "" };
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE membership SET last_message_at = $1{activity} \
-                     WHERE space_id = $2 AND state = 'active'"
-                )))
-                .bind(message.created.millis())
-                .bind(message.space_id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(map_error)?;
-                if let Some(parent) = message.parent_id {
-                    sqlx::query("UPDATE message SET chat_count = chat_count + 1 WHERE message_id = $1")
-                        .bind(parent.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_error)?;
-                }
+                sql_rows::insert_message(&mut tx, message, is_activity).await?;
                 tx.commit().await.map_err(map_error)?;
                 Ok(())
             }
@@ -1647,6 +1673,140 @@ macro_rules! impl_sql_store {
                     .fetch_one(&self.pool)
                     .await
                     .map_err(map_error)
+            }
+
+            async fn start_meeting(
+                &self,
+                meeting: &plaza_db::MeetingRecord,
+                summary: &plaza_db::MessageRecord,
+            ) -> plaza_db::StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                // The meeting first: a second start in the same space fails here, before
+                // any history is written.
+                let sql = format!(
+                    "INSERT INTO meeting ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    sql_rows::MEETING_COLUMNS
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(meeting.id.to_string())
+                    .bind(meeting.space_id.to_string())
+                    .bind(meeting.state.to_string())
+                    .bind(meeting.version)
+                    .bind(meeting.started.millis())
+                    .bind(meeting.ended.map(plaza_db::Timestamp::millis))
+                    .bind(meeting.due_at.map(plaza_db::Timestamp::millis))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
+                sql_rows::insert_message(&mut tx, summary, false).await?;
+                tx.commit().await.map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn meeting(
+                &self,
+                id: plaza_db::ObjectId,
+            ) -> plaza_db::StoreResult<Option<plaza_db::MeetingRecord>> {
+                let sql = format!("SELECT {} FROM meeting WHERE meeting_id = $1", sql_rows::MEETING_COLUMNS);
+                sql_rows::optional(&self.pool, sql, id.to_string(), sql_rows::meeting).await
+            }
+
+            async fn active_meeting(
+                &self,
+                space_id: plaza_db::ObjectId,
+            ) -> plaza_db::StoreResult<Option<plaza_db::MeetingRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM meeting WHERE space_id = $1 AND ended IS NULL",
+                    sql_rows::MEETING_COLUMNS
+                );
+                sql_rows::optional(&self.pool, sql, space_id.to_string(), sql_rows::meeting).await
+            }
+
+            async fn save_meeting(
+                &self,
+                meeting: &plaza_db::MeetingRecord,
+                summary: &serde_json::Map<String, serde_json::Value>,
+                at: plaza_db::Timestamp,
+            ) -> plaza_db::StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let done = sqlx::query(
+                    "UPDATE meeting SET state = $1, version = $2, ended = $3, due_at = $4 \
+                     WHERE meeting_id = $5 AND version = $6",
+                )
+                .bind(meeting.state.to_string())
+                .bind(meeting.version)
+                .bind(meeting.ended.map(plaza_db::Timestamp::millis))
+                .bind(meeting.due_at.map(plaza_db::Timestamp::millis))
+                .bind(meeting.id.to_string())
+                .bind(meeting.version - 1)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_error)?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                sqlx::query("UPDATE message SET content = $1, modified = $2 WHERE message_id = $3")
+                    .bind(serde_json::Value::Object(summary.clone()).to_string())
+                    .bind(at.millis())
+                    .bind(meeting.id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
+                tx.commit().await.map_err(map_error)?;
+                Ok(true)
+            }
+
+            async fn meetings(
+                &self,
+                space_id: plaza_db::ObjectId,
+                since: Option<plaza_db::Timestamp>,
+                before: Option<plaza_db::ObjectId>,
+                limit: u32,
+            ) -> plaza_db::StoreResult<(Vec<plaza_db::MeetingRecord>, i64)> {
+                let since = since.map_or(i64::MIN, plaza_db::Timestamp::millis);
+                // Ids are time-ordered and unique: "before this id" is a keyset bound.
+                let before = before.map(|b| b.to_string()).unwrap_or_else(|| "g".repeat(24));
+                let sql = format!(
+                    "SELECT {} FROM meeting WHERE space_id = $1 AND started >= $2 AND meeting_id < $3 \
+                     ORDER BY meeting_id DESC LIMIT $4",
+                    sql_rows::MEETING_COLUMNS
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(space_id.to_string())
+                    .bind(since)
+                    .bind(before)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                let total: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM meeting WHERE space_id = $1 AND started >= $2",
+                )
+                .bind(space_id.to_string())
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_error)?;
+                Ok((rows.iter().map(sql_rows::meeting).collect::<plaza_db::StoreResult<_>>()?, total))
+            }
+
+            async fn due_meetings(
+                &self,
+                at: plaza_db::Timestamp,
+                limit: u32,
+            ) -> plaza_db::StoreResult<Vec<plaza_db::MeetingRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM meeting WHERE due_at <= $1 AND ended IS NULL \
+                     ORDER BY due_at LIMIT $2",
+                    sql_rows::MEETING_COLUMNS
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(at.millis())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                rows.iter().map(sql_rows::meeting).collect()
             }
         }
     };

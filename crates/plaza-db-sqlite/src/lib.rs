@@ -66,6 +66,8 @@ fn map_error(error: sqlx::Error) -> StoreError {
             ("space.space_id", "space_pkey"),
             ("membership.space_id, membership.user_id", "membership_pkey"),
             ("invitation.invitation_id", "invitation_pkey"),
+            ("meeting.space_id", "meeting_active_key"),
+            ("meeting.meeting_id", "meeting_pkey"),
         ]
         .iter()
         .find(|(columns, _)| message.contains(columns))

@@ -8,6 +8,7 @@
 
 mod error;
 mod id;
+mod meetings;
 mod records;
 mod spaces;
 mod store;
@@ -15,6 +16,7 @@ mod timestamp;
 
 pub use error::{StoreError, StoreResult};
 pub use id::{ObjectId, ParseObjectIdError};
+pub use meetings::MeetingRecord;
 pub use records::{
     AuthCodeRecord, ClientKind, FileRecord, FileState, NewUser, OAuthClientRecord,
     OAuthTokenRecord, TokenKind, UserKind, UserRecord, UserSettingsRecord,

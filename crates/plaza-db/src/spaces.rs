@@ -266,10 +266,21 @@ pub enum MessageCategory {
     /// A post.
     Idea,
     Task,
+    /// A meeting's record in the space's history, written by the server (its id is the
+    /// meeting's id) and kept up to date as the meeting runs.
+    Meeting,
 }
 
 impl MessageCategory {
-    pub const ALL: [MessageCategory; 3] =
+    pub const ALL: [MessageCategory; 4] = [
+        MessageCategory::Chat,
+        MessageCategory::Idea,
+        MessageCategory::Task,
+        MessageCategory::Meeting,
+    ];
+
+    /// What people write; meeting records come from the server alone.
+    pub const WRITTEN: [MessageCategory; 3] =
         [MessageCategory::Chat, MessageCategory::Idea, MessageCategory::Task];
 
     pub fn as_str(self) -> &'static str {
@@ -277,6 +288,7 @@ impl MessageCategory {
             MessageCategory::Chat => "chat",
             MessageCategory::Idea => "idea",
             MessageCategory::Task => "task",
+            MessageCategory::Meeting => "meeting",
         }
     }
 

@@ -1,9 +1,9 @@
 use async_trait::async_trait;
 
 use crate::{
-    AuthCodeRecord, FileRecord, InvitationRecord, ListingFilter, ListingPage, MemberChange,
-    MemberChangeOutcome, MembershipRecord, MessageQuery, MessageRecord, OAuthClientRecord,
-    OAuthTokenRecord, ObjectId, SpaceRecord, StoreResult, Timestamp, UserRecord,
+    AuthCodeRecord, FileRecord, InvitationRecord, ListingFilter, ListingPage, MeetingRecord,
+    MemberChange, MemberChangeOutcome, MembershipRecord, MessageQuery, MessageRecord,
+    OAuthClientRecord, OAuthTokenRecord, ObjectId, SpaceRecord, StoreResult, Timestamp, UserRecord,
     UserSettingsRecord,
 };
 
@@ -276,4 +276,44 @@ pub trait Store: Send + Sync + 'static {
     /// The secret called `name`, storing `candidate` first if there is none yet; every
     /// caller (every node) gets the same value.
     async fn secret(&self, name: &str, candidate: &str, at: Timestamp) -> StoreResult<String>;
+
+    // ---- meetings ----
+
+    /// Starts a meeting: stores `meeting` and its history record `summary` (as
+    /// `insert_message` would) in one transaction. `StoreError::Conflict` with
+    /// constraint `meeting_active_key` when the space already has an active meeting.
+    async fn start_meeting(
+        &self,
+        meeting: &MeetingRecord,
+        summary: &MessageRecord,
+    ) -> StoreResult<()>;
+
+    async fn meeting(&self, id: ObjectId) -> StoreResult<Option<MeetingRecord>>;
+
+    /// The space's active meeting, if one is running.
+    async fn active_meeting(&self, space_id: ObjectId) -> StoreResult<Option<MeetingRecord>>;
+
+    /// Writes `meeting` (state, ended, due_at) as version `meeting.version`, but only
+    /// while the stored version is still `meeting.version - 1`; in the same transaction
+    /// replaces its history record's content with `summary` and sets its `modified` to
+    /// `at`. `false` when another save came first: read again and retry.
+    async fn save_meeting(
+        &self,
+        meeting: &MeetingRecord,
+        summary: &serde_json::Map<String, serde_json::Value>,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// The space's meetings started at or after `since`, newest first, before the
+    /// meeting `before` when given; and how many there are in all (after `since`).
+    async fn meetings(
+        &self,
+        space_id: ObjectId,
+        since: Option<Timestamp>,
+        before: Option<ObjectId>,
+        limit: u32,
+    ) -> StoreResult<(Vec<MeetingRecord>, i64)>;
+
+    /// Up to `limit` active meetings whose `due_at` has come by `at`, most overdue first.
+    async fn due_meetings(&self, at: Timestamp, limit: u32) -> StoreResult<Vec<MeetingRecord>>;
 }

@@ -32,6 +32,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::FileTypeNotAllowed => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::FileUploadMismatch => StatusCode::BAD_REQUEST,
         ErrorCode::FileRangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+        ErrorCode::MeetingNotFound
+        | ErrorCode::MeetingAttendeeNotFound
+        | ErrorCode::MeetingRecordingNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::MeetingAlreadyRecording => StatusCode::CONFLICT,
         ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
         ErrorCode::RouteMethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::AuthRequired

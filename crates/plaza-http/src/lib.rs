@@ -10,6 +10,7 @@ mod auth;
 pub mod error;
 mod extract;
 mod files;
+mod meetings;
 mod messages;
 mod meta;
 mod oauth;
@@ -59,6 +60,7 @@ pub struct AppState {
     pub spaces: Arc<SpaceService>,
     pub messages: Arc<MessageService>,
     pub files: Arc<plaza_core::files::FileService>,
+    pub meetings: Arc<plaza_core::meetings::MeetingService>,
     pub config: Arc<HttpConfig>,
 }
 
@@ -130,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .merge(spaces::router())
         .merge(messages::router())
         .merge(files::router())
+        .merge(meetings::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

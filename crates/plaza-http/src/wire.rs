@@ -1,8 +1,10 @@
 //! JSON shapes of the REST API (the Spaces wire format).
 
+use plaza_core::events::MediaEvent;
 use plaza_core::identity::IssuedToken;
+use plaza_core::meetings::MeetingView;
 use plaza_core::{OAuthClientRecord, UserKind, UserRecord, UserSettingsRecord};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// Where default profile pictures live, as on the hosted Spaces service.
 pub const DEFAULT_PICTURE_PATH: &str = "/norevimages/noimage.jpg";
@@ -283,18 +285,104 @@ fn content_with_paths(content: &serde_json::Map<String, Value>, base_url: &str) 
 
 pub fn message(view: &MessageView, base_url: &str) -> Value {
     let message = &view.message;
+    let (sender, content) = match &view.sender {
+        Some(user) => (sender(user, base_url), content_with_paths(&message.content, base_url)),
+        None => (space_server(&view.space), with_default_pictures(&message.content, base_url)),
+    };
     json!({
         "_id": message.id,
         "category": message.category.as_str(),
         "topicId": message.space_id,
         "topicTitle": view.space.title,
         "topicType": view.space.kind.as_str(),
-        "sender": sender(&view.sender, base_url),
-        "content": content_with_paths(&message.content, base_url),
+        "sender": sender,
+        "content": content,
         "parentMsg": message.parent_id.map(|id| json!({"_id": id})),
         "chatCount": message.chat_count,
         "deleted": message.deleted,
         "created": message.created,
         "modified": message.modified,
     })
+}
+
+/// The sender of the server's own events and records in a space (seed 002).
+pub fn space_server(space: &SpaceRecord) -> Value {
+    json!({
+        "_id": space.id,
+        "type": "spaceserver",
+        "username": "spaceserver",
+        "displayname": space.title,
+        "picture_url": Value::Null,
+    })
+}
+
+/// Meeting content with the default picture for people who have none (attendees,
+/// the attendee an event is about, and who started each recording).
+fn with_default_pictures(content: &Map<String, Value>, base_url: &str) -> Value {
+    let mut content = content.clone();
+    let fill = |person: &mut Value| {
+        if let Some(person) = person.as_object_mut()
+            && person.get("picture_url").is_none_or(Value::is_null)
+        {
+            person.insert("picture_url".into(), json!(format!("{base_url}{DEFAULT_PICTURE_PATH}")));
+        }
+    };
+    if let Some(Value::Array(attendees)) = content.get_mut("attendees") {
+        attendees.iter_mut().for_each(fill);
+    }
+    if let Some(attendee) = content.get_mut("attendee") {
+        fill(attendee);
+    }
+    if let Some(Value::Array(recordings)) = content.get_mut("recordings") {
+        for recording in recordings {
+            if let Some(by) = recording.get_mut("startedBy") {
+                fill(by);
+            }
+        }
+    }
+    Value::Object(content)
+}
+
+/// A meeting object (`/activemeeting`, `/meetings`): the message envelope with the
+/// meeting's fields in `content` (catalog §7.4, §7.6).
+pub fn meeting(view: &MeetingView, base_url: &str) -> Value {
+    json!({
+        "_id": view.id,
+        "category": "meeting",
+        "topicId": view.space.id,
+        "topicTitle": view.space.title,
+        "topicType": view.space.kind.as_str(),
+        "sender": space_server(&view.space),
+        "content": with_default_pictures(&view.content, base_url),
+        "created": view.created,
+        "modified": view.modified,
+    })
+}
+
+/// One `MEDIA_SESSION_RESPONSE` (seed 002): `loopback` is the origin's own copy.
+pub fn media_event(event: &MediaEvent, base_url: &str, loopback: bool) -> Value {
+    let mut payload = event.extra.clone();
+    let sender = match &event.sender {
+        Some(user) => sender(user, base_url),
+        None => space_server(&event.space),
+    };
+    let fields = json!({
+        "_id": event.id,
+        "messageId": event.meeting_id,
+        "topicId": event.space.id,
+        "topicTitle": event.space.title,
+        "topicType": event.space.kind.as_str(),
+        "category": event.category,
+        "sender": sender,
+        "content": with_default_pictures(&event.content, base_url),
+        "modified": event.at,
+    });
+    if let Value::Object(fields) = fields {
+        payload.extend(fields);
+    }
+    payload.entry("created").or_insert_with(|| json!(event.at));
+    if loopback && let Some(metadata) = &event.loopback {
+        payload.insert("loopbackMetadata".into(), metadata.clone());
+    }
+    Value::Object(payload)
 }

@@ -1,10 +1,12 @@
 //! The Spaces socket events: `SUBSCRIBE_CHANNEL`, `UNSUBSCRIBE_CHANNEL`, `SEND_MESSAGE`,
-//! `SEND_PRESENCE_EVENT`, and the presence the server itself emits on disconnect.
+//! `SEND_PRESENCE_EVENT`, `SEND_MEDIA_SESSION_EVENTS`, and what the server itself does
+//! when a socket goes away (presence `leaves`, the meeting's drop grace).
 //! Every reply is a separate named event (CONTRACT §1); a malformed payload gets the
 //! matching `*_FAILED` event or is logged and dropped, never closing the connection.
 
 use plaza_core::CoreError;
 use plaza_core::ObjectId;
+use plaza_core::meetings::MediaInput;
 use plaza_core::messages::NewMessage;
 use plaza_http::wire;
 use serde_json::{Map, Value, json};
@@ -22,6 +24,7 @@ pub(crate) fn register(socket: &SocketRef) {
     socket.on("UNSUBSCRIBE_CHANNEL", unsubscribe);
     socket.on("SEND_MESSAGE", send_message);
     socket.on("SEND_PRESENCE_EVENT", presence);
+    socket.on("SEND_MEDIA_SESSION_EVENTS", media_session);
     socket.on_disconnect(disconnected);
 }
 
@@ -128,6 +131,11 @@ async fn unsubscribe(
         data.pointer("/channel/_id").and_then(Value::as_str).unwrap_or_default().to_owned();
     if is_subscribed(&socket, &space_id) {
         socket.leave(space_room(&space_id));
+        if let Err(error) =
+            state.meetings.left_space(&principal, &space_id, &socket_room(&socket)).await
+        {
+            tracing::warn!(%error, space_id, "leaving the meeting on unsubscribe failed");
+        }
         let io = socket.broadcast();
         let _ = io
             .to(space_room(&space_id))
@@ -255,7 +263,11 @@ async fn disconnected(socket: SocketRef, io: SocketIo, State(state): State<Realt
     let turn = Turn::take(&socket);
     turn.wait().await;
     let Some(principal) = principal(&socket) else { return };
-    for space_id in subscriptions(&socket) {
+    let spaces = subscriptions(&socket);
+    if let Err(error) = state.meetings.connection_lost(&spaces, &socket_room(&socket)).await {
+        tracing::warn!(%error, "starting the meeting drop grace failed");
+    }
+    for space_id in spaces {
         let leaves = leaves_payload(&principal, &space_id, &state.base_url);
         emit_all(
             &io,
@@ -265,5 +277,52 @@ async fn disconnected(socket: SocketRef, io: SocketIo, State(state): State<Realt
             &leaves,
         )
         .await;
+    }
+}
+
+/// `SEND_MEDIA_SESSION_EVENTS`: handed to the core, which relays it as
+/// `MEDIA_SESSION_RESPONSE` (this socket's copy with its `loopbackMetadata`) after any
+/// meeting change it causes. A refusal answers `SEND_MEDIA_SESSION_EVENTS_FAILED` with
+/// the payload sent plus `error`, like `SEND_MESSAGE_FAILED`.
+async fn media_session(
+    turn: Turn,
+    socket: SocketRef,
+    State(state): State<RealtimeState>,
+    TryData(data): TryData<Value>,
+) {
+    turn.wait().await;
+    let Some(principal) = principal(&socket) else { return };
+    let Ok(Value::Object(payload)) = data else {
+        let error = CoreError::new(
+            plaza_core::ErrorCode::RequestMalformed,
+            "SEND_MEDIA_SESSION_EVENTS takes an event object",
+        );
+        return emit(
+            &socket,
+            "SEND_MEDIA_SESSION_EVENTS_FAILED",
+            &json!({"error": error_body(&error)}),
+        );
+    };
+    let fail = |error: CoreError, kind: Option<&str>| {
+        let mut failed = payload.clone();
+        failed.insert("error".into(), error_body(&error));
+        if let Some(kind) = kind {
+            failed.insert("type".into(), json!(kind));
+        }
+        emit(&socket, "SEND_MEDIA_SESSION_EVENTS_FAILED", &Value::Object(failed));
+    };
+    let space_id = payload.get("topicId").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let category = payload.get("category").and_then(Value::as_str).unwrap_or_default();
+    // A call may be offered in a direct space the caller never opened; everything
+    // else belongs to a channel the socket subscribed to.
+    if !category.starts_with("space.call.") && !is_subscribed(&socket, &space_id) {
+        let error = CoreError::permission_denied(
+            "subscribe to the space (SUBSCRIBE_CHANNEL) before sending media-session events",
+        );
+        return fail(error, Some("app.event.channel.subscription.required"));
+    }
+    let input = MediaInput { space_id, payload: payload.clone(), connection: socket_room(&socket) };
+    if let Err(error) = state.meetings.media_event(&principal, input).await {
+        fail(error, None);
     }
 }

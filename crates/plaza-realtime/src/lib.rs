@@ -16,6 +16,7 @@ mod turn;
 use std::sync::Arc;
 
 use plaza_core::identity::IdentityService;
+use plaza_core::meetings::MeetingService;
 use plaza_core::messages::MessageService;
 use plaza_core::spaces::SpaceService;
 use socketioxide::SocketIo;
@@ -32,6 +33,7 @@ pub struct RealtimeState {
     pub identity: Arc<IdentityService>,
     pub spaces: Arc<SpaceService>,
     pub messages: Arc<MessageService>,
+    pub meetings: Arc<MeetingService>,
     /// Where default pictures are served from, for sender objects (may be empty:
     /// then picture URLs are server-relative).
     pub base_url: String,

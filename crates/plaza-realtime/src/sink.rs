@@ -1,7 +1,7 @@
 //! Delivers domain events to sockets, in the order the core published them.
 
 use plaza_core::SpaceKind;
-use plaza_core::events::{DomainEvent, EventSink};
+use plaza_core::events::{DomainEvent, EventSink, MediaAudience};
 use plaza_core::messages::MessageView;
 use plaza_http::wire;
 use serde_json::{Value, json};
@@ -108,6 +108,22 @@ async fn deliver(io: &SocketIo, base_url: &str, event: DomainEvent) {
                 }
                 let payload = json!({"channel": {"_id": space_id, "type": "topic"}});
                 let _ = theirs.emit("CHANNEL_UNSUBSCRIBED", &payload).await;
+            }
+        }
+        DomainEvent::Media(event) => {
+            let payload = wire::media_event(&event, base_url, false);
+            let rooms = match &event.audience {
+                MediaAudience::Space => vec![space_room(event.space.id)],
+                MediaAudience::Users(users) => users.iter().map(user_room).collect(),
+                MediaAudience::Origin => Vec::new(),
+            };
+            if !rooms.is_empty() {
+                emit_all(io, rooms, event.origin.clone(), "MEDIA_SESSION_RESPONSE", &payload).await;
+            }
+            // The origin's own copy, with its loopbackMetadata, in the same order.
+            if let Some(origin) = &event.origin {
+                let own = wire::media_event(&event, base_url, true);
+                emit_all(io, vec![origin.clone()], None, "MEDIA_SESSION_RESPONSE", &own).await;
             }
         }
         DomainEvent::MemberChanged { .. } => {}

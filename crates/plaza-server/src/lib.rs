@@ -19,6 +19,7 @@ use plaza_core::events::{EventSink, Fanout, LogSink};
 use plaza_core::files::{BlobStore, FileConfig, FileService};
 use plaza_core::identity::{IdentityService, SigningKeys};
 use plaza_core::limits::{LocalRateLimiter, Rate};
+use plaza_core::meetings::{MeetingConfig, MeetingReactions, MeetingService};
 use plaza_core::messages::MessageService;
 use plaza_core::spaces::SpaceService;
 use plaza_db::Store;
@@ -104,6 +105,7 @@ pub struct Services {
     pub spaces: Arc<SpaceService>,
     pub messages: Arc<MessageService>,
     pub files: Arc<FileService>,
+    pub meetings: Arc<MeetingService>,
 }
 
 /// The blob store `[files]` names, checked to answer before the server starts.
@@ -147,7 +149,6 @@ impl Services {
         let keys = load_or_create_signing_keys(&settings.server.data_dir)?;
         let identity =
             Arc::new(IdentityService::new(store.clone(), keys, settings.identity_config()));
-        let spaces = Arc::new(SpaceService::new(store.clone(), events.clone()));
         let limits = &settings.messages;
         let send_limiter = Arc::new(LocalRateLimiter::new(Rate {
             per_second: limits.sends_per_second,
@@ -165,14 +166,32 @@ impl Services {
         let files = Arc::new(
             FileService::new(store.clone(), open_blobs(settings).await?, file_config).await?,
         );
+        // The meeting service reacts to events it also publishes (a removed member
+        // leaves the meeting): it hears them through a listener bound once it exists.
+        let reactions = Arc::new(MeetingReactions::default());
+        let events: Arc<dyn EventSink> = Arc::new(Fanout(vec![events, reactions.clone()]));
+        let spaces = Arc::new(SpaceService::new(store.clone(), events.clone()));
         let messages = Arc::new(MessageService::new(
             store.clone(),
-            events,
+            events.clone(),
             files.clone(),
             limits.max_bytes,
             send_limiter,
         ));
-        Ok(Services { store, identity, spaces, messages, files })
+        let meeting_settings = &settings.meetings;
+        let millis = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        let meetings = Arc::new(MeetingService::new(
+            store.clone(),
+            events,
+            identity.clone(),
+            MeetingConfig {
+                drop_grace_ms: millis(meeting_settings.drop_grace_ms),
+                ring_timeout_ms: millis(meeting_settings.ring_timeout_ms),
+                media_token_ttl_secs: millis(meeting_settings.media_token_ttl_secs),
+            },
+        ));
+        reactions.bind(&meetings);
+        Ok(Services { store, identity, spaces, messages, files, meetings })
     }
 
     /// Builds the services with events logged (the server has no realtime yet).
@@ -187,6 +206,7 @@ pub struct Application {
     router: axum::Router,
     identity: Arc<IdentityService>,
     files: Arc<FileService>,
+    meetings: Arc<MeetingService>,
     grace: Duration,
 }
 
@@ -222,6 +242,7 @@ impl Application {
             spaces: services.spaces.clone(),
             messages: services.messages.clone(),
             files: services.files.clone(),
+            meetings: services.meetings.clone(),
             config: Arc::new(HttpConfig {
                 public_url: settings.server.public_url.clone(),
                 body_limit_bytes: settings.server.body_limit_bytes,
@@ -233,6 +254,7 @@ impl Application {
                 identity: services.identity.clone(),
                 spaces: services.spaces.clone(),
                 messages: services.messages.clone(),
+                meetings: services.meetings.clone(),
                 base_url: settings.server.public_url.clone().unwrap_or_default(),
             },
             &realtime,
@@ -242,6 +264,7 @@ impl Application {
             router: plaza_http::router(state).layer(socket_layer),
             identity: services.identity,
             files: services.files,
+            meetings: services.meetings,
             grace: Duration::from_secs(settings.server.shutdown_grace_secs),
         })
     }
@@ -262,6 +285,7 @@ impl Application {
             self.files.clone(),
             stop_rx.clone(),
         ));
+        let drops = tokio::spawn(expire_meeting_drops(self.meetings.clone(), stop_rx.clone()));
         let mut serve_stop = stop_rx.clone();
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             let _ = serve_stop.wait_for(|stopped| *stopped).await;
@@ -276,6 +300,7 @@ impl Application {
         tracing::info!("shutting down: finishing open requests");
         let _ = stop_tx.send(true);
         purge.abort();
+        drops.abort();
         match tokio::time::timeout(self.grace, &mut server).await {
             Ok(finished) => finished.context("server task")?.context("serve")?,
             Err(_) => {
@@ -310,6 +335,27 @@ async fn purge_periodically(
             Ok(0) => {}
             Ok(swept) => tracing::debug!(swept, "removed expired uploads"),
             Err(error) => tracing::warn!(%error, "removing expired uploads failed"),
+        }
+    }
+}
+
+/// Lets meeting attendees whose connection dropped leave once their grace is over.
+/// Every node runs it; meeting changes are compare-and-swap, so they never clash.
+async fn expire_meeting_drops(
+    meetings: Arc<MeetingService>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    // A tenth of the grace (within 100 ms..1 s), so leaving is late by at most that.
+    let tick = (meetings.config().drop_grace_ms / 10).clamp(100, 1000);
+    let mut ticker = tokio::time::interval(Duration::from_millis(tick as u64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        if let Err(error) = meetings.expire_drops().await {
+            tracing::warn!(%error, "ending dropped meeting attendees' grace failed");
         }
     }
 }

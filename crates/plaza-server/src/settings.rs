@@ -21,6 +21,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub messages: MessageSettings,
     pub files: FileSettings,
+    pub meetings: MeetingSettings,
     pub log: LogSettings,
 }
 
@@ -112,6 +113,27 @@ pub struct MessageSettings {
 impl Default for MessageSettings {
     fn default() -> Self {
         MessageSettings { max_bytes: 64 * 1024, sends_per_second: 10, send_burst: 50 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeetingSettings {
+    /// How long an attendee whose connection dropped stays in the meeting, in ms.
+    pub drop_grace_ms: u64,
+    /// How long a 1:1 call rings before it is not answered, in ms.
+    pub ring_timeout_ms: u64,
+    /// How long a media token works, in seconds.
+    pub media_token_ttl_secs: u64,
+}
+
+impl Default for MeetingSettings {
+    fn default() -> Self {
+        MeetingSettings {
+            drop_grace_ms: 30_000,
+            ring_timeout_ms: 45_000,
+            media_token_ttl_secs: 3600,
+        }
     }
 }
 

@@ -90,7 +90,7 @@ fn categories(list: Option<&str>) -> CoreResult<Vec<MessageCategory>> {
     let mut categories = Vec::new();
     for name in list.split(',') {
         let category = MessageCategory::parse(name.trim())
-            .ok_or_else(|| CoreError::invalid("category", "must be chat, idea or task"))?;
+            .ok_or_else(|| CoreError::invalid("category", "must be chat, idea, task or meeting"))?;
         if !categories.contains(&category) {
             categories.push(category);
         }

@@ -1,0 +1,856 @@
+//! Meetings and media-session events (`SEND_MEDIA_SESSION_EVENTS` →
+//! `MEDIA_SESSION_RESPONSE`): the per-space meeting state machine, the admin controls
+//! (end, mute, hands, layout, recordings), media tokens, and 1:1 call signalling in
+//! direct spaces.
+//!
+//! A meeting is one store row written by compare-and-swap, so any node may change any
+//! meeting: each change reads the row, applies a pure transition (`state`), and saves
+//! it only if nobody saved first, retrying otherwise. Events are published after the
+//! save that caused them, in the order the transition listed them. Its history record
+//! (a message of category `meeting` with the meeting's id) is rewritten in the same
+//! transaction, and announced with `MESSAGE_SENT` when it starts, ends, or gains a
+//! recording.
+
+mod calls;
+pub mod state;
+
+use std::sync::{Arc, OnceLock, Weak};
+
+use plaza_db::{
+    MeetingRecord, MessageCategory, MessageRecord, ObjectId, SpaceKind, SpaceRecord, SpaceStatus,
+    Store, StoreError, Timestamp,
+};
+use serde_json::{Map, Value, json};
+
+use crate::events::{DomainEvent, EventSink, MediaAudience, MediaEvent};
+use crate::identity::{IdentityService, MediaGrant, Principal};
+use crate::messages::MessageView;
+use crate::spaces::access::{Action, allowed};
+use crate::spaces::{reads_since, space_and_party};
+use crate::{CoreError, CoreResult, ErrorCode};
+use state::{Happening, Layout, MeetingState, Person, media_flags};
+
+/// A relayed media-session event is at most this large (JSON bytes).
+pub const MAX_EVENT_BYTES: usize = 16 * 1024;
+/// Meetings per page of history at most.
+pub const MAX_HISTORY_PAGE: u32 = 200;
+/// Tries of one change against concurrent saves before giving up.
+const MAX_SAVE_ATTEMPTS: usize = 32;
+
+#[derive(Debug, Clone)]
+pub struct MeetingConfig {
+    /// How long an attendee whose connection dropped stays in the meeting; reporting
+    /// media again within it (from any connection) continues as if nothing happened.
+    pub drop_grace_ms: i64,
+    /// How long a 1:1 call rings before `space.call.not.answered`.
+    pub ring_timeout_ms: i64,
+    pub media_token_ttl_secs: i64,
+}
+
+impl Default for MeetingConfig {
+    fn default() -> Self {
+        MeetingConfig { drop_grace_ms: 30_000, ring_timeout_ms: 45_000, media_token_ttl_secs: 3600 }
+    }
+}
+
+/// A meeting as the REST API shows it.
+#[derive(Debug, Clone)]
+pub struct MeetingView {
+    pub id: ObjectId,
+    pub space: SpaceRecord,
+    pub content: Map<String, Value>,
+    pub created: Timestamp,
+    pub modified: Timestamp,
+}
+
+/// A page of a space's meeting history.
+#[derive(Debug, Clone)]
+pub struct MeetingPage {
+    pub meetings: Vec<MeetingView>,
+    pub total: i64,
+    /// The last meeting's id when more may follow (`before` for the next page).
+    pub next_before: Option<ObjectId>,
+}
+
+/// `GET /api/mediasessions/mpaas/token/{spaceId}`.
+#[derive(Debug, Clone)]
+pub struct MediaToken {
+    pub token: String,
+    pub session_id: String,
+    pub conf_id: String,
+    pub expires_at: Timestamp,
+}
+
+/// A `SEND_MEDIA_SESSION_EVENTS` payload as the transport received it.
+#[derive(Debug, Clone)]
+pub struct MediaInput {
+    pub space_id: String,
+    pub payload: Map<String, Value>,
+    /// The connection it came from (its loopback copy goes there alone).
+    pub connection: String,
+}
+
+/// What a raised-hand answer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandAnswer {
+    Accept,
+    Lower,
+}
+
+pub struct MeetingService {
+    store: Arc<dyn Store>,
+    events: Arc<dyn EventSink>,
+    identity: Arc<IdentityService>,
+    config: MeetingConfig,
+    calls: calls::Calls,
+}
+
+fn meeting_not_found() -> CoreError {
+    CoreError::new(ErrorCode::MeetingNotFound, "no such meeting running in this space")
+}
+
+fn not_attending() -> CoreError {
+    CoreError::new(ErrorCode::MeetingAttendeeNotFound, "that person is not in the meeting")
+}
+
+fn parse_space(id: &str) -> CoreResult<ObjectId> {
+    id.parse().map_err(|_| CoreError::new(ErrorCode::TopicNotFound, "no such space"))
+}
+
+fn parse_meeting(id: &str) -> CoreResult<ObjectId> {
+    id.parse().map_err(|_| meeting_not_found())
+}
+
+/// Checks the permissions a hand asks for or an answer names; none means unmute.
+pub fn permissions(list: Option<&Value>, field: &str) -> CoreResult<Vec<String>> {
+    let Some(list) = list.filter(|l| !l.is_null()) else {
+        return Ok(vec!["PERMISSION_UNMUTE".into()]);
+    };
+    let invalid = || {
+        CoreError::invalid(field, format!("must be a list of {}", state::PERMISSIONS.join(", ")))
+    };
+    let items = list.as_array().ok_or_else(invalid)?;
+    let mut chosen = Vec::new();
+    for item in items {
+        let name = item.as_str().filter(|n| state::PERMISSIONS.contains(n)).ok_or_else(invalid)?;
+        if !chosen.iter().any(|c| c == name) {
+            chosen.push(name.to_owned());
+        }
+    }
+    if chosen.is_empty() {
+        chosen.push("PERMISSION_UNMUTE".into());
+    }
+    Ok(chosen)
+}
+
+/// A layout name or background theme: an upper-case identifier.
+fn layout_word(value: Option<&str>, field: &str) -> CoreResult<Option<String>> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    let word = value.to_ascii_uppercase();
+    if word.len() > 32 || !word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(CoreError::invalid(
+            field,
+            "must be a name of letters, digits and _ (32 at most)",
+        ));
+    }
+    Ok(Some(word))
+}
+
+impl MeetingService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        events: Arc<dyn EventSink>,
+        identity: Arc<IdentityService>,
+        config: MeetingConfig,
+    ) -> Self {
+        MeetingService { store, events, identity, config, calls: calls::Calls::default() }
+    }
+
+    pub fn config(&self) -> &MeetingConfig {
+        &self.config
+    }
+
+    /// The space and the caller, who must be an active member.
+    async fn space_for(
+        &self,
+        principal: &Principal,
+        space_id: ObjectId,
+    ) -> CoreResult<(SpaceRecord, crate::spaces::access::Party, Option<Timestamp>)> {
+        let (space, membership, party) =
+            space_and_party(self.store.as_ref(), principal, space_id).await?;
+        let Some(membership) = membership else {
+            return Err(CoreError::permission_denied(
+                "only members of the space take part in its meetings",
+            ));
+        };
+        let since = reads_since(&membership, party.anonymous);
+        Ok((space, party, since))
+    }
+
+    /// The space, for an action only its admins may take.
+    async fn controlled_space(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+    ) -> CoreResult<SpaceRecord> {
+        let (space, party, _) = self.space_for(principal, parse_space(space_id)?).await?;
+        if !allowed(space.kind, party, Action::MeetingControl) {
+            return Err(CoreError::permission_denied(
+                "only the space's admins control its meetings",
+            ));
+        }
+        Ok(space)
+    }
+
+    fn view(space: &SpaceRecord, record: &MeetingRecord, state: &MeetingState) -> MeetingView {
+        MeetingView {
+            id: record.id,
+            space: space.clone(),
+            content: state.content(),
+            created: record.started,
+            modified: state.modified,
+        }
+    }
+
+    fn parse_state(record: &MeetingRecord) -> CoreResult<MeetingState> {
+        serde_json::from_value(record.state.clone()).map_err(|e| {
+            CoreError::internal(anyhow::anyhow!(
+                "meeting {} has an unreadable state: {e}",
+                record.id
+            ))
+        })
+    }
+
+    /// Applies `apply` to the space's running meeting (`meeting_id`, or whichever runs)
+    /// and saves it, retrying on concurrent saves; then announces what happened.
+    /// `Ok(None)` when no meeting runs (and none was named).
+    async fn change<F>(
+        &self,
+        space: &SpaceRecord,
+        meeting_id: Option<ObjectId>,
+        mut apply: F,
+    ) -> CoreResult<Option<(MeetingRecord, MeetingState)>>
+    where
+        F: FnMut(&mut MeetingState, Timestamp) -> CoreResult<Vec<Happening>>,
+    {
+        for _ in 0..MAX_SAVE_ATTEMPTS {
+            let record = match meeting_id {
+                Some(id) => Some(
+                    self.store
+                        .meeting(id)
+                        .await?
+                        .filter(|m| m.space_id == space.id && m.ended.is_none())
+                        .ok_or_else(meeting_not_found)?,
+                ),
+                None => self.store.active_meeting(space.id).await?,
+            };
+            let Some(mut record) = record else { return Ok(None) };
+            let before = Self::parse_state(&record)?;
+            let mut state = before.clone();
+            let now = Timestamp::now();
+            let happened = apply(&mut state, now)?;
+            if state == before {
+                return Ok(Some((record, state)));
+            }
+            state.modified = now;
+            record.state = serde_json::to_value(&state)
+                .map_err(|e| CoreError::internal(anyhow::anyhow!("meeting state: {e}")))?;
+            record.version += 1;
+            record.ended = state.end_time;
+            record.due_at = state.due_at(self.config.drop_grace_ms);
+            if self.store.save_meeting(&record, &state.content(), now).await? {
+                self.announce(space, &record, &state, &happened);
+                return Ok(Some((record, state)));
+            }
+        }
+        Err(CoreError::new(
+            ErrorCode::ServiceUnavailable,
+            "the meeting is changing too fast; try again",
+        ))
+    }
+
+    /// Publishes one `MEDIA_SESSION_RESPONSE` per happening, then `MESSAGE_SENT` for the
+    /// history record when the meeting started, ended or a recording became ready.
+    fn announce(
+        &self,
+        space: &SpaceRecord,
+        record: &MeetingRecord,
+        state: &MeetingState,
+        happened: &[Happening],
+    ) {
+        for happening in happened {
+            self.publish(MediaEvent {
+                id: ObjectId::new(),
+                space: space.clone(),
+                category: happening.category().to_owned(),
+                sender: None,
+                meeting_id: Some(record.id),
+                content: state.event_content(happening),
+                extra: Map::new(),
+                audience: MediaAudience::Space,
+                origin: None,
+                loopback: None,
+                at: state.modified,
+            });
+        }
+        let record_changed = happened.iter().any(|h| {
+            matches!(h, Happening::Started | Happening::Ended | Happening::RecordingReady(_))
+        });
+        if record_changed {
+            let message = MessageRecord {
+                id: record.id,
+                space_id: space.id,
+                category: MessageCategory::Meeting,
+                sender_id: state.started_by,
+                content: state.content(),
+                parent_id: None,
+                chat_count: 0,
+                deleted: false,
+                created: record.started,
+                modified: state.modified,
+            };
+            let view = MessageView { message, space: space.clone(), sender: None };
+            self.events.publish(DomainEvent::Message { view: Box::new(view), origin: None });
+        }
+    }
+
+    fn publish(&self, event: MediaEvent) {
+        self.events.publish(DomainEvent::Media(Box::new(event)));
+    }
+
+    /// Relays a party's own event to the space (the origin gets its loopback copy).
+    fn relay(
+        &self,
+        space: &SpaceRecord,
+        principal: &Principal,
+        input: &MediaInput,
+        category: &str,
+        meeting_id: Option<ObjectId>,
+    ) {
+        let mut extra = input.payload.clone();
+        for key in
+            ["_id", "category", "topicId", "content", "sender", "messageId", "loopbackMetadata"]
+        {
+            extra.remove(key);
+        }
+        let content =
+            input.payload.get("content").and_then(Value::as_object).cloned().unwrap_or_default();
+        self.publish(MediaEvent {
+            id: ObjectId::new(),
+            space: space.clone(),
+            category: category.to_owned(),
+            sender: Some(principal.user.clone()),
+            meeting_id,
+            content,
+            extra,
+            audience: MediaAudience::Space,
+            origin: Some(input.connection.clone()),
+            loopback: input.payload.get("loopbackMetadata").cloned(),
+            at: Timestamp::now(),
+        });
+    }
+
+    /// `SEND_MEDIA_SESSION_EVENTS`: `tracksstatus` (or `trackstatus`) joins the meeting
+    /// or updates one's media, starting the meeting if none runs; `connected: false`
+    /// and `video.end` leave it; `space.call.*` signal 1:1 calls in direct spaces; any
+    /// other category is relayed as it is. `app.event.*` categories are the server's.
+    pub async fn media_event(&self, principal: &Principal, input: MediaInput) -> CoreResult<()> {
+        let category =
+            input.payload.get("category").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let valid_name = !category.is_empty()
+            && category.len() <= 64
+            && category.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid_name {
+            return Err(CoreError::invalid("category", "must name a media-session event"));
+        }
+        if category.starts_with("app.event.") {
+            return Err(CoreError::invalid(
+                "category",
+                "app.event.* events come from the server alone",
+            ));
+        }
+        if Value::Object(input.payload.clone()).to_string().len() > MAX_EVENT_BYTES {
+            return Err(CoreError::new(
+                ErrorCode::RequestTooLarge,
+                format!("a media-session event is at most {MAX_EVENT_BYTES} bytes"),
+            ));
+        }
+        let (space, _, _) = self.space_for(principal, parse_space(&input.space_id)?).await?;
+        if space.status == SpaceStatus::Archived {
+            return Err(CoreError::new(ErrorCode::TopicArchived, "the space is archived"));
+        }
+        if category.starts_with("space.call.") {
+            return self.call_signal(&space, principal, &input, &category).await;
+        }
+        let media = input
+            .payload
+            .get("content")
+            .and_then(|c| c.get("mediaSession"))
+            .and_then(Value::as_object)
+            .map(media_flags)
+            .unwrap_or_default();
+        let leaving = category == "video.end"
+            || (matches!(category.as_str(), "tracksstatus" | "trackstatus")
+                && media.get("connected") == Some(&Value::Bool(false)));
+        if leaving {
+            let meeting = self.store.active_meeting(space.id).await?.map(|m| m.id);
+            self.relay(&space, principal, &input, &category, meeting);
+            self.leave(&space, principal.user_id(), None).await?;
+            return Ok(());
+        }
+        if matches!(category.as_str(), "tracksstatus" | "trackstatus") {
+            let meeting = self.join(&space, principal, media, &input.connection).await?;
+            self.relay(&space, principal, &input, &category, Some(meeting));
+            return Ok(());
+        }
+        let meeting = self.store.active_meeting(space.id).await?.map(|m| m.id);
+        self.relay(&space, principal, &input, &category, meeting);
+        Ok(())
+    }
+
+    /// Joins (or updates) the principal in the running meeting, starting one if none
+    /// runs. Returns the meeting's id.
+    async fn join(
+        &self,
+        space: &SpaceRecord,
+        principal: &Principal,
+        media: Map<String, Value>,
+        connection: &str,
+    ) -> CoreResult<ObjectId> {
+        let person = Person::of(&principal.user);
+        for _ in 0..MAX_SAVE_ATTEMPTS {
+            let joined = self
+                .change(space, None, |state, now| {
+                    Ok(state.join(person.clone(), media.clone(), connection.to_owned(), now))
+                })
+                .await?;
+            if let Some((record, _)) = joined {
+                return Ok(record.id);
+            }
+            let now = Timestamp::now();
+            let (state, happened) =
+                MeetingState::start(person.clone(), media.clone(), connection.to_owned(), now);
+            let record = MeetingRecord {
+                id: ObjectId::new(),
+                space_id: space.id,
+                state: serde_json::to_value(&state)
+                    .map_err(|e| CoreError::internal(anyhow::anyhow!("meeting state: {e}")))?,
+                version: 1,
+                started: now,
+                ended: None,
+                due_at: None,
+            };
+            let summary = MessageRecord {
+                id: record.id,
+                space_id: space.id,
+                category: MessageCategory::Meeting,
+                sender_id: principal.user_id(),
+                content: state.content(),
+                parent_id: None,
+                chat_count: 0,
+                deleted: false,
+                created: now,
+                modified: now,
+            };
+            match self.store.start_meeting(&record, &summary).await {
+                Ok(()) => {
+                    self.announce(space, &record, &state, &happened);
+                    return Ok(record.id);
+                }
+                // Someone else started one first: join theirs.
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(CoreError::new(
+            ErrorCode::ServiceUnavailable,
+            "the meeting is changing too fast; try again",
+        ))
+    }
+
+    /// `user_id` leaves the space's running meeting; with `connection`, only if that is
+    /// the connection their media came from (another device of theirs may be in it).
+    async fn leave(
+        &self,
+        space: &SpaceRecord,
+        user_id: ObjectId,
+        connection: Option<&str>,
+    ) -> CoreResult<()> {
+        self.change(space, None, |state, now| {
+            let theirs = match connection {
+                Some(connection) => state.attendee_on(connection) == Some(user_id),
+                None => true,
+            };
+            Ok(if theirs { state.leave(user_id, now, now) } else { Vec::new() })
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// `UNSUBSCRIBE_CHANNEL`: leaving the space's channel leaves its meeting.
+    pub async fn left_space(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        connection: &str,
+    ) -> CoreResult<()> {
+        let Ok(space_id) = space_id.parse::<ObjectId>() else { return Ok(()) };
+        let Some(space) = self.store.space_by_id(space_id).await? else { return Ok(()) };
+        self.leave(&space, principal.user_id(), Some(connection)).await
+    }
+
+    /// A connection subscribed to `space_ids` went away: its attendees get the drop
+    /// grace before they leave (see [`MeetingService::expire_drops`]).
+    pub async fn connection_lost(&self, space_ids: &[String], connection: &str) -> CoreResult<()> {
+        for space_id in space_ids {
+            let Ok(space_id) = space_id.parse::<ObjectId>() else { continue };
+            let Some(space) = self.store.space_by_id(space_id).await? else { continue };
+            self.change(&space, None, |state, now| {
+                state.connection_lost(connection, now);
+                Ok(Vec::new())
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Lets attendees whose drop grace ran out leave (ending meetings they were last
+    /// in). Any node may run it at any time: changes are compare-and-swap.
+    pub async fn expire_drops(&self) -> CoreResult<usize> {
+        let due = self.store.due_meetings(Timestamp::now(), 100).await?;
+        let mut changed = 0;
+        for record in due {
+            let Some(space) = self.store.space_by_id(record.space_id).await? else { continue };
+            let grace = self.config.drop_grace_ms;
+            self.change(&space, Some(record.id), |state, now| Ok(state.expire_drops(now, grace)))
+                .await
+                .or_else(
+                    |e| if e.code == ErrorCode::MeetingNotFound { Ok(None) } else { Err(e) },
+                )?;
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
+    /// A removed member leaves the space's meeting at once.
+    pub async fn member_removed(&self, space_id: ObjectId, user_id: ObjectId) -> CoreResult<()> {
+        let Some(space) = self.store.space_by_id(space_id).await? else { return Ok(()) };
+        self.leave(&space, user_id, None).await
+    }
+
+    /// `GET /api/spaces/{id}/activemeeting`.
+    pub async fn active(&self, principal: &Principal, space_id: &str) -> CoreResult<MeetingView> {
+        let (space, _, _) = self.space_for(principal, parse_space(space_id)?).await?;
+        let record = self.store.active_meeting(space.id).await?.ok_or_else(meeting_not_found)?;
+        Ok(Self::view(&space, &record, &Self::parse_state(&record)?))
+    }
+
+    /// `GET /api/spaces/{id}/meetings`: newest first; guests see the meetings since
+    /// they joined, as with messages.
+    pub async fn history(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        before: Option<&str>,
+        size: Option<u32>,
+    ) -> CoreResult<MeetingPage> {
+        let (space, _, since) = self.space_for(principal, parse_space(space_id)?).await?;
+        let before = match before.filter(|b| !b.is_empty()) {
+            Some(b) => Some(
+                b.parse::<ObjectId>()
+                    .map_err(|_| CoreError::invalid("before", "is not a meeting id"))?,
+            ),
+            None => None,
+        };
+        let size = size.unwrap_or(50).clamp(1, MAX_HISTORY_PAGE);
+        let (records, total) = self.store.meetings(space.id, since, before, size).await?;
+        let next_before =
+            (records.len() == size as usize).then(|| records.last().map(|r| r.id)).flatten();
+        let meetings = records
+            .iter()
+            .map(|r| Ok(Self::view(&space, r, &Self::parse_state(r)?)))
+            .collect::<CoreResult<Vec<_>>>()?;
+        Ok(MeetingPage { meetings, total, next_before })
+    }
+
+    /// Runs an admin's change on the meeting `meeting_id` of `space_id`.
+    async fn control<F>(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        meeting_id: &str,
+        apply: F,
+    ) -> CoreResult<MeetingView>
+    where
+        F: FnMut(&mut MeetingState, Timestamp) -> CoreResult<Vec<Happening>>,
+    {
+        let space = self.controlled_space(principal, space_id).await?;
+        let (record, state) = self
+            .change(&space, Some(parse_meeting(meeting_id)?), apply)
+            .await?
+            .ok_or_else(meeting_not_found)?;
+        Ok(Self::view(&space, &record, &state))
+    }
+
+    /// `POST .../meetings/{mid}/end`: ends the meeting for everyone.
+    pub async fn end(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        meeting_id: &str,
+    ) -> CoreResult<MeetingView> {
+        self.control(principal, space_id, meeting_id, |state, now| Ok(state.end(now, now))).await
+    }
+
+    /// `POST .../meetings/{mid}/muteall {exclusionList}`: mutes everyone but the
+    /// excluded and the admin asking.
+    pub async fn mute_all(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        meeting_id: &str,
+        exclusion: &[String],
+    ) -> CoreResult<MeetingView> {
+        let mut exclude = vec![principal.user_id()];
+        for id in exclusion {
+            let id: ObjectId = id.parse().map_err(|_| {
+                CoreError::invalid("exclusionList", "must be a list of attendee ids")
+            })?;
+            if !exclude.contains(&id) {
+                exclude.push(id);
+            }
+        }
+        self.control(
+            principal,
+            space_id,
+            meeting_id,
+            |state, _| Ok(state.mute_all(exclude.clone())),
+        )
+        .await
+    }
+
+    /// `POST .../attendees/{type}/{id}/mediastate {audio?, video?, screenshare?}`: an
+    /// admin turns someone's media off; attendees may set their own either way.
+    pub async fn set_media_state(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        meeting_id: &str,
+        attendee_id: &str,
+        changes: &Map<String, Value>,
+    ) -> CoreResult<MeetingView> {
+        let target: ObjectId = attendee_id.parse().map_err(|_| not_attending())?;
+        let mut flags = Map::new();
+        for key in ["audio", "video", "screenshare"] {
+            match changes.get(key) {
+                None | Some(Value::Null) => {}
+                Some(Value::Bool(on)) => {
+                    flags.insert(key.into(), json!(on));
+                }
+                Some(_) => return Err(CoreError::invalid(key, "must be true or false")),
+            }
+        }
+        if flags.is_empty() {
+            return Err(CoreError::invalid("audio", "name audio, video or screenshare to change"));
+        }
+        let own = target == principal.user_id();
+        if !own && flags.values().any(|on| on == &Value::Bool(true)) {
+            return Err(CoreError::permission_denied(
+                "only attendees themselves turn their media on",
+            ));
+        }
+        let apply = |state: &mut MeetingState, _| {
+            state.set_media(target, flags.clone()).ok_or_else(not_attending)
+        };
+        if own {
+            return self.own_change(principal, space_id, meeting_id, apply).await;
+        }
+        self.control(principal, space_id, meeting_id, apply).await
+    }
+
+    /// A change attendees make to themselves (any member may ask; the transition
+    /// refuses those not in the meeting).
+    async fn own_change<F>(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        meeting_id: &str,
+        apply: F,
+    ) -> CoreResult<MeetingView>
+    where
+        F: FnMut(&mut MeetingState, Timestamp) -> CoreResult<Vec<Happening>>,
+    {
+        let (space, _, _) = self.space_for(principal, parse_space(space_id)?).await?;
+        let (record, state) = self
+            .change(&space, Some(parse_meeting(meeting_id)?), apply)
+            .await?
+            .ok_or_else(meeting_not_found)?;
+        Ok(Self::view(&space, &record, &state))
+    }
+
+    /// `POST .../attendees/raisedhands {requestedPermissions}`: the caller raises a hand.
+    pub async fn raise_hand(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        meeting_id: &str,
+        requested: Vec<String>,
+    ) -> CoreResult<MeetingView> {
+        let me = principal.user_id();
+        self.own_change(principal, space_id, meeting_id, |state, now| {
+            state.raise_hand(me, requested.clone(), now).ok_or_else(not_attending)
+        })
+        .await
+    }
+
+    /// `POST .../raisedhands/accept` (admins) or `/lower` (admins, or the attendee
+    /// for their own hand).
+    pub async fn answer_hand(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        meeting_id: &str,
+        attendee_id: &str,
+        answer: HandAnswer,
+        permissions: Vec<String>,
+    ) -> CoreResult<MeetingView> {
+        let target: ObjectId = attendee_id
+            .parse()
+            .map_err(|_| CoreError::invalid("attendeeId", "is not an attendee id"))?;
+        let grant = answer == HandAnswer::Accept;
+        let apply = |state: &mut MeetingState, _| match state.answer_hand(
+            target,
+            grant,
+            permissions.clone(),
+        ) {
+            None => Err(not_attending()),
+            Some(None) => Err(CoreError::invalid("attendeeId", "has no hand raised")),
+            Some(Some(happened)) => Ok(happened),
+        };
+        if !grant && target == principal.user_id() {
+            return self.own_change(principal, space_id, meeting_id, apply).await;
+        }
+        self.control(principal, space_id, meeting_id, apply).await
+    }
+
+    /// `POST .../meetings/{mid}/layout {layout, backgroundTheme?}`.
+    pub async fn set_layout(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        meeting_id: &str,
+        layout: Option<&str>,
+        theme: Option<&str>,
+    ) -> CoreResult<MeetingView> {
+        let layout = layout_word(layout, "layout")?
+            .ok_or_else(|| CoreError::invalid("layout", "is required"))?;
+        let background_theme = layout_word(theme, "backgroundTheme")?;
+        if layout == "THEME" && background_theme.is_none() {
+            return Err(CoreError::invalid("backgroundTheme", "is required with the THEME layout"));
+        }
+        let layout = Layout { layout, background_theme };
+        self.control(principal, space_id, meeting_id, |state, _| {
+            Ok(state.set_layout(layout.clone()))
+        })
+        .await
+    }
+
+    /// `POST .../meetings/{mid}/recordings`: starts recording; returns the meeting and
+    /// the new recording's id.
+    pub async fn start_recording(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        meeting_id: &str,
+    ) -> CoreResult<(MeetingView, ObjectId)> {
+        let id = ObjectId::new();
+        let by = Person::of(&principal.user);
+        let view = self
+            .control(principal, space_id, meeting_id, |state, now| {
+                if state.running_recording().is_some() {
+                    return Err(CoreError::new(
+                        ErrorCode::MeetingAlreadyRecording,
+                        "the meeting is already being recorded",
+                    ));
+                }
+                Ok(state.start_recording(id, by.clone(), now))
+            })
+            .await?;
+        Ok((view, id))
+    }
+
+    /// `POST .../recordings/{rid}/stop`.
+    pub async fn stop_recording(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        meeting_id: &str,
+        recording_id: &str,
+    ) -> CoreResult<MeetingView> {
+        let not_running = || {
+            CoreError::new(
+                ErrorCode::MeetingRecordingNotFound,
+                "no such recording running in this meeting",
+            )
+        };
+        let id: ObjectId = recording_id.parse().map_err(|_| not_running())?;
+        self.control(principal, space_id, meeting_id, |state, now| {
+            if state.running_recording().is_none_or(|r| r.id != id) {
+                return Err(not_running());
+            }
+            Ok(state.stop_recording(id, now))
+        })
+        .await
+    }
+
+    /// `GET /api/mediasessions/mpaas/token/{spaceId}`: a media token for a new media
+    /// session in the space's conference (`settings.confId`).
+    pub async fn media_token(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+    ) -> CoreResult<MediaToken> {
+        let (space, _, _) = self.space_for(principal, parse_space(space_id)?).await?;
+        let conf_id =
+            space.settings.get("confId").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let grant = MediaGrant {
+            space_id: space.id,
+            conf_id,
+            session_id: uuid::Uuid::new_v4().to_string(),
+        };
+        let (token, expires_at) =
+            self.identity.media_token(principal, &grant, self.config.media_token_ttl_secs)?;
+        Ok(MediaToken { token, session_id: grant.session_id, conf_id: grant.conf_id, expires_at })
+    }
+
+    fn is_direct(space: &SpaceRecord) -> bool {
+        space.kind == SpaceKind::Direct
+    }
+}
+
+/// Lets a [`MeetingService`] hear the domain events it reacts to (a removed member
+/// leaves the meeting) without owning the sink it publishes to: it is bound once the
+/// service exists.
+#[derive(Default)]
+pub struct MeetingReactions {
+    service: OnceLock<Weak<MeetingService>>,
+}
+
+impl MeetingReactions {
+    pub fn bind(&self, service: &Arc<MeetingService>) {
+        let _ = self.service.set(Arc::downgrade(service));
+    }
+}
+
+impl EventSink for MeetingReactions {
+    fn publish(&self, event: DomainEvent) {
+        let DomainEvent::MemberRemoved { space_id, user_id, .. } = event else { return };
+        let Some(service) = self.service.get().and_then(Weak::upgrade) else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        runtime.spawn(async move {
+            if let Err(error) = service.member_removed(space_id, user_id).await {
+                tracing::warn!(%error, "a removed member could not be taken out of the meeting");
+            }
+        });
+    }
+}

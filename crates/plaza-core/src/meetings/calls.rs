@@ -1,0 +1,180 @@
+//! 1:1 call signalling in direct spaces (`space.call.*`, catalog §6.5). The parties'
+//! own events are relayed to every connection of both (the callee may never have
+//! opened the space); the server adds `space.call.offer.sent` for the caller,
+//! `space.call.offer.accepted` when the callee answers, and `space.call.not.answered`
+//! when an offer rings out.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use plaza_db::{ObjectId, SpaceRecord, Timestamp};
+use serde_json::{Map, Value, json};
+
+use super::{MediaInput, MeetingService};
+use crate::CoreError;
+use crate::CoreResult;
+use crate::events::{DomainEvent, EventSink, MediaAudience, MediaEvent};
+use crate::identity::Principal;
+
+/// The categories parties send.
+const PARTY_CATEGORIES: [&str; 5] = [
+    "space.call.offer",
+    "space.call.accepted",
+    "space.call.rejected",
+    "space.call.cancelled",
+    "space.call.ended",
+];
+
+/// Offers still ringing, by `spaceCallId`. Kept by the node that took the offer; the
+/// ring timer runs there.
+#[derive(Default)]
+pub(super) struct Calls {
+    ringing: Arc<Mutex<HashMap<String, ObjectId>>>,
+}
+
+impl Calls {
+    fn ring(&self, call_id: &str, space_id: ObjectId) {
+        if let Ok(mut ringing) = self.ringing.lock() {
+            ringing.insert(call_id.to_owned(), space_id);
+        }
+    }
+
+    /// Stops the ringing; whether it was still ringing.
+    fn answer(ringing: &Mutex<HashMap<String, ObjectId>>, call_id: &str) -> bool {
+        ringing.lock().map(|mut r| r.remove(call_id).is_some()).unwrap_or(false)
+    }
+}
+
+/// The two parties of a direct space.
+fn parties(space: &SpaceRecord) -> Vec<ObjectId> {
+    space
+        .unique_key
+        .as_deref()
+        .and_then(|k| k.strip_prefix("direct:"))
+        .map(|pair| pair.split(':').filter_map(|id| id.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+fn server_event(
+    space: &SpaceRecord,
+    category: &str,
+    call_id: &str,
+    audience: MediaAudience,
+    origin: Option<String>,
+) -> DomainEvent {
+    let mut content = Map::new();
+    content.insert("spaceCallId".into(), json!(call_id));
+    let mut extra = Map::new();
+    extra.insert("spaceCallId".into(), json!(call_id));
+    DomainEvent::Media(Box::new(MediaEvent {
+        id: ObjectId::new(),
+        space: space.clone(),
+        category: category.to_owned(),
+        sender: None,
+        meeting_id: None,
+        content,
+        extra,
+        audience,
+        origin,
+        loopback: None,
+        at: Timestamp::now(),
+    }))
+}
+
+impl MeetingService {
+    pub(super) async fn call_signal(
+        &self,
+        space: &SpaceRecord,
+        principal: &Principal,
+        input: &MediaInput,
+        category: &str,
+    ) -> CoreResult<()> {
+        if !Self::is_direct(space) {
+            return Err(CoreError::invalid(
+                "category",
+                "space.call.* events belong to direct spaces",
+            ));
+        }
+        if !PARTY_CATEGORIES.contains(&category) {
+            return Err(CoreError::invalid(
+                "category",
+                format!("a party sends one of {}", PARTY_CATEGORIES.join(", ")),
+            ));
+        }
+        let offer = category == "space.call.offer";
+        let call_id = match input.payload.get("spaceCallId").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() && id.len() <= 64 => id.to_owned(),
+            Some(_) => {
+                return Err(CoreError::invalid("spaceCallId", "must be at most 64 characters"));
+            }
+            None if offer => uuid::Uuid::new_v4().to_string(),
+            None => return Err(CoreError::invalid("spaceCallId", "names the call this answers")),
+        };
+        let parties = parties(space);
+        let mut extra = input.payload.clone();
+        for key in
+            ["_id", "category", "topicId", "content", "sender", "messageId", "loopbackMetadata"]
+        {
+            extra.remove(key);
+        }
+        extra.insert("spaceCallId".into(), json!(call_id));
+        let content =
+            input.payload.get("content").and_then(Value::as_object).cloned().unwrap_or_default();
+        self.publish(MediaEvent {
+            id: ObjectId::new(),
+            space: space.clone(),
+            category: category.to_owned(),
+            sender: Some(principal.user.clone()),
+            meeting_id: None,
+            content,
+            extra,
+            audience: MediaAudience::Users(parties.clone()),
+            origin: Some(input.connection.clone()),
+            loopback: input.payload.get("loopbackMetadata").cloned(),
+            at: Timestamp::now(),
+        });
+        match category {
+            "space.call.offer" => {
+                self.calls.ring(&call_id, space.id);
+                self.events.publish(server_event(
+                    space,
+                    "space.call.offer.sent",
+                    &call_id,
+                    MediaAudience::Origin,
+                    Some(input.connection.clone()),
+                ));
+                let ringing = self.calls.ringing.clone();
+                let events: Arc<dyn EventSink> = self.events.clone();
+                let ring = Duration::from_millis(self.config.ring_timeout_ms.max(0) as u64);
+                let space = space.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(ring).await;
+                    if Calls::answer(&ringing, &call_id) {
+                        events.publish(server_event(
+                            &space,
+                            "space.call.not.answered",
+                            &call_id,
+                            MediaAudience::Users(parties),
+                            None,
+                        ));
+                    }
+                });
+            }
+            "space.call.accepted" if Calls::answer(&self.calls.ringing, &call_id) => {
+                self.events.publish(server_event(
+                    space,
+                    "space.call.offer.accepted",
+                    &call_id,
+                    MediaAudience::Users(parties),
+                    None,
+                ));
+            }
+            "space.call.rejected" | "space.call.cancelled" => {
+                Calls::answer(&self.calls.ringing, &call_id);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,272 @@
+//! Meetings over REST (catalog §3.8): the active meeting, the history, the admin
+//! controls, raised hands, recordings, and media tokens. Every change is announced on
+//! the socket as `MEDIA_SESSION_RESPONSE` by the core.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use plaza_core::CoreError;
+use plaza_core::meetings::{HandAnswer, MeetingView, permissions};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::error::ApiResult;
+use crate::extract::{Auth, JsonOrForm, Path, Query};
+use crate::{AppState, base_url, wire};
+
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    for prefix in ["/api/spaces", "/api/topics"] {
+        let meeting = format!("{prefix}/{{space_id}}/meetings/{{meeting_id}}");
+        router = router
+            .route(&format!("{prefix}/{{space_id}}/activemeeting"), get(active))
+            .route(&format!("{prefix}/{{space_id}}/activemeetings"), get(active))
+            .route(&format!("{prefix}/{{space_id}}/meetings"), get(history))
+            .route(&format!("{meeting}/end"), post(end))
+            .route(&format!("{meeting}/muteall"), post(mute_all))
+            .route(
+                &format!("{meeting}/attendees/{{attendee_type}}/{{attendee_id}}/mediastate"),
+                post(media_state),
+            )
+            .route(&format!("{meeting}/attendees/raisedhands"), post(raise_hand))
+            .route(&format!("{meeting}/attendees/raisedhands/accept"), post(accept_hand))
+            .route(&format!("{meeting}/attendees/raisedhands/lower"), post(lower_hand))
+            .route(&format!("{meeting}/layout"), post(layout))
+            .route(&format!("{meeting}/recordings"), post(start_recording))
+            .route(&format!("{meeting}/recordings/{{recording_id}}/stop"), post(stop_recording));
+    }
+    router.route("/api/mediasessions/mpaas/token/{space_id}", get(media_token))
+}
+
+type Body = JsonOrForm<Map<String, Value>>;
+
+fn meeting_body(state: &AppState, headers: &HeaderMap, view: &MeetingView) -> axum::Json<Value> {
+    axum::Json(json!({"data": wire::meeting(view, &base_url(state, headers))}))
+}
+
+/// GET /api/spaces/{id}/activemeeting: the bare meeting object, 404 when none runs.
+async fn active(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let view = state.meetings.active(&principal, &space_id).await?;
+    Ok(axum::Json(wire::meeting(&view, &base_url(&state, &headers))))
+}
+
+#[derive(Deserialize, Default)]
+struct HistoryQuery {
+    size: Option<u32>,
+    before: Option<String>,
+}
+
+/// GET /api/spaces/{id}/meetings?size=&before=: `{total, data, nextPageUrl}`, newest
+/// first.
+async fn history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let page =
+        state.meetings.history(&principal, &space_id, query.before.as_deref(), query.size).await?;
+    let base = base_url(&state, &headers);
+    let data: Vec<Value> = page.meetings.iter().map(|m| wire::meeting(m, &base)).collect();
+    let size = query.size.unwrap_or(50);
+    let next = page.next_before.map_or(String::new(), |before| {
+        format!("{base}/api/spaces/{space_id}/meetings?size={size}&before={before}")
+    });
+    Ok(axum::Json(json!({"total": page.total, "data": data, "nextPageUrl": next})))
+}
+
+/// POST .../meetings/{mid}/end
+async fn end(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path((space_id, meeting_id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Value>> {
+    let view = state.meetings.end(&principal, &space_id, &meeting_id).await?;
+    Ok(meeting_body(&state, &headers, &view))
+}
+
+/// A list of ids in a body field (ids or `{_id}` / `{attendeeId}` objects).
+fn ids(body: &Map<String, Value>, field: &str) -> ApiResult<Vec<String>> {
+    let Some(list) = body.get(field).filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    let invalid = || CoreError::invalid(field, "must be a list of attendee ids");
+    let items = list.as_array().ok_or_else(invalid)?;
+    let mut found = Vec::with_capacity(items.len());
+    for item in items {
+        let id = item
+            .as_str()
+            .or_else(|| item.get("attendeeId").and_then(Value::as_str))
+            .or_else(|| item.get("_id").and_then(Value::as_str))
+            .ok_or_else(invalid)?;
+        found.push(id.to_owned());
+    }
+    Ok(found)
+}
+
+/// POST .../meetings/{mid}/muteall {exclusionList}
+async fn mute_all(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path((space_id, meeting_id)): Path<(String, String)>,
+    JsonOrForm(body): Body,
+) -> ApiResult<axum::Json<Value>> {
+    let exclusion = ids(&body, "exclusionList")?;
+    let view = state.meetings.mute_all(&principal, &space_id, &meeting_id, &exclusion).await?;
+    Ok(meeting_body(&state, &headers, &view))
+}
+
+/// The attendee types a path may name; the id alone identifies the person.
+const ATTENDEE_TYPES: [&str; 6] =
+    ["user", "userId", "anonymous", "anonymousId", "service", "serviceId"];
+
+/// POST .../attendees/{type}/{id}/mediastate {audio?, video?, screenshare?}
+async fn media_state(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path((space_id, meeting_id, attendee_type, attendee_id)): Path<(
+        String,
+        String,
+        String,
+        String,
+    )>,
+    JsonOrForm(body): Body,
+) -> ApiResult<axum::Json<Value>> {
+    if !ATTENDEE_TYPES.contains(&attendee_type.as_str()) {
+        return Err(CoreError::invalid("attendeeType", "must be user or anonymous").into());
+    }
+    let view = state
+        .meetings
+        .set_media_state(&principal, &space_id, &meeting_id, &attendee_id, &body)
+        .await?;
+    Ok(meeting_body(&state, &headers, &view))
+}
+
+/// POST .../attendees/raisedhands {requestedPermissions}
+async fn raise_hand(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path((space_id, meeting_id)): Path<(String, String)>,
+    JsonOrForm(body): Body,
+) -> ApiResult<axum::Json<Value>> {
+    let requested = permissions(body.get("requestedPermissions"), "requestedPermissions")?;
+    let view = state.meetings.raise_hand(&principal, &space_id, &meeting_id, requested).await?;
+    Ok(meeting_body(&state, &headers, &view))
+}
+
+async fn answer_hand(
+    state: AppState,
+    headers: HeaderMap,
+    principal: plaza_core::identity::Principal,
+    (space_id, meeting_id): (String, String),
+    body: Map<String, Value>,
+    answer: HandAnswer,
+) -> ApiResult<axum::Json<Value>> {
+    let field = match answer {
+        HandAnswer::Accept => "grantedPermissions",
+        HandAnswer::Lower => "rejectedPermissions",
+    };
+    let named = permissions(body.get(field), field)?;
+    let attendee = body
+        .get("attendeeId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| CoreError::invalid("attendeeId", "is required"))?;
+    let view = state
+        .meetings
+        .answer_hand(&principal, &space_id, &meeting_id, attendee, answer, named)
+        .await?;
+    Ok(meeting_body(&state, &headers, &view))
+}
+
+/// POST .../attendees/raisedhands/accept {grantedPermissions, attendeeId, attendeeType}
+async fn accept_hand(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(ids): Path<(String, String)>,
+    JsonOrForm(body): Body,
+) -> ApiResult<axum::Json<Value>> {
+    answer_hand(state, headers, principal, ids, body, HandAnswer::Accept).await
+}
+
+/// POST .../attendees/raisedhands/lower {rejectedPermissions, attendeeId, attendeeType}
+async fn lower_hand(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path(ids): Path<(String, String)>,
+    JsonOrForm(body): Body,
+) -> ApiResult<axum::Json<Value>> {
+    answer_hand(state, headers, principal, ids, body, HandAnswer::Lower).await
+}
+
+/// POST .../meetings/{mid}/layout {layout, backgroundTheme?}
+async fn layout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path((space_id, meeting_id)): Path<(String, String)>,
+    JsonOrForm(body): Body,
+) -> ApiResult<axum::Json<Value>> {
+    let text = |key: &str| body.get(key).and_then(Value::as_str);
+    let view = state
+        .meetings
+        .set_layout(&principal, &space_id, &meeting_id, text("layout"), text("backgroundTheme"))
+        .await?;
+    Ok(meeting_body(&state, &headers, &view))
+}
+
+/// The recording calls' answer: `{data: [event]}` with the recording at
+/// `data[0].content.recordings[0]` (catalog §3.8).
+fn recording_body(view: &MeetingView, base: &str, category: &str) -> axum::Json<Value> {
+    let mut event = wire::meeting(view, base);
+    event["category"] = json!(category);
+    axum::Json(json!({"data": [event]}))
+}
+
+/// POST .../meetings/{mid}/recordings (no body)
+async fn start_recording(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path((space_id, meeting_id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Value>> {
+    let (view, _) = state.meetings.start_recording(&principal, &space_id, &meeting_id).await?;
+    Ok(recording_body(&view, &base_url(&state, &headers), "app.event.recording.started"))
+}
+
+/// POST .../meetings/{mid}/recordings/{rid}/stop (no body)
+async fn stop_recording(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    Path((space_id, meeting_id, recording_id)): Path<(String, String, String)>,
+) -> ApiResult<axum::Json<Value>> {
+    let view =
+        state.meetings.stop_recording(&principal, &space_id, &meeting_id, &recording_id).await?;
+    Ok(recording_body(&view, &base_url(&state, &headers), "app.event.recording.ended"))
+}
+
+/// GET /api/mediasessions/mpaas/token/{spaceId}: `{token, sessionId, confId}`.
+async fn media_token(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(space_id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let issued = state.meetings.media_token(&principal, &space_id).await?;
+    Ok(axum::Json(json!({
+        "token": issued.token,
+        "sessionId": issued.session_id,
+        "confId": issued.conf_id,
+        "expires": issued.expires_at,
+    })))
+}
