@@ -44,6 +44,47 @@ async function restStatus(method, path, token, body) {
 }
 
 const scenarios = {
+  // A short meeting as the web client walks it: the host's media connects (the meeting
+  // starts), a guest joins and raises a hand, the host accepts and records, the guest
+  // sends video.end, the host leaves: everyone logs MEDIA_SESSION_RESPONSE categories.
+  async meeting() {
+    const host = connect(args.host);
+    const guest = connect(args.guest);
+    await subscribe(host, args.space);
+    await subscribe(guest, args.space);
+    const hostSeen = collect(host, 'MEDIA_SESSION_RESPONSE');
+    const guestSeen = collect(guest, 'MEDIA_SESSION_RESPONSE');
+    const until = async (list, category, count = 1) => {
+      for (let i = 0; i < 200 && list.filter((e) => e.category === category).length < count; i++) await sleep(25);
+    };
+    const tracks = (session) => ({
+      category: 'tracksstatus', topicId: args.space, data: [], version: '1.1',
+      content: { mediaSession: { audio: true, video: false, connected: true, screenshare: false, selfMuted: false, mdsrvSessionId: session } },
+    });
+    host.emit('SEND_MEDIA_SESSION_EVENTS', { ...tracks('host-session'), loopbackMetadata: { seq: 1 } });
+    await until(guestSeen, 'tracksstatus');
+    const meetingId = guestSeen[0].messageId;
+    guest.emit('SEND_MEDIA_SESSION_EVENTS', tracks('guest-session'));
+    await until(hostSeen, 'tracksstatus', 2);
+    const base = `/api/spaces/${args.space}/meetings/${meetingId}`;
+    out.raise = await restStatus('POST', `${base}/attendees/raisedhands`, args.guest, { requestedPermissions: ['PERMISSION_UNMUTE'] });
+    out.guestRecords = await restStatus('POST', `${base}/recordings`, args.guest);
+    out.accept = await restStatus('POST', `${base}/attendees/raisedhands/accept`, args.host, { grantedPermissions: ['PERMISSION_UNMUTE'], attendeeId: args.guestId, attendeeType: 'anonymous' });
+    const recording = await restStatus('POST', `${base}/recordings`, args.host);
+    out.recordingId = recording.body.data[0].content.recordings[0]._id;
+    await restStatus('POST', `${base}/recordings/${out.recordingId}/stop`, args.host);
+    await until(guestSeen, 'app.event.recording.ready');
+    guest.emit('SEND_MEDIA_SESSION_EVENTS', { category: 'video.end', topicId: args.space, content: {} });
+    await until(hostSeen, 'app.event.attendee.left');
+    host.emit('SEND_MEDIA_SESSION_EVENTS', { category: 'video.end', topicId: args.space, content: {} });
+    await until(guestSeen, 'app.event.meeting.ended');
+    await sleep(200);
+    out.host = hostSeen.map((e) => e.category);
+    out.guest = guestSeen.map((e) => e.category);
+    out.hostLoopback = hostSeen.filter((e) => e.loopbackMetadata).map((e) => e.loopbackMetadata);
+    out.ended = guestSeen[guestSeen.length - 1];
+    out.active = await restStatus('GET', `/api/spaces/${args.space}/activemeeting`, args.host);
+  },
   // The seed's file flow: upload URL, PUT, a chat carrying the file, the other member
   // downloads it and its thumbnail; a guest who joined later and an outsider cannot.
   async files() {

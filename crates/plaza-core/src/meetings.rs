@@ -103,7 +103,14 @@ pub struct MeetingService {
     identity: Arc<IdentityService>,
     config: MeetingConfig,
     calls: calls::Calls,
+    /// Changes to one space's meeting run one at a time on this node, each with the
+    /// events it publishes, so that everyone hears them in the order they were stored
+    /// (a relay right after the change it caused). Striped: bounded memory.
+    turns: Vec<tokio::sync::Mutex<()>>,
 }
+
+/// How many locks the spaces' meeting changes share.
+const TURN_STRIPES: usize = 64;
 
 fn meeting_not_found() -> CoreError {
     CoreError::new(ErrorCode::MeetingNotFound, "no such meeting running in this space")
@@ -163,7 +170,16 @@ impl MeetingService {
         identity: Arc<IdentityService>,
         config: MeetingConfig,
     ) -> Self {
-        MeetingService { store, events, identity, config, calls: calls::Calls::default() }
+        let turns = (0..TURN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
+        MeetingService { store, events, identity, config, calls: calls::Calls::default(), turns }
+    }
+
+    /// Waits for this node's turn to change the meeting of `space_id`.
+    async fn turn(&self, space_id: ObjectId) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        space_id.hash(&mut hasher);
+        self.turns[(hasher.finish() % TURN_STRIPES as u64) as usize].lock().await
     }
 
     pub fn config(&self) -> &MeetingConfig {
@@ -382,6 +398,7 @@ impl MeetingService {
         if category.starts_with("space.call.") {
             return self.call_signal(&space, principal, &input, &category).await;
         }
+        let _turn = self.turn(space.id).await;
         let media = input
             .payload
             .get("content")
@@ -496,6 +513,7 @@ impl MeetingService {
     ) -> CoreResult<()> {
         let Ok(space_id) = space_id.parse::<ObjectId>() else { return Ok(()) };
         let Some(space) = self.store.space_by_id(space_id).await? else { return Ok(()) };
+        let _turn = self.turn(space.id).await;
         self.leave(&space, principal.user_id(), Some(connection)).await
     }
 
@@ -505,6 +523,7 @@ impl MeetingService {
         for space_id in space_ids {
             let Ok(space_id) = space_id.parse::<ObjectId>() else { continue };
             let Some(space) = self.store.space_by_id(space_id).await? else { continue };
+            let _turn = self.turn(space.id).await;
             self.change(&space, None, |state, now| {
                 state.connection_lost(connection, now);
                 Ok(Vec::new())
@@ -521,6 +540,7 @@ impl MeetingService {
         let mut changed = 0;
         for record in due {
             let Some(space) = self.store.space_by_id(record.space_id).await? else { continue };
+            let _turn = self.turn(space.id).await;
             let grace = self.config.drop_grace_ms;
             self.change(&space, Some(record.id), |state, now| Ok(state.expire_drops(now, grace)))
                 .await
@@ -535,6 +555,7 @@ impl MeetingService {
     /// A removed member leaves the space's meeting at once.
     pub async fn member_removed(&self, space_id: ObjectId, user_id: ObjectId) -> CoreResult<()> {
         let Some(space) = self.store.space_by_id(space_id).await? else { return Ok(()) };
+        let _turn = self.turn(space.id).await;
         self.leave(&space, user_id, None).await
     }
 
@@ -585,6 +606,7 @@ impl MeetingService {
         F: FnMut(&mut MeetingState, Timestamp) -> CoreResult<Vec<Happening>>,
     {
         let space = self.controlled_space(principal, space_id).await?;
+        let _turn = self.turn(space.id).await;
         let (record, state) = self
             .change(&space, Some(parse_meeting(meeting_id)?), apply)
             .await?
@@ -681,6 +703,7 @@ impl MeetingService {
         F: FnMut(&mut MeetingState, Timestamp) -> CoreResult<Vec<Happening>>,
     {
         let (space, _, _) = self.space_for(principal, parse_space(space_id)?).await?;
+        let _turn = self.turn(space.id).await;
         let (record, state) = self
             .change(&space, Some(parse_meeting(meeting_id)?), apply)
             .await?

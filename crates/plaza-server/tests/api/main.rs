@@ -10,6 +10,7 @@ mod errors;
 mod files;
 mod helpers;
 mod listing;
+mod meetings;
 mod messages;
 mod oauth;
 mod postgres;
