@@ -14,6 +14,8 @@
 mod calls;
 pub mod state;
 
+pub use calls::{CallRegistry, LocalCallRegistry};
+
 use std::sync::{Arc, OnceLock, Weak};
 
 use plaza_db::{
@@ -102,7 +104,7 @@ pub struct MeetingService {
     events: Arc<dyn EventSink>,
     identity: Arc<IdentityService>,
     config: MeetingConfig,
-    calls: calls::Calls,
+    calls: Arc<dyn CallRegistry>,
     /// Changes to one space's meeting run one at a time on this node, each with the
     /// events it publishes, so that everyone hears them in the order they were stored
     /// (a relay right after the change it caused). Striped: bounded memory.
@@ -169,9 +171,10 @@ impl MeetingService {
         events: Arc<dyn EventSink>,
         identity: Arc<IdentityService>,
         config: MeetingConfig,
+        calls: Arc<dyn CallRegistry>,
     ) -> Self {
         let turns = (0..TURN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
-        MeetingService { store, events, identity, config, calls: calls::Calls::default(), turns }
+        MeetingService { store, events, identity, config, calls, turns }
     }
 
     /// Waits for this node's turn to change the meeting of `space_id`.

@@ -385,6 +385,14 @@ macro_rules! impl_sql_store {
                 message: &plaza_db::MessageRecord,
                 is_activity: bool,
             ) -> StoreResult<()> {
+                // The space row is locked first: concurrent sends in one space then queue
+                // on it instead of locking its memberships in different orders and
+                // deadlocking (PostgreSQL would abort one after its deadlock timeout).
+                sqlx::query("UPDATE space SET modified = modified WHERE space_id = $1")
+                    .bind(message.space_id.to_string())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(super::map_error)?;
                 let sql = format!(
                     "INSERT INTO message ({}, search_text, has_files, task_status, parent_category) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
@@ -410,22 +418,16 @@ macro_rules! impl_sql_store {
                     .map_err(super::map_error)?;
                 put_assignees(tx, message).await?;
                 put_message_files(tx, message).await?;
-                sqlx::query(
-                    "UPDATE membership SET unread_count = unread_count + 1 \
-                     WHERE space_id = $1 AND user_id <> $2 AND state = 'active'",
-                )
-                .bind(message.space_id.to_string())
-                .bind(message.sender_id.to_string())
-                .execute(&mut **tx)
-                .await
-                .map_err(super::map_error)?;
+                // Every membership of the space is updated in one statement below.
                 let activity = if is_activity { ", activity_at = $1" } else { "" };
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE membership SET last_message_at = $1{activity} \
+                    "UPDATE membership SET last_message_at = $1{activity}, \
+                     unread_count = unread_count + CASE WHEN user_id = $3 THEN 0 ELSE 1 END \
                      WHERE space_id = $2 AND state = 'active'"
                 )))
                 .bind(message.created.millis())
                 .bind(message.space_id.to_string())
+                .bind(message.sender_id.to_string())
                 .execute(&mut **tx)
                 .await
                 .map_err(super::map_error)?;

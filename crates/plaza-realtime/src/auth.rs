@@ -4,6 +4,7 @@
 
 use plaza_core::identity::{Credential, Principal};
 use serde_json::{Value, json};
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
 use crate::RealtimeState;
@@ -87,8 +88,8 @@ impl ConnectRefused {
 }
 
 /// Connect middleware: authenticates the socket or refuses the namespace connection.
-pub async fn authenticate(
-    socket: SocketRef,
+pub async fn authenticate<A: Adapter>(
+    socket: SocketRef<A>,
     State(state): State<RealtimeState>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), ConnectRefused> {

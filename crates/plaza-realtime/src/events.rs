@@ -11,6 +11,7 @@ use plaza_core::messages::NewMessage;
 use plaza_http::wire;
 use serde_json::{Map, Value, json};
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
 use crate::auth::SocketPrincipal;
@@ -19,16 +20,16 @@ use crate::turn::Turn;
 use crate::{RealtimeState, socket_room, space_room};
 
 /// The events this server answers, registered on every connected socket.
-pub(crate) fn register(socket: &SocketRef) {
-    socket.on("SUBSCRIBE_CHANNEL", subscribe);
-    socket.on("UNSUBSCRIBE_CHANNEL", unsubscribe);
-    socket.on("SEND_MESSAGE", send_message);
-    socket.on("SEND_PRESENCE_EVENT", presence);
-    socket.on("SEND_MEDIA_SESSION_EVENTS", media_session);
-    socket.on_disconnect(disconnected);
+pub(crate) fn register<A: Adapter>(socket: &SocketRef<A>) {
+    socket.on("SUBSCRIBE_CHANNEL", subscribe::<A>);
+    socket.on("UNSUBSCRIBE_CHANNEL", unsubscribe::<A>);
+    socket.on("SEND_MESSAGE", send_message::<A>);
+    socket.on("SEND_PRESENCE_EVENT", presence::<A>);
+    socket.on("SEND_MEDIA_SESSION_EVENTS", media_session::<A>);
+    socket.on_disconnect(disconnected::<A>);
 }
 
-fn principal(socket: &SocketRef) -> Option<plaza_core::identity::Principal> {
+fn principal<A: Adapter>(socket: &SocketRef<A>) -> Option<plaza_core::identity::Principal> {
     socket.extensions.get::<SocketPrincipal>().map(|p| p.0)
 }
 
@@ -41,7 +42,7 @@ fn error_body(error: &CoreError) -> Value {
 }
 
 /// The space ids this socket is subscribed to.
-fn subscriptions(socket: &SocketRef) -> Vec<String> {
+fn subscriptions<A: Adapter>(socket: &SocketRef<A>) -> Vec<String> {
     socket
         .rooms()
         .iter()
@@ -49,11 +50,11 @@ fn subscriptions(socket: &SocketRef) -> Vec<String> {
         .collect()
 }
 
-fn is_subscribed(socket: &SocketRef, space_id: &str) -> bool {
+fn is_subscribed<A: Adapter>(socket: &SocketRef<A>, space_id: &str) -> bool {
     socket.rooms().iter().any(|room| room.strip_prefix("space:") == Some(space_id))
 }
 
-fn emit(socket: &SocketRef, event: &str, payload: &Value) {
+fn emit<A: Adapter>(socket: &SocketRef<A>, event: &str, payload: &Value) {
     if let Err(error) = socket.emit(event, payload) {
         tracing::debug!(%error, event, "emit to socket failed");
     }
@@ -62,9 +63,9 @@ fn emit(socket: &SocketRef, event: &str, payload: &Value) {
 /// `SUBSCRIBE_CHANNEL {channel: {_id, type, password?}, lastMessageId?}`: joins the
 /// space as `/join` would (guests by link, PIN in `channel.password`), subscribes, and
 /// replays what a reconnecting client missed after `lastMessageId`.
-async fn subscribe(
+async fn subscribe<A: Adapter>(
     turn: Turn,
-    socket: SocketRef,
+    socket: SocketRef<A>,
     State(state): State<RealtimeState>,
     TryData(data): TryData<Value>,
 ) {
@@ -118,9 +119,9 @@ fn leaves_payload(
 }
 
 /// `UNSUBSCRIBE_CHANNEL {channel: {_id}}`: stops delivery and tells the others.
-async fn unsubscribe(
+async fn unsubscribe<A: Adapter>(
     turn: Turn,
-    socket: SocketRef,
+    socket: SocketRef<A>,
     State(state): State<RealtimeState>,
     TryData(data): TryData<Value>,
 ) {
@@ -150,9 +151,9 @@ async fn unsubscribe(
 
 /// `SEND_MESSAGE`: stored through the same core call as REST, then `MESSAGE_SENT` to
 /// the space; this socket's copy alone carries `loopbackMetadata`.
-async fn send_message(
+async fn send_message<A: Adapter>(
     turn: Turn,
-    socket: SocketRef,
+    socket: SocketRef<A>,
     State(state): State<RealtimeState>,
     TryData(data): TryData<Value>,
 ) {
@@ -213,9 +214,9 @@ async fn send_message(
 /// `SEND_PRESENCE_EVENT`: relayed as `PRESENCE_EVENT_RESPONSE` to the space's other
 /// subscribers, or only to `receivers` when that list is not empty; `sender` is filled
 /// in from the token.
-async fn presence(
+async fn presence<A: Adapter>(
     turn: Turn,
-    socket: SocketRef,
+    socket: SocketRef<A>,
     State(state): State<RealtimeState>,
     TryData(data): TryData<Value>,
 ) {
@@ -258,7 +259,11 @@ async fn presence(
 }
 
 /// On disconnect, the server itself tells each subscribed space that the party left.
-async fn disconnected(socket: SocketRef, io: SocketIo, State(state): State<RealtimeState>) {
+async fn disconnected<A: Adapter>(
+    socket: SocketRef<A>,
+    io: SocketIo<A>,
+    State(state): State<RealtimeState>,
+) {
     // After every event the socket sent before it went away.
     let turn = Turn::take(&socket);
     turn.wait().await;
@@ -284,9 +289,9 @@ async fn disconnected(socket: SocketRef, io: SocketIo, State(state): State<Realt
 /// `MEDIA_SESSION_RESPONSE` (this socket's copy with its `loopbackMetadata`) after any
 /// meeting change it causes. A refusal answers `SEND_MEDIA_SESSION_EVENTS_FAILED` with
 /// the payload sent plus `error`, like `SEND_MESSAGE_FAILED`.
-async fn media_session(
+async fn media_session<A: Adapter>(
     turn: Turn,
-    socket: SocketRef,
+    socket: SocketRef<A>,
     State(state): State<RealtimeState>,
     TryData(data): TryData<Value>,
 ) {

@@ -15,14 +15,17 @@ mod turn;
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use plaza_core::identity::IdentityService;
 use plaza_core::meetings::MeetingService;
 use plaza_core::messages::MessageService;
 use plaza_core::spaces::SpaceService;
 use socketioxide::SocketIo;
+use socketioxide::adapter::{Adapter, LocalAdapter};
 use socketioxide::extract::SocketRef;
 use socketioxide::handler::ConnectHandler;
-use socketioxide::layer::SocketIoLayer;
+use socketioxide_redis::drivers::redis::redis_client;
+use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 
 pub use auth::SocketCredential;
 pub use sink::RealtimeSink;
@@ -52,25 +55,72 @@ pub(crate) fn user_room(user_id: impl std::fmt::Display) -> String {
 }
 
 /// Every socket's own room, so that a broadcast can leave its origin out.
-pub(crate) fn socket_room(socket: &SocketRef) -> String {
+pub(crate) fn socket_room<A: Adapter>(socket: &SocketRef<A>) -> String {
     format!("sock:{}", socket.id)
 }
 
-/// Builds the Socket.IO layer to put on the HTTP router, and its handle. `sink` is the
-/// [`RealtimeSink`] the core publishes to; it starts delivering once the handle exists.
-pub fn layer(state: RealtimeState, sink: &RealtimeSink) -> (SocketIoLayer, SocketIo) {
+/// How events reach sockets connected to other nodes (`realtime.adapter`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdapterConfig {
+    /// One node: rooms live in this process.
+    Local,
+    /// Several nodes fanning out through Redis (≥ 7, RESP3) at `url`, on channels named
+    /// after `prefix` (deployments sharing one Redis need different prefixes).
+    Redis { url: String, prefix: String },
+}
+
+/// Puts Socket.IO on `router` with the chosen adapter and starts delivering what the
+/// core publishes to `sink`. With Redis, fails if Redis does not answer.
+pub async fn attach(
+    router: axum::Router,
+    state: RealtimeState,
+    sink: &RealtimeSink,
+    adapter: &AdapterConfig,
+) -> anyhow::Result<axum::Router> {
     let base_url = state.base_url.clone();
-    let (layer, io) = SocketIo::builder().with_state(state).build_layer();
-    for path in NAMESPACES {
-        io.ns(path, on_connect.with(auth::authenticate));
+    match adapter {
+        AdapterConfig::Local => {
+            let (layer, io) = SocketIo::builder().with_state(state).build_layer();
+            for path in NAMESPACES {
+                io.ns(path, on_connect::<LocalAdapter>.with(auth::authenticate::<LocalAdapter>));
+            }
+            sink.start(io, base_url);
+            Ok(router.layer(layer))
+        }
+        AdapterConfig::Redis { url, prefix } => {
+            let client = redis_client::Client::open(resp3(url))
+                .context("realtime.adapter is not a Redis URL")?;
+            let config = RedisAdapterConfig::new().with_prefix(format!("{prefix}:socket.io"));
+            let adapter = RedisAdapterCtr::new_with_redis_config(&client, config)
+                .await
+                .context("connect to Redis")?;
+            let (layer, io) = SocketIo::builder()
+                .with_state(state)
+                .with_adapter::<RedisAdapter<_>>(adapter)
+                .build_layer();
+            for path in NAMESPACES {
+                io.ns(path, on_connect.with(auth::authenticate))
+                    .await
+                    .with_context(|| format!("register namespace {path} with Redis"))?;
+            }
+            sink.start(io, base_url);
+            Ok(router.layer(layer))
+        }
     }
-    sink.start(io.clone(), base_url);
-    (layer, io)
+}
+
+/// The adapter speaks RESP3 (Redis 7+); say so in the URL unless it already does.
+fn resp3(url: &str) -> String {
+    if url.contains("protocol=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}protocol=resp3")
 }
 
 /// Everything a socket needs was set up by the connect middleware (see
 /// `auth::authenticate`), before the CONNECT acknowledgement.
-async fn on_connect(socket: SocketRef) {
+async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
     let user = socket.extensions.get::<auth::SocketPrincipal>().map(|p| p.0.user_id());
     tracing::debug!(sid = %socket.id, ns = socket.ns(), user = ?user, "socket connected");
 }

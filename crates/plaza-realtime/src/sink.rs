@@ -6,6 +6,7 @@ use plaza_core::messages::MessageView;
 use plaza_http::wire;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use tokio::sync::mpsc;
 
 use crate::{space_room, user_room};
@@ -33,7 +34,7 @@ impl EventSink for RealtimeSink {
 
 impl RealtimeSink {
     /// Starts the delivery task (once).
-    pub(crate) fn start(&self, io: SocketIo, base_url: String) {
+    pub(crate) fn start<A: Adapter>(&self, io: SocketIo<A>, base_url: String) {
         let Some(mut receiver) = self.receiver.lock().ok().and_then(|mut r| r.take()) else {
             return;
         };
@@ -59,8 +60,8 @@ fn audience(view: &MessageView) -> Vec<String> {
 }
 
 /// Emits to `rooms` in every namespace, skipping the socket whose own room is `except`.
-pub(crate) async fn emit_all(
-    io: &SocketIo,
+pub(crate) async fn emit_all<A: Adapter>(
+    io: &SocketIo<A>,
     rooms: Vec<String>,
     except: Option<String>,
     event: &str,
@@ -77,7 +78,7 @@ pub(crate) async fn emit_all(
     }
 }
 
-async fn deliver(io: &SocketIo, base_url: &str, event: DomainEvent) {
+async fn deliver<A: Adapter>(io: &SocketIo<A>, base_url: &str, event: DomainEvent) {
     match event {
         DomainEvent::Message { view, origin } => {
             let payload = wire::message(&view, base_url);

@@ -4,12 +4,13 @@
 //! tests can start a real server on port 0 with [`Application::build_with_listener`].
 #![forbid(unsafe_code)]
 
+mod cluster;
 pub mod settings;
 
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,8 +19,10 @@ use plaza_blob::{ObjectBlobStore, S3Config};
 use plaza_core::events::{EventSink, Fanout, LogSink};
 use plaza_core::files::{BlobStore, FileConfig, FileService};
 use plaza_core::identity::{IdentityService, SigningKeys};
-use plaza_core::limits::{LocalRateLimiter, Rate};
-use plaza_core::meetings::{MeetingConfig, MeetingReactions, MeetingService};
+use plaza_core::limits::{LocalRateLimiter, Rate, RateLimiter};
+use plaza_core::meetings::{
+    CallRegistry, LocalCallRegistry, MeetingConfig, MeetingReactions, MeetingService,
+};
 use plaza_core::messages::MessageService;
 use plaza_core::spaces::SpaceService;
 use plaza_db::Store;
@@ -66,19 +69,16 @@ fn create_private_dir(path: &Path) -> anyhow::Result<()> {
     builder.create(path).with_context(|| format!("create data folder {}", path.display()))
 }
 
-/// Loads the JWT signing key from `<data_dir>/keys/`, creating it on first start.
-/// The file is readable by its owner only.
-pub fn load_or_create_signing_keys(data_dir: &Path) -> anyhow::Result<SigningKeys> {
-    let folder = data_dir.join("keys");
-    let path = folder.join("jwt-ed25519.pem");
-    if path.exists() {
-        let pem =
-            std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
-        return SigningKeys::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("{e}"));
-    }
+/// Where a node keeps the key it signs JWTs with.
+fn signing_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("keys").join("jwt-ed25519.pem")
+}
+
+/// Writes `pem` as the node's key file, readable by its owner only, unless one exists.
+fn write_signing_key(data_dir: &Path, pem: &str) -> anyhow::Result<()> {
+    let path = signing_key_path(data_dir);
     create_private_dir(data_dir)?;
-    create_private_dir(&folder)?;
-    let (keys, pem) = SigningKeys::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    create_private_dir(&data_dir.join("keys"))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -87,15 +87,71 @@ pub fn load_or_create_signing_keys(data_dir: &Path) -> anyhow::Result<SigningKey
         Ok(mut file) => {
             file.write_all(pem.as_bytes())?;
             file.sync_all()?;
-            tracing::info!(path = %path.display(), kid = keys.kid(), "created a new JWT signing key");
-            Ok(keys)
+            Ok(())
         }
-        // Another process created it first: use theirs, so both sign with one key.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            load_or_create_signing_keys(data_dir)
-        }
+        // Another process wrote it first; the database decides which key counts.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e).with_context(|| format!("write {}", path.display())),
     }
+}
+
+/// The key every node signs JWTs with: the first node's, kept in the database, so
+/// that a token from one node is good on all. A single node's existing key file becomes
+/// that key (upgrading invalidates no token); a new node writes the shared key to its
+/// key file.
+async fn shared_signing_keys(store: &dyn Store, data_dir: &Path) -> anyhow::Result<SigningKeys> {
+    let path = signing_key_path(data_dir);
+    let local_pem = match std::fs::read_to_string(&path) {
+        Ok(pem) => Some(pem),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
+    };
+    let candidate = match &local_pem {
+        Some(pem) => pem.clone(),
+        None => SigningKeys::generate().map_err(|e| anyhow::anyhow!("{e}"))?.1,
+    };
+    let shared = store
+        .secret(JWT_KEY_SECRET, &candidate, plaza_core::Timestamp::now())
+        .await
+        .context("read the shared JWT signing key")?;
+    let keys = SigningKeys::from_pkcs8_pem(&shared).map_err(|e| anyhow::anyhow!("{e}"))?;
+    match local_pem {
+        None => {
+            write_signing_key(data_dir, &shared)?;
+            tracing::info!(path = %path.display(), kid = keys.kid(), "stored the JWT signing key");
+        }
+        Some(pem) if pem != shared => tracing::warn!(
+            path = %path.display(),
+            kid = keys.kid(),
+            "this node's key file differs from the key the database holds; signing with the \
+             database's, which every node shares"
+        ),
+        Some(_) => {}
+    }
+    Ok(keys)
+}
+
+/// The `server_secret` holding the JWT signing key (PKCS#8 PEM).
+const JWT_KEY_SECRET: &str = "jwt-signing-key";
+
+/// The adapter `realtime.adapter` names: `local`, or a `redis://` / `rediss://` URL.
+fn realtime_adapter(settings: &Settings) -> anyhow::Result<plaza_realtime::AdapterConfig> {
+    let value = settings.realtime.adapter.0.trim();
+    if value.is_empty() || value == "local" {
+        return Ok(plaza_realtime::AdapterConfig::Local);
+    }
+    if value.starts_with("redis://") || value.starts_with("rediss://") {
+        let prefix = settings.realtime.channel_prefix.trim();
+        anyhow::ensure!(!prefix.is_empty(), "realtime.channel_prefix must not be empty");
+        return Ok(plaza_realtime::AdapterConfig::Redis {
+            url: value.to_owned(),
+            prefix: prefix.to_owned(),
+        });
+    }
+    anyhow::bail!(
+        "realtime.adapter must be \"local\" or a redis:// URL, not {:?}",
+        settings.realtime.adapter
+    )
 }
 
 /// The services built from settings, shared by `serve` and the admin commands.
@@ -146,14 +202,32 @@ impl Services {
         events: Arc<dyn EventSink>,
     ) -> anyhow::Result<Services> {
         let store = open_store(settings).await?;
-        let keys = load_or_create_signing_keys(&settings.server.data_dir)?;
+        let keys = shared_signing_keys(store.as_ref(), &settings.server.data_dir).await?;
         let identity =
             Arc::new(IdentityService::new(store.clone(), keys, settings.identity_config()));
         let limits = &settings.messages;
-        let send_limiter = Arc::new(LocalRateLimiter::new(Rate {
-            per_second: limits.sends_per_second,
-            burst: limits.send_burst,
-        }));
+        let send_rate = Rate { per_second: limits.sends_per_second, burst: limits.send_burst };
+        // Several nodes share counts and ringing calls through Redis; one keeps them here.
+        let (send_limiter, calls): (Arc<dyn RateLimiter>, Arc<dyn CallRegistry>) =
+            match realtime_adapter(settings)? {
+                plaza_realtime::AdapterConfig::Local => (
+                    Arc::new(LocalRateLimiter::new(send_rate)),
+                    Arc::new(LocalCallRegistry::default()),
+                ),
+                plaza_realtime::AdapterConfig::Redis { url, prefix } => {
+                    let redis = cluster::connect(&url).await.with_context(|| {
+                        format!("realtime.adapter = {:?}", settings.realtime.adapter)
+                    })?;
+                    (
+                        Arc::new(cluster::RedisRateLimiter::new(
+                            redis.clone(),
+                            &format!("{prefix}:rate:sends"),
+                            send_rate,
+                        )),
+                        Arc::new(cluster::RedisCallRegistry::new(redis, &prefix)),
+                    )
+                }
+            };
         let file_settings = &settings.files;
         let file_config = FileConfig {
             max_file_bytes: file_settings.max_file_bytes,
@@ -189,6 +263,7 @@ impl Services {
                 ring_timeout_ms: millis(meeting_settings.ring_timeout_ms),
                 media_token_ttl_secs: millis(meeting_settings.media_token_ttl_secs),
             },
+            calls,
         ));
         reactions.bind(&meetings);
         Ok(Services { store, identity, spaces, messages, files, meetings })
@@ -249,7 +324,9 @@ impl Application {
                 cors_origins: settings.server.cors_origins.clone(),
             }),
         };
-        let (socket_layer, _io) = plaza_realtime::layer(
+        let adapter = realtime_adapter(&settings)?;
+        let router = plaza_realtime::attach(
+            plaza_http::router(state),
             plaza_realtime::RealtimeState {
                 identity: services.identity.clone(),
                 spaces: services.spaces.clone(),
@@ -258,10 +335,13 @@ impl Application {
                 base_url: settings.server.public_url.clone().unwrap_or_default(),
             },
             &realtime,
-        );
+            &adapter,
+        )
+        .await
+        .with_context(|| format!("realtime.adapter = {:?}", settings.realtime.adapter))?;
         Ok(Application {
             listener,
-            router: plaza_http::router(state).layer(socket_layer),
+            router,
             identity: services.identity,
             files: services.files,
             meetings: services.meetings,

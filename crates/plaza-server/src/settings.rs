@@ -22,6 +22,7 @@ pub struct Settings {
     pub messages: MessageSettings,
     pub files: FileSettings,
     pub meetings: MeetingSettings,
+    pub realtime: RealtimeSettings,
     pub log: LogSettings,
 }
 
@@ -113,6 +114,23 @@ pub struct MessageSettings {
 impl Default for MessageSettings {
     fn default() -> Self {
         MessageSettings { max_bytes: 64 * 1024, sends_per_second: 10, send_burst: 50 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RealtimeSettings {
+    /// How socket events reach the other nodes: "local" (one node) or a Redis URL
+    /// ("redis://host:6379/0"). Printed with its password masked.
+    pub adapter: SecretUrl,
+    /// Names this deployment's Redis channels and keys, so that several deployments
+    /// (or test runs) can share one Redis.
+    pub channel_prefix: String,
+}
+
+impl Default for RealtimeSettings {
+    fn default() -> Self {
+        RealtimeSettings { adapter: SecretUrl("local".into()), channel_prefix: "plaza".into() }
     }
 }
 
@@ -337,6 +355,10 @@ pub struct SecretUrl(pub String);
 
 impl fmt::Debug for SecretUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.0.contains("://") {
+            // A word such as "local", not a URL: nothing to hide.
+            return write!(f, "{:?}", self.0);
+        }
         write!(f, "{}", redact_url(&self.0))
     }
 }

@@ -2,12 +2,14 @@
 //! own events are relayed to every connection of both (the callee may never have
 //! opened the space); the server adds `space.call.offer.sent` for the caller,
 //! `space.call.offer.accepted` when the callee answers, and `space.call.not.answered`
-//! when an offer rings out.
+//! when an offer rings out. Which offers still ring is a [`CallRegistry`], local or
+//! shared by the nodes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use plaza_db::{ObjectId, SpaceRecord, Timestamp};
 use serde_json::{Map, Value, json};
 
@@ -26,23 +28,40 @@ const PARTY_CATEGORIES: [&str; 5] = [
     "space.call.ended",
 ];
 
-/// Offers still ringing, by `spaceCallId`. Kept by the node that took the offer; the
-/// ring timer runs there.
-#[derive(Default)]
-pub(super) struct Calls {
-    ringing: Arc<Mutex<HashMap<String, ObjectId>>>,
+/// Which offers are still ringing, by `spaceCallId`: shared by every node when the
+/// deployment has several, so that an answer taken by one node stops the ring timer
+/// another node runs.
+#[async_trait]
+pub trait CallRegistry: Send + Sync {
+    /// Records an offer as ringing, for at least `ttl`.
+    async fn ring(&self, call_id: &str, ttl: Duration);
+    /// Stops the ringing; whether it was still ringing (true for one caller only).
+    async fn answer(&self, call_id: &str) -> bool;
 }
 
-impl Calls {
-    fn ring(&self, call_id: &str, space_id: ObjectId) {
+/// Ringing offers in this process: enough for one node.
+#[derive(Default)]
+pub struct LocalCallRegistry {
+    ringing: Mutex<HashMap<String, std::time::Instant>>,
+}
+
+#[async_trait]
+impl CallRegistry for LocalCallRegistry {
+    async fn ring(&self, call_id: &str, ttl: Duration) {
         if let Ok(mut ringing) = self.ringing.lock() {
-            ringing.insert(call_id.to_owned(), space_id);
+            let now = std::time::Instant::now();
+            ringing.retain(|_, until| *until > now);
+            ringing.insert(call_id.to_owned(), now + ttl);
         }
     }
 
-    /// Stops the ringing; whether it was still ringing.
-    fn answer(ringing: &Mutex<HashMap<String, ObjectId>>, call_id: &str) -> bool {
-        ringing.lock().map(|mut r| r.remove(call_id).is_some()).unwrap_or(false)
+    async fn answer(&self, call_id: &str) -> bool {
+        let now = std::time::Instant::now();
+        self.ringing
+            .lock()
+            .ok()
+            .and_then(|mut r| r.remove(call_id))
+            .is_some_and(|until| until > now)
     }
 }
 
@@ -136,7 +155,9 @@ impl MeetingService {
         });
         match category {
             "space.call.offer" => {
-                self.calls.ring(&call_id, space.id);
+                let ring = Duration::from_millis(self.config.ring_timeout_ms.max(0) as u64);
+                // Kept a while past the ring, so the timer still finds it.
+                self.calls.ring(&call_id, ring + Duration::from_secs(60)).await;
                 self.events.publish(server_event(
                     space,
                     "space.call.offer.sent",
@@ -144,13 +165,12 @@ impl MeetingService {
                     MediaAudience::Origin,
                     Some(input.connection.clone()),
                 ));
-                let ringing = self.calls.ringing.clone();
+                let calls = self.calls.clone();
                 let events: Arc<dyn EventSink> = self.events.clone();
-                let ring = Duration::from_millis(self.config.ring_timeout_ms.max(0) as u64);
                 let space = space.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(ring).await;
-                    if Calls::answer(&ringing, &call_id) {
+                    if calls.answer(&call_id).await {
                         events.publish(server_event(
                             &space,
                             "space.call.not.answered",
@@ -161,7 +181,7 @@ impl MeetingService {
                     }
                 });
             }
-            "space.call.accepted" if Calls::answer(&self.calls.ringing, &call_id) => {
+            "space.call.accepted" if self.calls.answer(&call_id).await => {
                 self.events.publish(server_event(
                     space,
                     "space.call.offer.accepted",
@@ -171,7 +191,7 @@ impl MeetingService {
                 ));
             }
             "space.call.rejected" | "space.call.cancelled" => {
-                Calls::answer(&self.calls.ringing, &call_id);
+                self.calls.answer(&call_id).await;
             }
             _ => {}
         }

@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 mod cli;
+mod cluster;
 mod config;
 mod errors;
 mod files;

@@ -1,0 +1,453 @@
+//! Several `plaza serve` processes on one PostgreSQL database, fanning out through
+//! Redis: clients on different nodes see every message, presence and meeting event
+//! once; kicks and limits hold across nodes; a node killed mid-traffic loses no
+//! acknowledged message and its clients resume on the others.
+//!
+//! Runs when `PLAZA_TEST_PG_URL` and `PLAZA_TEST_REDIS_URL` are set (CI sets both);
+//! `PLAZA_REQUIRE_CLUSTER=1` makes their absence a failure.
+
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use plaza_client::RealtimeClient;
+use plaza_client::realtime::Credentials;
+use plaza_db_tests::TestDatabase;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, jwt};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn redis_url() -> Option<String> {
+    std::env::var("PLAZA_TEST_REDIS_URL").ok().filter(|u| !u.trim().is_empty())
+}
+
+/// The database and Redis the cluster uses, or `None` (the test is skipped) when
+/// they are not configured and not required.
+async fn services() -> Option<(TestDatabase, String)> {
+    let required = std::env::var("PLAZA_REQUIRE_CLUSTER").is_ok_and(|v| v == "1");
+    let redis = redis_url();
+    let database = TestDatabase::postgres().await.expect("create a PostgreSQL database");
+    match (database, redis) {
+        (Some(database), Some(redis)) => Some((database, redis)),
+        (database, _) => {
+            assert!(!required, "PLAZA_TEST_PG_URL and PLAZA_TEST_REDIS_URL are required");
+            if let Some(database) = database {
+                database.remove().await.expect("remove the database");
+            }
+            None
+        }
+    }
+}
+
+/// One `plaza serve` process.
+struct Node {
+    child: Child,
+    base: String,
+    _folder: tempfile::TempDir,
+}
+
+impl Node {
+    async fn start(database_url: &str, redis: &str, prefix: &str, extra: &[(&str, &str)]) -> Node {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let folder = tempfile::tempdir().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_plaza"));
+        command
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                database_url,
+            ])
+            .arg("--data-dir")
+            .arg(folder.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("PLAZA__")) {
+            command.env_remove(key);
+        }
+        command
+            .env("PLAZA__REALTIME__ADAPTER", redis)
+            .env("PLAZA__REALTIME__CHANNEL_PREFIX", prefix)
+            .env("PLAZA__MESSAGES__SENDS_PER_SECOND", "0");
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("start plaza");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(answer) = http.get(format!("{base}/ready")).send().await
+                && answer.status().is_success()
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "node on port {port} did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Node { child, base, _folder: folder }
+    }
+
+    /// SIGKILL: no goodbye to anyone.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn call(
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().request(method, url);
+    if let Some(token) = token {
+        request = request.header("authorization", jwt(token));
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let answer = request.send().await.expect("request");
+    let status = answer.status();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+async fn register(node: &Node, username: &str) -> (String, String) {
+    let (status, body) = call(
+        reqwest::Method::POST,
+        format!("{}/api/auth/register", node.base),
+        None,
+        Some(json!({"username": username, "password": PASSWORD})),
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let id = body["user"]["_id"].as_str().unwrap().to_owned();
+    (token, id)
+}
+
+/// A client on a node, logging the events it receives by name.
+struct Client {
+    socket: RealtimeClient,
+    log: Vec<(String, Value)>,
+}
+
+impl Client {
+    async fn on(node: &Node, token: &str, space: &str, last: Option<&str>) -> Client {
+        let mut socket = RealtimeClient::connect(&node.base, "/chat", &Credentials::jwt(token))
+            .await
+            .expect("connect");
+        socket.subscribe(space, last).unwrap();
+        socket.wait_for("CHANNEL_SUBSCRIBED", WAIT).await.expect("subscribed");
+        Client { socket, log: Vec::new() }
+    }
+
+    /// Reads events until `done` holds for the log, or panics after a while.
+    async fn until(&mut self, what: &str, done: impl Fn(&[(String, Value)]) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !done(&self.log) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.socket.next_event()).await {
+                Ok(Some(event)) => self.log.push((event.name, event.payload)),
+                Ok(None) => panic!("connection closed while waiting for {what}"),
+                Err(_) => panic!("timed out waiting for {what}; log: {:?}", self.names()),
+            }
+        }
+    }
+
+    /// Reads whatever else arrives within a short while.
+    async fn settle(&mut self) {
+        while let Ok(Some(event)) =
+            tokio::time::timeout(Duration::from_millis(400), self.socket.next_event()).await
+        {
+            self.log.push((event.name, event.payload));
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.log
+            .iter()
+            .map(|(name, payload)| format!("{name}:{}", payload["category"].as_str().unwrap_or("")))
+            .collect()
+    }
+
+    fn count(&self, name: &str) -> usize {
+        self.log.iter().filter(|(n, _)| n == name).count()
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.log
+            .iter()
+            .filter(|(n, p)| n == "MESSAGE_SENT" && p["category"] == "chat")
+            .filter_map(|(_, p)| p["_id"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    fn media(&self) -> Vec<String> {
+        self.log
+            .iter()
+            .filter(|(n, _)| n == "MEDIA_SESSION_RESPONSE")
+            .map(|(_, p)| p["category"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+fn chats(log: &[(String, Value)]) -> usize {
+    log.iter().filter(|(n, p)| n == "MESSAGE_SENT" && p["category"] == "chat").count()
+}
+
+#[tokio::test]
+async fn three_nodes_deliver_everything_once_and_survive_losing_one() {
+    let Some((database, redis)) = services().await else { return };
+    let prefix = format!("plaza-test-{:x}", rand::random::<u64>());
+    let grace = [("PLAZA__MEETINGS__DROP_GRACE_MS", "500")];
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        nodes.push(Node::start(&database.url, &redis, &prefix, &grace).await);
+    }
+
+    // Accounts made on different nodes; tokens from one node work on all.
+    let (ann, _) = register(&nodes[0], "ann@example.com").await;
+    let (bob, bob_id) = register(&nodes[1], "bob@example.com").await;
+    let (cat, cat_id) = register(&nodes[2], "cat@example.com").await;
+    let (status, created) = call(
+        reqwest::Method::POST,
+        format!("{}/api/spaces/invite", nodes[1].base),
+        Some(&ann),
+        Some(json!({"topic": {"title": "Cluster", "type": "group"}, "invitees": []})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let space = created["data"][0]["topicId"].as_str().unwrap().to_owned();
+    for id in [&bob_id, &cat_id] {
+        let (status, body) = call(
+            reqwest::Method::POST,
+            format!("{}/api/spaces/{space}/attendees/userId/{id}", nodes[2].base),
+            Some(&ann),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+        assert!(status.is_success(), "{body}");
+    }
+
+    let mut a = Client::on(&nodes[0], &ann, &space, None).await;
+    let mut b = Client::on(&nodes[1], &bob, &space, None).await;
+    let mut c = Client::on(&nodes[2], &cat, &space, None).await;
+
+    // Messages: ten from each node, each reaching all three clients once.
+    for n in 0..10 {
+        for (client, who) in [(&a, "ann"), (&b, "bob"), (&c, "cat")] {
+            client.socket.send_chat(&space, &format!("{who} {n}"), Some(json!(n))).unwrap();
+        }
+    }
+    for client in [&mut a, &mut b, &mut c] {
+        client.until("30 messages", |log| chats(log) >= 30).await;
+    }
+
+    // Presence from node 1 reaches the others once, not its sender.
+    a.socket
+        .emit("SEND_PRESENCE_EVENT", &json!({"category": "app.event.presence.party.online", "topicId": space, "content": {"offline": false}, "receivers": []}))
+        .unwrap();
+    for client in [&mut b, &mut c] {
+        client
+            .until("presence", |log| log.iter().any(|(n, _)| n == "PRESENCE_EVENT_RESPONSE"))
+            .await;
+    }
+
+    // A meeting started on node 2 and joined from node 3.
+    let tracks = json!({"category": "tracksstatus", "topicId": space, "content": {"mediaSession": {"audio": true, "video": false, "connected": true}}});
+    b.socket.emit("SEND_MEDIA_SESSION_EVENTS", &tracks).unwrap();
+    a.until("b's tracks", |log| {
+        log.iter().any(|(n, p)| n == "MEDIA_SESSION_RESPONSE" && p["category"] == "tracksstatus")
+    })
+    .await;
+    c.socket.emit("SEND_MEDIA_SESSION_EVENTS", &tracks).unwrap();
+    for client in [&mut a, &mut b, &mut c] {
+        client
+            .until("both tracks", |log| {
+                log.iter()
+                    .filter(|(n, p)| {
+                        n == "MEDIA_SESSION_RESPONSE" && p["category"] == "tracksstatus"
+                    })
+                    .count()
+                    >= 2
+            })
+            .await;
+    }
+    for client in [&mut a, &mut b, &mut c] {
+        client.settle().await;
+        assert_eq!(
+            client.media(),
+            [
+                "app.event.meeting.started",
+                "app.event.attendee.added",
+                "tracksstatus",
+                "app.event.attendee.added",
+                "tracksstatus"
+            ],
+            "every meeting event once, in order"
+        );
+
+        let seen = client.messages();
+        let unique: HashSet<&String> = seen.iter().collect();
+        assert_eq!((seen.len(), unique.len()), (30, 30), "each message once");
+    }
+
+    assert_eq!(a.count("PRESENCE_EVENT_RESPONSE"), 0, "not to its sender");
+    assert_eq!((b.count("PRESENCE_EVENT_RESPONSE"), c.count("PRESENCE_EVENT_RESPONSE")), (1, 1));
+
+    // Node 3 dies mid-traffic. What its client saw acknowledged must be stored.
+    let before_kill = c.messages().last().cloned();
+    for n in 0..20 {
+        // Fails once Cat's node is gone; what she sent before must not be lost.
+        let _ = c.socket.send_chat(&space, &format!("cat late {n}"), Some(json!({"late": n})));
+        a.socket.send_chat(&space, &format!("ann late {n}"), None).unwrap();
+        if n == 10 {
+            nodes[2].kill();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Whatever reached Cat before the node died, including her own acknowledgements.
+    while let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(300), c.socket.next_event()).await
+    {
+        c.log.push((event.name, event.payload));
+    }
+    let acknowledged: Vec<String> = c
+        .log
+        .iter()
+        .filter(|(n, p)| {
+            n == "MESSAGE_SENT"
+                && p.get("loopbackMetadata").is_some_and(|l| l.get("late").is_some())
+        })
+        .filter_map(|(_, p)| p["_id"].as_str().map(str::to_owned))
+        .collect();
+    let seen_before: Vec<String> = c.messages();
+    a.until("ann's late messages", |log| {
+        log.iter()
+            .filter(|(n, p)| {
+                n == "MESSAGE_SENT"
+                    && p["content"]["bodyText"].as_str().is_some_and(|t| t.starts_with("ann late"))
+            })
+            .count()
+            >= 20
+    })
+    .await;
+
+    // Everything stored, read through a surviving node.
+    let (status, history) = call(
+        reqwest::Method::GET,
+        format!("{}/api/spaces/{space}/messages/query?size=50&category=chat", nodes[0].base),
+        Some(&ann),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut stored: HashSet<String> = HashSet::new();
+    let mut page = history;
+    loop {
+        for message in page["data"].as_array().unwrap() {
+            stored.insert(message["_id"].as_str().unwrap().to_owned());
+        }
+        let next = page["nextPageUrl"].as_str().unwrap_or_default().to_owned();
+        if next.is_empty() {
+            break;
+        }
+        let next = if next.starts_with('/') { format!("{}{next}", nodes[0].base) } else { next };
+        page = call(reqwest::Method::GET, next, Some(&ann), None).await.1;
+    }
+    for id in &acknowledged {
+        assert!(stored.contains(id), "acknowledged message {id} was lost");
+    }
+    assert!(
+        !acknowledged.is_empty(),
+        "some of Cat's late messages were acknowledged before the kill"
+    );
+    assert!(before_kill.is_some());
+
+    // Cat reconnects to node 2 and catches up from her last message: every stored
+    // message is then in her log exactly once.
+    let last = seen_before.last().cloned();
+    let mut again = Client::on(&nodes[1], &cat, &space, last.as_deref()).await;
+    let expected = stored.len();
+    let already: HashSet<String> = seen_before.iter().cloned().collect();
+    again.until("catch-up", |log| chats(log) + already.len() >= expected).await;
+    again.settle().await;
+    let mut everything: HashMap<String, usize> = HashMap::new();
+    for id in seen_before.iter().chain(again.messages().iter()) {
+        *everything.entry(id.clone()).or_default() += 1;
+    }
+    assert_eq!(everything.len(), expected, "nothing missing after resuming");
+    assert!(everything.values().all(|&n| n == 1), "nothing twice after resuming");
+
+    // A kick from node 1 reaches Bob on node 2: he stops hearing the space.
+    let (status, _) = call(
+        reqwest::Method::DELETE,
+        format!("{}/api/spaces/{space}/attendees/userId/{bob_id}", nodes[0].base),
+        Some(&ann),
+        None,
+    )
+    .await;
+    assert!(status.is_success());
+    b.until("kick", |log| log.iter().any(|(n, _)| n == "CHANNEL_UNSUBSCRIBED")).await;
+    let heard = b.count("MESSAGE_SENT");
+    a.socket.send_chat(&space, "after the kick", None).unwrap();
+    again
+        .until("after the kick", |log| {
+            log.iter().any(|(_, p)| p["content"]["bodyText"] == "after the kick")
+        })
+        .await;
+    b.settle().await;
+    assert_eq!(b.count("MESSAGE_SENT"), heard, "a removed member hears nothing more");
+
+    drop(nodes);
+    database.remove().await.expect("remove the database");
+}
+
+#[tokio::test]
+async fn the_send_limit_is_counted_across_nodes() {
+    let Some((database, redis)) = services().await else { return };
+    let prefix = format!("plaza-test-{:x}", rand::random::<u64>());
+    let limits = [("PLAZA__MESSAGES__SENDS_PER_SECOND", "1"), ("PLAZA__MESSAGES__SEND_BURST", "4")];
+    let first = Node::start(&database.url, &redis, &prefix, &limits).await;
+    let second = Node::start(&database.url, &redis, &prefix, &limits).await;
+    let (ann, _) = register(&first, "ann@example.com").await;
+    let (_, created) = call(
+        reqwest::Method::POST,
+        format!("{}/api/spaces/invite", first.base),
+        Some(&ann),
+        Some(json!({"topic": {"title": "Limits", "type": "group"}, "invitees": []})),
+    )
+    .await;
+    let space = created["data"][0]["topicId"].as_str().unwrap().to_owned();
+    let mut statuses = Vec::new();
+    for n in 0..6 {
+        let node = if n % 2 == 0 { &first } else { &second };
+        let (status, body) = call(
+            reqwest::Method::POST,
+            format!("{}/api/spaces/{space}/chats", node.base),
+            Some(&ann),
+            Some(json!({"content": {"bodyText": format!("n{n}")}})),
+        )
+        .await;
+        statuses.push(status.as_u16());
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body["code"], "request.rate_limited");
+        }
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 429, 429], "one budget on both nodes");
+    drop((first, second));
+    database.remove().await.expect("remove the database");
+}
