@@ -10,6 +10,7 @@
 
 mod auth;
 mod events;
+mod redis_driver;
 mod sink;
 mod turn;
 
@@ -24,8 +25,9 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::{Adapter, LocalAdapter};
 use socketioxide::extract::SocketRef;
 use socketioxide::handler::ConnectHandler;
-use socketioxide_redis::drivers::redis::redis_client;
-use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+
+use redis_driver::ReconnectingDriver;
 
 pub use auth::SocketCredential;
 pub use sink::RealtimeSink;
@@ -88,16 +90,18 @@ pub async fn attach(
             Ok(router.layer(layer))
         }
         AdapterConfig::Redis { url, prefix } => {
-            let client = redis_client::Client::open(resp3(url))
-                .context("realtime.adapter is not a Redis URL")?;
+            let client =
+                redis::Client::open(resp3(url)).context("realtime.adapter is not a Redis URL")?;
+            let (gaps, gaps_seen) = tokio::sync::watch::channel(0);
+            let driver =
+                ReconnectingDriver::connect(client, gaps).await.context("connect to Redis")?;
             let config = RedisAdapterConfig::new().with_prefix(format!("{prefix}:socket.io"));
-            let adapter = RedisAdapterCtr::new_with_redis_config(&client, config)
-                .await
-                .context("connect to Redis")?;
+            let adapter = RedisAdapterCtr::new_with_driver(driver.clone(), config);
             let (layer, io) = SocketIo::builder()
                 .with_state(state)
-                .with_adapter::<RedisAdapter<_>>(adapter)
+                .with_adapter::<CustomRedisAdapter<_, ReconnectingDriver>>(adapter)
                 .build_layer();
+            tokio::spawn(redis_driver::close_sockets_after_gaps(driver, gaps_seen, io.clone()));
             for path in NAMESPACES {
                 io.ns(path, on_connect.with(auth::authenticate))
                     .await

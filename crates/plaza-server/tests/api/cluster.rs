@@ -451,3 +451,125 @@ async fn the_send_limit_is_counted_across_nodes() {
     drop((first, second));
     database.remove().await.expect("remove the database");
 }
+
+/// A Redis server of the test's own, so that it can be stopped and started again.
+struct OwnRedis {
+    child: Child,
+    port: u16,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Option<OwnRedis> {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(OwnRedis { child, port })
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn nodes_ride_out_a_redis_restart_and_their_clients_catch_up() {
+    let Some((database, _)) = services().await else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let Some(mut redis) = OwnRedis::start(port) else {
+        let required = std::env::var("PLAZA_REQUIRE_CLUSTER").is_ok_and(|v| v == "1");
+        assert!(!required, "redis-server is needed to restart Redis under the nodes");
+        database.remove().await.expect("remove the database");
+        return;
+    };
+    redis.wait_ready().await;
+    let url = format!("redis://127.0.0.1:{port}");
+    let prefix = "plaza-restart";
+    let first = Node::start(&database.url, &url, prefix, &[]).await;
+    let second = Node::start(&database.url, &url, prefix, &[]).await;
+    let (ann, _) = register(&first, "ann@example.com").await;
+    let (bob, bob_id) = register(&second, "bob@example.com").await;
+    let (_, created) = call(
+        reqwest::Method::POST,
+        format!("{}/api/spaces/invite", first.base),
+        Some(&ann),
+        Some(json!({"topic": {"title": "Restart", "type": "group"}, "invitees": []})),
+    )
+    .await;
+    let space = created["data"][0]["topicId"].as_str().unwrap().to_owned();
+    call(
+        reqwest::Method::POST,
+        format!("{}/api/spaces/{space}/attendees/userId/{bob_id}", first.base),
+        Some(&ann),
+        Some(json!({"role": "member"})),
+    )
+    .await;
+    let post = |text: &'static str| {
+        let (base, token, space) = (first.base.clone(), ann.clone(), space.clone());
+        async move {
+            let (status, body) = call(
+                reqwest::Method::POST,
+                format!("{base}/api/spaces/{space}/chats"),
+                Some(&token),
+                Some(json!({"content": {"bodyText": text}})),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            body["data"]["_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let mut b = Client::on(&second, &bob, &space, None).await;
+    let before = post("before").await;
+    b.until("before", |log| chats(log) == 1).await;
+
+    // Redis goes away; a message sent meanwhile is stored but cannot cross nodes.
+    redis.stop();
+    let during = post("during").await;
+    let redis = OwnRedis::start(port).expect("restart redis-server");
+    redis.wait_ready().await;
+
+    // Bob's node, back on Redis, closes his socket; he reconnects and catches up.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, b.socket.next_event()).await {
+            Ok(Some(event)) => b.log.push((event.name, event.payload)),
+            Ok(None) => break,
+            Err(_) => panic!("Bob's socket was not closed after the Redis gap"),
+        }
+    }
+    let mut back = Client::on(&second, &bob, &space, Some(&before)).await;
+    back.until("the missed message", |log| chats(log) >= 1).await;
+    assert_eq!(back.messages(), [during], "caught up with what Redis could not carry");
+    // And events cross nodes again.
+    let after = post("after").await;
+    back.until("after", |log| chats(log) >= 2).await;
+    assert_eq!(back.messages().last(), Some(&after));
+    drop((first, second, redis));
+    database.remove().await.expect("remove the database");
+}
