@@ -167,6 +167,15 @@ pub struct Services {
 /// The blob store `[files]` names, checked to answer before the server starts.
 async fn open_blobs(settings: &Settings) -> anyhow::Result<Arc<dyn BlobStore>> {
     let files = &settings.files;
+    let several_nodes =
+        matches!(realtime_adapter(settings)?, plaza_realtime::AdapterConfig::Redis { .. });
+    anyhow::ensure!(
+        !(several_nodes && files.storage == FileStorage::Local && !files.local_is_shared),
+        "several nodes (realtime.adapter is Redis) cannot keep files on one node's disk: set \
+         files.storage = \"s3\", or files.local_is_shared = true if {} is on a disk every \
+         node shares",
+        settings.server.data_dir.join("files").display()
+    );
     let blobs = match files.storage {
         FileStorage::Local => {
             let dir = settings.server.data_dir.join("files");

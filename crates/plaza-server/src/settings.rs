@@ -41,6 +41,9 @@ pub enum FileStorage {
 #[serde(deny_unknown_fields, default)]
 pub struct FileSettings {
     pub storage: FileStorage,
+    /// With several nodes and local storage: that `<data_dir>/files` is on a disk every
+    /// node shares (NFS and the like). Without it, several nodes need S3.
+    pub local_is_shared: bool,
     pub max_file_bytes: u64,
     /// Bytes each user may store; 0 means no quota.
     pub user_quota_bytes: u64,
@@ -55,6 +58,7 @@ impl Default for FileSettings {
     fn default() -> Self {
         FileSettings {
             storage: FileStorage::Local,
+            local_is_shared: false,
             max_file_bytes: 100 * 1024 * 1024,
             user_quota_bytes: 0,
             allowed_types: Vec::new(),

@@ -73,7 +73,9 @@ impl Node {
         command
             .env("PLAZA__REALTIME__ADAPTER", redis)
             .env("PLAZA__REALTIME__CHANNEL_PREFIX", prefix)
-            .env("PLAZA__MESSAGES__SENDS_PER_SECOND", "0");
+            .env("PLAZA__MESSAGES__SENDS_PER_SECOND", "0")
+            // These tests attach no files; a real cluster uses S3 or a shared disk.
+            .env("PLAZA__FILES__LOCAL_IS_SHARED", "true");
         for (key, value) in extra {
             command.env(key, value);
         }
@@ -571,5 +573,27 @@ async fn nodes_ride_out_a_redis_restart_and_their_clients_catch_up() {
     back.until("after", |log| chats(log) >= 2).await;
     assert_eq!(back.messages().last(), Some(&after));
     drop((first, second, redis));
+    database.remove().await.expect("remove the database");
+}
+
+#[tokio::test]
+async fn a_node_refuses_to_start_with_files_on_its_own_disk() {
+    let Some((database, redis)) = services().await else { return };
+    let folder = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_plaza"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database.url])
+        .arg("--data-dir")
+        .arg(folder.path())
+        .env("PLAZA__REALTIME__ADAPTER", &redis)
+        .env("RUST_LOG", "error");
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("PLAZA__")) {
+        command.env_remove(key);
+    }
+    command.env("PLAZA__REALTIME__ADAPTER", &redis);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert!(!output.status.success(), "it started");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("files.storage = \"s3\""), "{stderr}");
     database.remove().await.expect("remove the database");
 }
