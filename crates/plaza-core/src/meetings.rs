@@ -30,7 +30,7 @@ use crate::messages::MessageView;
 use crate::spaces::access::{Action, allowed};
 use crate::spaces::{reads_since, space_and_party};
 use crate::{CoreError, CoreResult, ErrorCode};
-use state::{Happening, Layout, MeetingState, Person, media_flags};
+use state::{Happening, Layout, MeetingState, Origin, Person, media_flags};
 
 /// A relayed media-session event is at most this large (JSON bytes).
 pub const MAX_EVENT_BYTES: usize = 16 * 1024;
@@ -47,11 +47,21 @@ pub struct MeetingConfig {
     /// How long a 1:1 call rings before `space.call.not.answered`.
     pub ring_timeout_ms: i64,
     pub media_token_ttl_secs: i64,
+    /// This server process's id among the deployment's nodes.
+    pub node_id: String,
+    /// A node silent this long is dead: its connections count as dropped.
+    pub node_timeout_ms: i64,
 }
 
 impl Default for MeetingConfig {
     fn default() -> Self {
-        MeetingConfig { drop_grace_ms: 30_000, ring_timeout_ms: 45_000, media_token_ttl_secs: 3600 }
+        MeetingConfig {
+            drop_grace_ms: 30_000,
+            ring_timeout_ms: 45_000,
+            media_token_ttl_secs: 3600,
+            node_id: ObjectId::new().to_string(),
+            node_timeout_ms: 15_000,
+        }
     }
 }
 
@@ -438,10 +448,12 @@ impl MeetingService {
         connection: &str,
     ) -> CoreResult<ObjectId> {
         let person = Person::of(&principal.user);
+        let origin =
+            Origin { connection: connection.to_owned(), node: self.config.node_id.clone() };
         for _ in 0..MAX_SAVE_ATTEMPTS {
             let joined = self
                 .change(space, None, |state, now| {
-                    Ok(state.join(person.clone(), media.clone(), connection.to_owned(), now))
+                    Ok(state.join(person.clone(), media.clone(), origin.clone(), now))
                 })
                 .await?;
             if let Some((record, _)) = joined {
@@ -449,7 +461,7 @@ impl MeetingService {
             }
             let now = Timestamp::now();
             let (state, happened) =
-                MeetingState::start(person.clone(), media.clone(), connection.to_owned(), now);
+                MeetingState::start(person.clone(), media.clone(), origin.clone(), now);
             let record = MeetingRecord {
                 id: ObjectId::new(),
                 space_id: space.id,
@@ -553,6 +565,45 @@ impl MeetingService {
             changed += 1;
         }
         Ok(changed)
+    }
+
+    /// Says this node is alive, and treats the connections of nodes that stopped
+    /// saying so as dropped: their attendees get the grace, then leave. Each dead node
+    /// is handled once, by whichever node notices first.
+    pub async fn keep_alive(&self) -> CoreResult<usize> {
+        let now = Timestamp::now();
+        self.store.beat_node(&self.config.node_id, now).await?;
+        let dead = self.store.take_dead_nodes(now.add_millis(-self.config.node_timeout_ms)).await?;
+        let mut dropped = 0;
+        for node in dead {
+            tracing::warn!(
+                node,
+                "a node stopped answering; its meeting attendees count as dropped"
+            );
+            let mut after = None;
+            loop {
+                let page = self.store.active_meetings(after, 100).await?;
+                after = page.last().map(|m| m.id);
+                for record in &page {
+                    let Some(space) = self.store.space_by_id(record.space_id).await? else {
+                        continue;
+                    };
+                    let _turn = self.turn(space.id).await;
+                    self.change(&space, Some(record.id), |state, now| {
+                        dropped += usize::from(state.node_lost(&node, now));
+                        Ok(Vec::new())
+                    })
+                    .await
+                    .or_else(|e| {
+                        if e.code == ErrorCode::MeetingNotFound { Ok(None) } else { Err(e) }
+                    })?;
+                }
+                if page.len() < 100 {
+                    break;
+                }
+            }
+        }
+        Ok(dropped)
     }
 
     /// A removed member leaves the space's meeting at once.

@@ -1810,6 +1810,53 @@ macro_rules! impl_sql_store {
                     .map_err(map_error)?;
                 rows.iter().map(sql_rows::meeting).collect()
             }
+
+            async fn active_meetings(
+                &self,
+                after: Option<plaza_db::ObjectId>,
+                limit: u32,
+            ) -> plaza_db::StoreResult<Vec<plaza_db::MeetingRecord>> {
+                let sql = format!(
+                    "SELECT {} FROM meeting WHERE ended IS NULL AND meeting_id > $1 \
+                     ORDER BY meeting_id LIMIT $2",
+                    sql_rows::MEETING_COLUMNS
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(after.map(|a| a.to_string()).unwrap_or_default())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                rows.iter().map(sql_rows::meeting).collect()
+            }
+
+            async fn beat_node(
+                &self,
+                node_id: &str,
+                at: plaza_db::Timestamp,
+            ) -> plaza_db::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO node (node_id, seen_at) VALUES ($1, $2) \
+                     ON CONFLICT (node_id) DO UPDATE SET seen_at = excluded.seen_at",
+                )
+                .bind(node_id.to_owned())
+                .bind(at.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn take_dead_nodes(
+                &self,
+                before: plaza_db::Timestamp,
+            ) -> plaza_db::StoreResult<Vec<String>> {
+                sqlx::query_scalar("DELETE FROM node WHERE seen_at < $1 RETURNING node_id")
+                    .bind(before.millis())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_error)
+            }
         }
     };
 }

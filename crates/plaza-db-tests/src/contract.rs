@@ -1199,3 +1199,33 @@ pub async fn one_active_meeting_per_space_saved_by_compare_and_swap(
     assert_eq!(found.iter().map(|m| m.id).collect::<Vec<_>>(), vec![second.id, first.id]);
     Ok(())
 }
+
+pub async fn running_meetings_and_dead_nodes_are_found(store: Arc<dyn Store>) -> Outcome {
+    let ann = registered(&store, "ann").await?;
+    let t0 = Timestamp::now();
+    let mut running = Vec::new();
+    for title in ["one", "two", "three"] {
+        let room = space(SpaceKind::Group, title, ann.id);
+        store.insert_space(&room, &membership(room.id, ann.id, Role::Admin, t0)).await?;
+        let started = meeting(room.id, t0);
+        store.start_meeting(&started, &meeting_summary(&started, ann.id)).await?;
+        running.push(started);
+    }
+    let mut ended = running.remove(1);
+    ended.version = 2;
+    ended.ended = Some(t0.add_millis(1));
+    let summary = serde_json::Map::new();
+    assert!(store.save_meeting(&ended, &summary, t0.add_millis(1)).await?);
+    let first = store.active_meetings(None, 1).await?;
+    let rest = store.active_meetings(first.last().map(|m| m.id), 10).await?;
+    let ids: Vec<ObjectId> = first.iter().chain(rest.iter()).map(|m| m.id).collect();
+    assert_eq!(ids, running.iter().map(|m| m.id).collect::<Vec<_>>(), "running ones, in id order");
+
+    store.beat_node("node-a", t0).await?;
+    store.beat_node("node-b", t0).await?;
+    store.beat_node("node-a", t0.add_millis(100)).await?;
+    assert_eq!(store.take_dead_nodes(t0.add_millis(50)).await?, vec!["node-b".to_owned()]);
+    assert!(store.take_dead_nodes(t0.add_millis(50)).await?.is_empty(), "each dead node once");
+    assert_eq!(store.take_dead_nodes(t0.add_millis(101)).await?, vec!["node-a".to_owned()]);
+    Ok(())
+}

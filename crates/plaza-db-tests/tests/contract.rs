@@ -81,4 +81,5 @@ contract_suite!(
     files_are_readable_through_live_messages_only,
     secrets_are_created_once_and_shared,
     one_active_meeting_per_space_saved_by_compare_and_swap,
+    running_meetings_and_dead_nodes_are_found,
 );

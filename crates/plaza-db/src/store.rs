@@ -316,4 +316,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Up to `limit` active meetings whose `due_at` has come by `at`, most overdue first.
     async fn due_meetings(&self, at: Timestamp, limit: u32) -> StoreResult<Vec<MeetingRecord>>;
+
+    /// The running meetings (any space) after `after` in id order, up to `limit`.
+    async fn active_meetings(
+        &self,
+        after: Option<ObjectId>,
+        limit: u32,
+    ) -> StoreResult<Vec<MeetingRecord>>;
+
+    // ---- nodes ----
+
+    /// Records that server process `node_id` is alive at `at`.
+    async fn beat_node(&self, node_id: &str, at: Timestamp) -> StoreResult<()>;
+
+    /// Removes and returns the nodes last seen before `before`: each dead node is
+    /// returned once, to whichever live node asks first.
+    async fn take_dead_nodes(&self, before: Timestamp) -> StoreResult<Vec<String>>;
 }

@@ -271,6 +271,8 @@ impl Services {
                 drop_grace_ms: millis(meeting_settings.drop_grace_ms),
                 ring_timeout_ms: millis(meeting_settings.ring_timeout_ms),
                 media_token_ttl_secs: millis(meeting_settings.media_token_ttl_secs),
+                node_id: plaza_core::ObjectId::new().to_string(),
+                node_timeout_ms: millis(settings.realtime.node_timeout_ms),
             },
             calls,
         ));
@@ -375,6 +377,7 @@ impl Application {
             stop_rx.clone(),
         ));
         let drops = tokio::spawn(expire_meeting_drops(self.meetings.clone(), stop_rx.clone()));
+        let heartbeat = tokio::spawn(keep_node_alive(self.meetings.clone(), stop_rx.clone()));
         let mut serve_stop = stop_rx.clone();
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             let _ = serve_stop.wait_for(|stopped| *stopped).await;
@@ -390,6 +393,7 @@ impl Application {
         let _ = stop_tx.send(true);
         purge.abort();
         drops.abort();
+        heartbeat.abort();
         match tokio::time::timeout(self.grace, &mut server).await {
             Ok(finished) => finished.context("server task")?.context("serve")?,
             Err(_) => {
@@ -445,6 +449,26 @@ async fn expire_meeting_drops(
         }
         if let Err(error) = meetings.expire_drops().await {
             tracing::warn!(%error, "ending dropped meeting attendees' grace failed");
+        }
+    }
+}
+
+/// Tells the other nodes this one is alive, a few times per `realtime.node_timeout_ms`,
+/// and lets the attendees of nodes that went silent drop.
+async fn keep_node_alive(
+    meetings: Arc<MeetingService>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let beat = (meetings.config().node_timeout_ms / 4).max(50);
+    let mut ticker = tokio::time::interval(Duration::from_millis(beat as u64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        if let Err(error) = meetings.keep_alive().await {
+            tracing::warn!(%error, "the node heartbeat failed");
         }
     }
 }

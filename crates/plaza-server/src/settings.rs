@@ -130,11 +130,17 @@ pub struct RealtimeSettings {
     /// Names this deployment's Redis channels and keys, so that several deployments
     /// (or test runs) can share one Redis.
     pub channel_prefix: String,
+    /// A node silent this long (ms) is taken for dead: its connections count as dropped.
+    pub node_timeout_ms: u64,
 }
 
 impl Default for RealtimeSettings {
     fn default() -> Self {
-        RealtimeSettings { adapter: SecretUrl("local".into()), channel_prefix: "plaza".into() }
+        RealtimeSettings {
+            adapter: SecretUrl("local".into()),
+            channel_prefix: "plaza".into(),
+            node_timeout_ms: 15_000,
+        }
     }
 }
 

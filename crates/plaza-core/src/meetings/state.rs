@@ -72,6 +72,10 @@ pub struct Attendee {
     /// The connection that last reported this attendee's media; losing it starts the
     /// drop grace. Never shown to clients.
     pub connection: Option<String>,
+    /// The server process holding that connection: if it dies, the connection is lost
+    /// with it.
+    #[serde(default)]
+    pub node: Option<String>,
     /// When that connection was lost, while the attendee is in their grace period.
     pub lost_at: Option<Timestamp>,
 }
@@ -136,6 +140,13 @@ impl Recording {
 pub struct Layout {
     pub layout: String,
     pub background_theme: Option<String>,
+}
+
+/// Where an attendee's media was reported from: a connection on a server process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub connection: String,
+    pub node: String,
 }
 
 /// What a change made happen, in order; each becomes one `MEDIA_SESSION_RESPONSE`.
@@ -220,7 +231,7 @@ impl MeetingState {
     pub fn start(
         starter: Person,
         media: Map<String, Value>,
-        connection: String,
+        origin: Origin,
         at: Timestamp,
     ) -> (Self, Vec<Happening>) {
         let video = media.get("video").and_then(Value::as_bool).unwrap_or(false);
@@ -236,7 +247,7 @@ impl MeetingState {
             modified: at,
         };
         let mut happened = vec![Happening::Started];
-        happened.extend(state.join(starter, media, connection, at));
+        happened.extend(state.join(starter, media, origin, at));
         (state, happened)
     }
 
@@ -262,13 +273,14 @@ impl MeetingState {
         &mut self,
         person: Person,
         media: Map<String, Value>,
-        connection: String,
+        origin: Origin,
         at: Timestamp,
     ) -> Vec<Happening> {
         let session = media.get("mdsrvSessionId").and_then(Value::as_str).map(str::to_owned);
         if let Some(attendee) = self.attendee_mut(person.id) {
             attendee.media_session.extend(media);
-            attendee.connection = Some(connection);
+            attendee.connection = Some(origin.connection);
+            attendee.node = Some(origin.node);
             attendee.lost_at = None;
             if let Some(session) = session.filter(|s| !attendee.mdsrv_sessions.contains(s)) {
                 attendee.mdsrv_sessions.push(session);
@@ -286,7 +298,8 @@ impl MeetingState {
             mdsrv_sessions: session.into_iter().collect(),
             raised_hand: None,
             granted_permissions: Vec::new(),
-            connection: Some(connection),
+            connection: Some(origin.connection),
+            node: Some(origin.node),
             lost_at: None,
         });
         vec![Happening::Added(id)]
@@ -331,6 +344,18 @@ impl MeetingState {
         let mut changed = false;
         for attendee in self.attendees.iter_mut().filter(|a| a.present()) {
             if attendee.connection.as_deref() == Some(connection) && attendee.lost_at.is_none() {
+                attendee.lost_at = Some(at);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Every connection of server process `node` was lost at `at` (it died).
+    pub fn node_lost(&mut self, node: &str, at: Timestamp) -> bool {
+        let mut changed = false;
+        for attendee in self.attendees.iter_mut().filter(|a| a.present()) {
+            if attendee.node.as_deref() == Some(node) && attendee.lost_at.is_none() {
                 attendee.lost_at = Some(at);
                 changed = true;
             }
@@ -555,6 +580,10 @@ mod tests {
         media_flags(json!({"audio": true, "video": video, "connected": true, "bogus": 1, "mdsrvSessionId": "s1"}).as_object().unwrap())
     }
 
+    fn origin(connection: &str) -> Origin {
+        Origin { connection: connection.into(), node: "node-1".into() }
+    }
+
     fn at(millis: i64) -> Timestamp {
         Timestamp::from_millis(1_700_000_000_000 + millis)
     }
@@ -563,7 +592,7 @@ mod tests {
     fn the_first_attendee_starts_and_the_last_one_out_ends() {
         let (ann, bob) = (person("ann"), person("bob"));
         let (mut state, happened) =
-            MeetingState::start(ann.clone(), media(true), "c1".into(), at(0));
+            MeetingState::start(ann.clone(), media(true), origin("c1"), at(0));
         assert_eq!(happened, vec![Happening::Started, Happening::Added(ann.id)]);
         assert_eq!(state.media_mode, "video");
         assert_eq!(
@@ -573,11 +602,11 @@ mod tests {
         );
         assert_eq!(state.attendee(ann.id).unwrap().mdsrv_sessions, vec!["s1".to_owned()]);
         assert_eq!(
-            state.join(bob.clone(), media(false), "c2".into(), at(1)),
+            state.join(bob.clone(), media(false), origin("c2"), at(1)),
             vec![Happening::Added(bob.id)]
         );
         assert!(
-            state.join(bob.clone(), media(true), "c2".into(), at(2)).is_empty(),
+            state.join(bob.clone(), media(true), origin("c2"), at(2)).is_empty(),
             "an update is no join"
         );
         assert_eq!(state.content()["attendees"].as_array().unwrap().len(), 2);
@@ -602,14 +631,14 @@ mod tests {
     #[test]
     fn a_dropped_attendee_leaves_after_the_grace_unless_they_come_back() {
         let (ann, bob) = (person("ann"), person("bob"));
-        let (mut state, _) = MeetingState::start(ann.clone(), media(false), "c1".into(), at(0));
-        state.join(bob.clone(), media(false), "c2".into(), at(1));
+        let (mut state, _) = MeetingState::start(ann.clone(), media(false), origin("c1"), at(0));
+        state.join(bob.clone(), media(false), origin("c2"), at(1));
         assert!(state.connection_lost("c1", at(10)));
         assert!(!state.connection_lost("c9", at(10)), "an unknown connection changes nothing");
         assert_eq!(state.due_at(500), Some(at(510)));
         assert!(state.expire_drops(at(509), 500).is_empty());
         // Ann reconnects on a new connection within her grace: nothing happened.
-        assert!(state.join(ann.clone(), media(false), "c3".into(), at(300)).is_empty());
+        assert!(state.join(ann.clone(), media(false), origin("c3"), at(300)).is_empty());
         assert_eq!(state.due_at(500), None);
         assert!(state.expire_drops(at(10_000), 500).is_empty());
         // Both drop; each leaves as of their drop; the virtual end is the later drop.
@@ -626,9 +655,21 @@ mod tests {
     }
 
     #[test]
+    fn a_dead_node_drops_only_its_own_attendees() {
+        let (ann, bob) = (person("ann"), person("bob"));
+        let (mut state, _) = MeetingState::start(ann.clone(), media(false), origin("c1"), at(0));
+        let elsewhere = Origin { connection: "c2".into(), node: "node-2".into() };
+        state.join(bob.clone(), media(false), elsewhere, at(1));
+        assert!(state.node_lost("node-2", at(10)));
+        assert!(!state.node_lost("node-2", at(11)), "already counted");
+        assert_eq!(state.expire_drops(at(510), 500), vec![Happening::Left(bob.id)]);
+        assert!(state.attendee(ann.id).is_some());
+    }
+
+    #[test]
     fn recordings_stop_with_the_meeting_and_list_newest_first() {
         let ann = person("ann");
-        let (mut state, _) = MeetingState::start(ann.clone(), media(false), "c1".into(), at(0));
+        let (mut state, _) = MeetingState::start(ann.clone(), media(false), origin("c1"), at(0));
         let (first, second) = (ObjectId::new(), ObjectId::new());
         state.start_recording(first, ann.clone(), at(1));
         assert_eq!(
@@ -654,8 +695,8 @@ mod tests {
     #[test]
     fn hands_mutes_and_layout_change_only_what_they_name() {
         let (ann, bob) = (person("ann"), person("bob"));
-        let (mut state, _) = MeetingState::start(ann.clone(), media(false), "c1".into(), at(0));
-        state.join(bob.clone(), media(false), "c2".into(), at(1));
+        let (mut state, _) = MeetingState::start(ann.clone(), media(false), origin("c1"), at(0));
+        state.join(bob.clone(), media(false), origin("c2"), at(1));
         let unmute = vec!["PERMISSION_UNMUTE".to_owned()];
         assert_eq!(
             state.raise_hand(bob.id, unmute.clone(), at(2)),
@@ -693,7 +734,7 @@ mod tests {
     #[test]
     fn state_round_trips_through_its_stored_form() {
         let ann = person("ann");
-        let (mut state, _) = MeetingState::start(ann.clone(), media(true), "c1".into(), at(0));
+        let (mut state, _) = MeetingState::start(ann.clone(), media(true), origin("c1"), at(0));
         state.start_recording(ObjectId::new(), ann.clone(), at(1));
         state.raise_hand(ann.id, vec!["PERMISSION_VIDEO".into()], at(2));
         let stored = serde_json::to_value(&state).unwrap();

@@ -214,7 +214,8 @@ fn chats(log: &[(String, Value)]) -> usize {
 async fn three_nodes_deliver_everything_once_and_survive_losing_one() {
     let Some((database, redis)) = services().await else { return };
     let prefix = format!("plaza-test-{:x}", rand::random::<u64>());
-    let grace = [("PLAZA__MEETINGS__DROP_GRACE_MS", "500")];
+    let grace =
+        [("PLAZA__MEETINGS__DROP_GRACE_MS", "500"), ("PLAZA__REALTIME__NODE_TIMEOUT_MS", "600")];
     let mut nodes = Vec::new();
     for _ in 0..3 {
         nodes.push(Node::start(&database.url, &redis, &prefix, &grace).await);
@@ -347,6 +348,22 @@ async fn three_nodes_deliver_everything_once_and_survive_losing_one() {
             >= 20
     })
     .await;
+
+    // Cat was in the meeting through the dead node: the others notice the node is
+    // gone, give her the grace, and she leaves.
+    let killed_at = Instant::now();
+    for client in [&mut a, &mut b] {
+        client
+            .until("cat leaving the meeting", |log| {
+                log.iter().any(|(n, p)| {
+                    n == "MEDIA_SESSION_RESPONSE"
+                        && p["category"] == "app.event.attendee.left"
+                        && p["content"]["attendee"]["_id"] == cat_id.as_str()
+                })
+            })
+            .await;
+    }
+    assert!(killed_at.elapsed() < Duration::from_secs(10));
 
     // Everything stored, read through a surviving node.
     let (status, history) = call(
