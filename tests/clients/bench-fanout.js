@@ -1,11 +1,14 @@
 // Fan-out and send-throughput load for the realtime benchmark (crates/plaza-server/
 // benches/realtime.rs runs it against a release server on loopback):
-//   node bench-fanout.js URL OWNER_TOKEN SPACE SUBSCRIBERS MESSAGES
+//   node bench-fanout.js URL[,URL...] OWNER_TOKEN SPACE SUBSCRIBERS MESSAGES
 // SUBSCRIBERS anonymous guests connect (socket.io-client 4), subscribe (which joins
 // them), then the owner sends MESSAGES messages as fast as the server acknowledges
-// them. Prints one JSON line of figures.
+// them. With several URLs (the nodes of one deployment), subscribers are spread over
+// them round-robin and the owner sends through the first. Prints one JSON line.
 const { io } = require('socket.io-client-v4');
-const [url, ownerToken, space, subscribers, messages] = process.argv.slice(2);
+const [urlList, ownerToken, space, subscribers, messages] = process.argv.slice(2);
+const urls = urlList.split(',');
+const url = urls[0];
 const N = Number(subscribers);
 const M = Number(messages);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -19,8 +22,8 @@ async function guestToken(i) {
   return (await response.json()).token;
 }
 
-function connect(token) {
-  return io(url + '/chat', { auth: { token, tokenType: 'jwt' }, transports: ['websocket'], forceNew: true, reconnection: false });
+function connect(token, node = 0) {
+  return io(urls[node % urls.length] + '/chat', { auth: { token, tokenType: 'jwt' }, transports: ['websocket'], forceNew: true, reconnection: false });
 }
 
 async function main() {
@@ -36,8 +39,8 @@ async function main() {
   let allDone;
   const done = new Promise((resolve) => { allDone = resolve; });
   const subscribedAll = [];
-  const sockets = tokens.map((token) => {
-    const socket = connect(token);
+  const sockets = tokens.map((token, i) => {
+    const socket = connect(token, i);
     subscribedAll.push(new Promise((resolve, reject) => {
       socket.on('connect', () => { progress.connected += 1; socket.emit('SUBSCRIBE_CHANNEL', { channel: { _id: space, type: 'topic' } }); });
       socket.on('disconnect', () => { progress.disconnected += 1; });
@@ -94,7 +97,7 @@ async function main() {
   latencies.sort((a, b) => a - b);
   const pct = (p) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] : null;
   console.log(JSON.stringify({
-    subscribers: N, messages: M, connectAndSubscribeMs: Math.round(connectMs),
+    nodes: urls.length, subscribers: N, messages: M, connectAndSubscribeMs: Math.round(connectMs),
     sendsPerSecond: Math.round(M / (sendMs / 1000)),
     deliveriesPerSecond: Math.round(delivered / (fanoutMs / 1000)), delivered, expected: N * M,
     allReceivedMsP50: pct(0.5) && +pct(0.5).toFixed(1), allReceivedMsP99: pct(0.99) && +pct(0.99).toFixed(1),

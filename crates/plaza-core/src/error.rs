@@ -302,7 +302,17 @@ impl std::error::Error for CoreError {}
 /// meaningful ones (`NotFound`, `Conflict`) into domain codes before this applies.
 impl From<StoreError> for CoreError {
     fn from(error: StoreError) -> Self {
-        CoreError::internal(error)
+        match error {
+            // Temporary: the client may retry (503), and a load balancer may route around.
+            StoreError::Unavailable(_) => CoreError {
+                cause: Some(error.into()),
+                ..CoreError::new(
+                    ErrorCode::ServiceUnavailable,
+                    "the database is not answering; try again",
+                )
+            },
+            other => CoreError::internal(other),
+        }
     }
 }
 

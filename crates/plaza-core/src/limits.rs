@@ -59,6 +59,49 @@ impl RateLimiter for LocalRateLimiter {
     }
 }
 
+/// A per-key limit counted in the store: one budget for every node of a deployment
+/// that shares a database but no Redis. If the store cannot count, the action is let
+/// through (and logged): refusing everyone while the database restarts would be worse.
+pub struct StoreRateLimiter {
+    store: std::sync::Arc<dyn plaza_db::Store>,
+    name: String,
+    interval_micros: i64,
+    burst: i64,
+}
+
+impl StoreRateLimiter {
+    /// Limits keys under `name` (the deployment's prefix and what is limited).
+    pub fn new(store: std::sync::Arc<dyn plaza_db::Store>, name: &str, rate: Rate) -> Self {
+        let interval_micros =
+            if rate.per_second == 0 { 0 } else { 1_000_000 / i64::from(rate.per_second) };
+        StoreRateLimiter {
+            store,
+            name: name.to_owned(),
+            interval_micros,
+            burst: i64::from(rate.burst.max(1)),
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimiter for StoreRateLimiter {
+    async fn check(&self, key: &str) -> Result<(), Duration> {
+        if self.interval_micros == 0 {
+            return Ok(());
+        }
+        let now = plaza_db::Timestamp::now().millis().saturating_mul(1000);
+        let key = format!("{}:{key}", self.name);
+        match self.store.take_rate(&key, now, self.interval_micros, self.burst).await {
+            Ok(None) => Ok(()),
+            Ok(Some(wait)) => Err(Duration::from_micros(wait.unsigned_abs())),
+            Err(error) => {
+                tracing::warn!(%error, "the shared rate limit is unavailable; allowing");
+                Ok(())
+            }
+        }
+    }
+}
+
 /// The error a refused action gets: `request.rate_limited` with whole seconds to wait.
 pub fn rate_limited(wait: Duration, what: &str) -> CoreError {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

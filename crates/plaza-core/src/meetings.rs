@@ -14,7 +14,7 @@
 mod calls;
 pub mod state;
 
-pub use calls::{CallRegistry, LocalCallRegistry};
+pub use calls::{CallRegistry, LocalCallRegistry, StoreCallRegistry};
 
 use std::sync::{Arc, OnceLock, Weak};
 

@@ -9,6 +9,23 @@
 //! crate, not here.
 #![forbid(unsafe_code)]
 
+/// Whether `error` means the database cannot be reached now rather than that the call
+/// was wrong: the connection or pool failed, or the server is shutting down or starting
+/// (SQLSTATE classes 08 and 57P).
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+        }
+        _ => false,
+    }
+}
+
 /// Implements `plaza_db::Store` for `$store` on the sqlx database `$db`.
 ///
 /// `$db` is a full path such as `sqlx::Sqlite`. The expansion site must provide: a field `pool: sqlx::Pool<$db>` on `$store`, and a
@@ -744,13 +761,16 @@ macro_rules! impl_sql_store {
                 now: plaza_db::Timestamp,
             ) -> plaza_db::StoreResult<u64> {
                 let mut purged = 0;
-                for sql in [
-                    "DELETE FROM revoked_jwt WHERE expires_at < $1",
-                    "DELETE FROM oauth_code WHERE expires_at < $1",
-                    "DELETE FROM oauth_token WHERE expires_at < $1",
+                for (sql, at) in [
+                    ("DELETE FROM revoked_jwt WHERE expires_at < $1", now.millis()),
+                    ("DELETE FROM oauth_code WHERE expires_at < $1", now.millis()),
+                    ("DELETE FROM oauth_token WHERE expires_at < $1", now.millis()),
+                    ("DELETE FROM ringing_call WHERE until < $1", now.millis()),
+                    // Rate limits are kept in microseconds.
+                    ("DELETE FROM rate_limit WHERE tat < $1", now.millis().saturating_mul(1000)),
                 ] {
                     let done = sqlx::query(sql)
-                        .bind(now.millis())
+                        .bind(at)
                         .execute(&self.pool)
                         .await
                         .map_err(map_error)?;
@@ -1856,6 +1876,72 @@ macro_rules! impl_sql_store {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(map_error)
+            }
+
+            async fn take_rate(
+                &self,
+                key: &str,
+                now_micros: i64,
+                interval_micros: i64,
+                burst: i64,
+            ) -> plaza_db::StoreResult<Option<i64>> {
+                // GCRA in one upsert: the row moves on only when the action is allowed.
+                let moved: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO rate_limit (limit_key, tat) VALUES ($1, $2 + $3) \
+                     ON CONFLICT (limit_key) DO UPDATE SET tat = \
+                       (CASE WHEN rate_limit.tat > $2 THEN rate_limit.tat ELSE $2 END) + $3 \
+                     WHERE (CASE WHEN rate_limit.tat > $2 THEN rate_limit.tat ELSE $2 END) \
+                       + $3 - $4 * $3 <= $2 \
+                     RETURNING tat",
+                )
+                .bind(key.to_owned())
+                .bind(now_micros)
+                .bind(interval_micros)
+                .bind(burst)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_error)?;
+                if moved.is_some() {
+                    return Ok(None);
+                }
+                let tat: i64 = sqlx::query_scalar("SELECT tat FROM rate_limit WHERE limit_key = $1")
+                    .bind(key.to_owned())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                Ok(Some((tat + interval_micros - burst * interval_micros - now_micros).max(1)))
+            }
+
+            async fn ring_call(
+                &self,
+                call_id: &str,
+                until: plaza_db::Timestamp,
+            ) -> plaza_db::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO ringing_call (call_id, until) VALUES ($1, $2) \
+                     ON CONFLICT (call_id) DO UPDATE SET until = excluded.until",
+                )
+                .bind(call_id.to_owned())
+                .bind(until.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn answer_call(
+                &self,
+                call_id: &str,
+                now: plaza_db::Timestamp,
+            ) -> plaza_db::StoreResult<bool> {
+                let taken: Option<i64> = sqlx::query_scalar(
+                    "DELETE FROM ringing_call WHERE call_id = $1 RETURNING until",
+                )
+                .bind(call_id.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_error)?;
+                Ok(taken.is_some_and(|until| until >= now.millis()))
             }
         }
     };

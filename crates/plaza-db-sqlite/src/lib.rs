@@ -77,6 +77,9 @@ fn map_error(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::RowNotFound = error {
         return StoreError::NotFound;
     }
+    if plaza_db_sql::is_unavailable(&error) {
+        return StoreError::Unavailable(error.into());
+    }
     StoreError::Other(error.into())
 }
 

@@ -1229,3 +1229,27 @@ pub async fn running_meetings_and_dead_nodes_are_found(store: Arc<dyn Store>) ->
     assert_eq!(store.take_dead_nodes(t0.add_millis(101)).await?, vec!["node-a".to_owned()]);
     Ok(())
 }
+
+pub async fn shared_rate_limits_and_ringing_calls_hold_across_callers(
+    store: Arc<dyn Store>,
+) -> Outcome {
+    // One action per 1 000 µs, bursts of 3, all at the same instant.
+    let now = 1_700_000_000_000_000;
+    for _ in 0..3 {
+        assert_eq!(store.take_rate("sends:ann", now, 1000, 3).await?, None);
+    }
+    assert_eq!(store.take_rate("sends:ann", now, 1000, 3).await?, Some(1000), "over the burst");
+    assert_eq!(store.take_rate("sends:bob", now, 1000, 3).await?, None, "keys are apart");
+    assert_eq!(store.take_rate("sends:ann", now + 1000, 1000, 3).await?, None, "one more later");
+    let purged_before =
+        store.purge_expired_credentials(Timestamp::from_millis(now / 1000 + 10)).await?;
+    assert!(purged_before >= 2, "spent limits are purged");
+
+    let t0 = Timestamp::now();
+    store.ring_call("call-1", t0.add_millis(1000)).await?;
+    assert!(store.answer_call("call-1", t0).await?);
+    assert!(!store.answer_call("call-1", t0).await?, "answered once");
+    store.ring_call("call-2", t0.add_millis(10)).await?;
+    assert!(!store.answer_call("call-2", t0.add_millis(11)).await?, "rang out");
+    Ok(())
+}

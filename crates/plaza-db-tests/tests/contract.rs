@@ -82,4 +82,5 @@ contract_suite!(
     secrets_are_created_once_and_shared,
     one_active_meeting_per_space_saved_by_compare_and_swap,
     running_meetings_and_dead_nodes_are_found,
+    shared_rate_limits_and_ringing_calls_hold_across_callers,
 );

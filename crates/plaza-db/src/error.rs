@@ -12,7 +12,11 @@ pub enum StoreError {
     /// A uniqueness constraint refused the write; `constraint` names it.
     #[error("conflict on {constraint}")]
     Conflict { constraint: String },
-    /// Anything else: connection loss, a bad migration, a driver bug.
+    /// The database cannot be reached now (down, restarting, pool exhausted); the
+    /// same call may work later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(anyhow::Error),
+    /// Anything else: a bad migration, a driver bug.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }

@@ -332,4 +332,22 @@ pub trait Store: Send + Sync + 'static {
     /// Removes and returns the nodes last seen before `before`: each dead node is
     /// returned once, to whichever live node asks first.
     async fn take_dead_nodes(&self, before: Timestamp) -> StoreResult<Vec<String>>;
+
+    // ---- shared limits (deployments without Redis) ----
+
+    /// Counts one action on rate-limit `key` (GCRA: one action per `interval_micros`,
+    /// bursts of `burst`): `None` when allowed, else how many microseconds to wait.
+    async fn take_rate(
+        &self,
+        key: &str,
+        now_micros: i64,
+        interval_micros: i64,
+        burst: i64,
+    ) -> StoreResult<Option<i64>>;
+
+    /// Records a 1:1 call as ringing until `until`.
+    async fn ring_call(&self, call_id: &str, until: Timestamp) -> StoreResult<()>;
+
+    /// Stops a ringing call: `true` for the one caller that found it still ringing.
+    async fn answer_call(&self, call_id: &str, now: Timestamp) -> StoreResult<bool>;
 }

@@ -25,6 +25,8 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::{Adapter, LocalAdapter};
 use socketioxide::extract::SocketRef;
 use socketioxide::handler::ConnectHandler;
+use socketioxide_postgres::drivers::sqlx::sqlx_client;
+use socketioxide_postgres::{PostgresAdapterConfig, PostgresAdapterCtr, SqlxAdapter};
 use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 
 use redis_driver::ReconnectingDriver;
@@ -69,6 +71,9 @@ pub enum AdapterConfig {
     /// Several nodes fanning out through Redis (≥ 7, RESP3) at `url`, on channels named
     /// after `prefix` (deployments sharing one Redis need different prefixes).
     Redis { url: String, prefix: String },
+    /// Several nodes fanning out through PostgreSQL LISTEN/NOTIFY on the database at
+    /// `url`, on channels named after `prefix`.
+    Postgres { url: String, prefix: String },
 }
 
 /// Puts Socket.IO on `router` with the chosen adapter and starts delivering what the
@@ -106,6 +111,26 @@ pub async fn attach(
                 io.ns(path, on_connect.with(auth::authenticate))
                     .await
                     .with_context(|| format!("register namespace {path} with Redis"))?;
+            }
+            sink.start(io, base_url);
+            Ok(router.layer(layer))
+        }
+        AdapterConfig::Postgres { url, prefix } => {
+            let pool = sqlx_client::postgres::PgPoolOptions::new()
+                .max_connections(4)
+                .connect(url)
+                .await
+                .context("connect the PostgreSQL adapter to the database")?;
+            let config = PostgresAdapterConfig::new().with_prefix(format!("{prefix}:sio"));
+            let adapter = PostgresAdapterCtr::new_with_sqlx_config(pool, config);
+            let (layer, io) = SocketIo::builder()
+                .with_state(state)
+                .with_adapter::<SqlxAdapter<_>>(adapter)
+                .build_layer();
+            for path in NAMESPACES {
+                io.ns(path, on_connect.with(auth::authenticate))
+                    .await
+                    .with_context(|| format!("register namespace {path} with PostgreSQL"))?;
             }
             sink.start(io, base_url);
             Ok(router.layer(layer))

@@ -19,9 +19,10 @@ use plaza_blob::{ObjectBlobStore, S3Config};
 use plaza_core::events::{EventSink, Fanout, LogSink};
 use plaza_core::files::{BlobStore, FileConfig, FileService};
 use plaza_core::identity::{IdentityService, SigningKeys};
-use plaza_core::limits::{LocalRateLimiter, Rate, RateLimiter};
+use plaza_core::limits::{LocalRateLimiter, Rate, RateLimiter, StoreRateLimiter};
 use plaza_core::meetings::{
     CallRegistry, LocalCallRegistry, MeetingConfig, MeetingReactions, MeetingService,
+    StoreCallRegistry,
 };
 use plaza_core::messages::MessageService;
 use plaza_core::spaces::SpaceService;
@@ -140,6 +141,18 @@ fn realtime_adapter(settings: &Settings) -> anyhow::Result<plaza_realtime::Adapt
     if value.is_empty() || value == "local" {
         return Ok(plaza_realtime::AdapterConfig::Local);
     }
+    if value == "postgres" {
+        let url = settings.database.url.as_ref().map(|u| u.0.clone()).unwrap_or_default();
+        anyhow::ensure!(
+            url.starts_with("postgres://") || url.starts_with("postgresql://"),
+            "realtime.adapter = \"postgres\" fans out through the PostgreSQL database, so \
+             database.url must be a postgres:// URL"
+        );
+        return Ok(plaza_realtime::AdapterConfig::Postgres {
+            url,
+            prefix: settings.realtime.channel_prefix.trim().to_owned(),
+        });
+    }
     if value.starts_with("redis://") || value.starts_with("rediss://") {
         let prefix = settings.realtime.channel_prefix.trim();
         anyhow::ensure!(!prefix.is_empty(), "realtime.channel_prefix must not be empty");
@@ -149,7 +162,7 @@ fn realtime_adapter(settings: &Settings) -> anyhow::Result<plaza_realtime::Adapt
         });
     }
     anyhow::bail!(
-        "realtime.adapter must be \"local\" or a redis:// URL, not {:?}",
+        "realtime.adapter must be \"local\", \"postgres\" or a redis:// URL, not {:?}",
         settings.realtime.adapter
     )
 }
@@ -171,7 +184,7 @@ async fn open_blobs(settings: &Settings) -> anyhow::Result<Arc<dyn BlobStore>> {
         matches!(realtime_adapter(settings)?, plaza_realtime::AdapterConfig::Redis { .. });
     anyhow::ensure!(
         !(several_nodes && files.storage == FileStorage::Local && !files.local_is_shared),
-        "several nodes (realtime.adapter is Redis) cannot keep files on one node's disk: set \
+        "several nodes (realtime.adapter is not \"local\") cannot keep files on one node's disk: set \
          files.storage = \"s3\", or files.local_is_shared = true if {} is on a disk every \
          node shares",
         settings.server.data_dir.join("files").display()
@@ -222,6 +235,14 @@ impl Services {
                 plaza_realtime::AdapterConfig::Local => (
                     Arc::new(LocalRateLimiter::new(send_rate)),
                     Arc::new(LocalCallRegistry::default()),
+                ),
+                plaza_realtime::AdapterConfig::Postgres { prefix, .. } => (
+                    Arc::new(StoreRateLimiter::new(
+                        store.clone(),
+                        &format!("{prefix}:sends"),
+                        send_rate,
+                    )),
+                    Arc::new(StoreCallRegistry::new(store.clone())),
                 ),
                 plaza_realtime::AdapterConfig::Redis { url, prefix } => {
                     let redis = cluster::connect(&url).await.with_context(|| {

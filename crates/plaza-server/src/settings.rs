@@ -124,8 +124,9 @@ impl Default for MessageSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RealtimeSettings {
-    /// How socket events reach the other nodes: "local" (one node) or a Redis URL
-    /// ("redis://host:6379/0"). Printed with its password masked.
+    /// How socket events reach the other nodes: "local" (one node), a Redis URL
+    /// ("redis://host:6379/0"), or "postgres" (the database's LISTEN/NOTIFY). Printed
+    /// with its password masked.
     pub adapter: SecretUrl,
     /// Names this deployment's Redis channels and keys, so that several deployments
     /// (or test runs) can share one Redis.

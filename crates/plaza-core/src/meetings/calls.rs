@@ -65,6 +65,34 @@ impl CallRegistry for LocalCallRegistry {
     }
 }
 
+/// Ringing calls in the store: for nodes that share a database but no Redis.
+pub struct StoreCallRegistry {
+    store: Arc<dyn plaza_db::Store>,
+}
+
+impl StoreCallRegistry {
+    pub fn new(store: Arc<dyn plaza_db::Store>) -> Self {
+        StoreCallRegistry { store }
+    }
+}
+
+#[async_trait]
+impl CallRegistry for StoreCallRegistry {
+    async fn ring(&self, call_id: &str, ttl: Duration) {
+        let until = Timestamp::now().add_millis(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        if let Err(error) = self.store.ring_call(call_id, until).await {
+            tracing::warn!(%error, "could not record a ringing call");
+        }
+    }
+
+    async fn answer(&self, call_id: &str) -> bool {
+        self.store.answer_call(call_id, Timestamp::now()).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "could not answer a ringing call");
+            false
+        })
+    }
+}
+
 /// The two parties of a direct space.
 fn parties(space: &SpaceRecord) -> Vec<ObjectId> {
     space

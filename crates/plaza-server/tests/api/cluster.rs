@@ -438,10 +438,21 @@ async fn three_nodes_deliver_everything_once_and_survive_losing_one() {
 #[tokio::test]
 async fn the_send_limit_is_counted_across_nodes() {
     let Some((database, redis)) = services().await else { return };
-    let prefix = format!("plaza-test-{:x}", rand::random::<u64>());
+    send_limit_across_nodes(database, &redis).await;
+}
+
+#[tokio::test]
+async fn the_send_limit_is_counted_across_nodes_sharing_only_postgres() {
+    let Some((database, _)) = services().await else { return };
+    send_limit_across_nodes(database, "postgres").await;
+}
+
+/// Two nodes on `adapter`; one user's REST sends alternate between them.
+async fn send_limit_across_nodes(database: TestDatabase, adapter: &str) {
+    let prefix = format!("plaza-test-{:x}", rand::random::<u32>());
     let limits = [("PLAZA__MESSAGES__SENDS_PER_SECOND", "1"), ("PLAZA__MESSAGES__SEND_BURST", "4")];
-    let first = Node::start(&database.url, &redis, &prefix, &limits).await;
-    let second = Node::start(&database.url, &redis, &prefix, &limits).await;
+    let first = Node::start(&database.url, adapter, &prefix, &limits).await;
+    let second = Node::start(&database.url, adapter, &prefix, &limits).await;
     let (ann, _) = register(&first, "ann@example.com").await;
     let (_, created) = call(
         reqwest::Method::POST,
@@ -612,5 +623,48 @@ async fn a_node_refuses_to_start_with_files_on_its_own_disk() {
     assert!(!output.status.success(), "it started");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("files.storage = \"s3\""), "{stderr}");
+    database.remove().await.expect("remove the database");
+}
+
+#[tokio::test]
+async fn two_nodes_fan_out_through_postgres_without_redis() {
+    let Some((database, _)) = services().await else { return };
+    let prefix = format!("pt{:x}", rand::random::<u32>());
+    let first = Node::start(&database.url, "postgres", &prefix, &[]).await;
+    let second = Node::start(&database.url, "postgres", &prefix, &[]).await;
+    let (ann, _) = register(&first, "ann@example.com").await;
+    let (bob, bob_id) = register(&second, "bob@example.com").await;
+    let (_, created) = call(
+        reqwest::Method::POST,
+        format!("{}/api/spaces/invite", second.base),
+        Some(&ann),
+        Some(json!({"topic": {"title": "No Redis", "type": "group"}, "invitees": []})),
+    )
+    .await;
+    let space = created["data"][0]["topicId"].as_str().unwrap().to_owned();
+    call(
+        reqwest::Method::POST,
+        format!("{}/api/spaces/{space}/attendees/userId/{bob_id}", first.base),
+        Some(&ann),
+        Some(json!({"role": "member"})),
+    )
+    .await;
+    let mut a = Client::on(&first, &ann, &space, None).await;
+    let mut b = Client::on(&second, &bob, &space, None).await;
+    for n in 0..5 {
+        a.socket.send_chat(&space, &format!("ann {n}"), None).unwrap();
+        b.socket.send_chat(&space, &format!("bob {n}"), None).unwrap();
+    }
+    for client in [&mut a, &mut b] {
+        client.until("10 messages", |log| chats(log) >= 10).await;
+        client.settle().await;
+        let seen = client.messages();
+        assert_eq!((seen.len(), seen.iter().collect::<HashSet<_>>().len()), (10, 10));
+    }
+    b.socket
+        .emit("SEND_PRESENCE_EVENT", &json!({"category": "app.event.presence.party.online", "topicId": space, "content": {}, "receivers": []}))
+        .unwrap();
+    a.until("presence", |log| log.iter().any(|(n, _)| n == "PRESENCE_EVENT_RESPONSE")).await;
+    drop((first, second));
     database.remove().await.expect("remove the database");
 }
