@@ -1,12 +1,15 @@
 // Fan-out and send-throughput load for the realtime benchmark (crates/plaza-server/
 // benches/realtime.rs runs it against a release server on loopback):
-//   node bench-fanout.js URL[,URL...] OWNER_TOKEN SPACE SUBSCRIBERS MESSAGES
+//   node bench-fanout.js URL[,URL...] OWNER_TOKEN SPACE SUBSCRIBERS MESSAGES [KIND]
 // SUBSCRIBERS anonymous guests connect (socket.io-client 4), subscribe (which joins
 // them), then the owner sends MESSAGES messages as fast as the server acknowledges
 // them. With several URLs (the nodes of one deployment), subscribers are spread over
-// them round-robin and the owner sends through the first. Prints one JSON line.
+// them round-robin and the owner sends through the first. KIND "presence" sends
+// presence events instead of messages: relayed, never stored, so the run measures
+// fan-out alone (they are sent in bursts of 20, without waiting for answers, since
+// presence has none). Prints one JSON line.
 const { io } = require('socket.io-client-v4');
-const [urlList, ownerToken, space, subscribers, messages] = process.argv.slice(2);
+const [urlList, ownerToken, space, subscribers, messages, kind = 'message'] = process.argv.slice(2);
 const urls = urlList.split(',');
 const url = urls[0];
 const N = Number(subscribers);
@@ -48,7 +51,7 @@ async function main() {
       socket.once('SUBSCRIBE_CHANNEL_FAILED', (p) => { progress.subscribeFailed += 1; progress.lastFailure = p.error; reject(new Error(JSON.stringify(p.error))); });
       socket.once('connect_error', reject);
     }));
-    socket.on('MESSAGE_SENT', (m) => {
+    socket.on(kind === 'presence' ? 'PRESENCE_EVENT_RESPONSE' : 'MESSAGE_SENT', (m) => {
       const start = sentAt.get(m.content.bodyText);
       if (start === undefined) return;
       const count = (deliveries.get(m.content.bodyText) || 0) + 1;
@@ -85,6 +88,19 @@ async function main() {
       if (next < M) send();
       if (acked === M) resolve();
     };
+    if (kind === 'presence') {
+      const burst = () => {
+        for (let i = 0; i < 20 && next < M; i++) {
+          const text = 'event ' + next++;
+          sentAt.set(text, now());
+          sender.emit('SEND_PRESENCE_EVENT', { category: 'app.event.presence.party.online', topicId: space, content: { bodyText: text }, receivers: [] });
+          acked += 1;
+        }
+        if (next < M) setTimeout(burst, 1); else resolve();
+      };
+      burst();
+      return;
+    }
     sender.on('MESSAGE_SENT', answered);
     // A refused send is answered too (and counted), so the run never stalls.
     sender.on('SEND_MESSAGE_FAILED', (p) => { failures.push(p.error); answered(); });
@@ -97,7 +113,7 @@ async function main() {
   latencies.sort((a, b) => a - b);
   const pct = (p) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] : null;
   console.log(JSON.stringify({
-    nodes: urls.length, subscribers: N, messages: M, connectAndSubscribeMs: Math.round(connectMs),
+    kind, nodes: urls.length, subscribers: N, messages: M, connectAndSubscribeMs: Math.round(connectMs),
     sendsPerSecond: Math.round(M / (sendMs / 1000)),
     deliveriesPerSecond: Math.round(delivered / (fanoutMs / 1000)), delivered, expected: N * M,
     allReceivedMsP50: pct(0.5) && +pct(0.5).toFixed(1), allReceivedMsP99: pct(0.99) && +pct(0.99).toFixed(1),

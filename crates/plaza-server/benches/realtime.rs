@@ -10,7 +10,9 @@
 //! - `PLAZA_BENCH_DATABASE=postgres` (with `PLAZA_TEST_PG_URL`): on PostgreSQL;
 //! - `PLAZA_BENCH_REDIS_URL=redis://...`: through the Redis adapter;
 //! - `PLAZA_BENCH_NODES=N` (with both of the above): N nodes of one deployment, the
-//!   subscribers spread over them, the sender on the first.
+//!   subscribers spread over them, the sender on the first;
+//! - `PLAZA_BENCH_EVENT=presence`: presence events instead of messages (relayed, never
+//!   stored): fan-out alone.
 
 use std::process::Command;
 use std::time::Duration;
@@ -104,10 +106,11 @@ async fn main() -> anyhow::Result<()> {
     let subscribers = env("PLAZA_BENCH_SUBSCRIBERS").unwrap_or_else(|| SUBSCRIBERS.into());
     let messages = env("PLAZA_BENCH_MESSAGES").unwrap_or_else(|| MESSAGES.into());
     let urls = bases.join(",");
+    let kind = env("PLAZA_BENCH_EVENT").unwrap_or_else(|| "message".into());
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .current_dir(clients)
-            .args(["bench-fanout.js", &urls, &token, &space, &subscribers, &messages])
+            .args(["bench-fanout.js", &urls, &token, &space, &subscribers, &messages, &kind])
             .output()
     })
     .await??;
