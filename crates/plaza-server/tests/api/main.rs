@@ -18,6 +18,7 @@ mod postgres;
 mod realtime;
 mod realtime_rust;
 mod roles;
+mod sdk;
 mod space_abuse;
 mod spaces;
 mod tokens;

@@ -1,0 +1,153 @@
+//! The Rust SDK's REST half (`plaza_client::rest::Plaza`) against a real server: every
+//! method, lists streamed across pages, and refusals as typed errors.
+
+use futures_util::{StreamExt, TryStreamExt};
+use plaza_client::rest::{NewTask, Plaza};
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, spawn_app_with};
+
+#[tokio::test]
+async fn the_sdk_covers_identity_spaces_messages_files_and_meetings() {
+    // 120 sends in a row: no send limit here (its own test is below).
+    let app = spawn_app_with(|s| s.messages.sends_per_second = 0).await;
+    let server = Plaza::new(&app.base).unwrap();
+
+    // Identity.
+    let ann_session = server.register("ann@example.com", PASSWORD, Some("Ann")).await.unwrap();
+    assert_eq!(ann_session.user.displayname, "Ann");
+    let bob_session = server.register("bob@example.com", PASSWORD, None).await.unwrap();
+    let ann = server.with_jwt(server.login("ANN@example.com", PASSWORD).await.unwrap().token);
+    let bob = server.with_jwt(&bob_session.token);
+    assert_eq!(ann.me().await.unwrap().id, ann_session.user.id);
+    let refused = server.login("ann@example.com", "wrong password!").await.unwrap_err();
+    assert_eq!(refused.code(), Some("auth.invalid_credentials"));
+    let guest = server.with_jwt(server.anonymous("Visitor").await.unwrap().token);
+    assert_eq!(guest.me().await.unwrap().kind, "anonymous");
+
+    // Spaces and members.
+    let space = ann.create_space("SDK").await.unwrap();
+    assert_eq!(space.title, "SDK");
+    ann.add_member(&space.id, &bob_session.user.id, "member").await.unwrap();
+    let invited = ann.invite_email(&space.id, "carol@example.com", "guest").await.unwrap();
+    assert!(invited.is_object());
+    let joined = guest.join(&space.id, None).await.unwrap();
+    assert_eq!(joined.id, space.id);
+    let members: Vec<_> = ann.members(&space.id).try_collect().await.unwrap();
+    let roles: Vec<&str> = members.iter().map(|m| m.role.as_str()).collect();
+    assert_eq!(roles, ["admin", "member", "guest"]);
+    let renamed = ann.update_space(&space.id, &json!({"title": "SDK 2"})).await.unwrap();
+    assert_eq!(renamed.title, "SDK 2");
+    assert_eq!(bob.space(&space.id).await.unwrap().title, "SDK 2");
+    let mine: Vec<_> = bob.spaces().try_collect().await.unwrap();
+    assert!(mine.iter().any(|s| s.id == space.id));
+    let direct = ann.direct_space(&bob_session.user.id).await.unwrap();
+    assert_eq!(direct.kind, "direct");
+    let not_admin = bob.update_space(&space.id, &json!({"title": "no"})).await.unwrap_err();
+    assert_eq!(not_admin.code(), Some("permission.denied"));
+
+    // Messages: 120 chats stream back across three pages, newest first.
+    for n in 0..120 {
+        ann.send_chat(&space.id, &format!("chat {n}")).await.unwrap();
+    }
+    let post = bob.create_post(&space.id, "Plan", "the details").await.unwrap();
+    assert_eq!(
+        (post.category.as_str(), post.content.description.as_str()),
+        ("idea", "the details")
+    );
+    let comment = ann.comment(&space.id, &post.id, "+1").await.unwrap();
+    assert_eq!(bob.message(&post.id).await.unwrap().chat_count, 1);
+    let comments: Vec<_> = ann.comments(&post.id).try_collect().await.unwrap();
+    assert_eq!(comments[0].id, comment.id);
+    let task = ann
+        .create_task(
+            &space.id,
+            &NewTask {
+                title: "Ship".into(),
+                assignees: vec![bob_session.user.id.clone()],
+                due_date: Some("2026-12-24T10:00:00.000Z".into()),
+                ..NewTask::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(task.content.status.as_deref(), Some("pending"));
+    let done = bob.set_task_status(&task.id, true).await.unwrap_err();
+    assert_eq!(done.code(), Some("permission.denied"), "a member edits only their own tasks");
+    let done = ann.set_task_status(&task.id, true).await.unwrap();
+    assert_eq!(done.content.status.as_deref(), Some("completed"));
+    let stale = ann
+        .edit_message(&task.id, &json!({"bodyText": "x"}), Some(&task.modified))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Some("message.modified_concurrently"));
+    let tasks: Vec<_> = bob.tasks(&space.id).try_collect().await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    let history: Vec<_> = bob.history(&space.id).try_collect().await.unwrap();
+    assert_eq!(history.len(), 122, "120 chats, the post and the task");
+    assert_eq!(history[0].id, task.id, "newest first");
+    assert_eq!(history.last().unwrap().content.body_text, "chat 0");
+    // A stream stops as soon as the caller does.
+    let first_three: Vec<_> = bob.history(&space.id).take(3).try_collect().await.unwrap();
+    assert_eq!(first_three.len(), 3);
+    ann.delete_message(&comment.id).await.unwrap();
+    assert_eq!(bob.message(&comment.id).await.unwrap_err().code(), Some("message.not_found"));
+
+    // Files: upload, attach, download byte-identical.
+    let bytes: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    let attachment = ann
+        .upload(Some(&space.id), "data.bin", "application/octet-stream", bytes.clone())
+        .await
+        .unwrap();
+    let sent = ann.send_files(&space.id, "the data", vec![attachment]).await.unwrap();
+    let key = sent.content.data[0]["fileId"].as_str().unwrap().to_owned();
+    assert_eq!(bob.download(&key).await.unwrap(), bytes);
+    assert_eq!(guest.download(&key).await.unwrap(), bytes, "the guest joined before it was sent");
+
+    // Meetings: none running; tokens; admin calls refused without a meeting.
+    assert!(bob.active_meeting(&space.id).await.unwrap().is_none());
+    let meetings: Vec<_> = bob.meetings(&space.id).try_collect().await.unwrap();
+    assert!(meetings.is_empty());
+    let token = bob.media_token(&space.id).await.unwrap();
+    assert_eq!(token["confId"], renamed.settings["confId"]);
+    let missing = "0123456789abcdef01234567";
+    for refused in [
+        ann.end_meeting(&space.id, missing).await.unwrap_err(),
+        ann.mute_all(&space.id, missing, &[]).await.unwrap_err(),
+        ann.start_recording(&space.id, missing).await.unwrap_err(),
+        ann.stop_recording(&space.id, missing, missing).await.unwrap_err(),
+    ] {
+        assert_eq!(refused.code(), Some("meeting.not_found"));
+    }
+
+    // Removal and logout.
+    ann.remove_member(&space.id, &bob_session.user.id).await.unwrap();
+    assert!(bob.history(&space.id).next().await.unwrap().is_err());
+    bob.logout().await.unwrap();
+    let after = bob.me().await.unwrap_err();
+    let plaza_client::ClientError::Api(error) = after else { panic!("{after}") };
+    assert_eq!((error.status, error.code.as_str()), (401, "auth.invalid_token"));
+}
+
+#[tokio::test]
+async fn a_refused_send_carries_retry_after() {
+    let app = spawn_app_with(|s| {
+        s.messages.sends_per_second = 1;
+        s.messages.send_burst = 1;
+    })
+    .await;
+    let server = Plaza::new(&app.base).unwrap();
+    let ann =
+        server.with_jwt(server.register("ann@example.com", PASSWORD, None).await.unwrap().token);
+    let space = ann.create_space("Busy").await.unwrap();
+    ann.send_chat(&space.id, "one").await.unwrap();
+    let plaza_client::ClientError::Api(error) = ann.send_chat(&space.id, "two").await.unwrap_err()
+    else {
+        panic!("expected a refusal")
+    };
+    assert_eq!(
+        (error.status, error.code.as_str(), error.retry_after),
+        (429, "request.rate_limited", Some(1))
+    );
+    assert!(Plaza::new("ftp://example.com").is_err());
+}
