@@ -151,3 +151,122 @@ async fn a_refused_send_carries_retry_after() {
     );
     assert!(Plaza::new("ftp://example.com").is_err());
 }
+
+/// A `plaza serve` process on a fixed port and data folder, so it can be killed and
+/// started again where clients expect it.
+struct Process {
+    child: std::process::Child,
+    port: u16,
+    folder: std::path::PathBuf,
+}
+
+impl Process {
+    async fn start(port: u16, folder: &std::path::Path) -> Process {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_plaza"));
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(folder)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null());
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("PLAZA__")) {
+            command.env_remove(key);
+        }
+        command.env("PLAZA__MESSAGES__SENDS_PER_SECOND", "0");
+        let child = command.spawn().expect("start plaza");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while reqwest::get(format!("http://127.0.0.1:{port}/ready")).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "plaza did not come up");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Process { child, port, folder: folder.to_owned() }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+async fn the_live_client_reconnects_resubscribes_and_catches_up_after_a_server_drop() {
+    use plaza_client::live::{LiveClient, LiveEvent, Reconnect};
+    use plaza_client::realtime::Credentials;
+
+    let folder = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Process::start(port, folder.path()).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let plaza = Plaza::new(&base).unwrap();
+    let ann =
+        plaza.with_jwt(plaza.register("ann@example.com", PASSWORD, None).await.unwrap().token);
+    let bob_session = plaza.register("bob@example.com", PASSWORD, None).await.unwrap();
+    let space = ann.create_space("Live").await.unwrap();
+    ann.add_member(&space.id, &bob_session.user.id, "member").await.unwrap();
+
+    let mut live = LiveClient::connect(&base, Credentials::jwt(&bob_session.token))
+        .await
+        .unwrap()
+        .with_reconnect(Reconnect {
+            first_delay: std::time::Duration::from_millis(50),
+            ..Reconnect::default()
+        });
+    live.subscribe(&space.id).await.unwrap();
+    let text_of = |event: &LiveEvent| match event {
+        LiveEvent::MessageSent(message) => Some(message.content.body_text.clone()),
+        _ => None,
+    };
+    let next_text = async |live: &mut LiveClient| loop {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(15), live.next())
+            .await
+            .expect("an event in time")
+            .expect("the session goes on");
+        if let Some(text) = text_of(&event) {
+            return text;
+        }
+    };
+    ann.send_chat(&space.id, "before").await.unwrap();
+    assert_eq!(next_text(&mut live).await, "before");
+
+    // The server dies; messages are written once it is back, before Bob reconnects.
+    server.kill();
+    let server = Process::start(server.port, &server.folder.clone()).await;
+    for text in ["missed 1", "missed 2"] {
+        ann.send_chat(&space.id, text).await.unwrap();
+    }
+    let event = tokio::time::timeout(std::time::Duration::from_secs(15), live.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event, LiveEvent::Reconnected);
+    assert_eq!(next_text(&mut live).await, "missed 1");
+    assert_eq!(next_text(&mut live).await, "missed 2");
+    // Live again, and nothing twice.
+    live.send_chat(&space.id, "back").unwrap();
+    assert_eq!(next_text(&mut live).await, "back");
+    ann.send_chat(&space.id, "after").await.unwrap();
+    assert_eq!(next_text(&mut live).await, "after");
+
+    // Refusals are typed too.
+    live.emit(
+        "SEND_MESSAGE",
+        &json!({"category": "chat", "topicId": space.id, "content": {"bodyText": " "}}),
+    )
+    .unwrap();
+    let refused = loop {
+        match live.next().await.unwrap() {
+            refused @ LiveEvent::Refused { .. } => break refused,
+            _ => continue,
+        }
+    };
+    let LiveEvent::Refused { event, code, .. } = refused else { unreachable!() };
+    assert_eq!((event.as_str(), code.as_str()), ("SEND_MESSAGE_FAILED", "request.invalid"));
+    live.close().await;
+    drop(server);
+}
