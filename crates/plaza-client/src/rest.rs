@@ -74,6 +74,9 @@ impl ClientError {
 
 pub type ClientResult<T> = Result<T, ClientError>;
 
+/// Uploads are handed to the network in pieces this large (progress granularity).
+const UPLOAD_CHUNK: usize = 64 * 1024;
+
 /// A list as a stream of its items, fetched a page at a time as the caller reads.
 pub type Items<T> = BoxStream<'static, ClientResult<T>>;
 
@@ -263,6 +266,27 @@ impl Plaza {
     /// The same client, sending an OAuth2 access token (`Authorization: bearer <token>`).
     pub fn with_bearer(&self, token: impl AsRef<str>) -> Self {
         Plaza { authorization: Some(format!("bearer {}", token.as_ref())), ..self.clone() }
+    }
+
+    /// The same client, acting as a service app (`Authorization: service_app <token>`).
+    pub fn with_service_app(&self, token: impl AsRef<str>) -> Self {
+        Plaza { authorization: Some(format!("service_app {}", token.as_ref())), ..self.clone() }
+    }
+
+    /// A service app's token (OAuth2 client credentials at `/oauth2/access_token`); use
+    /// it with [`Plaza::with_service_app`], and on sockets as a JWT.
+    pub async fn service_app_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> ClientResult<String> {
+        let body = json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret});
+        let granted: Value = self.post("/oauth2/access_token", &body).await?;
+        granted
+            .get("access_token")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| ClientError::Decode("no access_token in the answer".into()))
     }
 
     /// The server's base URL.
@@ -600,6 +624,19 @@ impl Plaza {
         content_type: &str,
         bytes: Vec<u8>,
     ) -> ClientResult<Value> {
+        self.upload_with_progress(space_id, name, content_type, bytes, |_| {}).await
+    }
+
+    /// As [`Plaza::upload`], calling `progress` with the bytes handed to the network so
+    /// far (for a progress bar).
+    pub async fn upload_with_progress(
+        &self,
+        space_id: Option<&str>,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+        progress: impl Fn(u64) + Send + Sync + 'static,
+    ) -> ClientResult<Value> {
         let mut body = json!({"files": [{"Content-Type": content_type, "Content-Length": bytes.len(), "name": name}]});
         if let Some(space) = space_id {
             body["topicId"] = json!(space);
@@ -616,8 +653,23 @@ impl Plaza {
         };
         let url = self.url(&url)?;
         let size = bytes.len();
-        let put =
-            self.http.put(url).header(reqwest::header::CONTENT_TYPE, content_type).body(bytes);
+        let bytes = bytes::Bytes::from(bytes);
+        let mut sent = 0u64;
+        let chunks: Vec<bytes::Bytes> = (0..size)
+            .step_by(UPLOAD_CHUNK)
+            .map(|at| bytes.slice(at..(at + UPLOAD_CHUNK).min(size)))
+            .collect();
+        let counted = futures_util::stream::iter(chunks).map(move |chunk| {
+            sent += chunk.len() as u64;
+            progress(sent);
+            Ok::<_, std::io::Error>(chunk)
+        });
+        let put = self
+            .http
+            .put(url)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(counted));
         Self::send::<Value>(put).await?;
         let kind = content_type
             .split('/')
@@ -632,6 +684,15 @@ impl Plaza {
     /// Downloads a file by key (its uploader, or anyone who can read a message that
     /// attaches it).
     pub async fn download(&self, file_key: &str) -> ClientResult<Vec<u8>> {
+        self.download_with_progress(file_key, |_, _| {}).await
+    }
+
+    /// As [`Plaza::download`], calling `progress(received, total)` as bytes arrive.
+    pub async fn download_with_progress(
+        &self,
+        file_key: &str,
+        progress: impl Fn(u64, Option<u64>),
+    ) -> ClientResult<Vec<u8>> {
         let urls: Wrapped<Vec<Value>> =
             self.post("/api/files/getdownloadurl", &json!({"fileKeys": [file_key]})).await?;
         let url = urls
@@ -641,7 +702,101 @@ impl Plaza {
             .and_then(Value::as_str)
             .ok_or_else(|| ClientError::Decode("no download URL".into()))?;
         let answer = self.http.get(self.url(url)?).send().await?.error_for_status()?;
-        Ok(answer.bytes().await?.to_vec())
+        let total = answer.content_length();
+        let mut body = Vec::with_capacity(total.unwrap_or(0).min(64 << 20) as usize);
+        let mut chunks = answer.bytes_stream();
+        while let Some(chunk) = chunks.next().await {
+            body.extend_from_slice(&chunk?);
+            progress(body.len() as u64, total);
+        }
+        Ok(body)
+    }
+
+    // ---- my things ----
+
+    /// My settings (`GET /api/users/me/settings`).
+    pub async fn settings(&self) -> ClientResult<Value> {
+        self.get("/api/users/me/settings").await
+    }
+
+    /// Changes my settings; answers the settings as stored.
+    pub async fn update_settings(&self, changes: &Value) -> ClientResult<Value> {
+        self.post("/api/users/me/settings", changes).await
+    }
+
+    /// Posts I wrote, in all my spaces.
+    pub fn my_posts(&self) -> Items<Message> {
+        self.pages("/api/users/me/ideas?size=50".to_owned())
+    }
+
+    /// Tasks assigned to me; `status` `pending` or `completed`, or both.
+    pub fn my_tasks(&self, status: Option<&str>) -> Items<Message> {
+        let filter = status.map(|s| format!("&status={s}")).unwrap_or_default();
+        self.pages(format!("/api/users/me/tasks?size=50{filter}"))
+    }
+
+    /// Marks a space read up to now.
+    pub async fn mark_read(&self, space_id: &str) -> ClientResult<Value> {
+        self.post(&format!("/api/users/me/spaces/{space_id}/markread"), &json!({})).await
+    }
+
+    /// Hides a space from my listing (or shows it again).
+    pub async fn set_hidden(&self, space_id: &str, hidden: bool) -> ClientResult<Value> {
+        let action = if hidden { "hide" } else { "unhide" };
+        self.post(&format!("/api/users/me/spaces/{space_id}/{action}"), &json!({})).await
+    }
+
+    /// Sets my preferences for a space (`{"isPinned": true}`, notifications, ...).
+    pub async fn set_preference(&self, space_id: &str, preference: &Value) -> ClientResult<Value> {
+        self.post(&format!("/api/users/me/spaces/{space_id}/preference"), preference).await
+    }
+
+    /// People I share spaces with.
+    pub fn colleagues(&self) -> Items<User> {
+        self.pages("/api/users/me/colleagues?size=50".to_owned())
+    }
+
+    /// A registered user's personal meeting room, by their email.
+    pub async fn personal_room(&self, email: &str) -> ClientResult<Space> {
+        let found: Wrapped<Space> = self.get(&format!("/api/users/meetingroom/{email}")).await?;
+        Ok(found.data)
+    }
+
+    // ---- more on spaces and messages ----
+
+    /// Changes someone's role in a space (admins).
+    pub async fn set_role(&self, space_id: &str, user_id: &str, role: &str) -> ClientResult<()> {
+        self.add_member(space_id, user_id, role).await
+    }
+
+    /// Accepts an email invitation by its id (from the invitation link).
+    pub async fn accept_invitation(&self, invitation_id: &str) -> ClientResult<Space> {
+        let joined: Value = self.get(&format!("/api/spaces/invites/{invitation_id}/join")).await?;
+        serde_json::from_value(joined.get("topic").cloned().unwrap_or(joined))
+            .map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Deletes a space (admins).
+    pub async fn delete_space(&self, space_id: &str) -> ClientResult<()> {
+        let url = self.url(&format!("/api/spaces/{space_id}"))?;
+        Self::send::<Value>(self.request(reqwest::Method::DELETE, url)).await.map(drop)
+    }
+
+    /// Deletes up to 100 messages; answers the server's per-id report.
+    pub async fn delete_messages(&self, message_ids: &[&str]) -> ClientResult<Value> {
+        self.post("/api/messages/deletemessages", &json!({"messageIds": message_ids})).await
+    }
+
+    // ---- anything else ----
+
+    /// `GET` any API path, for endpoints this client has no method for.
+    pub async fn get_json(&self, path: &str) -> ClientResult<Value> {
+        self.get(path).await
+    }
+
+    /// `POST` a JSON body to any API path.
+    pub async fn post_json(&self, path: &str, body: &Value) -> ClientResult<Value> {
+        self.post(path, body).await
     }
 
     // ---- meetings ----
@@ -711,6 +866,73 @@ impl Plaza {
             &json!({}),
         )
         .await
+    }
+
+    /// Sets one attendee's media (`{"audio": false}`): admins turn others' off,
+    /// attendees set their own.
+    pub async fn set_media_state(
+        &self,
+        space_id: &str,
+        meeting_id: &str,
+        user_id: &str,
+        state: &Value,
+    ) -> ClientResult<Meeting> {
+        self.meeting_call(
+            space_id,
+            meeting_id,
+            &format!("attendees/user/{user_id}/mediastate"),
+            state,
+        )
+        .await
+    }
+
+    /// Raises my hand, asking for `permissions` (`PERMISSION_UNMUTE`, ...).
+    pub async fn raise_hand(
+        &self,
+        space_id: &str,
+        meeting_id: &str,
+        permissions: &[&str],
+    ) -> ClientResult<Meeting> {
+        self.meeting_call(
+            space_id,
+            meeting_id,
+            "attendees/raisedhands",
+            &json!({"requestedPermissions": permissions}),
+        )
+        .await
+    }
+
+    /// Answers a raised hand: `grant` (admins) or lower it (admins, or its owner).
+    pub async fn answer_hand(
+        &self,
+        space_id: &str,
+        meeting_id: &str,
+        user_id: &str,
+        grant: bool,
+        permissions: &[&str],
+    ) -> ClientResult<Meeting> {
+        let (action, field) = if grant {
+            ("attendees/raisedhands/accept", "grantedPermissions")
+        } else {
+            ("attendees/raisedhands/lower", "rejectedPermissions")
+        };
+        let body = json!({field: permissions, "attendeeId": user_id, "attendeeType": "user"});
+        self.meeting_call(space_id, meeting_id, action, &body).await
+    }
+
+    /// Sets the meeting's layout (admins); `THEME` needs a background theme.
+    pub async fn set_layout(
+        &self,
+        space_id: &str,
+        meeting_id: &str,
+        layout: &str,
+        theme: Option<&str>,
+    ) -> ClientResult<Meeting> {
+        let mut body = json!({"layout": layout});
+        if let Some(theme) = theme {
+            body["backgroundTheme"] = json!(theme);
+        }
+        self.meeting_call(space_id, meeting_id, "layout", &body).await
     }
 
     /// A media token for the space's conference: `{token, sessionId, confId}`.

@@ -270,3 +270,164 @@ async fn the_live_client_reconnects_resubscribes_and_catches_up_after_a_server_d
     live.close().await;
     drop(server);
 }
+
+#[tokio::test]
+async fn a_service_app_bot_answers_in_its_spaces() {
+    use plaza_client::live::{LiveClient, LiveEvent};
+    use plaza_client::realtime::Credentials;
+
+    let app = spawn_app_with(|_| {}).await;
+    let server = Plaza::new(&app.base).unwrap();
+    let admin_session = server.register("ops@example.com", PASSWORD, None).await.unwrap();
+    let admin = server.with_jwt(&admin_session.token);
+    let created = app
+        .post(
+            "/api/admin/service-apps",
+            Some(&crate::helpers::jwt(&admin_session.token)),
+            &json!({"name": "Ping bot"}),
+        )
+        .await;
+    let client_id = created.body["data"]["clientId"].as_str().unwrap();
+    let secret = created.body["data"]["clientSecret"].as_str().unwrap();
+    let token = server.service_app_token(client_id, secret).await.unwrap();
+    let bot = server.with_service_app(&token);
+    let bot_user = bot.me().await.unwrap();
+    let wrong = server.service_app_token(client_id, "not the secret").await.unwrap_err();
+    assert!(wrong.code().is_some_and(|c| c.starts_with("oauth.")), "{wrong}");
+
+    let space = admin.create_space("Bots welcome").await.unwrap();
+    admin.add_member(&space.id, &bot_user.id, "member").await.unwrap();
+    let mut live = LiveClient::connect(&app.base, Credentials::jwt(&token)).await.unwrap();
+    for listed in bot.spaces().try_collect::<Vec<_>>().await.unwrap() {
+        live.subscribe(&listed.id).await.unwrap();
+    }
+    admin.send_chat(&space.id, "!ping").await.unwrap();
+    // The bot's loop, as in examples/bot.rs.
+    let asked = loop {
+        if let Some(LiveEvent::MessageSent(message)) = live.next().await
+            && message.content.body_text == "!ping"
+        {
+            break message;
+        }
+    };
+    bot.send_chat(&asked.space_id, "pong").await.unwrap();
+    let history: Vec<_> = admin.history(&space.id).try_collect().await.unwrap();
+    assert_eq!(history[0].content.body_text, "pong");
+    assert_eq!(history[0].sender.id, bot_user.id);
+    live.close().await;
+}
+
+#[tokio::test]
+async fn the_sdk_covers_my_lists_preferences_invitations_and_meeting_controls() {
+    use plaza_client::live::{LiveClient, LiveEvent};
+    use plaza_client::realtime::Credentials;
+
+    let app = spawn_app_with(|s| s.messages.sends_per_second = 0).await;
+    let server = Plaza::new(&app.base).unwrap();
+    let ann_session = server.register("ann@example.com", PASSWORD, Some("Ann")).await.unwrap();
+    let bob_session = server.register("bob@example.com", PASSWORD, Some("Bob")).await.unwrap();
+    let ann = server.with_jwt(&ann_session.token);
+    let bob = server.with_jwt(&bob_session.token);
+    let space = ann.create_space("Controls").await.unwrap();
+    ann.add_member(&space.id, &bob_session.user.id, "guest").await.unwrap();
+    ann.set_role(&space.id, &bob_session.user.id, "member").await.unwrap();
+    let members: Vec<_> = ann.members(&space.id).try_collect().await.unwrap();
+    assert_eq!(members[1].role, "member");
+
+    // My things.
+    let settings = bob.update_settings(&json!({"muteaudio": true})).await.unwrap();
+    assert_eq!(settings["data"]["muteaudio"], true, "{settings}");
+    assert!(bob.settings().await.unwrap().is_object());
+    bob.create_post(&space.id, "Idea", "").await.unwrap();
+    let task = ann
+        .create_task(
+            &space.id,
+            &NewTask {
+                title: "Do".into(),
+                assignees: vec![bob_session.user.id.clone()],
+                ..NewTask::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(bob.my_posts().try_collect::<Vec<_>>().await.unwrap().len(), 1);
+    let pending: Vec<_> = bob.my_tasks(Some("pending")).try_collect().await.unwrap();
+    assert_eq!(pending[0].id, task.id);
+    assert!(bob.my_tasks(Some("completed")).try_collect::<Vec<_>>().await.unwrap().is_empty());
+    bob.mark_read(&space.id).await.unwrap();
+    bob.set_preference(&space.id, &json!({"isPinned": true})).await.unwrap();
+    bob.set_hidden(&space.id, true).await.unwrap();
+    bob.set_hidden(&space.id, false).await.unwrap();
+    let colleagues: Vec<_> = bob.colleagues().try_collect().await.unwrap();
+    assert_eq!(colleagues[0].id, ann_session.user.id);
+    assert_eq!(bob.personal_room("ann@example.com").await.unwrap().kind, "personal");
+    let report = ann.delete_messages(&[&task.id, "0123456789abcdef01234567"]).await.unwrap();
+    assert_eq!(report["deletedMessages"], json!([task.id]));
+    assert_eq!(bob.get_json("/api/users/me").await.unwrap()["_id"], bob_session.user.id.as_str());
+
+    // An email invitation, accepted by link.
+    let invited = ann.invite_email(&space.id, "carol@example.com", "guest").await.unwrap();
+    let invitation =
+        invited["data"][0]["inviteId"].as_str().unwrap_or_else(|| panic!("{invited}")).to_owned();
+    let carol =
+        server.with_jwt(server.register("carol@example.com", PASSWORD, None).await.unwrap().token);
+    assert_eq!(carol.accept_invitation(&invitation).await.unwrap().id, space.id);
+
+    // A meeting both join through the live client, controlled through the SDK.
+    let mut ann_live =
+        LiveClient::connect(&app.base, Credentials::jwt(&ann_session.token)).await.unwrap();
+    let mut bob_live =
+        LiveClient::connect(&app.base, Credentials::jwt(&bob_session.token)).await.unwrap();
+    ann_live.subscribe(&space.id).await.unwrap();
+    bob_live.subscribe(&space.id).await.unwrap();
+    let tracks = json!({"category": "tracksstatus", "topicId": space.id, "content": {"mediaSession": {"audio": true, "connected": true}}});
+    ann_live.emit("SEND_MEDIA_SESSION_EVENTS", &tracks).unwrap();
+    let started = loop {
+        if let Some(LiveEvent::MediaSessionEvent(event)) = bob_live.next().await
+            && event.category == "tracksstatus"
+        {
+            break event;
+        }
+    };
+    let meeting = started.meeting_id.clone().unwrap();
+    bob_live.emit("SEND_MEDIA_SESSION_EVENTS", &tracks).unwrap();
+    let joined = loop {
+        if let Some(LiveEvent::MediaSessionEvent(event)) = ann_live.next().await
+            && event.category == "app.event.attendee.added"
+            && event.content["attendee"]["_id"] == bob_session.user.id.as_str()
+        {
+            break event;
+        }
+    };
+    assert_eq!(joined.meeting_id.as_deref(), Some(meeting.as_str()));
+    let active = bob.active_meeting(&space.id).await.unwrap().unwrap();
+    assert_eq!(active.id, meeting);
+    bob.raise_hand(&space.id, &meeting, &["PERMISSION_UNMUTE"]).await.unwrap();
+    let granted = ann
+        .answer_hand(&space.id, &meeting, &bob_session.user.id, true, &["PERMISSION_UNMUTE"])
+        .await
+        .unwrap();
+    assert_eq!(granted.content["attendees"][1]["grantedPermissions"], json!(["PERMISSION_UNMUTE"]));
+    let muted = ann
+        .set_media_state(&space.id, &meeting, &bob_session.user.id, &json!({"audio": false}))
+        .await
+        .unwrap();
+    assert_eq!(muted.content["attendees"][1]["mediaSession"]["audio"], false);
+    let themed = ann.set_layout(&space.id, &meeting, "THEME", Some("CAFE")).await.unwrap();
+    assert_eq!(themed.content["layout"]["backgroundTheme"], "CAFE");
+    let refused = bob.set_layout(&space.id, &meeting, "GRID", None).await.unwrap_err();
+    assert_eq!(refused.code(), Some("permission.denied"));
+    let recording = ann.start_recording(&space.id, &meeting).await.unwrap();
+    let recording_id = recording.content["recordings"][0]["_id"].as_str().unwrap().to_owned();
+    let stopped = ann.stop_recording(&space.id, &meeting, &recording_id).await.unwrap();
+    assert_eq!(stopped.content["recordings"][0]["status"], "ready");
+    ann.mute_all(&space.id, &meeting, &[]).await.unwrap();
+    let ended = ann.end_meeting(&space.id, &meeting).await.unwrap();
+    assert_eq!(ended.content["meetingStatus"], "inactive");
+    assert_eq!(bob.meetings(&space.id).try_collect::<Vec<_>>().await.unwrap().len(), 1);
+    ann_live.close().await;
+    bob_live.close().await;
+
+    ann.delete_space(&space.id).await.unwrap();
+    assert_eq!(bob.space(&space.id).await.unwrap_err().code(), Some("topic.not_found"));
+}
