@@ -431,3 +431,46 @@ async fn the_sdk_covers_my_lists_preferences_invitations_and_meeting_controls() 
     ann.delete_space(&space.id).await.unwrap();
     assert_eq!(bob.space(&space.id).await.unwrap_err().code(), Some("topic.not_found"));
 }
+
+#[tokio::test]
+async fn the_sdk_takes_oauth_tokens_raw_calls_and_unsubscribes() {
+    use plaza_client::live::{LiveClient, LiveEvent};
+    use plaza_client::realtime::Credentials;
+
+    let app = spawn_app_with(|_| {}).await;
+    let server = Plaza::new(&app.base).unwrap();
+    assert_eq!(server.base_url(), app.base);
+    let admin = server.register("admin@example.com", PASSWORD, None).await.unwrap();
+    let created = app
+        .post(
+            "/api/admin/oauth-clients",
+            Some(&crate::helpers::jwt(&admin.token)),
+            &json!({"name": "Web app", "redirectUris": ["https://app.example/cb"], "public": false}),
+        )
+        .await;
+    let client_id = created.body["data"]["clientId"].as_str().unwrap();
+    let secret = created.body["data"]["clientSecret"].as_str().unwrap();
+    let granted = server
+        .post_json(
+            "/oauth2/access_token",
+            &json!({"grant_type": "password", "username": "admin@example.com", "password": PASSWORD,
+                    "client_id": client_id, "client_secret": secret}),
+        )
+        .await
+        .unwrap();
+    let bearer = server.with_bearer(granted["access_token"].as_str().unwrap());
+    assert_eq!(bearer.me().await.unwrap().id, admin.user.id);
+
+    let jwt = server.with_jwt(&admin.token);
+    let space = jwt.create_space("Leaving").await.unwrap();
+    let mut live = LiveClient::connect(&app.base, Credentials::jwt(&admin.token)).await.unwrap();
+    live.subscribe(&space.id).await.unwrap();
+    live.unsubscribe(&space.id).unwrap();
+    loop {
+        if let Some(LiveEvent::Unsubscribed { space_id }) = live.next().await {
+            assert_eq!(space_id, space.id);
+            break;
+        }
+    }
+    live.close().await;
+}
