@@ -660,12 +660,26 @@ impl MeetingService {
         F: FnMut(&mut MeetingState, Timestamp) -> CoreResult<Vec<Happening>>,
     {
         let space = self.controlled_space(principal, space_id).await?;
+        self.change_named(&space, meeting_id, apply).await
+    }
+
+    /// Applies `apply` to the running meeting `meeting_id` of `space`, in this node's
+    /// turn for the space.
+    async fn change_named<F>(
+        &self,
+        space: &SpaceRecord,
+        meeting_id: &str,
+        apply: F,
+    ) -> CoreResult<MeetingView>
+    where
+        F: FnMut(&mut MeetingState, Timestamp) -> CoreResult<Vec<Happening>>,
+    {
         let _turn = self.turn(space.id).await;
         let (record, state) = self
-            .change(&space, Some(parse_meeting(meeting_id)?), apply)
+            .change(space, Some(parse_meeting(meeting_id)?), apply)
             .await?
             .ok_or_else(meeting_not_found)?;
-        Ok(Self::view(&space, &record, &state))
+        Ok(Self::view(space, &record, &state))
     }
 
     /// `POST .../meetings/{mid}/end`: ends the meeting for everyone.
@@ -757,12 +771,7 @@ impl MeetingService {
         F: FnMut(&mut MeetingState, Timestamp) -> CoreResult<Vec<Happening>>,
     {
         let (space, _, _) = self.space_for(principal, parse_space(space_id)?).await?;
-        let _turn = self.turn(space.id).await;
-        let (record, state) = self
-            .change(&space, Some(parse_meeting(meeting_id)?), apply)
-            .await?
-            .ok_or_else(meeting_not_found)?;
-        Ok(Self::view(&space, &record, &state))
+        self.change_named(&space, meeting_id, apply).await
     }
 
     /// `POST .../attendees/raisedhands {requestedPermissions}`: the caller raises a hand.

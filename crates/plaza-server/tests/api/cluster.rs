@@ -140,6 +140,37 @@ async fn register(node: &Node, username: &str) -> (String, String) {
     (token, id)
 }
 
+/// A group space `owner` creates through `create_on`, with `members` added through
+/// `add_on` (a different node, when the test wants the writes to cross nodes).
+async fn group_space(
+    create_on: &Node,
+    add_on: &Node,
+    owner: &str,
+    title: &str,
+    members: &[&str],
+) -> String {
+    let (status, created) = call(
+        reqwest::Method::POST,
+        format!("{}/api/spaces/invite", create_on.base),
+        Some(owner),
+        Some(json!({"topic": {"title": title, "type": "group"}, "invitees": []})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let space = created["data"][0]["topicId"].as_str().unwrap().to_owned();
+    for member in members {
+        let (status, body) = call(
+            reqwest::Method::POST,
+            format!("{}/api/spaces/{space}/attendees/userId/{member}", add_on.base),
+            Some(owner),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+        assert!(status.is_success(), "{body}");
+    }
+    space
+}
+
 /// A client on a node, logging the events it receives by name.
 struct Client {
     socket: RealtimeClient,
@@ -225,25 +256,7 @@ async fn three_nodes_deliver_everything_once_and_survive_losing_one() {
     let (ann, _) = register(&nodes[0], "ann@example.com").await;
     let (bob, bob_id) = register(&nodes[1], "bob@example.com").await;
     let (cat, cat_id) = register(&nodes[2], "cat@example.com").await;
-    let (status, created) = call(
-        reqwest::Method::POST,
-        format!("{}/api/spaces/invite", nodes[1].base),
-        Some(&ann),
-        Some(json!({"topic": {"title": "Cluster", "type": "group"}, "invitees": []})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let space = created["data"][0]["topicId"].as_str().unwrap().to_owned();
-    for id in [&bob_id, &cat_id] {
-        let (status, body) = call(
-            reqwest::Method::POST,
-            format!("{}/api/spaces/{space}/attendees/userId/{id}", nodes[2].base),
-            Some(&ann),
-            Some(json!({"role": "member"})),
-        )
-        .await;
-        assert!(status.is_success(), "{body}");
-    }
+    let space = group_space(&nodes[1], &nodes[2], &ann, "Cluster", &[&bob_id, &cat_id]).await;
 
     let mut a = Client::on(&nodes[0], &ann, &space, None).await;
     let mut b = Client::on(&nodes[1], &bob, &space, None).await;
@@ -454,14 +467,7 @@ async fn send_limit_across_nodes(database: TestDatabase, adapter: &str) {
     let first = Node::start(&database.url, adapter, &prefix, &limits).await;
     let second = Node::start(&database.url, adapter, &prefix, &limits).await;
     let (ann, _) = register(&first, "ann@example.com").await;
-    let (_, created) = call(
-        reqwest::Method::POST,
-        format!("{}/api/spaces/invite", first.base),
-        Some(&ann),
-        Some(json!({"topic": {"title": "Limits", "type": "group"}, "invitees": []})),
-    )
-    .await;
-    let space = created["data"][0]["topicId"].as_str().unwrap().to_owned();
+    let space = group_space(&first, &first, &ann, "Limits", &[]).await;
     let mut statuses = Vec::new();
     for n in 0..6 {
         let node = if n % 2 == 0 { &first } else { &second };
@@ -544,21 +550,7 @@ async fn nodes_ride_out_a_redis_restart_and_their_clients_catch_up() {
     let second = Node::start(&database.url, &url, prefix, &[]).await;
     let (ann, _) = register(&first, "ann@example.com").await;
     let (bob, bob_id) = register(&second, "bob@example.com").await;
-    let (_, created) = call(
-        reqwest::Method::POST,
-        format!("{}/api/spaces/invite", first.base),
-        Some(&ann),
-        Some(json!({"topic": {"title": "Restart", "type": "group"}, "invitees": []})),
-    )
-    .await;
-    let space = created["data"][0]["topicId"].as_str().unwrap().to_owned();
-    call(
-        reqwest::Method::POST,
-        format!("{}/api/spaces/{space}/attendees/userId/{bob_id}", first.base),
-        Some(&ann),
-        Some(json!({"role": "member"})),
-    )
-    .await;
+    let space = group_space(&first, &first, &ann, "Restart", &[&bob_id]).await;
     let post = |text: &'static str| {
         let (base, token, space) = (first.base.clone(), ann.clone(), space.clone());
         async move {
@@ -634,21 +626,7 @@ async fn two_nodes_fan_out_through_postgres_without_redis() {
     let second = Node::start(&database.url, "postgres", &prefix, &[]).await;
     let (ann, _) = register(&first, "ann@example.com").await;
     let (bob, bob_id) = register(&second, "bob@example.com").await;
-    let (_, created) = call(
-        reqwest::Method::POST,
-        format!("{}/api/spaces/invite", second.base),
-        Some(&ann),
-        Some(json!({"topic": {"title": "No Redis", "type": "group"}, "invitees": []})),
-    )
-    .await;
-    let space = created["data"][0]["topicId"].as_str().unwrap().to_owned();
-    call(
-        reqwest::Method::POST,
-        format!("{}/api/spaces/{space}/attendees/userId/{bob_id}", first.base),
-        Some(&ann),
-        Some(json!({"role": "member"})),
-    )
-    .await;
+    let space = group_space(&second, &first, &ann, "No Redis", &[&bob_id]).await;
     let mut a = Client::on(&first, &ann, &space, None).await;
     let mut b = Client::on(&second, &bob, &space, None).await;
     for n in 0..5 {
