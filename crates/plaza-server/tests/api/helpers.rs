@@ -237,3 +237,69 @@ impl TestApp {
         .await
     }
 }
+
+/// A `plaza serve` process on a fixed port and data folder, so it can be killed and
+/// started again where clients expect it.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub port: u16,
+    pub folder: std::path::PathBuf,
+    database_url: Option<String>,
+}
+
+impl ServerProcess {
+    /// Starts `plaza serve` on `port` with `folder` as its data folder, on SQLite or the
+    /// database `database_url` names; waits until it is ready.
+    pub async fn start(
+        port: u16,
+        folder: &std::path::Path,
+        database_url: Option<&str>,
+    ) -> ServerProcess {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_plaza"));
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(folder)
+            .env("RUST_LOG", "warn")
+            .stderr(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null());
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("PLAZA__")) {
+            command.env_remove(key);
+        }
+        command.env("PLAZA__MESSAGES__SENDS_PER_SECOND", "0");
+        if let Some(url) = database_url {
+            command.arg("--database-url").arg(url);
+        }
+        let child = command.spawn().expect("start plaza");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while reqwest::get(format!("http://127.0.0.1:{port}/ready")).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "plaza did not come up");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        ServerProcess {
+            child,
+            port,
+            folder: folder.to_owned(),
+            database_url: database_url.map(str::to_owned),
+        }
+    }
+
+    /// The same server started again where it was.
+    pub async fn restart(mut self) -> ServerProcess {
+        self.kill();
+        ServerProcess::start(self.port, &self.folder.clone(), self.database_url.clone().as_deref())
+            .await
+    }
+
+    /// SIGKILL: no goodbye, no draining.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

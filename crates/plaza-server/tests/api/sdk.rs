@@ -5,7 +5,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use plaza_client::rest::{NewTask, Plaza};
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, spawn_app_with};
+use crate::helpers::{PASSWORD, ServerProcess, spawn_app_with};
 
 #[tokio::test]
 async fn the_sdk_covers_identity_spaces_messages_files_and_meetings() {
@@ -152,48 +152,6 @@ async fn a_refused_send_carries_retry_after() {
     assert!(Plaza::new("ftp://example.com").is_err());
 }
 
-/// A `plaza serve` process on a fixed port and data folder, so it can be killed and
-/// started again where clients expect it.
-struct Process {
-    child: std::process::Child,
-    port: u16,
-    folder: std::path::PathBuf,
-}
-
-impl Process {
-    async fn start(port: u16, folder: &std::path::Path) -> Process {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_plaza"));
-        command
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(folder)
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null());
-        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("PLAZA__")) {
-            command.env_remove(key);
-        }
-        command.env("PLAZA__MESSAGES__SENDS_PER_SECOND", "0");
-        let child = command.spawn().expect("start plaza");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        while reqwest::get(format!("http://127.0.0.1:{port}/ready")).await.is_err() {
-            assert!(std::time::Instant::now() < deadline, "plaza did not come up");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        Process { child, port, folder: folder.to_owned() }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[tokio::test]
 async fn the_live_client_reconnects_resubscribes_and_catches_up_after_a_server_drop() {
     use plaza_client::live::{LiveClient, LiveEvent, Reconnect};
@@ -201,7 +159,7 @@ async fn the_live_client_reconnects_resubscribes_and_catches_up_after_a_server_d
 
     let folder = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Process::start(port, folder.path()).await;
+    let mut server = ServerProcess::start(port, folder.path(), None).await;
     let base = format!("http://127.0.0.1:{port}");
     let plaza = Plaza::new(&base).unwrap();
     let ann =
@@ -236,7 +194,7 @@ async fn the_live_client_reconnects_resubscribes_and_catches_up_after_a_server_d
 
     // The server dies; messages are written once it is back, before Bob reconnects.
     server.kill();
-    let server = Process::start(server.port, &server.folder.clone()).await;
+    let server = ServerProcess::start(server.port, &server.folder.clone(), None).await;
     for text in ["missed 1", "missed 2"] {
         ann.send_chat(&space.id, text).await.unwrap();
     }
