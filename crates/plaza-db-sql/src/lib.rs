@@ -766,6 +766,7 @@ macro_rules! impl_sql_store {
                     ("DELETE FROM oauth_code WHERE expires_at < $1", now.millis()),
                     ("DELETE FROM oauth_token WHERE expires_at < $1", now.millis()),
                     ("DELETE FROM ringing_call WHERE until < $1", now.millis()),
+                    ("DELETE FROM used_refresh_token WHERE expires_at < $1", now.millis()),
                     // Rate limits are kept in microseconds.
                     ("DELETE FROM rate_limit WHERE tat < $1", now.millis().saturating_mul(1000)),
                 ] {
@@ -942,6 +943,39 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(map_error)?;
                 Ok(done.rows_affected())
+            }
+
+            async fn remember_used_refresh(
+                &self,
+                token_hash: &str,
+                grant_id: plaza_db::ObjectId,
+                expires_at: plaza_db::Timestamp,
+            ) -> plaza_db::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO used_refresh_token (token_hash, grant_id, expires_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (token_hash) DO NOTHING",
+                )
+                .bind(token_hash.to_owned())
+                .bind(grant_id.to_string())
+                .bind(expires_at.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn used_refresh_grant(
+                &self,
+                token_hash: &str,
+            ) -> plaza_db::StoreResult<Option<plaza_db::ObjectId>> {
+                let grant: Option<String> = sqlx::query_scalar(
+                    "SELECT grant_id FROM used_refresh_token WHERE token_hash = $1",
+                )
+                .bind(token_hash.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_error)?;
+                grant.as_deref().map(sql_rows::id).transpose()
             }
 
             // ---- spaces ----

@@ -1253,3 +1253,17 @@ pub async fn shared_rate_limits_and_ringing_calls_hold_across_callers(
     assert!(!store.answer_call("call-2", t0.add_millis(11)).await?, "rang out");
     Ok(())
 }
+
+pub async fn redeemed_refresh_tokens_are_remembered_until_they_expire(
+    store: Arc<dyn Store>,
+) -> Outcome {
+    let grant = ObjectId::new();
+    let t0 = Timestamp::now();
+    assert_eq!(store.used_refresh_grant("hash-1").await?, None);
+    store.remember_used_refresh("hash-1", grant, t0.add_millis(100)).await?;
+    store.remember_used_refresh("hash-1", ObjectId::new(), t0.add_millis(100)).await?;
+    assert_eq!(store.used_refresh_grant("hash-1").await?, Some(grant), "the first record stays");
+    store.purge_expired_credentials(t0.add_millis(101)).await?;
+    assert_eq!(store.used_refresh_grant("hash-1").await?, None, "forgotten once expired");
+    Ok(())
+}

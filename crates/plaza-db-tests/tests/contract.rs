@@ -83,4 +83,5 @@ contract_suite!(
     one_active_meeting_per_space_saved_by_compare_and_swap,
     running_meetings_and_dead_nodes_are_found,
     shared_rate_limits_and_ringing_calls_hold_across_callers,
+    redeemed_refresh_tokens_are_remembered_until_they_expire,
 );

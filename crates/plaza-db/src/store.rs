@@ -103,6 +103,18 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes every token of the grant; returns how many were deleted.
     async fn revoke_oauth_grant(&self, grant_id: ObjectId) -> StoreResult<u64>;
 
+    /// Remembers that refresh token `token_hash` of grant `grant_id` was redeemed, until
+    /// `expires_at`.
+    async fn remember_used_refresh(
+        &self,
+        token_hash: &str,
+        grant_id: ObjectId,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// The grant of a refresh token that was already redeemed, if it is remembered.
+    async fn used_refresh_grant(&self, token_hash: &str) -> StoreResult<Option<ObjectId>>;
+
     // ---- spaces ----
 
     /// Inserts a space with its first membership, atomically. `Conflict { constraint:

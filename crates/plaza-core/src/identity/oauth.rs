@@ -311,10 +311,19 @@ impl IdentityService {
         let invalid =
             || oauth_error(ErrorCode::OAuthInvalidGrant, "the refresh token is invalid or expired");
         let token = required(&request.refresh_token, "refresh_token")?;
+        let hash = secret_hash(token);
         // Taken (deleted) atomically: of several concurrent uses, exactly one gets it.
-        let record = self.store.take_oauth_token(&secret_hash(token)).await?.ok_or_else(invalid)?;
+        let Some(record) = self.store.take_oauth_token(&hash).await? else {
+            // Redeemed before: someone else holds a copy. The family's live tokens
+            // (the rotated pair its rightful owner now uses) are revoked.
+            if let Some(family) = self.store.used_refresh_grant(&hash).await? {
+                let revoked = self.store.revoke_oauth_grant(family).await?;
+                tracing::warn!(grant = %family, revoked, "a refresh token was used twice: its grant is revoked");
+            }
+            return Err(invalid());
+        };
         // Rotation: the old pair dies whatever happens next, so a stolen refresh token
-        // is good for one use at most.
+        // is good for one use at most; it is remembered, to catch a second use.
         self.store.revoke_oauth_grant(record.grant_id).await?;
         if record.kind != TokenKind::Refresh || record.client_id != client.client_id {
             return Err(invalid());
@@ -322,7 +331,8 @@ impl IdentityService {
         if record.expires_at <= Timestamp::now() {
             return Err(invalid());
         }
-        self.issue_oauth_tokens(client, record.user_id, record.scope).await
+        self.store.remember_used_refresh(&hash, record.grant_id, record.expires_at).await?;
+        self.issue_tokens_in(client, record.user_id, record.scope, record.grant_id).await
     }
 
     async fn grant_password(
@@ -379,8 +389,19 @@ impl IdentityService {
         user_id: ObjectId,
         scope: String,
     ) -> CoreResult<TokenGrant> {
+        self.issue_tokens_in(client, user_id, scope, ObjectId::new()).await
+    }
+
+    /// Issues an access and refresh pair in grant `grant_id`: a new grant, or the family
+    /// a rotated refresh token belonged to (so that reusing an old one revokes it).
+    async fn issue_tokens_in(
+        &self,
+        client: &OAuthClientRecord,
+        user_id: ObjectId,
+        scope: String,
+        grant_id: ObjectId,
+    ) -> CoreResult<TokenGrant> {
         let now = Timestamp::now();
-        let grant_id = ObjectId::new();
         let access = random_token();
         let refresh = random_token();
         for (token, kind, ttl) in [

@@ -164,17 +164,6 @@ async fn authorization_code_with_pkce_end_to_end() {
     )
     .await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.text);
-    token(
-        &app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("client_id", &client_id),
-            ("client_secret", &secret),
-        ],
-    )
-    .await
-    .assert_error(400, "oauth.invalid_grant");
     app.get("/api/users/me", Some(&format!("bearer {access}")))
         .await
         .assert_error(401, "auth.invalid_token");
@@ -200,6 +189,20 @@ async fn authorization_code_with_pkce_end_to_end() {
     app.get("/api/users/me", Some(&format!("bearer {new_access}")))
         .await
         .assert_error(401, "auth.invalid_token");
+
+    // A rotated refresh token is good once (what a second use does to the family is
+    // `a_reused_refresh_token_revokes_its_whole_family`).
+    token(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+        ],
+    )
+    .await
+    .assert_error(400, "oauth.invalid_grant");
 }
 
 #[tokio::test]
@@ -546,4 +549,38 @@ async fn public_clients_may_send_basic_auth_with_an_empty_secret_and_bad_clients
     .await;
     bad.assert_error(401, "oauth.invalid_client");
     assert!(bad.headers["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_its_whole_family() {
+    let app = spawn_app().await;
+    let (_, client_id, secret) = admin_and_client(&app, false).await;
+    let secret = secret.unwrap();
+    let first = password_grant(&app, &client_id, &secret, PASSWORD).await;
+    let refresh = |token: &str| {
+        let form = [
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", token.to_owned()),
+            ("client_id", client_id.clone()),
+            ("client_secret", secret.clone()),
+        ];
+        let app = &app;
+        async move { app.client.post(app.url("/oauth2/access_token")).form(&form).send().await.unwrap() }
+    };
+    let stolen = first.body["refresh_token"].as_str().unwrap().to_owned();
+    // The rightful client rotates once and uses its new access token.
+    let rotated: Value = refresh(&stolen).await.json().await.unwrap();
+    let access = rotated["access_token"].as_str().unwrap().to_owned();
+    let bearer = format!("bearer {access}");
+    assert_eq!(app.get("/api/users/me", Some(&bearer)).await.status, StatusCode::OK);
+    // Someone replays the old refresh token: refused, and the family dies with it.
+    let replayed = refresh(&stolen).await;
+    assert_eq!(replayed.status(), StatusCode::BAD_REQUEST);
+    app.get("/api/users/me", Some(&bearer)).await.assert_error(401, "auth.invalid_token");
+    let newest = rotated["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        refresh(newest).await.status(),
+        StatusCode::BAD_REQUEST,
+        "the rotated refresh token too"
+    );
 }
