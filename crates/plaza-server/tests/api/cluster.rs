@@ -326,7 +326,21 @@ async fn three_nodes_deliver_everything_once_and_survive_losing_one() {
 
     // Node 3 dies mid-traffic. What its client saw acknowledged must be stored.
     let before_kill = c.messages().last().cloned();
-    for n in 0..20 {
+    // Some of Cat's late messages are acknowledged before the kill, however loaded the
+    // machine, so that the check below has something to check.
+    let late_acks = |log: &[(String, Value)]| {
+        log.iter()
+            .filter(|(n, p)| {
+                n == "MESSAGE_SENT"
+                    && p.get("loopbackMetadata").is_some_and(|l| l.get("late").is_some())
+            })
+            .count()
+    };
+    for n in 0..3 {
+        c.socket.send_chat(&space, &format!("cat late {n}"), Some(json!({"late": n}))).unwrap();
+    }
+    c.until("Cat's first late acknowledgements", |log| late_acks(log) >= 3).await;
+    for n in 3..20 {
         // Fails once Cat's node is gone; what she sent before must not be lost.
         let _ = c.socket.send_chat(&space, &format!("cat late {n}"), Some(json!({"late": n})));
         a.socket.send_chat(&space, &format!("ann late {n}"), None).unwrap();
@@ -358,7 +372,7 @@ async fn three_nodes_deliver_everything_once_and_survive_losing_one() {
                     && p["content"]["bodyText"].as_str().is_some_and(|t| t.starts_with("ann late"))
             })
             .count()
-            >= 20
+            >= 17
     })
     .await;
 
