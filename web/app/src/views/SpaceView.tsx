@@ -1,5 +1,5 @@
 import { PlazaApiError, type Member, type Space } from '@plaza/web-sdk';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { go } from '../router.js';
 import { session } from '../session.js';
@@ -27,6 +27,16 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
   const [gone, setGone] = useState<string | null>(null);
   const { error, run } = useAction();
 
+  const known = useRef<Set<string>>(new Set());
+  known.current = new Set(members.map((m) => m.member));
+  // Plaza announces no membership changes on the socket: someone unknown showing up
+  // online or writing is the sign to read the members again.
+  const stranger = (userId: string | undefined) => {
+    if (userId && userId !== session.user?._id && !known.current.has(userId)) {
+      known.current.add(userId);
+      void loadMembers();
+    }
+  };
   const pin = () => sessionStorage.getItem(`plaza.pin.${id}`) ?? undefined;
   const loadMembers = () => run(async () => setMembers(await client.members(id, { size: 100 }).collect(500)));
 
@@ -50,7 +60,12 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
     if (!rt) return;
     rt.subscribe(id, pin()).catch(() => undefined);
     setOnline(new Set(rt.online(id).map((p) => p._id)));
-    const offRoster = rt.on('roster', (spaceId, people) => spaceId === id && setOnline(new Set(people.map((p) => p._id))));
+    const offRoster = rt.on('roster', (spaceId, people) => {
+      if (spaceId !== id) return;
+      setOnline(new Set(people.map((p) => p._id)));
+      people.forEach((p) => stranger(p._id));
+    });
+    const offMessage = rt.on('message', (m) => m.topicId === id && m.sender?.type !== 'spaceserver' && stranger(m.sender?._id));
     const offUpdate = rt.on('spaceUpdated', (p) => {
       if (p.topicId !== id) return;
       const content = p.content as { title?: string; description?: string; status?: number };
@@ -61,6 +76,7 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
     const offRemoved = rt.on('unsubscribed', (spaceId, removed) => removed && spaceId === id && setGone('You were removed from this space.'));
     return () => {
       offRoster();
+      offMessage();
       offUpdate();
       offRemoved();
     };

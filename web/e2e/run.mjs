@@ -1,0 +1,343 @@
+// Browser tests of the Plaza web client, driving Debian's Chromium with playwright-core.
+//   PLAZA_URL=http://127.0.0.1:8080 [CHROMIUM_PATH=/usr/bin/chromium] [PLAZA_SCREENSHOTS=dir] node e2e/run.mjs [scenario...]
+// PLAZA_URL must be a Plaza that serves the built UI at `/`. Every scenario registers
+// fresh users, so it can run against any server. Exits non-zero on any failure.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+const base = (process.env.PLAZA_URL ?? '').replace(/\/+$/, '');
+if (!base) {
+  console.error('e2e: set PLAZA_URL to a Plaza server that serves the web UI (e.g. http://127.0.0.1:8080)');
+  process.exit(2);
+}
+let executablePath = process.env.CHROMIUM_PATH;
+if (!executablePath) {
+  try {
+    executablePath = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
+  } catch {
+    executablePath = '';
+  }
+}
+if (!executablePath) {
+  console.error('e2e: no Chromium found; install Debian\'s `chromium` package or set CHROMIUM_PATH');
+  process.exit(2);
+}
+const shots = process.env.PLAZA_SCREENSHOTS;
+if (shots) mkdirSync(shots, { recursive: true });
+
+const run = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
+let counter = 0;
+const unique = (prefix) => `${prefix}-${run}-${++counter}`;
+const PASSWORD = 'correct horse battery';
+const TIMEOUT = 15_000;
+
+class Failure extends Error {}
+function check(condition, message) {
+  if (!condition) throw new Failure(message);
+}
+
+async function screenshot(page, name) {
+  if (!shots) return;
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+}
+
+// ---- helpers that drive the UI like a person ---------------------------------------
+
+async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 }, ...options });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (m) => m.type() === 'error' && !/Failed to load resource|net::ERR_INTERNET_DISCONNECTED|WebSocket/.test(m.text()) && problems.push(`console: ${m.text()}`));
+  page.problems = problems;
+  return page;
+}
+
+async function register(page, who) {
+  const email = `${unique(who.toLowerCase())}@example.com`;
+  const name = `${who} ${run.slice(-4)}`;
+  await page.goto(`${base}/#/register`);
+  await page.getByLabel('Display name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { name: `Welcome, ${name}` }).waitFor();
+  return { email, name };
+}
+
+async function createSpace(page, title) {
+  await page.getByRole('button', { name: 'New space' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New space' });
+  await dialog.getByLabel('Title').fill(title);
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  await page.locator('#space-title', { hasText: title }).waitFor();
+  const id = new URL(page.url()).hash.split('/')[2];
+  check(id && /^[0-9a-f]{24}$/.test(id), `the new space's id is in the URL (${page.url()})`);
+  return id;
+}
+
+async function openTab(page, name) {
+  await page.getByRole('navigation', { name: 'Space sections' }).getByRole('link', { name, exact: true }).click();
+}
+
+/** The admin invites `email` by email; the invitee opens the invitation link and lands in the space. */
+async function inviteByEmail(admin, invitee, email, spaceTitle) {
+  await openTab(admin, 'People');
+  await admin.getByLabel('Invite by email').fill(email);
+  await admin.getByRole('button', { name: 'Invite', exact: true }).click();
+  const link = await admin.getByLabel(`Invitation link for ${email}`).inputValue();
+  check(link.includes('#/invite/'), `the invitation link is one of the app's (${link})`);
+  await invitee.goto(link);
+  await invitee.locator('#space-title', { hasText: spaceTitle }).waitFor();
+}
+
+/** Two registered people in one fresh space, both on its chat. */
+async function twoInASpace(browser, label) {
+  const ann = await newPage(browser);
+  const bob = await newPage(browser);
+  const a = await register(ann, 'Ann');
+  const b = await register(bob, 'Bob');
+  const title = unique(label);
+  const spaceId = await createSpace(ann, title);
+  await inviteByEmail(ann, bob, b.email, title);
+  await openTab(ann, 'Chat');
+  return { ann, bob, a, b, title, spaceId };
+}
+
+async function send(page, text) {
+  const box = page.getByRole('textbox', { name: 'Message', exact: true });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+function messageIn(page, text) {
+  return page.locator('ol.messages li.message', { hasText: text });
+}
+
+async function expectMessage(page, text) {
+  await messageIn(page, text).first().waitFor();
+  const count = await messageIn(page, text).count();
+  check(count === 1, `"${text}" is shown once, not ${count} times`);
+}
+
+async function closeAll(...pages) {
+  for (const page of pages) await page.context().close().catch(() => undefined);
+}
+
+// ---- scenarios ----------------------------------------------------------------------
+
+const scenarios = {
+  async 'two people chat in real time'(browser) {
+    const login = await newPage(browser);
+    await login.goto(`${base}/#/login`);
+    await login.getByRole('heading', { name: 'Sign in to Plaza' }).waitFor();
+    await screenshot(login, 'login');
+    await closeAll(login);
+
+    const { ann, bob, b } = await twoInASpace(browser, 'chat');
+    await send(ann, 'Hello Bob, this is Ann');
+    await expectMessage(bob, 'Hello Bob, this is Ann');
+    // Bob types: Ann sees the typing notice, then the message.
+    await bob.getByRole('textbox', { name: 'Message', exact: true }).pressSequentially('Hi Ann', { delay: 20 });
+    await ann.getByText(/is typing/).waitFor();
+    await bob.getByRole('textbox', { name: 'Message', exact: true }).press('Enter');
+    await expectMessage(ann, 'Hi Ann');
+    // An edit and a delete reach the other side live.
+    const mine = messageIn(ann, 'Hello Bob, this is Ann');
+    await mine.getByRole('button', { name: 'Edit' }).click();
+    await ann.getByLabel('Edit message').fill('Hello Bob, this is Ann (edited)');
+    await ann.getByRole('button', { name: 'Save' }).click();
+    await expectMessage(bob, 'Hello Bob, this is Ann (edited)');
+    ann.once('dialog', (d) => d.accept());
+    await messageIn(ann, 'this is Ann (edited)').getByRole('button', { name: 'Delete' }).click();
+    await bob.locator('ol.messages .deleted').first().waitFor();
+    // A mention is highlighted for the reader.
+    await ann.getByRole('textbox', { name: 'Message', exact: true }).fill(`Thanks @${b.name.split(' ')[0]}`);
+    await ann.getByRole('option').first().getByRole('button').click();
+    await ann.getByRole('textbox', { name: 'Message', exact: true }).press('Enter');
+    await bob.locator('ol.messages .mention', { hasText: `@${b.name}` }).waitFor();
+    // Presence: Ann sees Bob online in People.
+    await openTab(ann, 'People');
+    await ann.getByRole('list', { name: 'Members' }).getByText(`${b.name}, online`).waitFor();
+    await openTab(ann, 'Chat');
+    await screenshot(ann, 'chat');
+    await screenshot(bob, 'space-list');
+    await closeAll(ann, bob);
+  },
+
+  async 'a guest joins by link with a PIN and sees only new messages'(browser) {
+    const ann = await newPage(browser);
+    await register(ann, 'Ann');
+    const title = unique('guests');
+    await createSpace(ann, title);
+    await send(ann, 'Said before the guest came');
+    await expectMessage(ann, 'Said before the guest came');
+    await openTab(ann, 'Settings');
+    await ann.getByLabel('Guest PIN').fill('4321');
+    await ann.getByRole('button', { name: 'Save PIN' }).click();
+    await ann.getByText('PIN set.').waitFor();
+    await openTab(ann, 'People');
+    const link = await ann.locator('#join-link').inputValue();
+    check(link.includes('#/join/'), `the invite link is the app's join page (${link})`);
+
+    const guest = await newPage(browser);
+    await guest.goto(link);
+    await guest.getByLabel('Your name').fill('Visiting Val');
+    await guest.getByRole('button', { name: 'Join' }).click();
+    await guest.getByLabel('Space PIN').fill('0000');
+    await guest.getByRole('button', { name: 'Join' }).click();
+    await guest.getByRole('alert').filter({ hasText: 'topic.password_invalid' }).waitFor();
+    await guest.getByLabel('Space PIN').fill('4321');
+    await guest.getByRole('button', { name: 'Join' }).click();
+    await guest.locator('#space-title', { hasText: title }).waitFor();
+    await guest.getByText('No messages yet').waitFor();
+    check((await messageIn(guest, 'Said before the guest came').count()) === 0, 'the guest does not see history from before joining');
+
+    await openTab(ann, 'Chat');
+    await send(ann, 'Welcome, Val');
+    await expectMessage(guest, 'Welcome, Val');
+    await send(guest, 'Thanks, glad to be here');
+    await expectMessage(ann, 'Thanks, glad to be here');
+    check((await messageIn(guest, 'Said before the guest came').count()) === 0, 'still no earlier history for the guest');
+    await closeAll(ann, guest);
+  },
+
+  async 'a file is attached, shown and downloaded'(browser) {
+    const { ann, bob } = await twoInASpace(browser, 'files');
+    const text = `Plaza e2e file ${run}\n`.repeat(200);
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAKklEQVR42mNkYPjPQApgHFUwqmBUwaiCUQWjCkYVjCoYVTCqYFTBqIJBBgAz8QEBWgRnDQAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    await ann.locator('.composer input[type=file]').setInputFiles([
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(text) },
+      { name: 'dot.png', mimeType: 'image/png', buffer: png },
+    ]);
+    await ann.getByRole('list', { name: 'Files to send' }).getByText('ready').nth(1).waitFor();
+    await send(ann, 'Two files for you');
+    const message = messageIn(bob, 'Two files for you');
+    await message.getByText('notes.txt').waitFor();
+    await message.locator('img.thumb').waitFor();
+    check(await message.locator('img.thumb').evaluate((img) => img.complete && img.naturalWidth > 0), 'the image thumbnail loads');
+    const [download] = await Promise.all([bob.waitForEvent('download'), message.getByRole('button', { name: 'Download notes.txt' }).click()]);
+    const path = await download.path();
+    check(download.suggestedFilename() === 'notes.txt', `the download is named notes.txt (${download.suggestedFilename()})`);
+    check(readFileSync(path, 'utf8') === text, 'the downloaded bytes are the uploaded ones');
+    await closeAll(ann, bob);
+  },
+
+  async 'a task is created, assigned and completed'(browser) {
+    const { ann, bob, b } = await twoInASpace(browser, 'tasks');
+    await openTab(ann, 'Tasks');
+    await openTab(bob, 'Tasks');
+    const form = ann.getByRole('form', { name: 'New task' });
+    await form.getByLabel('Task title').fill('Write the release notes');
+    await form.getByLabel('Details').fill('Cover the web client');
+    await form.getByLabel('Due date').fill('2031-03-15');
+    await form.getByLabel(b.name).check();
+    await form.getByRole('button', { name: 'Add task' }).click();
+    const task = bob.locator('li.thread', { hasText: 'Write the release notes' });
+    await task.getByText(`Assigned to ${b.name}`).waitFor();
+    await task.getByText('Pending').waitFor();
+    // Bob comments and completes it; Ann sees both.
+    await task.getByRole('button', { name: /Comments/ }).click();
+    await task.getByRole('textbox', { name: 'Comment' }).fill('On it');
+    await task.getByRole('textbox', { name: 'Comment' }).press('Enter');
+    await ann.locator('li.thread', { hasText: 'Write the release notes' }).getByRole('button', { name: 'Comments (1)' }).waitFor();
+    await task.getByRole('checkbox').check();
+    await ann.locator('li.thread[data-status=completed]', { hasText: 'Write the release notes' }).waitFor();
+    await screenshot(ann, 'tasks');
+    // The meeting panel: Ann starts, Bob joins and raises a hand, Ann sees it and records.
+    await openTab(ann, 'Meeting');
+    await openTab(bob, 'Meeting');
+    await ann.getByRole('button', { name: 'Start meeting' }).click();
+    await bob.getByText('Meeting in progress').waitFor();
+    await bob.getByRole('button', { name: 'Join meeting' }).click();
+    await ann.getByRole('heading', { name: 'Attendees (2)' }).waitFor();
+    await bob.getByRole('button', { name: 'Raise hand' }).click();
+    await ann.getByLabel('Hand raised').waitFor();
+    await ann.getByRole('button', { name: 'Start recording' }).click();
+    await bob.getByLabel('Recording').waitFor();
+    await screenshot(ann, 'meeting');
+    await ann.getByRole('button', { name: 'End meeting' }).click();
+    await bob.getByText('No meeting is running').waitFor();
+    await closeAll(ann, bob);
+  },
+
+  async 'a network drop is recovered without loss'(browser) {
+    const { ann, bob } = await twoInASpace(browser, 'offline');
+    await send(ann, 'Before the drop');
+    await expectMessage(bob, 'Before the drop');
+    await bob.context().setOffline(true);
+    await bob.getByTestId('offline-banner').waitFor();
+    for (const n of [1, 2, 3]) await send(ann, `While Bob was away ${n}`);
+    await expectMessage(ann, 'While Bob was away 3');
+    await send(bob, 'Written while offline');
+    await bob.waitForTimeout(500);
+    await bob.context().setOffline(false);
+    await bob.getByTestId('offline-banner').waitFor({ state: 'detached' });
+    for (const n of [1, 2, 3]) await expectMessage(bob, `While Bob was away ${n}`);
+    await expectMessage(ann, 'Written while offline');
+    await expectMessage(bob, 'Before the drop');
+    await bob.waitForTimeout(300);
+    await expectMessage(bob, 'Written while offline');
+    await closeAll(ann, bob);
+  },
+
+  async 'the layout works at phone width'(browser) {
+    const page = await newPage(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await register(page, 'Pat');
+    const title = unique('phone');
+    await createSpace(page, title);
+    await send(page, 'Small screens work too');
+    await expectMessage(page, 'Small screens work too');
+    check(await page.getByRole('navigation', { name: 'Spaces' }).isHidden(), 'the space list gives way to the open space');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 390, `nothing overflows sideways (${width}px)`);
+    await screenshot(page, 'phone-chat');
+    await page.getByRole('link', { name: 'Back to spaces' }).click();
+    await page.getByRole('link', { name: title }).waitFor();
+    await screenshot(page, 'phone');
+    await closeAll(page);
+  },
+};
+
+// ---- runner ---------------------------------------------------------------------------
+
+const wanted = process.argv.slice(2);
+const selected = Object.entries(scenarios).filter(([name]) => wanted.length === 0 || wanted.some((w) => name.includes(w)));
+const started = Date.now();
+const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+let passed = 0;
+let failed = 0;
+try {
+  for (const [name, scenario] of selected) {
+    const t0 = Date.now();
+    const before = new Set(browser.contexts());
+    try {
+      await scenario(browser);
+      passed += 1;
+      console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    } catch (error) {
+      failed += 1;
+      console.log(`FAIL ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n     ${String(error?.message ?? error).split('\n').slice(0, 6).join('\n     ')}`);
+      for (const context of browser.contexts()) {
+        if (before.has(context)) continue;
+        for (const page of context.pages()) {
+          if (page.problems?.length) console.log(`     ${page.problems.slice(0, 5).join('\n     ')}`);
+          if (shots) await page.screenshot({ path: join(shots, `failure-${failed}-${context.pages().indexOf(page)}-${Math.random().toString(36).slice(2, 6)}.png`) }).catch(() => undefined);
+        }
+      }
+    } finally {
+      for (const context of browser.contexts()) if (!before.has(context)) await context.close().catch(() => undefined);
+    }
+  }
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
