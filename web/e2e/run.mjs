@@ -6,7 +6,48 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { deflateSync } from 'node:zlib';
+
 import { chromium } from 'playwright-core';
+
+/** A small valid PNG (a gradient), so the server can make a thumbnail of it. */
+function png(width, height) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // truecolour
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    const row = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x++) row.set([(x * 255) / width, (y * 255) / height, 160], 1 + x * 3);
+    rows.push(row);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
 
 const base = (process.env.PLAZA_URL ?? '').replace(/\/+$/, '');
 if (!base) {
@@ -209,13 +250,9 @@ const scenarios = {
   async 'a file is attached, shown and downloaded'(browser) {
     const { ann, bob } = await twoInASpace(browser, 'files');
     const text = `Plaza e2e file ${run}\n`.repeat(200);
-    const png = Buffer.from(
-      'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAKklEQVR42mNkYPjPQApgHFUwqmBUwaiCUQWjCkYVjCoYVTCqYFTBqIJBBgAz8QEBWgRnDQAAAABJRU5ErkJggg==',
-      'base64',
-    );
     await ann.locator('.composer input[type=file]').setInputFiles([
       { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(text) },
-      { name: 'dot.png', mimeType: 'image/png', buffer: png },
+      { name: 'dot.png', mimeType: 'image/png', buffer: png(64, 48) },
     ]);
     await ann.getByRole('list', { name: 'Files to send' }).getByText('ready').nth(1).waitFor();
     await send(ann, 'Two files for you');
@@ -248,8 +285,11 @@ const scenarios = {
     await task.getByRole('textbox', { name: 'Comment' }).fill('On it');
     await task.getByRole('textbox', { name: 'Comment' }).press('Enter');
     await ann.locator('li.thread', { hasText: 'Write the release notes' }).getByRole('button', { name: 'Comments (1)' }).waitFor();
-    await task.getByRole('checkbox').check();
-    await ann.locator('li.thread[data-status=completed]', { hasText: 'Write the release notes' }).waitFor();
+    // Plaza lets the author or an admin change a task; Bob (a member) may not.
+    check(await task.getByRole('checkbox').isDisabled(), 'an assignee who is not an admin cannot tick the task');
+    await ann.locator('li.thread', { hasText: 'Write the release notes' }).getByRole('checkbox').check();
+    await bob.locator('li.thread[data-status=completed]', { hasText: 'Write the release notes' }).waitFor();
+    await bob.locator('li.thread', { hasText: 'Write the release notes' }).getByText('Completed').waitFor();
     await screenshot(ann, 'tasks');
     // The meeting panel: Ann starts, Bob joins and raises a hand, Ann sees it and records.
     await openTab(ann, 'Meeting');

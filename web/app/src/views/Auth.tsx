@@ -43,12 +43,17 @@ export function Auth({ mode, then }: { mode: 'login' | 'register'; then?: string
             type="password"
             autocomplete={register ? 'new-password' : 'current-password'}
             minLength={register ? 8 : undefined}
+            aria-describedby={register ? 'password-hint' : undefined}
             value={password}
             onInput={(e) => setPassword(e.currentTarget.value)}
             required
           />
         </label>
-        {register && <p class="hint">At least 8 characters.</p>}
+        {register && (
+          <p class="hint" id="password-hint">
+            At least 8 characters.
+          </p>
+        )}
         <ErrorNote error={error} id="auth-error" />
         <button type="submit" class="primary" disabled={busy}>
           {busy ? 'Please wait…' : register ? 'Create account' : 'Sign in'}

@@ -46,8 +46,8 @@ export function Join({ id, invitation }: { id: string; invitation?: boolean }) {
     e.preventDefault();
     setError(null);
     void run(async () => {
-      if (!s.user) await session.guestLogin(name.trim());
       tried.current = true;
+      if (!s.user) await session.guestLogin(name.trim());
       await enter(needPin ? pin.trim() : undefined);
     });
   };

@@ -126,8 +126,8 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
           </nav>
           <div class="tab-body">
             {tab === 'chat' && <Chat space={space} members={members} isAdmin={isAdmin} />}
-            {tab === 'posts' && <Threads space={space} members={members} kind="idea" />}
-            {tab === 'tasks' && <Threads space={space} members={members} kind="task" />}
+            {tab === 'posts' && <Threads space={space} members={members} kind="idea" isAdmin={isAdmin} />}
+            {tab === 'tasks' && <Threads space={space} members={members} kind="task" isAdmin={isAdmin} />}
             {tab === 'meeting' && <MeetingPanel space={space} isAdmin={isAdmin} />}
             {tab === 'people' && <People space={space} members={members} online={online} isAdmin={isAdmin} reload={() => void loadMembers()} />}
             {tab === 'settings' && (

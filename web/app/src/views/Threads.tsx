@@ -7,7 +7,7 @@ import { Attachments } from './Attachments.js';
 import { Composer } from './Chat.js';
 
 /** The Posts or Tasks tab: the list, a form to add one, and comments on each. */
-export function Threads({ space, members, kind }: { space: Space; members: Member[]; kind: 'idea' | 'task' }) {
+export function Threads({ space, members, kind, isAdmin }: { space: Space; members: Member[]; kind: 'idea' | 'task'; isAdmin: boolean }) {
   const client = session.client;
   const [items, setItems] = useState<Message[]>([]);
   const [done, setDone] = useState(false);
@@ -30,10 +30,10 @@ export function Threads({ space, members, kind }: { space: Space; members: Membe
     void more();
     const rt = session.realtime;
     if (!rt) return;
-    return rt.on('message', (m) => {
+    return rt.on('message', (m, info) => {
       if (m.topicId !== space._id) return;
       if (m.category === kind) setItems((prev) => (m.deleted ? prev.filter((x) => x._id !== m._id) : mergeMessages(prev, [m])));
-      if (m.parentMsg && m.category === 'chat')
+      if (m.parentMsg && m.category === 'chat' && info.kind === 'new')
         setItems((prev) => prev.map((x) => (x._id === m.parentMsg!._id && !m.deleted ? { ...x, chatCount: (x.chatCount ?? 0) + 1 } : x)));
     });
   }, [space._id, kind]);
@@ -56,7 +56,7 @@ export function Threads({ space, members, kind }: { space: Space; members: Membe
       <ErrorNote error={error} />
       <ul class="thread-list" aria-label={`${label} list`}>
         {shown.map((t) => (
-          <Thread key={t._id} item={t} space={space} members={members} />
+          <Thread key={t._id} item={t} space={space} members={members} isAdmin={isAdmin} />
         ))}
         {done && shown.length === 0 && <li class="empty">No {label.toLowerCase()} yet.</li>}
       </ul>
@@ -69,7 +69,7 @@ export function Threads({ space, members, kind }: { space: Space; members: Membe
   );
 }
 
-function Thread({ item, space, members }: { item: Message; space: Space; members: Member[] }) {
+function Thread({ item, space, members, isAdmin }: { item: Message; space: Space; members: Member[]; isAdmin: boolean }) {
   const [open, setOpen] = useState(false);
   const { error, busy, run } = useAction();
   const task = item.category === 'task';
@@ -78,6 +78,8 @@ function Thread({ item, space, members }: { item: Message; space: Space; members
   const due = item.content.dueDate ? new Date(item.content.dueDate) : null;
   const overdue = due && !completed && due.getTime() < Date.now();
   const me = session.user!;
+  // Plaza lets the author and admins change a task (not its assignees).
+  const mayChange = item.sender?._id === me._id || isAdmin;
   return (
     <li class={completed ? 'thread done' : 'thread'} data-message-id={item._id} data-status={item.content.status}>
       <div class="thread-head">
@@ -85,7 +87,8 @@ function Thread({ item, space, members }: { item: Message; space: Space; members
           <input
             type="checkbox"
             checked={completed}
-            disabled={busy}
+            disabled={busy || !mayChange}
+            title={mayChange ? undefined : 'Only the author or an admin can change this task'}
             aria-label={`Mark “${plainText(item.content.bodyText)}” ${completed ? 'pending' : 'completed'}`}
             onChange={() => void run(() => session.client.setTaskStatus(item, completed ? 'pending' : 'completed'))}
           />
@@ -114,7 +117,7 @@ function Thread({ item, space, members }: { item: Message; space: Space; members
         <button type="button" class="small" aria-expanded={open} onClick={() => setOpen(!open)}>
           Comments ({item.chatCount ?? 0})
         </button>
-        {item.sender?._id === me._id && (
+        {mayChange && (
           <button type="button" class="ghost small" onClick={() => confirm('Delete this?') && void run(() => session.client.deleteMessage(item._id))}>
             Delete
           </button>
