@@ -106,7 +106,7 @@ async function register(page, who) {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { name: `Welcome, ${name}` }).waitFor();
+  await page.locator('.topbar .me', { hasText: name }).waitFor();
   return { email, name };
 }
 

@@ -117,6 +117,7 @@ export class PlazaRealtime {
     this.socket = factory(`${base}/chat`, {
       auth: { token: options.token, tokenType: options.tokenType ?? 'jwt' },
       transports: ['websocket'],
+      forceNew: true,
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
     });

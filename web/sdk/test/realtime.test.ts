@@ -185,3 +185,27 @@ test('topic.updated is reported as a space change, not a message', async () => {
   assert.deepEqual(updates, ['Renamed']);
   assert.equal(got.length, 0);
 });
+
+test('the browser going offline drops the socket at once; online reconnects', async () => {
+  const target = new EventTarget();
+  (globalThis as { window?: unknown }).window = target;
+  try {
+    const socket = new FakeSocket();
+    const statuses: string[] = [];
+    const rt = new PlazaRealtime({ token: 't', watchOnline: true, socketFactory: () => socket });
+    rt.on('status', (s) => statuses.push(s));
+    socket.serverAccepts();
+    target.dispatchEvent(new Event('offline'));
+    assert.equal(socket.disconnectCalls, 1);
+    assert.equal(rt.status, 'offline');
+    target.dispatchEvent(new Event('online'));
+    assert.equal(socket.connectCalls, 1);
+    socket.serverAccepts();
+    assert.deepEqual(statuses, ['online', 'offline', 'online']);
+    rt.close();
+    target.dispatchEvent(new Event('online'));
+    assert.equal(socket.connectCalls, 1, 'a closed client stays closed');
+  } finally {
+    delete (globalThis as { window?: unknown }).window;
+  }
+});
