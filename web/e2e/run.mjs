@@ -198,13 +198,14 @@ const scenarios = {
     await bob.locator('ol.messages .deleted').first().waitFor();
     // A mention is highlighted for the reader.
     await ann.getByRole('textbox', { name: 'Message', exact: true }).fill(`Thanks @${b.name.split(' ')[0]}`);
-    await ann.getByRole('option').first().getByRole('button').click();
+    await ann.getByRole('list', { name: 'Mention someone' }).getByRole('button', { name: b.name }).click();
     await ann.getByRole('textbox', { name: 'Message', exact: true }).press('Enter');
     await bob.locator('ol.messages .mention', { hasText: `@${b.name}` }).waitFor();
     // Presence: Ann sees Bob online in People.
     await openTab(ann, 'People');
     await ann.getByRole('list', { name: 'Members' }).getByText(`${b.name}, online`).waitFor();
     await openTab(ann, 'Chat');
+    await expectMessage(ann, 'Hi Ann');
     await screenshot(ann, 'chat');
     await screenshot(bob, 'space-list');
     await closeAll(ann, bob);
@@ -287,7 +288,7 @@ const scenarios = {
     await ann.locator('li.thread', { hasText: 'Write the release notes' }).getByRole('button', { name: 'Comments (1)' }).waitFor();
     // Plaza lets the author or an admin change a task; Bob (a member) may not.
     check(await task.getByRole('checkbox').isDisabled(), 'an assignee who is not an admin cannot tick the task');
-    await ann.locator('li.thread', { hasText: 'Write the release notes' }).getByRole('checkbox').check();
+    await ann.locator('li.thread', { hasText: 'Write the release notes' }).getByRole('checkbox').click();
     await bob.locator('li.thread[data-status=completed]', { hasText: 'Write the release notes' }).waitFor();
     await bob.locator('li.thread', { hasText: 'Write the release notes' }).getByText('Completed').waitFor();
     await screenshot(ann, 'tasks');

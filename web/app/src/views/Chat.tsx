@@ -264,9 +264,9 @@ export function Composer({ space, members, parent, placeholder }: { space: Space
       )}
       <UploadList uploads={uploads.uploads} remove={uploads.remove} />
       {candidates.length > 0 && (
-        <ul class="mentions" role="listbox" aria-label="Mention someone">
+        <ul class="mentions" aria-label="Mention someone">
           {candidates.map((m) => (
-            <li key={m.member} role="option" aria-selected="false">
+            <li key={m.member}>
               <button type="button" class="person" onClick={() => pickMention(m)}>
                 {m.displayname || m.username}
               </button>
@@ -277,7 +277,9 @@ export function Composer({ space, members, parent, placeholder }: { space: Space
       <ErrorNote error={error} />
       <div class="composer-row">
         <label class="attach button" title="Attach files">
-          <span aria-hidden="true">📎</span>
+          <svg aria-hidden="true" width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">
+            <path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l8-8" />
+          </svg>
           <span class="sr-only">Attach files</span>
           <input
             type="file"

@@ -167,10 +167,10 @@ function Attendee({
         {a.displayname || a.username}
         {isMe && ' (you)'}
       </span>
-      <span class="hint">{muted ? '🔇 muted' : '🎙 unmuted'}</span>
+      <span class={muted ? 'tag' : 'tag live'}>{muted ? 'muted' : 'mic on'}</span>
       {a.raisedHand && (
-        <span class="hand" aria-label="Hand raised">
-          ✋ hand raised
+        <span class="tag hand" aria-label="Hand raised">
+          hand raised
         </span>
       )}
       {isAdmin && !isMe && (

@@ -145,7 +145,7 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
                 <Avatar person={{ displayname: name, username: name }} />
                 <span class="space-name">
                   {name}
-                  {s.isPinned && <span class="pin" title="Pinned" aria-hidden="true"> 📌</span>}
+                  {s.isPinned && <span class="tag">pinned</span>}
                   {s.status === 1 && <span class="tag">archived</span>}
                 </span>
                 {unread > 0 && (
