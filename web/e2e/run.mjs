@@ -179,7 +179,7 @@ const scenarios = {
     await screenshot(login, 'login');
     await closeAll(login);
 
-    const { ann, bob, b } = await twoInASpace(browser, 'chat');
+    const { ann, bob, a, b, title } = await twoInASpace(browser, 'chat');
     await send(ann, 'Hello Bob, this is Ann');
     await expectMessage(bob, 'Hello Bob, this is Ann');
     // Bob types: Ann sees the typing notice, then the message.
@@ -207,7 +207,31 @@ const scenarios = {
     await openTab(ann, 'Chat');
     await expectMessage(ann, 'Hi Ann');
     await screenshot(ann, 'chat');
+
+    // A direct message: Bob's list gains the space with an unread badge.
+    await openTab(ann, 'People');
+    await ann.getByRole('button', { name: `Message ${b.name}` }).click();
+    await ann.locator('#space-title', { hasText: b.name }).waitFor();
+    await send(ann, 'Psst, a direct message');
+    const unread = bob.getByRole('link', { name: `${a.name}, 1 unread` });
+    await unread.waitFor();
     await screenshot(bob, 'space-list');
+    await unread.click();
+    await expectMessage(bob, 'Psst, a direct message');
+    await bob.getByRole('link', { name: a.name, exact: true }).waitFor();
+
+    // Roles and removal: Ann makes Bob an admin, then removes him; Bob is told at once.
+    await bob.getByRole('link', { name: title }).click();
+    await bob.locator('#space-title', { hasText: title }).waitFor();
+    await ann.getByRole('link', { name: title }).click();
+    await openTab(ann, 'People');
+    const role = ann.getByLabel(`Role of ${b.name}`);
+    await role.selectOption('admin');
+    await ann.waitForFunction((name) => document.querySelector(`select[id^=role-]`)?.value === 'admin', b.name);
+    ann.once('dialog', (d) => d.accept());
+    await ann.getByRole('list', { name: 'Members' }).getByRole('button', { name: 'Remove' }).click();
+    await bob.getByText('You were removed from this space.').waitFor();
+    await ann.getByRole('heading', { name: 'Members (1)' }).waitFor();
     await closeAll(ann, bob);
   },
 

@@ -299,7 +299,7 @@ export function Composer({ space, members, parent, placeholder }: { space: Space
           ref={box}
           rows={1}
           value={text}
-          placeholder={placeholder ?? 'Write a message… (@ to mention)'}
+          placeholder={placeholder ?? 'Message… (@ to mention)'}
           onInput={(e) => onInput(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {

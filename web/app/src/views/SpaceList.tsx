@@ -69,8 +69,8 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
       setSpaces((prev) => {
         const index = prev.findIndex((s) => s._id === m.topicId);
         if (index < 0) {
-          // A first direct message from someone: show that space at the top.
-          if (m.topicType === 'direct') void client.space(m.topicId).then((s) => setSpaces((p) => (p.some((x) => x._id === s._id) ? p : [s, ...p])));
+          // A space not listed yet (a first direct message, a space joined elsewhere).
+          void client.space(m.topicId).then((s) => addSpace({ ...s, unreadMessagesCount: currentRef.current === s._id ? 0 : 1 }), () => undefined);
           return prev;
         }
         const space = prev[index]!;
@@ -94,9 +94,17 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
     };
   }, [session.realtime]);
 
-  // Opening a space clears its badge.
+  const addSpace = (space: Space) => setSpaces((prev) => (prev.some((x) => x._id === space._id) ? prev : [space, ...prev]));
+
+  // Opening a space clears its badge, and lists it if it was not (joined by link, invited).
   useEffect(() => {
-    if (current) setSpaces((prev) => prev.map((s) => (s._id === current ? { ...s, unreadMessagesCount: 0 } : s)));
+    if (!current) return;
+    let listed = false;
+    setSpaces((prev) => {
+      listed = prev.some((s) => s._id === current);
+      return prev.map((s) => (s._id === current ? { ...s, unreadMessagesCount: 0 } : s));
+    });
+    if (!listed) void client.space(current).then((s) => addSpace({ ...s, unreadMessagesCount: 0 }), () => undefined);
   }, [current]);
 
   return (

@@ -107,7 +107,7 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
           <h1 id="space-title">{space ? name : 'Loading…'}</h1>
           {space && (
             <p class="hint">
-              {space.type === 'direct' ? 'Direct message' : `${members.length} members`} · {online.size + 1} online
+              {space.type === 'direct' ? 'Direct message' : `${members.length} ${members.length === 1 ? 'member' : 'members'}`} · {online.size + 1} online
               {space.status === 1 && ' · archived'}
               {myRole && ` · you are ${myRole === 'admin' ? 'an admin' : `a ${myRole}`}`}
             </p>
