@@ -353,11 +353,40 @@ const scenarios = {
     await closeAll(ann, bob);
   },
 
-  async 'the layout works at phone width'(browser) {
+  async 'history pages back, the list searches, and the layout fits a phone'(browser) {
     const page = await newPage(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     await register(page, 'Pat');
+    const other = unique('elsewhere');
+    await createSpace(page, other);
+    await page.getByRole('link', { name: 'Back to spaces' }).click();
     const title = unique('phone');
-    await createSpace(page, title);
+    const spaceId = await createSpace(page, title);
+    // 45 older messages, written over REST with the page's own session.
+    const written = await page.evaluate(async (id) => {
+      const { token } = JSON.parse(localStorage.getItem('plaza.session'));
+      let ok = 0;
+      for (let i = 1; i <= 45; i++) {
+        const r = await fetch(`/api/spaces/${id}/chats`, {
+          method: 'POST',
+          headers: { authorization: `jwt ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ content: { bodyText: `History ${i}` } }),
+        });
+        if (r.ok) ok += 1;
+      }
+      return ok;
+    }, spaceId);
+    check(written === 45, `45 messages written over REST (${written})`);
+    await page.reload();
+    await expectMessage(page, 'History 45');
+    const first = page.locator('ol.messages p.body').filter({ hasText: /^History 1$/ });
+    check((await first.count()) === 0, 'the first page holds only the newest messages');
+    // Scrolling up loads older pages, until the first message.
+    for (let i = 0; i < 6 && (await first.count()) === 0; i++) {
+      await page.locator('ol.messages').evaluate((el) => el.scrollTo(0, 0));
+      await page.waitForTimeout(400);
+    }
+    check((await first.count()) === 1, 'scrolling up reached the first message, shown once');
+    await expectMessage(page, 'History 45');
     await send(page, 'Small screens work too');
     await expectMessage(page, 'Small screens work too');
     check(await page.getByRole('navigation', { name: 'Spaces' }).isHidden(), 'the space list gives way to the open space');
@@ -367,6 +396,13 @@ const scenarios = {
     await page.getByRole('link', { name: 'Back to spaces' }).click();
     await page.getByRole('link', { name: title }).waitFor();
     await screenshot(page, 'phone');
+    // Search narrows the list; the type filter shows direct messages only.
+    await page.getByLabel('Search spaces').fill(other);
+    await page.getByRole('link', { name: title }).waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: other }).waitFor();
+    await page.getByLabel('Search spaces').fill('');
+    await page.getByLabel('Space type').selectOption('direct');
+    await page.getByText('No spaces yet.').waitFor();
     await closeAll(page);
   },
 };
