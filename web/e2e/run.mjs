@@ -292,7 +292,7 @@ const scenarios = {
     await closeAll(ann, bob);
   },
 
-  async 'a task is created, assigned and completed'(browser) {
+  async 'a task is created, assigned and completed; posts, comments and the meeting panel'(browser) {
     const { ann, bob, b } = await twoInASpace(browser, 'tasks');
     await openTab(ann, 'Tasks');
     await openTab(bob, 'Tasks');
@@ -316,6 +316,20 @@ const scenarios = {
     await bob.locator('li.thread[data-status=completed]', { hasText: 'Write the release notes' }).waitFor();
     await bob.locator('li.thread', { hasText: 'Write the release notes' }).getByText('Completed').waitFor();
     await screenshot(ann, 'tasks');
+    // A post, with a comment from the other side.
+    await openTab(ann, 'Posts');
+    await openTab(bob, 'Posts');
+    const postForm = ann.getByRole('form', { name: 'New post' });
+    await postForm.getByLabel('Post title').fill('Release plan');
+    await postForm.getByLabel('Text').fill('We ship on Friday.');
+    await postForm.getByRole('button', { name: 'Publish post' }).click();
+    const post = bob.locator('li.thread', { hasText: 'Release plan' });
+    await post.getByText('We ship on Friday.').waitFor();
+    await post.getByRole('button', { name: 'Comments (0)' }).click();
+    await post.getByRole('textbox', { name: 'Comment' }).fill('Sounds good');
+    await post.getByRole('textbox', { name: 'Comment' }).press('Enter');
+    await post.locator('.comment', { hasText: 'Sounds good' }).waitFor();
+    await ann.locator('li.thread', { hasText: 'Release plan' }).getByRole('button', { name: 'Comments (1)' }).waitFor();
     // The meeting panel: Ann starts, Bob joins and raises a hand, Ann sees it and records.
     await openTab(ann, 'Meeting');
     await openTab(bob, 'Meeting');
