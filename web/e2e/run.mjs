@@ -177,6 +177,11 @@ const scenarios = {
     await login.goto(`${base}/#/login`);
     await login.getByRole('heading', { name: 'Sign in to Plaza' }).waitFor();
     await screenshot(login, 'login');
+    // A refusal shows the server's message and code.
+    await login.getByLabel('Email').fill(`${unique('nobody')}@example.com`);
+    await login.getByLabel('Password').fill('not the password');
+    await login.getByRole('button', { name: 'Sign in' }).click();
+    await login.getByRole('alert').filter({ hasText: 'auth.invalid_credentials' }).waitFor();
     await closeAll(login);
 
     const { ann, bob, a, b, title } = await twoInASpace(browser, 'chat');

@@ -59,7 +59,7 @@ export function Join({ id, invitation }: { id: string; invitation?: boolean }) {
         <h1 id="join-title">{invitation ? 'Accept the invitation' : 'Join the space'}</h1>
         {!s.user && (
           <>
-            <p>Join as a guest, or <a href={`#/login?then=${encodeURIComponent(returnTo)}`} onClick={() => sessionStorage.setItem('plaza.then', returnTo)}>sign in</a> first.</p>
+            <p>Join as a guest, or <a href="#/login" onClick={() => sessionStorage.setItem('plaza.then', returnTo)}>sign in</a> first.</p>
             <label>
               Your name
               <input name="displayname" autocomplete="name" value={name} onInput={(e) => setName(e.currentTarget.value)} required maxLength={80} />
