@@ -1,5 +1,5 @@
 // Browser tests of the Plaza web client, driving Debian's Chromium with playwright-core.
-//   PLAZA_URL=http://127.0.0.1:8080 [CHROMIUM_PATH=/usr/bin/chromium] [PLAZA_SCREENSHOTS=dir] node e2e/run.mjs [scenario...]
+//   PLAZA_URL=http://127.0.0.1:8080 [CHROMIUM_PATH=path/to/chromium] [PLAZA_SCREENSHOTS=dir] node e2e/run.mjs [scenario...]
 // PLAZA_URL must be a Plaza that serves the built UI at `/`. Every scenario registers
 // fresh users, so it can run against any server. Exits non-zero on any failure.
 import { execFileSync } from 'node:child_process';
