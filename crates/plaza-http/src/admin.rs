@@ -1,7 +1,6 @@
 //! Server administration over REST (`/api/admin/*`), for server admins only. The same
 //! operations are on the command line as `plaza admin ...`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
@@ -9,13 +8,30 @@ use plaza_core::identity::{Actor, NewClient, NewServiceApp, NewUserByAdmin};
 use plaza_core::{ClientKind, CoreError, ObjectId};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::{AppState, base_url, wire};
+use crate::schemas::{Data, OAuthClient, Page, User};
+use crate::{AppState, Routes, base_url, wire};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_users,
+    create_user,
+    disable_user,
+    enable_user,
+    invite,
+    list_oauth_clients,
+    create_oauth_client,
+    list_service_apps,
+    create_service_app,
+    revoke_client
+))]
+pub(crate) struct Doc;
+
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/api/admin/users", get(list_users).post(create_user))
         .route("/api/admin/users/{user}/disable", post(disable_user))
         .route("/api/admin/users/{user}/enable", post(enable_user))
@@ -26,13 +42,25 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/service-apps/{client_id}", delete(revoke_client))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListUsersQuery {
+    /// The last user id of the previous page.
     after: Option<String>,
+    /// Users per page, 1 to 500 (default 50).
     size: Option<u32>,
 }
 
 /// GET /api/admin/users?after=&size=: accounts in id order; `nextPageUrl` continues.
+#[utoipa::path(
+    get,
+    path = "/api/admin/users",
+    tag = "admin",
+    operation_id = "adminListUsers",
+    params(ListUsersQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl}`", body = Page<User>))
+)]
 async fn list_users(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -59,7 +87,7 @@ async fn list_users(
     Ok(axum::Json(json!({"data": data, "total": data.len(), "nextPageUrl": next})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUserBody {
     username: String,
@@ -71,6 +99,15 @@ struct CreateUserBody {
 }
 
 /// POST /api/admin/users: creates an account whatever the registration mode.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users",
+    tag = "admin",
+    operation_id = "adminCreateUser",
+    request_body = CreateUserBody,
+    security(("authorization" = [])),
+    responses((status = 201, description = "`{data: user}`", body = Data<User>))
+)]
 async fn create_user(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -106,7 +143,17 @@ async fn set_disabled(
     Ok(axum::Json(json!({"data": wire::user(&user, &base_url(&state, headers))})))
 }
 
-/// POST /api/admin/users/{id or username}/disable
+/// POST /api/admin/users/{id or username}/disable: the account can no longer sign in
+/// and its tokens stop working.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{user}/disable",
+    tag = "admin",
+    operation_id = "adminDisableUser",
+    params(("user" = String, Path, description = "A user id or username")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: user}`", body = Data<User>))
+)]
 async fn disable_user(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -116,7 +163,16 @@ async fn disable_user(
     set_disabled(state, &headers, &principal, &user, true).await
 }
 
-/// POST /api/admin/users/{id or username}/enable
+/// POST /api/admin/users/{id or username}/enable: undoes a disable.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{user}/enable",
+    tag = "admin",
+    operation_id = "adminEnableUser",
+    params(("user" = String, Path, description = "A user id or username")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: user}`", body = Data<User>))
+)]
 async fn enable_user(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -126,13 +182,23 @@ async fn enable_user(
     set_disabled(state, &headers, &principal, &user, false).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AdminInviteBody)]
 struct InviteBody {
     email: String,
 }
 
 /// POST /api/admin/invitations: lets an email register while registration is by invitation.
+#[utoipa::path(
+    post,
+    path = "/api/admin/invitations",
+    tag = "admin",
+    operation_id = "adminInvite",
+    request_body = InviteBody,
+    security(("authorization" = [])),
+    responses((status = 201, description = "`{data: {email}}`", body = Object))
+)]
 async fn invite(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -152,7 +218,15 @@ async fn list_clients(
     Ok(axum::Json(json!({"data": data, "total": data.len()})))
 }
 
-/// GET /api/admin/oauth-clients
+/// GET /api/admin/oauth-clients: the OAuth clients.
+#[utoipa::path(
+    get,
+    path = "/api/admin/oauth-clients",
+    tag = "admin",
+    operation_id = "adminListOAuthClients",
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total}`", body = Page<OAuthClient>))
+)]
 async fn list_oauth_clients(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -160,7 +234,15 @@ async fn list_oauth_clients(
     list_clients(&state, &principal, ClientKind::OAuth).await
 }
 
-/// GET /api/admin/service-apps
+/// GET /api/admin/service-apps: the service apps.
+#[utoipa::path(
+    get,
+    path = "/api/admin/service-apps",
+    tag = "admin",
+    operation_id = "adminListServiceApps",
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total}`", body = Page<OAuthClient>))
+)]
 async fn list_service_apps(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -168,7 +250,7 @@ async fn list_service_apps(
     list_clients(&state, &principal, ClientKind::ServiceApp).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateClientBody {
     name: String,
@@ -179,6 +261,15 @@ struct CreateClientBody {
 }
 
 /// POST /api/admin/oauth-clients: the answer carries `clientSecret` once.
+#[utoipa::path(
+    post,
+    path = "/api/admin/oauth-clients",
+    tag = "admin",
+    operation_id = "adminCreateOAuthClient",
+    request_body = CreateClientBody,
+    security(("authorization" = [])),
+    responses((status = 201, description = "`{data: client}` with `clientSecret` for confidential clients", body = Data<OAuthClient>))
+)]
 async fn create_oauth_client(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -194,13 +285,22 @@ async fn create_oauth_client(
     Ok((StatusCode::CREATED, axum::Json(json!({"data": wire::client(&client, secret.as_deref())}))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateServiceAppBody {
     name: String,
 }
 
 /// POST /api/admin/service-apps: the answer carries `clientSecret` once.
+#[utoipa::path(
+    post,
+    path = "/api/admin/service-apps",
+    tag = "admin",
+    operation_id = "adminCreateServiceApp",
+    request_body = CreateServiceAppBody,
+    security(("authorization" = [])),
+    responses((status = 201, description = "`{data: app}` with `clientSecret`", body = Data<OAuthClient>))
+)]
 async fn create_service_app(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -213,7 +313,17 @@ async fn create_service_app(
     Ok((StatusCode::CREATED, axum::Json(json!({"data": wire::client(&client, Some(&secret))}))))
 }
 
-/// DELETE /api/admin/oauth-clients/{clientId} and /api/admin/service-apps/{clientId}
+/// DELETE /api/admin/oauth-clients/{clientId} and /api/admin/service-apps/{clientId}: revokes
+/// the client and every token it holds.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/oauth-clients/{client_id}",
+    tag = "admin",
+    operation_id = "adminRevokeClient",
+    params(("client_id" = String, Path, description = "The client's `clientId`")),
+    security(("authorization" = [])),
+    responses((status = 204, description = "Revoked"))
+)]
 async fn revoke_client(
     State(state): State<AppState>,
     Auth(principal): Auth,

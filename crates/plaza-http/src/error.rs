@@ -1,7 +1,9 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plaza_core::{CoreError, ErrorCode};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 /// A [`CoreError`] on its way out as an HTTP answer: the one place codes become statuses.
 #[derive(Debug)]
@@ -74,22 +76,62 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
-/// The JSON body of an error: `{code, message}` plus `fields` or `retryAfter` when set,
-/// plus the RFC 6749 `error`/`error_description` pair for OAuth codes.
+/// The JSON body of every error answer (`docs/errors.md`): `{code, message}` plus
+/// `fields` or `retryAfter` when set, plus the RFC 6749 `error`/`error_description` pair
+/// for OAuth codes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The stable, dotted error code (`topic.not_found`, ...): what clients branch on.
+    #[schema(example = "topic.not_found")]
+    pub code: String,
+    /// A human-readable explanation; its wording may change.
+    pub message: String,
+    /// The fields of the request that were invalid, for `request.invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<FieldErrorBody>>,
+    /// Seconds to wait before trying again, for `request.rate_limited`.
+    #[serde(rename = "retryAfter", skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    /// The RFC 6749 error code, for OAuth errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The same text as `message`, for OAuth errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    pub field: String,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn of(error: &CoreError) -> Self {
+        let oauth = error.code.oauth_error();
+        ErrorBody {
+            code: error.code.as_str().to_owned(),
+            message: error.message.to_string(),
+            fields: (!error.fields.is_empty()).then(|| {
+                error
+                    .fields
+                    .iter()
+                    .map(|f| FieldErrorBody { field: f.field.clone(), message: f.message.clone() })
+                    .collect()
+            }),
+            retry_after: error.retry_after_secs,
+            error: oauth.map(str::to_owned),
+            error_description: oauth.map(|_| error.message.to_string()),
+        }
+    }
+}
+
+/// The JSON body of an error, as [`ErrorBody`] describes it.
 pub fn error_body(error: &CoreError) -> Value {
-    let mut body = json!({"code": error.code.as_str(), "message": error.message});
-    if !error.fields.is_empty() {
-        body["fields"] =
-            error.fields.iter().map(|f| json!({"field": f.field, "message": f.message})).collect();
-    }
-    if let Some(seconds) = error.retry_after_secs {
-        body["retryAfter"] = json!(seconds);
-    }
-    if let Some(oauth) = error.code.oauth_error() {
-        body["error"] = json!(oauth);
-        body["error_description"] = json!(error.message);
-    }
-    body
+    serde_json::to_value(ErrorBody::of(error)).unwrap_or_else(
+        |_| json!({"code": error.code.as_str(), "message": error.message.to_string()}),
+    )
 }
 
 impl IntoResponse for ApiError {

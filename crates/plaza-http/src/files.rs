@@ -1,7 +1,6 @@
 //! Files over REST: signed upload URLs, the streamed `PUT` itself, download URLs, the
 //! download with ranges, and the redirect behind an attachment's `path`.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -11,13 +10,28 @@ use futures_util::TryStreamExt;
 use plaza_core::files::{ByteRange, UploadRequest};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::{AppState, base_url};
+use crate::schemas::{Data, JsonObject};
+use crate::{AppState, Routes, base_url};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    upload_urls,
+    download_urls,
+    download_urls_by_query,
+    upload,
+    download,
+    redirect_to_file
+))]
+pub(crate) struct Doc;
+
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/api/files/getuploadurl", post(upload_urls))
         .route("/api/files/getdownloadurl", post(download_urls).get(download_urls_by_query))
         // The body is streamed to storage and bounded by the announced length, not by
@@ -27,26 +41,51 @@ pub fn router() -> Router<AppState> {
         .route("/api/files/{key}", get(redirect_to_file))
 }
 
-#[derive(Deserialize)]
+/// A whole number of bytes, as a number or a string.
+fn byte_count() -> RefOr<Schema> {
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .build(),
+    )
+    .into()
+}
+
+/// One file to upload (`contentType` and `contentLength` are accepted too).
+#[derive(Deserialize, ToSchema)]
 struct UploadFile {
     #[serde(rename = "Content-Type", alias = "contentType", alias = "content-type")]
     content_type: String,
     #[serde(rename = "Content-Length", alias = "contentLength", alias = "content-length")]
+    #[schema(schema_with = byte_count)]
     content_length: Value,
     /// A Plaza addition: the name downloads carry.
     #[serde(default)]
     name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct UploadUrlsBody {
     files: Vec<UploadFile>,
+    /// The space the files are for.
     #[serde(default, rename = "topicId")]
     topic_id: Option<String>,
 }
 
 /// POST /api/files/getuploadurl: `{files:[{Content-Type, Content-Length}], topicId?}` →
 /// `{data:[{url, fileKey}]}`.
+///
+/// Each `url` takes one `PUT` of the file's bytes, with the announced type and length.
+#[utoipa::path(
+    post,
+    path = "/api/files/getuploadurl",
+    tag = "files",
+    operation_id = "getUploadUrls",
+    request_body = UploadUrlsBody,
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: [{url, fileKey}]}`, one per file", body = Data<Vec<JsonObject>>))
+)]
 async fn upload_urls(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -82,7 +121,9 @@ async fn upload_urls(
     Ok(axum::Json(json!({"data": data})))
 }
 
-#[derive(Deserialize)]
+/// The signature of an upload or download URL.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Signed {
     #[serde(default)]
     expires: String,
@@ -91,6 +132,18 @@ struct Signed {
 }
 
 /// PUT <upload url>: the raw bytes, streamed to storage.
+///
+/// Authorised by the URL's signature, not by a header.
+#[utoipa::path(
+    put,
+    path = "/api/files/upload/{key}",
+    tag = "files",
+    operation_id = "uploadFile",
+    params(("key" = String, Path, description = "The file key"), Signed),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The file's bytes, with the `Content-Type` and `Content-Length` announced"),
+    responses((status = 200, description = "`{fileKey, contentType, contentLength, thumbnailFile}`", body = Object))
+)]
 async fn upload(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -123,7 +176,7 @@ async fn upload(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct DownloadUrlsBody {
     #[serde(rename = "fileKeys")]
     file_keys: Vec<String>,
@@ -154,6 +207,15 @@ async fn download_urls_for(
 }
 
 /// POST /api/files/getdownloadurl `{fileKeys:[...]}` → `{data:[{fileKey, url, ...}]}`.
+#[utoipa::path(
+    post,
+    path = "/api/files/getdownloadurl",
+    tag = "files",
+    operation_id = "getDownloadUrls",
+    request_body = DownloadUrlsBody,
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: [{fileKey, url, contentType, contentLength, name, thumbnailFile}]}`", body = Data<Vec<JsonObject>>))
+)]
 async fn download_urls(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -163,13 +225,24 @@ async fn download_urls(
     download_urls_for(&state, &headers, &principal, &body.file_keys).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DownloadUrlsQuery {
+    /// File keys, comma-separated (`fileKey` is accepted too).
     #[serde(rename = "fileKeys", alias = "fileKey", default)]
     file_keys: String,
 }
 
-/// GET /api/files/getdownloadurl?fileKeys=a,b (the guide's spelling of the same call).
+/// GET /api/files/getdownloadurl?fileKeys=a,b: the guide's spelling of the same call.
+#[utoipa::path(
+    get,
+    path = "/api/files/getdownloadurl",
+    tag = "files",
+    operation_id = "getDownloadUrlsByQuery",
+    params(DownloadUrlsQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: [{fileKey, url, contentType, contentLength, name, thumbnailFile}]}`", body = Data<Vec<JsonObject>>))
+)]
 async fn download_urls_by_query(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -201,6 +274,23 @@ fn disposition(name: &str) -> HeaderValue {
 }
 
 /// GET <download url>: the file, or one range of it (206), streamed from storage.
+///
+/// Authorised by the URL's signature, not by a header.
+#[utoipa::path(
+    get,
+    path = "/api/files/download/{key}",
+    tag = "files",
+    operation_id = "downloadFile",
+    params(
+        ("key" = String, Path, description = "The file key"),
+        Signed,
+        ("Range" = Option<String>, Header, description = "One byte range: `bytes=start-end`"),
+    ),
+    responses(
+        (status = 200, description = "The file, with its own content type", body = Vec<u8>, content_type = "*/*"),
+        (status = 206, description = "The range asked for", body = Vec<u8>, content_type = "*/*"),
+    )
+)]
 async fn download(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -238,6 +328,16 @@ async fn download(
 
 /// GET /api/files/{key}: a message attachment's `path`. Authorised like a download-URL
 /// request, answered with a redirect to a fresh signed URL.
+#[utoipa::path(
+    get,
+    path = "/api/files/{key}",
+    tag = "files",
+    operation_id = "fileRedirect",
+    params(("key" = String, Path, description = "The file key")),
+    security(("authorization" = [])),
+    responses((status = 303, description = "To a fresh signed download URL",
+        headers(("Location" = String, description = "The download URL"))))
+)]
 async fn redirect_to_file(
     State(state): State<AppState>,
     headers: HeaderMap,

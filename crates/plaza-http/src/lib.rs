@@ -14,6 +14,8 @@ mod meetings;
 mod messages;
 mod meta;
 mod oauth;
+mod openapi;
+mod schemas;
 mod spaces;
 mod users;
 pub mod wire;
@@ -24,6 +26,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use plaza_core::identity::IdentityService;
 use plaza_core::messages::MessageService;
 use plaza_core::spaces::SpaceService;
@@ -35,6 +38,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::error::ApiError;
+
+pub use crate::openapi::{spec, spec_json};
 
 /// Transport settings.
 #[derive(Debug, Clone)]
@@ -119,20 +124,60 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(ErrorCode::RouteMethodNotAllowed, "this endpoint does not take this method")
 }
 
+/// A router that records each path as it is registered, so that the paths the REST
+/// surface serves can be listed ([`registered_paths`]) and checked against the OpenAPI
+/// document. Every REST route goes through [`Routes::route`].
+pub(crate) struct Routes {
+    router: Router<AppState>,
+    paths: Vec<String>,
+}
+
+impl Routes {
+    pub(crate) fn new() -> Self {
+        Routes { router: Router::new(), paths: Vec::new() }
+    }
+
+    pub(crate) fn route(mut self, path: &str, method_router: MethodRouter<AppState>) -> Self {
+        self.paths.push(path.to_owned());
+        self.router = self.router.route(path, method_router);
+        self
+    }
+
+    fn merge(mut self, other: Routes) -> Self {
+        self.paths.extend(other.paths);
+        self.router = self.router.merge(other.router);
+        self
+    }
+}
+
+/// Every REST route, without middleware.
+fn routes() -> Routes {
+    Routes::new()
+        .merge(meta::routes())
+        .merge(auth::routes())
+        .merge(users::routes())
+        .merge(oauth::routes())
+        .merge(admin::routes())
+        .merge(spaces::routes())
+        .merge(messages::routes())
+        .merge(files::routes())
+        .merge(meetings::routes())
+        .merge(openapi::routes())
+}
+
+/// Every path the REST router registers (axum syntax, `{param}`), in registration
+/// order. The browsable documentation under `/api/docs` is not part of it.
+pub fn registered_paths() -> Vec<String> {
+    routes().paths
+}
+
 /// The whole REST surface with its middleware.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
     let cors = cors(&state.config.cors_origins);
-    Router::new()
-        .merge(meta::router())
-        .merge(auth::router())
-        .merge(users::router())
-        .merge(oauth::router())
-        .merge(admin::router())
-        .merge(spaces::router())
-        .merge(messages::router())
-        .merge(files::router())
-        .merge(meetings::router())
+    routes()
+        .router
+        .merge(openapi::swagger_ui())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

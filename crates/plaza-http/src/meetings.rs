@@ -2,7 +2,6 @@
 //! controls, raised hands, recordings, and media tokens. Every change is announced on
 //! the socket as `MEDIA_SESSION_RESPONSE` by the core.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -10,13 +9,32 @@ use plaza_core::CoreError;
 use plaza_core::meetings::{HandAnswer, MeetingView, permissions};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::IntoParams;
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, JsonOrForm, Path, Query};
-use crate::{AppState, base_url, wire};
+use crate::schemas::{Data, Meeting, Page};
+use crate::{AppState, Routes, base_url, wire};
 
-pub fn router() -> Router<AppState> {
-    let mut router = Router::new();
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    active,
+    history,
+    end,
+    mute_all,
+    media_state,
+    raise_hand,
+    accept_hand,
+    lower_hand,
+    layout,
+    start_recording,
+    stop_recording,
+    media_token
+))]
+pub(crate) struct Doc;
+
+pub(crate) fn routes() -> Routes {
+    let mut router = Routes::new();
     for prefix in ["/api/spaces", "/api/topics"] {
         let meeting = format!("{prefix}/{{space_id}}/meetings/{{meeting_id}}");
         router = router
@@ -46,6 +64,15 @@ fn meeting_body(state: &AppState, headers: &HeaderMap, view: &MeetingView) -> ax
 }
 
 /// GET /api/spaces/{id}/activemeeting: the bare meeting object, 404 when none runs.
+#[utoipa::path(
+    get,
+    path = "/api/spaces/{space_id}/activemeeting",
+    tag = "meetings",
+    operation_id = "activeMeeting",
+    params(("space_id" = String, Path, description = "The space's id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "The meeting", body = Meeting))
+)]
 async fn active(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -56,14 +83,26 @@ async fn active(
     Ok(axum::Json(wire::meeting(&view, &base_url(&state, &headers))))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// Meetings per page (default 50).
     size: Option<u32>,
+    /// Only meetings before this one (from `nextPageUrl`).
     before: Option<String>,
 }
 
 /// GET /api/spaces/{id}/meetings?size=&before=: `{total, data, nextPageUrl}`, newest
 /// first.
+#[utoipa::path(
+    get,
+    path = "/api/spaces/{space_id}/meetings",
+    tag = "meetings",
+    operation_id = "meetingHistory",
+    params(("space_id" = String, Path, description = "The space's id"), HistoryQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{total, data, nextPageUrl}`", body = Page<Meeting>))
+)]
 async fn history(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -82,7 +121,16 @@ async fn history(
     Ok(axum::Json(json!({"total": page.total, "data": data, "nextPageUrl": next})))
 }
 
-/// POST .../meetings/{mid}/end
+/// POST .../meetings/{mid}/end: ends the meeting for everyone.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/meetings/{meeting_id}/end",
+    tag = "meetings",
+    operation_id = "endMeeting",
+    params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
+)]
 async fn end(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -110,7 +158,17 @@ fn ids(body: &Map<String, Value>, field: &str) -> ApiResult<Vec<String>> {
     Ok(found)
 }
 
-/// POST .../meetings/{mid}/muteall {exclusionList}
+/// POST .../meetings/{mid}/muteall: mutes everyone but the `exclusionList`.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/meetings/{meeting_id}/muteall",
+    tag = "meetings",
+    operation_id = "muteAll",
+    params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
+    request_body(content = Object, description = "`{exclusionList?: [attendee ids]}`"),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
+)]
 async fn mute_all(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -127,7 +185,17 @@ async fn mute_all(
 const ATTENDEE_TYPES: [&str; 6] =
     ["user", "userId", "anonymous", "anonymousId", "service", "serviceId"];
 
-/// POST .../attendees/{type}/{id}/mediastate {audio?, video?, screenshare?}
+/// POST .../attendees/{type}/{id}/mediastate: sets `{audio?, video?, screenshare?}`.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/meetings/{meeting_id}/attendees/{attendee_type}/{attendee_id}/mediastate",
+    tag = "meetings",
+    operation_id = "setMediaState",
+    params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id"), ("attendee_type" = String, Path, description = "`user`, `userId`, `anonymous`, `anonymousId`, `service` or `serviceId`"), ("attendee_id" = String, Path, description = "The attendee's id")),
+    request_body(content = Object, description = "`{audio?, video?, screenshare?}`"),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
+)]
 async fn media_state(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -150,7 +218,17 @@ async fn media_state(
     Ok(meeting_body(&state, &headers, &view))
 }
 
-/// POST .../attendees/raisedhands {requestedPermissions}
+/// POST .../attendees/raisedhands: raises the caller's hand for `requestedPermissions`.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/meetings/{meeting_id}/attendees/raisedhands",
+    tag = "meetings",
+    operation_id = "raiseHand",
+    params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
+    request_body(content = Object, description = "`{requestedPermissions}`"),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
+)]
 async fn raise_hand(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -187,7 +265,17 @@ async fn answer_hand(
     Ok(meeting_body(&state, &headers, &view))
 }
 
-/// POST .../attendees/raisedhands/accept {grantedPermissions, attendeeId, attendeeType}
+/// POST .../attendees/raisedhands/accept: grants a raised hand's permissions.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/meetings/{meeting_id}/attendees/raisedhands/accept",
+    tag = "meetings",
+    operation_id = "acceptHand",
+    params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
+    request_body(content = Object, description = "`{grantedPermissions, attendeeId, attendeeType}`"),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
+)]
 async fn accept_hand(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -198,7 +286,17 @@ async fn accept_hand(
     answer_hand(state, headers, principal, ids, body, HandAnswer::Accept).await
 }
 
-/// POST .../attendees/raisedhands/lower {rejectedPermissions, attendeeId, attendeeType}
+/// POST .../attendees/raisedhands/lower: lowers a raised hand.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/meetings/{meeting_id}/attendees/raisedhands/lower",
+    tag = "meetings",
+    operation_id = "lowerHand",
+    params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
+    request_body(content = Object, description = "`{rejectedPermissions, attendeeId, attendeeType}`"),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
+)]
 async fn lower_hand(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -209,7 +307,17 @@ async fn lower_hand(
     answer_hand(state, headers, principal, ids, body, HandAnswer::Lower).await
 }
 
-/// POST .../meetings/{mid}/layout {layout, backgroundTheme?}
+/// POST .../meetings/{mid}/layout: sets `{layout, backgroundTheme?}`.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/meetings/{meeting_id}/layout",
+    tag = "meetings",
+    operation_id = "setLayout",
+    params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
+    request_body(content = Object, description = "`{layout, backgroundTheme?}`"),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
+)]
 async fn layout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -233,7 +341,16 @@ fn recording_body(view: &MeetingView, base: &str, category: &str) -> axum::Json<
     axum::Json(json!({"data": [event]}))
 }
 
-/// POST .../meetings/{mid}/recordings (no body)
+/// POST .../meetings/{mid}/recordings: starts recording (no body).
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/meetings/{meeting_id}/recordings",
+    tag = "meetings",
+    operation_id = "startRecording",
+    params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: [event]}`, the recording at `data[0].content.recordings[0]`", body = Data<Vec<Meeting>>))
+)]
 async fn start_recording(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -244,7 +361,16 @@ async fn start_recording(
     Ok(recording_body(&view, &base_url(&state, &headers), "app.event.recording.started"))
 }
 
-/// POST .../meetings/{mid}/recordings/{rid}/stop (no body)
+/// POST .../meetings/{mid}/recordings/{rid}/stop: stops a recording (no body).
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/meetings/{meeting_id}/recordings/{recording_id}/stop",
+    tag = "meetings",
+    operation_id = "stopRecording",
+    params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id"), ("recording_id" = String, Path, description = "The recording's id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: [event]}`", body = Data<Vec<Meeting>>))
+)]
 async fn stop_recording(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -256,7 +382,16 @@ async fn stop_recording(
     Ok(recording_body(&view, &base_url(&state, &headers), "app.event.recording.ended"))
 }
 
-/// GET /api/mediasessions/mpaas/token/{spaceId}: `{token, sessionId, confId}`.
+/// GET /api/mediasessions/mpaas/token/{spaceId}: a media token, `{token, sessionId, confId}`.
+#[utoipa::path(
+    get,
+    path = "/api/mediasessions/mpaas/token/{space_id}",
+    tag = "meetings",
+    operation_id = "mediaToken",
+    params(("space_id" = String, Path, description = "The space's id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{token, sessionId, confId, expires}`", body = Object))
+)]
 async fn media_token(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -1,7 +1,6 @@
 //! Messages over REST: create chats, posts and tasks, read, edit and delete them, and
 //! page through a space's history. The socket's `SEND_MESSAGE` calls the same core.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -9,13 +8,35 @@ use plaza_core::messages::{HistoryPage, HistoryParams, Mine, NewMessage};
 use plaza_core::{CoreError, MessageCategory, Timestamp};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::{AppState, base_url, wire};
+use crate::schemas::{Data, Message, Page};
+use crate::{AppState, Routes, base_url, wire};
 
-pub fn router() -> Router<AppState> {
-    let mut router = Router::new();
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create_chat,
+    create_idea,
+    create_task,
+    read,
+    update,
+    remove,
+    delete_many,
+    query,
+    list_ideas,
+    list_tasks,
+    comments,
+    my_ideas,
+    my_tasks,
+    my_attachments,
+    my_messages
+))]
+pub(crate) struct Doc;
+
+pub(crate) fn routes() -> Routes {
+    let mut router = Routes::new();
     for prefix in ["/api/spaces", "/api/topics"] {
         router = router
             .route(&format!("{prefix}/{{space_id}}/chats"), post(create_chat))
@@ -36,13 +57,18 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A create body: `content` plus the fields some clients put at the top level.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = NewMessageBody)]
 struct CreateBody {
+    /// `bodyText`, `description`, `data` (attachments), `assignees`, ...
     #[serde(default)]
     content: Map<String, Value>,
+    /// The post or task this chat comments on: an id or `{_id}`.
     #[serde(default, rename = "parentMsg")]
     parent: Option<Value>,
+    /// Other top-level fields (`status`, `dueDate`, ...) are kept.
     #[serde(flatten)]
+    #[schema(ignore)]
     rest: Map<String, Value>,
 }
 
@@ -79,7 +105,17 @@ async fn create(
     ))
 }
 
-/// POST /api/spaces/{id}/chats
+/// POST /api/spaces/{id}/chats: sends a chat message.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/chats",
+    tag = "messages",
+    operation_id = "createChat",
+    params(("space_id" = String, Path, description = "The space's id")),
+    request_body = CreateBody,
+    security(("authorization" = [])),
+    responses((status = 201, description = "`{data: message}`", body = Data<Message>))
+)]
 async fn create_chat(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -91,6 +127,16 @@ async fn create_chat(
 }
 
 /// POST /api/spaces/{id}/ideas: a post.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/ideas",
+    tag = "messages",
+    operation_id = "createIdea",
+    params(("space_id" = String, Path, description = "The space's id")),
+    request_body = CreateBody,
+    security(("authorization" = [])),
+    responses((status = 201, description = "`{data: message}`", body = Data<Message>))
+)]
 async fn create_idea(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -101,7 +147,17 @@ async fn create_idea(
     create(state, headers, principal, space_id, MessageCategory::Idea, body).await
 }
 
-/// POST /api/spaces/{id}/tasks
+/// POST /api/spaces/{id}/tasks: creates a task (`status` 0 pending, 1 completed).
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/tasks",
+    tag = "messages",
+    operation_id = "createTask",
+    params(("space_id" = String, Path, description = "The space's id")),
+    request_body = CreateBody,
+    security(("authorization" = [])),
+    responses((status = 201, description = "`{data: message}`", body = Data<Message>))
+)]
 async fn create_task(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -113,6 +169,15 @@ async fn create_task(
 }
 
 /// GET /api/messages/{id}: `{data: message}`.
+#[utoipa::path(
+    get,
+    path = "/api/messages/{message_id}",
+    tag = "messages",
+    operation_id = "getMessage",
+    params(("message_id" = String, Path, description = "The message's id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: message}`", body = Data<Message>))
+)]
 async fn read(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -123,7 +188,8 @@ async fn read(
     Ok(axum::Json(json!({"data": wire::message(&view, &base_url(&state, &headers))})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = MessageUpdateBody)]
 struct UpdateBody {
     #[serde(default)]
     content: Map<String, Value>,
@@ -133,6 +199,18 @@ struct UpdateBody {
 }
 
 /// POST|PATCH /api/messages/{id}: changes the content fields sent.
+///
+/// A `modified` older than the message's is refused (`message.conflict`).
+#[utoipa::path(
+    post,
+    path = "/api/messages/{message_id}",
+    tag = "messages",
+    operation_id = "updateMessage",
+    params(("message_id" = String, Path, description = "The message's id")),
+    request_body = UpdateBody,
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: message}`", body = Data<Message>))
+)]
 async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -152,7 +230,16 @@ async fn update(
     Ok(axum::Json(json!({"data": wire::message(&view, &base_url(&state, &headers))})))
 }
 
-/// DELETE /api/messages/{id}
+/// DELETE /api/messages/{id}: deletes a message (its sender or a space admin).
+#[utoipa::path(
+    delete,
+    path = "/api/messages/{message_id}",
+    tag = "messages",
+    operation_id = "deleteMessage",
+    params(("message_id" = String, Path, description = "The message's id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: message}` with `deleted: true`", body = Data<Message>))
+)]
 async fn remove(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -163,7 +250,7 @@ async fn remove(
     Ok(axum::Json(json!({"data": wire::message(&view, &base_url(&state, &headers))})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct BulkDeleteBody {
     #[serde(rename = "messageIds", alias = "messages")]
     message_ids: Vec<String>,
@@ -172,6 +259,15 @@ struct BulkDeleteBody {
 /// POST /api/messages/deletemessages: `{messageIds: [...]}` (at most 100); answers a
 /// per-id report in the Spaces field names (`notFoundMmessages` is spelled as the API
 /// spells it).
+#[utoipa::path(
+    post,
+    path = "/api/messages/deletemessages",
+    tag = "messages",
+    operation_id = "deleteMessages",
+    request_body = BulkDeleteBody,
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{deletedMessages, notFoundMmessages, notDeletedMessages, noPermittedMessages}`", body = Object))
+)]
 async fn delete_many(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -192,23 +288,35 @@ async fn delete_many(
 }
 
 /// The parameters of every history listing, in the Spaces spelling.
-#[derive(Deserialize, Default, Clone)]
+#[derive(Deserialize, Default, Clone, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// Messages per page.
     size: Option<u32>,
+    /// Messages from this time (epoch milliseconds or ISO-8601).
     #[serde(rename = "refTime")]
     ref_time: Option<String>,
+    /// `before` or `after` `refTime`.
     direction: Option<String>,
+    /// Only this category (`chat`, `idea`, `task`, ...).
     category: Option<String>,
+    /// Only comments on posts or tasks of this category.
     parentmsg_category: Option<String>,
+    /// `true`: only messages with attachments.
     file_only: Option<String>,
+    /// `true`: only chats that are not comments.
     chatmsg_only: Option<String>,
+    /// Only messages whose text contains this.
     searchstring: Option<String>,
     /// Echoed unchanged in the page URLs.
     pageref: Option<String>,
+    /// Messages older than this message id.
     #[serde(rename = "nextRefObjId")]
     next_ref_obj_id: Option<String>,
+    /// Messages newer than this message id.
     #[serde(rename = "prevRefObjId")]
     prev_ref_obj_id: Option<String>,
+    /// Where to continue, from a previous page's URLs.
     #[serde(rename = "pageToken")]
     page_token: Option<String>,
     /// `/users/me/tasks` only.
@@ -267,6 +375,15 @@ impl HistoryQuery {
 
 /// GET /api/spaces/{id}/messages/query (and /byref): history, newest first, with
 /// every filter of the Spaces query.
+#[utoipa::path(
+    get,
+    path = "/api/spaces/{space_id}/messages/query",
+    tag = "messages",
+    operation_id = "queryMessages",
+    params(("space_id" = String, Path, description = "The space's id"), HistoryQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}`, newest first", body = Page<Message>))
+)]
 async fn query(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -294,6 +411,16 @@ async fn list_category(
     Ok(axum::Json(query.body(&page, &path, &base_url(&state, &headers))))
 }
 
+/// GET /api/spaces/{id}/ideas: the space's posts, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/spaces/{space_id}/ideas",
+    tag = "messages",
+    operation_id = "listIdeas",
+    params(("space_id" = String, Path, description = "The space's id"), HistoryQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}`, newest first", body = Page<Message>))
+)]
 async fn list_ideas(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -304,6 +431,16 @@ async fn list_ideas(
     list_category(state, headers, principal, space_id, MessageCategory::Idea, query).await
 }
 
+/// GET /api/spaces/{id}/tasks: the space's tasks, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/spaces/{space_id}/tasks",
+    tag = "messages",
+    operation_id = "listTasks",
+    params(("space_id" = String, Path, description = "The space's id"), HistoryQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}`, newest first", body = Page<Message>))
+)]
 async fn list_tasks(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -316,6 +453,15 @@ async fn list_tasks(
 
 /// GET /api/ideas/{id}/messages and /api/tasks/{id}/messages: comments on a post or
 /// task, with the parent's `chatCount` beside them.
+#[utoipa::path(
+    get,
+    path = "/api/ideas/{message_id}/messages",
+    tag = "messages",
+    operation_id = "listComments",
+    params(("message_id" = String, Path, description = "The post's or task's id"), HistoryQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl, chatCount}`", body = Page<Message>))
+)]
 async fn comments(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -339,6 +485,15 @@ async fn comments(
 }
 
 /// GET /api/users/me/ideas: the caller's posts across their spaces.
+#[utoipa::path(
+    get,
+    path = "/api/users/me/ideas",
+    tag = "messages",
+    operation_id = "myIdeas",
+    params(HistoryQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}`, newest first", body = Page<Message>))
+)]
 async fn my_ideas(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -350,6 +505,15 @@ async fn my_ideas(
 }
 
 /// GET /api/users/me/tasks?status=pending|completed: tasks assigned to the caller.
+#[utoipa::path(
+    get,
+    path = "/api/users/me/tasks",
+    tag = "messages",
+    operation_id = "myTasks",
+    params(HistoryQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}`, newest first", body = Page<Message>))
+)]
 async fn my_tasks(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -363,6 +527,15 @@ async fn my_tasks(
 
 /// GET /api/users/me/attachments/natives: messages with native attachments in the
 /// caller's spaces, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/users/me/attachments/natives",
+    tag = "messages",
+    operation_id = "myAttachments",
+    params(HistoryQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}`, newest first", body = Page<Message>))
+)]
 async fn my_attachments(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -374,8 +547,10 @@ async fn my_attachments(
     Ok(axum::Json(query.body(&page, path, &base_url(&state, &headers))))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ChangesQuery {
+    /// Up to 15 space ids, comma-separated.
     #[serde(default)]
     spacelist: String,
     size: Option<u32>,
@@ -389,6 +564,15 @@ struct ChangesQuery {
 
 /// GET /api/users/me/messages?spacelist=a,b: messages changed in up to 15 spaces,
 /// oldest change first, for clients that sync.
+#[utoipa::path(
+    get,
+    path = "/api/users/me/messages",
+    tag = "messages",
+    operation_id = "myMessages",
+    params(ChangesQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl, skippedSpaces}`, oldest change first", body = Page<Message>))
+)]
 async fn my_messages(
     State(state): State<AppState>,
     headers: HeaderMap,

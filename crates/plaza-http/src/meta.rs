@@ -1,7 +1,6 @@
 //! Probes and discovery: `/health`, `/ready`, `/api/service-configurations`, the JWKS
 //! and the default profile picture.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
@@ -9,10 +8,11 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::error::ApiResult;
-use crate::{AppState, base_url, wire};
+use crate::schemas::Status;
+use crate::{AppState, Routes, base_url, wire};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/api/service-configurations", get(service_configurations))
@@ -20,18 +20,50 @@ pub fn router() -> Router<AppState> {
         .route(wire::DEFAULT_PICTURE_PATH, get(default_picture))
 }
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(health, ready, service_configurations, jwks, default_picture))]
+pub(crate) struct Doc;
+
 /// GET /health: the process is up.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "meta",
+    operation_id = "health",
+    responses((status = 200, description = "`{status: \"ok\"}`", body = Status))
+)]
 async fn health() -> axum::Json<Value> {
     axum::Json(json!({"status": "ok"}))
 }
 
 /// GET /ready: the process can serve, i.e. its database answers.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "meta",
+    operation_id = "ready",
+    responses(
+        (status = 200, description = "`{status: \"ready\"}`", body = Status),
+        (status = 503, description = "`service.unavailable`: the database does not answer", body = crate::error::ErrorBody),
+    )
+)]
 async fn ready(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
     state.identity.ready().await?;
     Ok(axum::Json(json!({"status": "ready"})))
 }
 
 /// GET /api/service-configurations: where clients find the API and the socket (no auth).
+#[utoipa::path(
+    get,
+    path = "/api/service-configurations",
+    tag = "meta",
+    operation_id = "serviceConfigurations",
+    responses((
+        status = 200,
+        description = "`{spaces: {server_url, socketio_server_url, marketing_url}, store: {server_url}, accounts: {server_url}}`",
+        body = Object
+    ))
+)]
 async fn service_configurations(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -49,12 +81,27 @@ async fn service_configurations(
 }
 
 /// GET /.well-known/jwks.json: the public keys that verify Plaza JWTs.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "meta",
+    operation_id = "jwks",
+    responses((status = 200, description = "A JSON Web Key Set: `{keys: [...]}`", body = Object))
+)]
 async fn jwks(State(state): State<AppState>) -> axum::Json<Value> {
     axum::Json(json!({"keys": state.identity.jwks()}))
 }
 
-/// GET /norevimages/noimage.jpg: the picture of users who set none. Browsers sniff the
-/// SVG despite the historical `.jpg` name.
+/// GET /norevimages/noimage.jpg: the picture of users who set none.
+///
+/// Browsers sniff the SVG despite the historical `.jpg` name.
+#[utoipa::path(
+    get,
+    path = "/norevimages/noimage.jpg",
+    tag = "meta",
+    operation_id = "defaultPicture",
+    responses((status = 200, description = "An SVG picture", body = String, content_type = "image/svg+xml"))
+)]
 async fn default_picture() -> impl IntoResponse {
     const SVG: &str = concat!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 64 64\">",

@@ -1,7 +1,6 @@
 //! The OAuth2 provider endpoints: `/oauth2/authorize`, `/oauth2/access_token`,
 //! `/oauth2/revoke_token`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, LOCATION, PRAGMA};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,19 +12,27 @@ use plaza_core::ErrorCode;
 use plaza_core::identity::{AuthorizeRequest, TokenRequest};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonOrForm, MaybeAuth, Query};
+use crate::schemas::TokenResponse;
+use crate::{AppState, Routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(authorize, authorize_with_password, access_token, revoke_token))]
+pub(crate) struct Doc;
+
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/oauth2/authorize", get(authorize).post(authorize_with_password))
         .route("/oauth2/access_token", post(access_token))
         .route("/oauth2/revoke_token", post(revoke_token))
 }
 
-#[derive(Deserialize, Default, Clone)]
+/// The authorization request (RFC 6749 §4.1.1, RFC 7636).
+#[derive(Deserialize, Default, Clone, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 struct AuthorizeParams {
     response_type: Option<String>,
     client_id: Option<String>,
@@ -109,6 +116,19 @@ fn sign_in_page(
 
 /// GET /oauth2/authorize: with an `Authorization` header, grants a code at once;
 /// without one, shows the sign-in page.
+#[utoipa::path(
+    get,
+    path = "/oauth2/authorize",
+    tag = "oauth2",
+    operation_id = "oauthAuthorize",
+    params(AuthorizeParams),
+    security((), ("authorization" = [])),
+    responses(
+        (status = 200, description = "The sign-in page", body = String, content_type = "text/html"),
+        (status = 302, description = "To the client's `redirect_uri` with `code` and `state`",
+            headers(("Location" = String, description = "The client's redirect URI"))),
+    )
+)]
 async fn authorize(
     State(state): State<AppState>,
     MaybeAuth(principal): MaybeAuth,
@@ -130,6 +150,24 @@ async fn authorize(
 }
 
 /// POST /oauth2/authorize: the sign-in form; on success redirects to the client.
+#[utoipa::path(
+    post,
+    path = "/oauth2/authorize",
+    tag = "oauth2",
+    operation_id = "oauthAuthorizeWithPassword",
+    request_body(
+        content(
+            (AuthorizeParams = "application/x-www-form-urlencoded"),
+            (AuthorizeParams = "application/json"),
+        ),
+        description = "The authorization request plus `username` and `password`",
+    ),
+    responses(
+        (status = 303, description = "To the client's `redirect_uri` with `code` and `state`",
+            headers(("Location" = String, description = "The client's redirect URI"))),
+        (status = 401, description = "The sign-in page again, saying what was wrong", body = String, content_type = "text/html"),
+    )
+)]
 async fn authorize_with_password(
     State(state): State<AppState>,
     JsonOrForm(params): JsonOrForm<AuthorizeParams>,
@@ -156,7 +194,8 @@ async fn authorize_with_password(
     }
 }
 
-#[derive(Deserialize, Default)]
+/// A token request (RFC 6749 §4, §6) or a revocation (RFC 7009).
+#[derive(Deserialize, Default, ToSchema)]
 struct TokenParams {
     grant_type: Option<String>,
     code: Option<String>,
@@ -208,6 +247,22 @@ fn token_request(headers: &HeaderMap, params: TokenParams) -> ApiResult<TokenReq
 }
 
 /// POST /oauth2/access_token: every grant; answers the RFC 6749 token response.
+///
+/// Grants: `authorization_code` (with PKCE), `refresh_token`, `password` and
+/// `client_credentials`. Clients authenticate with HTTP Basic or `client_id` and
+/// `client_secret` in the body.
+#[utoipa::path(
+    post,
+    path = "/oauth2/access_token",
+    tag = "oauth2",
+    operation_id = "oauthAccessToken",
+    request_body(content(
+        (TokenParams = "application/x-www-form-urlencoded"),
+        (TokenParams = "application/json"),
+    )),
+    security((), ("client_basic" = [])),
+    responses((status = 200, description = "The token response", body = TokenResponse))
+)]
 async fn access_token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -227,6 +282,21 @@ async fn access_token(
 }
 
 /// POST /oauth2/revoke_token: RFC 7009; unknown tokens are not an error.
+#[utoipa::path(
+    post,
+    path = "/oauth2/revoke_token",
+    tag = "oauth2",
+    operation_id = "oauthRevokeToken",
+    request_body(
+        content(
+            (TokenParams = "application/x-www-form-urlencoded"),
+            (TokenParams = "application/json"),
+        ),
+        description = "`token` plus the client's credentials",
+    ),
+    security((), ("client_basic" = [])),
+    responses((status = 200, description = "`{}`", body = Object))
+)]
 async fn revoke_token(
     State(state): State<AppState>,
     headers: HeaderMap,

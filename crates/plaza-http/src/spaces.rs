@@ -2,7 +2,6 @@
 //! direct spaces, personal rooms, the listing and each user's state. Every
 //! `/api/spaces/...` path also answers as `/api/topics/...`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{MethodRouter, get, post};
@@ -10,10 +9,36 @@ use plaza_core::CoreError;
 use plaza_core::spaces::{Invitee, ListPage, ListParams, Preference, SpaceUpdate};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::{AppState, base_url, wire};
+use crate::schemas::{Data, Joined, JsonObject, Member, Page, Space, User};
+use crate::{AppState, Routes, base_url, wire};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create,
+    read,
+    update,
+    remove_space,
+    join,
+    members,
+    invite,
+    accept_invitation,
+    set_role,
+    remove_attendee,
+    direct,
+    personal_room,
+    list,
+    mark_read,
+    hide,
+    unhide,
+    preference,
+    colleagues,
+    people_with_dm
+))]
+pub(crate) struct Doc;
 
 /// The header that carries a space's PIN.
 const PIN_HEADER: &str = "spaces-x-space-password";
@@ -27,21 +52,21 @@ fn pin(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Registers `path` under `/api/spaces` and its older `/api/topics` spelling.
-fn both(router: Router<AppState>, path: &str, route: MethodRouter<AppState>) -> Router<AppState> {
+fn both(router: Routes, path: &str, route: MethodRouter<AppState>) -> Routes {
     router
         .route(&format!("/api/spaces{path}"), route.clone())
         .route(&format!("/api/topics{path}"), route)
 }
 
 /// Registers `path` under `/api/users/me/spaces` and `/api/users/me/topics`.
-fn mine(router: Router<AppState>, path: &str, route: MethodRouter<AppState>) -> Router<AppState> {
+fn mine(router: Routes, path: &str, route: MethodRouter<AppState>) -> Routes {
     router
         .route(&format!("/api/users/me/spaces{path}"), route.clone())
         .route(&format!("/api/users/me/topics{path}"), route)
 }
 
-pub fn router() -> Router<AppState> {
-    let mut router = Router::new();
+pub(crate) fn routes() -> Routes {
+    let mut router = Routes::new();
     router = both(router, "/invite", post(create));
     router = both(router, "/{space_id}", get(read).post(update).delete(remove_space));
     router = both(router, "/{space_id}/join", get(join));
@@ -66,7 +91,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/users/{user}/people/withdm", get(people_with_dm))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct TopicBody {
     title: String,
     #[serde(default)]
@@ -75,7 +100,7 @@ struct TopicBody {
     kind: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct InviteeBody {
     #[serde(rename = "inviteeType")]
     invitee_type: String,
@@ -90,7 +115,8 @@ impl From<InviteeBody> for Invitee {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NewSpaceBody)]
 struct CreateBody {
     topic: TopicBody,
     #[serde(default)]
@@ -105,6 +131,15 @@ fn wants_html(channel: Option<&str>) -> bool {
 
 /// POST /api/spaces/invite: create a group space and invite people;
 /// answers `{data: [{topicId, ...}]}`.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/invite",
+    tag = "spaces",
+    operation_id = "createSpace",
+    request_body = CreateBody,
+    security(("authorization" = [])),
+    responses((status = 201, description = "`{data: [{topicId, topic}, ...one entry per invitee]}`", body = Data<Vec<JsonObject>>))
+)]
 async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -127,6 +162,15 @@ async fn create(
 }
 
 /// GET /api/spaces/{id}: the bare space object.
+#[utoipa::path(
+    get,
+    path = "/api/spaces/{space_id}",
+    tag = "spaces",
+    operation_id = "getSpace",
+    params(("space_id" = String, Path, description = "The space's id"), ("spaces-x-space-password" = Option<String>, Header, description = "The space's PIN, for guests of a PIN-protected space")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "The space", body = Space))
+)]
 async fn read(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -137,8 +181,9 @@ async fn read(
     Ok(axum::Json(wire::space_view(&view, &base_url(&state, &headers))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SpaceUpdateBody)]
 struct UpdateBody {
     title: Option<String>,
     description: Option<String>,
@@ -153,6 +198,16 @@ struct UpdateBody {
 }
 
 /// POST /api/spaces/{id}: admins change title, description, settings, restrict, status.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}",
+    tag = "spaces",
+    operation_id = "updateSpace",
+    params(("space_id" = String, Path, description = "The space's id")),
+    request_body = UpdateBody,
+    security(("authorization" = [])),
+    responses((status = 200, description = "The changed space", body = Space))
+)]
 async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -175,7 +230,16 @@ async fn update(
     Ok(axum::Json(wire::space_view(&view, &base_url(&state, &headers))))
 }
 
-/// DELETE /api/spaces/{id}
+/// DELETE /api/spaces/{id}: admins delete the space (its status becomes 2).
+#[utoipa::path(
+    delete,
+    path = "/api/spaces/{space_id}",
+    tag = "spaces",
+    operation_id = "deleteSpace",
+    params(("space_id" = String, Path, description = "The space's id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{_id, status, modified}`", body = Object))
+)]
 async fn remove_space(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -188,6 +252,15 @@ async fn remove_space(
 }
 
 /// GET /api/spaces/{id}/join: answers `{topic}`.
+#[utoipa::path(
+    get,
+    path = "/api/spaces/{space_id}/join",
+    tag = "spaces",
+    operation_id = "joinSpace",
+    params(("space_id" = String, Path, description = "The space's id"), ("spaces-x-space-password" = Option<String>, Header, description = "The space's PIN, for guests of a PIN-protected space")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{topic}`", body = Joined))
+)]
 async fn join(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -198,10 +271,14 @@ async fn join(
     Ok(axum::Json(json!({"topic": wire::space_view(&view, &base_url(&state, &headers))})))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
+    /// The page number, from 0.
     page: Option<String>,
+    /// Entries per page.
     size: Option<String>,
+    /// Only entries whose name or username contains this.
     search: Option<String>,
 }
 
@@ -258,7 +335,16 @@ fn page_urls(
     (next, previous)
 }
 
-/// GET /api/spaces/{id}/members?page=&size=&search=
+/// GET /api/spaces/{id}/members?page=&size=&search=: the members, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/spaces/{space_id}/members",
+    tag = "spaces",
+    operation_id = "listMembers",
+    params(("space_id" = String, Path, description = "The space's id"), PageQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}`", body = Page<Member>))
+)]
 async fn members(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -279,7 +365,8 @@ async fn members(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SpaceInviteBody)]
 struct InviteBody {
     invitees: Vec<InviteeBody>,
     #[serde(default, rename = "informChannel")]
@@ -287,6 +374,16 @@ struct InviteBody {
 }
 
 /// POST /api/spaces/{id}/invite: answers `{data: [per invitee]}`.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/invite",
+    tag = "spaces",
+    operation_id = "inviteToSpace",
+    params(("space_id" = String, Path, description = "The space's id")),
+    request_body = InviteBody,
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: [one entry per invitee]}`", body = Data<Vec<JsonObject>>))
+)]
 async fn invite(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -305,6 +402,15 @@ async fn invite(
 }
 
 /// GET /api/spaces/invites/{inviteId}/join: answers `{topic}`.
+#[utoipa::path(
+    get,
+    path = "/api/spaces/invites/{invite_id}/join",
+    tag = "spaces",
+    operation_id = "acceptInvitation",
+    params(("invite_id" = String, Path, description = "The invitation's id"), ("spaces-x-space-password" = Option<String>, Header, description = "The space's PIN, for guests of a PIN-protected space")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{topic}`", body = Joined))
+)]
 async fn accept_invitation(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -315,12 +421,23 @@ async fn accept_invitation(
     Ok(axum::Json(json!({"topic": wire::space_view(&view, &base_url(&state, &headers))})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RoleBody {
     role: String,
 }
 
-/// POST /api/spaces/{id}/attendees/{attendeeType}/{userId}: `{role}`.
+/// POST /api/spaces/{id}/attendees/{attendeeType}/{userId}: admins set a member's
+/// `{role}`.
+#[utoipa::path(
+    post,
+    path = "/api/spaces/{space_id}/attendees/{attendee_type}/{user_id}",
+    tag = "spaces",
+    operation_id = "setMemberRole",
+    params(("space_id" = String, Path, description = "The space's id"), ("attendee_type" = String, Path, description = "`userId` or `anonymousId`"), ("user_id" = String, Path, description = "The member's user id")),
+    request_body = RoleBody,
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{attendee, attendeeType, role}`", body = Object))
+)]
 async fn set_role(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -336,7 +453,17 @@ async fn set_role(
     ))
 }
 
-/// DELETE /api/spaces/{id}/attendees/{attendeeType}/{userId}
+/// DELETE /api/spaces/{id}/attendees/{attendeeType}/{userId}: removes a member (admins)
+/// or leaves (oneself).
+#[utoipa::path(
+    delete,
+    path = "/api/spaces/{space_id}/attendees/{attendee_type}/{user_id}",
+    tag = "spaces",
+    operation_id = "removeMember",
+    params(("space_id" = String, Path, description = "The space's id"), ("attendee_type" = String, Path, description = "`userId` or `anonymousId`"), ("user_id" = String, Path, description = "The member's user id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{attendee, attendeeType}`", body = Object))
+)]
 async fn remove_attendee(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -349,6 +476,15 @@ async fn remove_attendee(
 }
 
 /// GET /api/spaces/direct/{userType}/{userId}: `{data: [space]}`.
+#[utoipa::path(
+    get,
+    path = "/api/spaces/direct/{user_type}/{user_id}",
+    tag = "spaces",
+    operation_id = "directSpace",
+    params(("user_type" = String, Path, description = "`userId` (or `user`)"), ("user_id" = String, Path, description = "The other person's user id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: [space]}`", body = Data<Vec<Space>>))
+)]
 async fn direct(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -360,6 +496,15 @@ async fn direct(
 }
 
 /// GET /api/users/meetingroom/{email}: `{data: space}`.
+#[utoipa::path(
+    get,
+    path = "/api/users/meetingroom/{email}",
+    tag = "spaces",
+    operation_id = "personalRoom",
+    params(("email" = String, Path, description = "The owner's username (email)")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: space}`", body = Data<Space>))
+)]
 async fn personal_room(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -370,19 +515,32 @@ async fn personal_room(
     Ok(axum::Json(json!({"data": wire::space_view(&view, &base_url(&state, &headers))})))
 }
 
-#[derive(Deserialize, Default)]
+/// The parameters of the Spaces listing (catalog §3.2).
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Spaces per page.
     size: Option<String>,
+    /// A page number: switches to numbered pages.
     page: Option<String>,
+    /// Only spaces whose title contains this.
     search: Option<String>,
+    /// Only spaces with this status.
     topicstatus: Option<String>,
+    /// Only spaces of this type (`group`, `direct`, ...).
     topictype: Option<String>,
+    /// A named filter of the Spaces listing.
     filtertype: Option<String>,
+    /// `true`: include deleted spaces and spaces the caller was removed from.
     includedeleted: Option<String>,
+    /// Echoed in the page URLs.
     pageref: Option<String>,
+    /// Only spaces changed after this time (epoch milliseconds or ISO-8601).
     after: Option<String>,
+    /// Where to continue, from a previous page's URLs.
     #[serde(rename = "pageToken")]
     page_token: Option<String>,
+    /// The order of the listing.
     #[serde(rename = "sortBy")]
     sort_by: Option<String>,
 }
@@ -417,6 +575,15 @@ fn listing_url(path: &str, query: &ListQuery, changes: &[(&str, Option<String>)]
 }
 
 /// GET /api/users/me/spaces (and /topics): every parameter of the Spaces listing.
+#[utoipa::path(
+    get,
+    path = "/api/users/me/spaces",
+    tag = "spaces",
+    operation_id = "listMySpaces",
+    params(ListQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}` (and `from`, `to` in page mode)", body = Page<Space>))
+)]
 async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -503,7 +670,16 @@ async fn list(
     Ok(axum::Json(body))
 }
 
-/// POST /api/users/me/spaces/{id}/markread
+/// POST /api/users/me/spaces/{id}/markread: everything in the space is read.
+#[utoipa::path(
+    post,
+    path = "/api/users/me/spaces/{space_id}/markread",
+    tag = "spaces",
+    operation_id = "markSpaceRead",
+    params(("space_id" = String, Path, description = "The space's id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: {topicId, unreadMessagesCount, messagesLastReadTime}}`", body = Data<JsonObject>))
+)]
 async fn mark_read(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -528,6 +704,15 @@ async fn set_hidden(
 }
 
 /// POST /api/users/me/spaces/{id}/hide: the membership record, `status: 4`.
+#[utoipa::path(
+    post,
+    path = "/api/users/me/spaces/{space_id}/hide",
+    tag = "spaces",
+    operation_id = "hideSpace",
+    params(("space_id" = String, Path, description = "The space's id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "The membership record", body = Object))
+)]
 async fn hide(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -536,7 +721,16 @@ async fn hide(
     set_hidden(&state, &principal, &space_id, true).await
 }
 
-/// POST /api/users/me/spaces/{id}/unhide
+/// POST /api/users/me/spaces/{id}/unhide: the space shows in the listing again.
+#[utoipa::path(
+    post,
+    path = "/api/users/me/spaces/{space_id}/unhide",
+    tag = "spaces",
+    operation_id = "unhideSpace",
+    params(("space_id" = String, Path, description = "The space's id")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "The membership record", body = Object))
+)]
 async fn unhide(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -550,17 +744,29 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<b
     Option::<bool>::deserialize(deserializer).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PreferenceBody {
     #[serde(default, rename = "isPinned", deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
     is_pinned: Option<Option<bool>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
     notification: Option<Option<bool>>,
 }
 
 /// POST /api/users/me/topics/{id}/preference: `{isPinned, notification}`, each
 /// true, false or null; absent fields are left alone.
+#[utoipa::path(
+    post,
+    path = "/api/users/me/spaces/{space_id}/preference",
+    tag = "spaces",
+    operation_id = "setSpacePreference",
+    params(("space_id" = String, Path, description = "The space's id")),
+    request_body = PreferenceBody,
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: {topicId, isPinned, notification}}`", body = Data<JsonObject>))
+)]
 async fn preference(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -602,6 +808,15 @@ async fn people(
 }
 
 /// GET /api/users/{id|me}/colleagues: people who share a space with the caller.
+#[utoipa::path(
+    get,
+    path = "/api/users/{user}/colleagues",
+    tag = "spaces",
+    operation_id = "colleagues",
+    params(("user" = String, Path, description = "`me` or the caller's user id"), PageQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}`", body = Page<User>))
+)]
 async fn colleagues(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -614,6 +829,15 @@ async fn colleagues(
 }
 
 /// GET /api/users/{id|me}/people/withdm: people the caller has a direct space with.
+#[utoipa::path(
+    get,
+    path = "/api/users/{user}/people/withdm",
+    tag = "spaces",
+    operation_id = "peopleWithDirectSpaces",
+    params(("user" = String, Path, description = "`me` or the caller's user id"), PageQuery),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}`", body = Page<User>))
+)]
 async fn people_with_dm(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -1,6 +1,5 @@
 //! The current user: `/api/users/me` and its settings.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -8,16 +7,29 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path};
-use crate::{AppState, base_url, wire};
+use crate::schemas::{Data, JsonObject, User};
+use crate::{AppState, Routes, base_url, wire};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(me, settings, update_settings, update_settings_by_id))]
+pub(crate) struct Doc;
+
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/api/users/me", get(me))
         .route("/api/users/me/settings", get(settings).post(update_settings))
         .route("/api/users/me/settings/{settings_id}", post(update_settings_by_id))
 }
 
 /// GET /api/users/me: the caller, as a bare object.
+#[utoipa::path(
+    get,
+    path = "/api/users/me",
+    tag = "users",
+    operation_id = "getMe",
+    security(("authorization" = [])),
+    responses((status = 200, description = "The caller", body = User))
+)]
 async fn me(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -26,7 +38,15 @@ async fn me(
     axum::Json(wire::user(&principal.user, &base_url(&state, &headers)))
 }
 
-/// GET /api/users/me/settings: `{data: [settings]}`.
+/// GET /api/users/me/settings: the caller's settings, `{data: [settings]}`.
+#[utoipa::path(
+    get,
+    path = "/api/users/me/settings",
+    tag = "users",
+    operation_id = "getSettings",
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: [settings]}`: the preferences plus `_id` and `modified`", body = Data<Vec<JsonObject>>))
+)]
 async fn settings(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -36,6 +56,15 @@ async fn settings(
 }
 
 /// POST /api/users/me/settings: changes only the fields sent; answers `{data: settings}`.
+#[utoipa::path(
+    post,
+    path = "/api/users/me/settings",
+    tag = "users",
+    operation_id = "updateSettings",
+    security(("authorization" = [])),
+    request_body(content = Object, description = "The preferences to change"),
+    responses((status = 200, description = "`{data: settings}`", body = Data<JsonObject>))
+)]
 async fn update_settings(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -46,6 +75,16 @@ async fn update_settings(
 }
 
 /// POST /api/users/me/settings/{settingsId}: as above, for that settings object.
+#[utoipa::path(
+    post,
+    path = "/api/users/me/settings/{settings_id}",
+    tag = "users",
+    operation_id = "updateSettingsById",
+    security(("authorization" = [])),
+    params(("settings_id" = String, Path, description = "The settings object's `_id`")),
+    request_body(content = Object, description = "The preferences to change"),
+    responses((status = 200, description = "`{data: settings}`", body = Data<JsonObject>))
+)]
 async fn update_settings_by_id(
     State(state): State<AppState>,
     Auth(principal): Auth,

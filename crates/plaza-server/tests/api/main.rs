@@ -15,6 +15,7 @@ mod listing;
 mod meetings;
 mod messages;
 mod oauth;
+mod openapi;
 mod postgres;
 mod realtime;
 mod realtime_rust;
