@@ -19,6 +19,8 @@ pub enum ErrorCode {
     RequestUnsupportedMediaType,
     /// Too many requests; `retry_after` says when to try again.
     RequestRateLimited,
+    /// The server did not finish the request in `limits.request_timeout_secs`.
+    RequestTimeout,
     /// No route has this path.
     RouteNotFound,
     /// The route exists but not with this method.
@@ -107,6 +109,7 @@ impl ErrorCode {
         ErrorCode::RequestTooLarge,
         ErrorCode::RequestUnsupportedMediaType,
         ErrorCode::RequestRateLimited,
+        ErrorCode::RequestTimeout,
         ErrorCode::RouteNotFound,
         ErrorCode::RouteMethodNotAllowed,
         ErrorCode::AuthRequired,
@@ -161,6 +164,7 @@ impl ErrorCode {
             ErrorCode::RequestTooLarge => "request.too_large",
             ErrorCode::RequestUnsupportedMediaType => "request.unsupported_media_type",
             ErrorCode::RequestRateLimited => "request.rate_limited",
+            ErrorCode::RequestTimeout => "request.timeout",
             ErrorCode::RouteNotFound => "route.not_found",
             ErrorCode::RouteMethodNotAllowed => "route.method_not_allowed",
             ErrorCode::AuthRequired => "auth.required",

@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
 use crate::identity::Principal;
+use crate::limits::{LocalRateLimiter, Rate, RateLimiter, rate_limited};
 use crate::{CoreError, CoreResult, ErrorCode};
 
 mod thumbnail;
@@ -204,6 +205,8 @@ pub struct FileService {
     config: FileConfig,
     /// Signs file URLs; shared by every node through the database.
     url_key: Vec<u8>,
+    /// Counts each user's upload requests.
+    upload_limiter: Arc<dyn RateLimiter>,
 }
 
 /// Where blobs go: uploads under `files/`, so other kinds can live beside them.
@@ -226,7 +229,14 @@ impl FileService {
         let url_key = URL_SAFE_NO_PAD
             .decode(key)
             .map_err(|e| CoreError::internal(anyhow::anyhow!("stored URL key: {e}")))?;
-        Ok(FileService { store, blobs, config, url_key })
+        let upload_limiter = Arc::new(LocalRateLimiter::new(Rate { per_second: 0, burst: 0 }));
+        Ok(FileService { store, blobs, config, url_key, upload_limiter })
+    }
+
+    /// Limits each user's upload requests with `limiter`.
+    pub fn with_upload_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.upload_limiter = limiter;
+        self
     }
 
     pub fn config(&self) -> &FileConfig {
@@ -292,6 +302,9 @@ impl FileService {
     ) -> CoreResult<Vec<SignedUrl>> {
         if files.is_empty() || files.len() > 20 {
             return Err(CoreError::invalid("files", "names 1 to 20 files"));
+        }
+        if let Err(wait) = self.upload_limiter.check(&principal.user_id().to_string()).await {
+            return Err(rate_limited(wait, "uploads"));
         }
         let space_id = match space_id.filter(|s| !s.is_empty()) {
             Some(id) => Some(

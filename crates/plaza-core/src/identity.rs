@@ -16,6 +16,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::audit::{AuditActor, AuditEntry, AuditLog};
+use crate::limits::{LocalRateLimiter, Rate, RateLimiter, rate_limited};
 use crate::{CoreError, CoreResult, ErrorCode};
 
 pub use admin::{Actor, NewClient, NewServiceApp, NewUserByAdmin};
@@ -178,6 +180,10 @@ pub struct IdentityService {
     store: Arc<dyn Store>,
     keys: SigningKeys,
     config: IdentityConfig,
+    audit: AuditLog,
+    /// Counts sign-in attempts (registration, login, guest and token requests) per
+    /// client address.
+    auth_limiter: Arc<dyn RateLimiter>,
 }
 
 /// 32 random bytes, URL-safe base64: opaque tokens, codes and client secrets.
@@ -270,11 +276,34 @@ pub(crate) fn new_user_record(kind: UserKind, username: String, displayname: Str
 
 impl IdentityService {
     pub fn new(store: Arc<dyn Store>, keys: SigningKeys, config: IdentityConfig) -> Self {
-        IdentityService { store, keys, config }
+        let audit = AuditLog::new(store.clone());
+        let auth_limiter = Arc::new(LocalRateLimiter::new(Rate { per_second: 0, burst: 0 }));
+        IdentityService { store, keys, config, audit, auth_limiter }
+    }
+
+    /// Limits sign-in attempts per client address with `limiter`.
+    pub fn with_auth_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.auth_limiter = limiter;
+        self
+    }
+
+    /// Counts one sign-in attempt from the current client address, if a transport
+    /// named one (the command line has none and is not limited).
+    pub(crate) async fn check_auth_rate(&self) -> CoreResult<()> {
+        let Some(ip) = crate::audit::current_client_ip() else { return Ok(()) };
+        self.auth_limiter
+            .check(&format!("auth:{ip}"))
+            .await
+            .map_err(|wait| rate_limited(wait, "sign-in attempts from this address"))
     }
 
     pub fn config(&self) -> &IdentityConfig {
         &self.config
+    }
+
+    /// The security audit log this service and its peers write to.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
     }
 
     /// The public keys that verify Plaza JWTs.
@@ -364,6 +393,7 @@ impl IdentityService {
     /// `POST /api/auth/register`: creates a registered user and signs them in. The first
     /// registered user of a server becomes its admin.
     pub async fn register(&self, input: RegisterInput) -> CoreResult<IssuedToken> {
+        self.check_auth_rate().await?;
         let username = validate_email("username", &input.username)?;
         validate_password(&input.password)?;
         let displayname = match input.displayname.as_deref().map(str::trim) {
@@ -397,6 +427,13 @@ impl IdentityService {
             }
             return Err(error);
         }
+        self.audit
+            .record(
+                AuditEntry::new(AuditActor::User(&user), "auth.register")
+                    .target("user", user.id)
+                    .detail("serverAdmin", user.is_server_admin),
+            )
+            .await;
         self.user_token(user)
     }
 
@@ -424,6 +461,7 @@ impl IdentityService {
 
     /// `POST /api/auth/login`.
     pub async fn login(&self, username: &str, password: &str) -> CoreResult<IssuedToken> {
+        self.check_auth_rate().await?;
         let wrong =
             || CoreError::new(ErrorCode::AuthInvalidCredentials, "wrong username or password");
         if password.len() > MAX_PASSWORD_LEN {
@@ -442,10 +480,22 @@ impl IdentityService {
                 false
             }
         };
-        let Some(user) = user.filter(|_| matched) else { return Err(wrong()) };
+        let Some(user) = user.filter(|_| matched) else {
+            self.audit
+                .record(AuditEntry::new(AuditActor::Named(username.trim()), "auth.login.failed"))
+                .await;
+            return Err(wrong());
+        };
         if user.disabled {
+            self.audit
+                .record(
+                    AuditEntry::new(AuditActor::User(&user), "auth.login.failed")
+                        .detail("reason", "account disabled"),
+                )
+                .await;
             return Err(account_disabled());
         }
+        self.audit.record(AuditEntry::new(AuditActor::User(&user), "auth.login")).await;
         self.user_token(user)
     }
 
@@ -459,11 +509,15 @@ impl IdentityService {
                 self.store.revoke_oauth_grant(*grant_id).await?;
             }
         }
+        if principal.user.kind == UserKind::Registered {
+            self.audit.record(AuditEntry::new(principal, "auth.logout")).await;
+        }
         Ok(())
     }
 
     /// `POST /api/anonymous/auth`: a new anonymous guest and its 24-hour JWT.
     pub async fn anonymous(&self, input: AnonymousInput) -> CoreResult<IssuedToken> {
+        self.check_auth_rate().await?;
         let displayname = match input.displayname.as_deref().map(str::trim) {
             Some(name) if !name.is_empty() => validate_name("displayname", name)?,
             _ => "Guest".to_owned(),

@@ -5,6 +5,7 @@
 //! only through `plaza_db::Store`.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 mod error;
 pub mod events;
 pub mod files;

@@ -11,6 +11,7 @@ use plaza_db::{
 };
 use serde_json::{Map, Value, json};
 
+use crate::audit::{AuditEntry, AuditLog};
 use crate::events::{DomainEvent, EventSink};
 use crate::files::FileService;
 use crate::identity::Principal;
@@ -74,6 +75,7 @@ pub struct MessageService {
     max_content_bytes: usize,
     /// Counts each user's sends (chats, posts and tasks alike).
     send_limiter: Arc<dyn RateLimiter>,
+    audit: AuditLog,
 }
 
 fn not_found() -> CoreError {
@@ -198,7 +200,8 @@ impl MessageService {
         max_content_bytes: usize,
         send_limiter: Arc<dyn RateLimiter>,
     ) -> Self {
-        MessageService { store, events, files, max_content_bytes, send_limiter }
+        let audit = AuditLog::new(store.clone());
+        MessageService { store, events, files, max_content_bytes, send_limiter, audit }
     }
 
     /// The space and the caller's active membership in it, if any.
@@ -400,6 +403,15 @@ impl MessageService {
         view.message.content = Map::new();
         view.message.modified = now;
         self.announce(&view, None);
+        let author = view.message.sender_id;
+        self.audit
+            .record(
+                AuditEntry::new(principal, "message.delete")
+                    .target("message", view.message.id)
+                    .space(view.message.space_id)
+                    .detail("ownMessage", author == principal.user_id()),
+            )
+            .await;
         Ok(view)
     }
 

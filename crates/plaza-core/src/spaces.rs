@@ -15,6 +15,7 @@ use plaza_db::{
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
+use crate::audit::{AuditEntry, AuditLog};
 use crate::events::{DomainEvent, EventSink};
 use crate::identity::Principal;
 use crate::{CoreError, CoreResult, ErrorCode};
@@ -108,6 +109,7 @@ pub struct Preference {
 pub struct SpaceService {
     store: Arc<dyn Store>,
     events: Arc<dyn EventSink>,
+    audit: AuditLog,
 }
 
 fn not_found() -> CoreError {
@@ -240,7 +242,8 @@ pub fn parse_user_type(text: &str) -> CoreResult<UserKind> {
 
 impl SpaceService {
     pub fn new(store: Arc<dyn Store>, events: Arc<dyn EventSink>) -> Self {
-        SpaceService { store, events }
+        let audit = AuditLog::new(store.clone());
+        SpaceService { store, events, audit }
     }
 
     async fn space(&self, id: &str) -> CoreResult<SpaceRecord> {
@@ -649,6 +652,8 @@ impl SpaceService {
                 "unarchive the space before changing it",
             ));
         }
+        let pin_before = required_pin(&space).map(str::to_owned);
+        let status_before = space.status;
         let mut announce = false;
         if let Some(title) = &update.title {
             let title = check_text("title", title, MAX_TITLE, true)?;
@@ -690,6 +695,29 @@ impl SpaceService {
         let now = Timestamp::now();
         space.modified = now;
         self.store.update_space(&space).await?;
+        if space.status != status_before {
+            let action = if space.status == SpaceStatus::Archived {
+                "space.archive"
+            } else {
+                "space.unarchive"
+            };
+            self.audit
+                .record(
+                    AuditEntry::new(principal, action).target("space", space.id).space(space.id),
+                )
+                .await;
+        }
+        let pin_after = required_pin(&space);
+        if pin_before.as_deref() != pin_after {
+            self.audit
+                .record(
+                    AuditEntry::new(principal, "space.pin.change")
+                        .target("space", space.id)
+                        .space(space.id)
+                        .detail("pinRequired", pin_after.is_some()),
+                )
+                .await;
+        }
         if announce {
             self.store.touch_space_activity(space.id, now).await?;
             self.events.publish(DomainEvent::SpaceUpdated {
@@ -714,6 +742,14 @@ impl SpaceService {
         self.store.touch_space_activity(space.id, now).await?;
         self.events
             .publish(DomainEvent::SpaceUpdated { space: space.clone(), by: principal.user_id() });
+        self.audit
+            .record(
+                AuditEntry::new(principal, "space.delete")
+                    .target("space", space.id)
+                    .space(space.id)
+                    .detail("title", space.title.clone()),
+            )
+            .await;
         Ok(space)
     }
 
@@ -765,6 +801,10 @@ impl SpaceService {
         }
         let now = Timestamp::now();
         let existing = self.store.membership(space.id, target.id).await?;
+        let previous = existing
+            .as_ref()
+            .filter(|m| m.state == MembershipState::Active)
+            .map(|m| m.role.as_str());
         match existing {
             Some(m) if m.state == MembershipState::Active => {
                 let change = MemberChange::SetRole(role);
@@ -795,6 +835,15 @@ impl SpaceService {
             role: role.as_str(),
             by: principal.user_id(),
         });
+        self.audit
+            .record(
+                AuditEntry::new(principal, "space.member.role")
+                    .target("user", target.id)
+                    .space(space.id)
+                    .detail("role", role.as_str())
+                    .detail("previousRole", previous),
+            )
+            .await;
         Ok((target, role))
     }
 
@@ -853,6 +902,16 @@ impl SpaceService {
             user_id: target.id,
             by: principal.user_id(),
         });
+        if !leaving {
+            self.audit
+                .record(
+                    AuditEntry::new(principal, "space.member.remove")
+                        .target("user", target.id)
+                        .space(space.id)
+                        .detail("role", theirs.role.as_str()),
+                )
+                .await;
+        }
         Ok(target)
     }
 

@@ -63,3 +63,18 @@ fn map_error(error: sqlx::Error) -> StoreError {
 }
 
 plaza_db_sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
+
+// For backups (see `plaza_db_sql::impl_sql_backup!`): a read-only repeatable-read
+// transaction sees one snapshot of every table while the server keeps writing. The
+// Socket.IO adapter's attachment table holds only messages in transit between nodes.
+const BACKEND: &str = "postgres";
+const SNAPSHOT: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+const RESTORE_PREPARE: &[&str] = &[];
+const TABLES_SQL: &str = "SELECT table_name::text FROM information_schema.tables \
+    WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+    AND table_name NOT IN ('_sqlx_migrations', 'socket_io_attachments') ORDER BY 1";
+const COLUMNS_SQL: &str = "SELECT column_name::text AS name, data_type::text AS declared \
+    FROM information_schema.columns WHERE table_schema = current_schema() \
+    AND table_name = $1 ORDER BY ordinal_position";
+
+plaza_db_sql::impl_sql_backup!(PostgresStore, sqlx::Postgres);

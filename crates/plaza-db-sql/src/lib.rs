@@ -9,6 +9,8 @@
 //! crate, not here.
 #![forbid(unsafe_code)]
 
+pub mod backup;
+
 /// Whether `error` means the database cannot be reached now rather than that the call
 /// was wrong: the connection or pool failed, or the server is shutting down or starting
 /// (SQLSTATE classes 08 and 57P).
@@ -94,6 +96,25 @@ macro_rules! impl_sql_store {
                     modified: Timestamp::from_millis(get(row, "modified")?),
                     expires_at: get::<Option<i64>>(row, "expires_at")?
                         .map(Timestamp::from_millis),
+                })
+            }
+
+            pub(super) fn audit_event(row: &DbRow) -> StoreResult<plaza_db::AuditRecord> {
+                let optional_id = |column: &str| -> StoreResult<Option<ObjectId>> {
+                    get::<Option<String>>(row, column)?.as_deref().map(id).transpose()
+                };
+                let details: String = get(row, "details")?;
+                Ok(plaza_db::AuditRecord {
+                    id: id(&get::<String>(row, "event_id")?)?,
+                    at: Timestamp::from_millis(get(row, "at")?),
+                    actor_id: optional_id("actor_id")?,
+                    actor_name: get(row, "actor_name")?,
+                    action: get(row, "action")?,
+                    target_kind: get(row, "target_kind")?,
+                    target_id: get(row, "target_id")?,
+                    space_id: optional_id("space_id")?,
+                    client_ip: get(row, "client_ip")?,
+                    details: json(&details)?,
                 })
             }
 
@@ -1976,6 +1997,82 @@ macro_rules! impl_sql_store {
                 .await
                 .map_err(map_error)?;
                 Ok(taken.is_some_and(|until| until >= now.millis()))
+            }
+
+            // ---- audit log ----
+
+            async fn insert_audit_event(
+                &self,
+                event: &plaza_db::AuditRecord,
+            ) -> plaza_db::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_event (event_id, at, actor_id, actor_name, action, \
+                     target_kind, target_id, space_id, client_ip, details) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(event.id.to_string())
+                .bind(event.at.millis())
+                .bind(event.actor_id.map(|id| id.to_string()))
+                .bind(event.actor_name.clone())
+                .bind(event.action.clone())
+                .bind(event.target_kind.clone())
+                .bind(event.target_id.clone())
+                .bind(event.space_id.map(|id| id.to_string()))
+                .bind(event.client_ip.clone())
+                .bind(event.details.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn audit_events(
+                &self,
+                query: &plaza_db::AuditQuery,
+            ) -> plaza_db::StoreResult<Vec<plaza_db::AuditRecord>> {
+                let mut sql = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT event_id, at, actor_id, actor_name, action, target_kind, target_id, \
+                     space_id, client_ip, details FROM audit_event WHERE 1 = 1",
+                );
+                match query.action.as_deref() {
+                    Some(prefix) if prefix.ends_with('.') => {
+                        // substr, not LIKE: action names may hold `_`, a LIKE wildcard.
+                        let length = i32::try_from(prefix.len()).unwrap_or(i32::MAX);
+                        sql.push(" AND substr(action, 1, ").push_bind(length).push(") = ");
+                        sql.push_bind(prefix.to_owned());
+                    }
+                    Some(action) => {
+                        sql.push(" AND action = ").push_bind(action.to_owned());
+                    }
+                    None => {}
+                }
+                if let Some(actor) = query.actor_id {
+                    sql.push(" AND actor_id = ").push_bind(actor.to_string());
+                }
+                if let Some(target) = &query.target_id {
+                    sql.push(" AND target_id = ").push_bind(target.clone());
+                }
+                if let Some(space) = query.space_id {
+                    sql.push(" AND space_id = ").push_bind(space.to_string());
+                }
+                if let Some(before) = query.before {
+                    sql.push(" AND event_id < ").push_bind(before.to_string());
+                }
+                sql.push(" ORDER BY event_id DESC LIMIT ").push_bind(i64::from(query.limit));
+                let rows = sql.build().fetch_all(&self.pool).await.map_err(map_error)?;
+                rows.iter().map(sql_rows::audit_event).collect()
+            }
+
+            async fn purge_audit_events(
+                &self,
+                before: plaza_db::Timestamp,
+            ) -> plaza_db::StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM audit_event WHERE at < $1")
+                    .bind(before.millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                Ok(done.rows_affected())
             }
         }
     };

@@ -84,3 +84,15 @@ fn map_error(error: sqlx::Error) -> StoreError {
 }
 
 plaza_db_sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
+
+// For backups (see `plaza_db_sql::impl_sql_backup!`). In WAL mode a read transaction
+// sees one snapshot from its first read, while the server keeps writing.
+const BACKEND: &str = "sqlite";
+const SNAPSHOT: Option<&str> = None;
+// Comments may be loaded before the post they belong to; keys are checked at commit.
+const RESTORE_PREPARE: &[&str] = &["PRAGMA defer_foreign_keys = ON"];
+const TABLES_SQL: &str = "SELECT name FROM sqlite_master WHERE type = 'table' \
+    AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> '_sqlx_migrations' ORDER BY name";
+const COLUMNS_SQL: &str = "SELECT name, type AS declared FROM pragma_table_info($1) ORDER BY cid";
+
+plaza_db_sql::impl_sql_backup!(SqliteStore, sqlx::Sqlite);

@@ -84,4 +84,5 @@ contract_suite!(
     running_meetings_and_dead_nodes_are_found,
     shared_rate_limits_and_ringing_calls_hold_across_callers,
     redeemed_refresh_tokens_are_remembered_until_they_expire,
+    audit_events_filter_page_newest_first_and_purge,
 );

@@ -6,6 +6,8 @@
 //! and `plaza-db-tests` holds the contract suite that both must pass.
 #![forbid(unsafe_code)]
 
+mod audit;
+mod backup;
 mod error;
 mod id;
 mod meetings;
@@ -14,6 +16,8 @@ mod spaces;
 mod store;
 mod timestamp;
 
+pub use audit::{AuditQuery, AuditRecord};
+pub use backup::{BACKUP_TABLES, Backup, BackupItem, BackupSink, BackupSource};
 pub use error::{StoreError, StoreResult};
 pub use id::{ObjectId, ParseObjectIdError};
 pub use meetings::MeetingRecord;

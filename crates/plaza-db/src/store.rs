@@ -1,10 +1,10 @@
 use async_trait::async_trait;
 
 use crate::{
-    AuthCodeRecord, FileRecord, InvitationRecord, ListingFilter, ListingPage, MeetingRecord,
-    MemberChange, MemberChangeOutcome, MembershipRecord, MessageQuery, MessageRecord,
-    OAuthClientRecord, OAuthTokenRecord, ObjectId, SpaceRecord, StoreResult, Timestamp, UserRecord,
-    UserSettingsRecord,
+    AuditQuery, AuditRecord, AuthCodeRecord, FileRecord, InvitationRecord, ListingFilter,
+    ListingPage, MeetingRecord, MemberChange, MemberChangeOutcome, MembershipRecord, MessageQuery,
+    MessageRecord, OAuthClientRecord, OAuthTokenRecord, ObjectId, SpaceRecord, StoreResult,
+    Timestamp, UserRecord, UserSettingsRecord,
 };
 
 /// Everything Plaza persists, behind one seam.
@@ -362,4 +362,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stops a ringing call: `true` for the one caller that found it still ringing.
     async fn answer_call(&self, call_id: &str, now: Timestamp) -> StoreResult<bool>;
+
+    // ---- audit log ----
+
+    /// Appends one event to the audit log.
+    async fn insert_audit_event(&self, event: &AuditRecord) -> StoreResult<()>;
+
+    /// The events `query` selects, newest first, up to `query.limit`.
+    async fn audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>>;
+
+    /// Forgets events from before `before`; answers how many went.
+    async fn purge_audit_events(&self, before: Timestamp) -> StoreResult<u64>;
 }

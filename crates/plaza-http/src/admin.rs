@@ -90,9 +90,12 @@ async fn list_users(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUserBody {
+    #[schema(format = Email, max_length = 254)]
     username: String,
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
     #[serde(default)]
+    #[schema(max_length = 128)]
     displayname: Option<String>,
     #[serde(default, rename = "serverAdmin")]
     server_admin: bool,

@@ -28,9 +28,12 @@ pub(crate) fn routes() -> Routes {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
+    #[schema(format = Email, max_length = 254)]
     username: String,
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
     #[serde(default)]
+    #[schema(max_length = 128)]
     displayname: Option<String>,
 }
 

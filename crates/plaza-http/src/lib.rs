@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+pub mod audit;
 mod auth;
 pub mod error;
 mod extract;
@@ -20,11 +21,15 @@ mod spaces;
 mod users;
 pub mod wire;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use plaza_core::identity::IdentityService;
@@ -50,11 +55,21 @@ pub struct HttpConfig {
     pub body_limit_bytes: usize,
     /// Allowed CORS origins; empty means any origin.
     pub cors_origins: Vec<String>,
+    /// Peers whose `X-Forwarded-For` names the real client (the reverse proxies).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// How long a request may take, file transfers aside.
+    pub request_timeout: Duration,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { public_url: None, body_limit_bytes: 1024 * 1024, cors_origins: Vec::new() }
+        HttpConfig {
+            public_url: None,
+            body_limit_bytes: 1024 * 1024,
+            cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -116,6 +131,55 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send>) -> Response {
     ApiError(CoreError::internal(anyhow::anyhow!("a request handler panicked"))).into_response()
 }
 
+/// The client's address: the peer, or for a trusted proxy the last address its
+/// `X-Forwarded-For` names that is not itself a trusted proxy.
+fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = headers
+        .get_all(HeaderName::from_static("x-forwarded-for"))
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    Some(forwarded.into_iter().rev().find(|hop| !trusted.contains(hop)).unwrap_or(peer))
+}
+
+/// File bodies stream for as long as the client's connection needs: no time limit.
+fn is_file_transfer(path: &str) -> bool {
+    path.starts_with("/api/files/upload/") || path.starts_with("/api/files/download/")
+}
+
+/// Runs each request with its client address known to the core (audit log, per-address
+/// limits) and within the request time limit.
+async fn client_context(
+    State(config): State<Arc<HttpConfig>>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let ip = client_ip(peer, request.headers(), &config.trusted_proxies);
+    let limit = (!is_file_transfer(request.uri().path())).then_some(config.request_timeout);
+    let run = async move {
+        let Some(limit) = limit else { return next.run(request).await };
+        match tokio::time::timeout(limit, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::new(
+                ErrorCode::RequestTimeout,
+                format!("the request took longer than {} s", limit.as_secs()),
+            )
+            .into_response(),
+        }
+    };
+    match ip {
+        Some(ip) => plaza_core::audit::with_client_ip(ip, run).await,
+        None => run.await,
+    }
+}
+
 async fn route_not_found() -> ApiError {
     ApiError::new(ErrorCode::RouteNotFound, "no such endpoint")
 }
@@ -158,6 +222,7 @@ fn routes() -> Routes {
         .merge(users::routes())
         .merge(oauth::routes())
         .merge(admin::routes())
+        .merge(audit::routes())
         .merge(spaces::routes())
         .merge(messages::routes())
         .merge(files::routes())
@@ -174,12 +239,14 @@ pub fn registered_paths() -> Vec<String> {
 /// The whole REST surface with its middleware.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
+    let config = state.config.clone();
     let cors = cors(&state.config.cors_origins);
     routes()
         .router
         .merge(openapi::swagger_ui())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(config, client_context))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(
             ServiceBuilder::new()

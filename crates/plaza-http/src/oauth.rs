@@ -165,7 +165,11 @@ async fn authorize(
     responses(
         (status = 303, description = "To the client's `redirect_uri` with `code` and `state`",
             headers(("Location" = String, description = "The client's redirect URI"))),
-        (status = 401, description = "The sign-in page again, saying what was wrong", body = String, content_type = "text/html"),
+        (status = 401, description = "Wrong credentials: the sign-in page again, saying what was wrong; \
+            an unknown client: the error", content(
+            (String = "text/html"),
+            (crate::error::ErrorBody = "application/json"),
+        )),
     )
 )]
 async fn authorize_with_password(

@@ -114,6 +114,7 @@ fn parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::users::Doc::openapi(),
         crate::oauth::Doc::openapi(),
         crate::admin::Doc::openapi(),
+        crate::audit::Doc::openapi(),
         crate::spaces::Doc::openapi(),
         crate::messages::Doc::openapi(),
         crate::files::Doc::openapi(),

@@ -275,8 +275,10 @@ async fn join(
 #[into_params(parameter_in = Query)]
 struct PageQuery {
     /// The page number, from 0.
+    #[param(pattern = "^[0-9]*$")]
     page: Option<String>,
     /// Entries per page.
+    #[param(pattern = "^[0-9]*$")]
     size: Option<String>,
     /// Only entries whose name or username contains this.
     search: Option<String>,
@@ -520,8 +522,10 @@ async fn personal_room(
 #[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Spaces per page.
+    #[param(pattern = "^[0-9]*$")]
     size: Option<String>,
     /// A page number: switches to numbered pages.
+    #[param(pattern = "^[0-9]*$")]
     page: Option<String>,
     /// Only spaces whose title contains this.
     search: Option<String>,

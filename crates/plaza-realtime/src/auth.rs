@@ -108,6 +108,15 @@ pub async fn authenticate<A: Adapter>(
     for candidate in credential.candidates() {
         match state.identity.authenticate(&candidate).await {
             Ok(principal) => {
+                let limit = state.limits.connections_per_user;
+                let Some(slot) = state.connections.acquire(principal.user_id(), limit) else {
+                    return Err(ConnectRefused::new(
+                        "request.rate_limited",
+                        &format!("this user already has {limit} open connections on this server"),
+                    ));
+                };
+                socket.extensions.insert(slot);
+                socket.extensions.insert(state.drain.clone());
                 // Set up here, not in the connect handler: socketioxide acknowledges the
                 // namespace CONNECT before it runs that handler (as a task), so a client
                 // that subscribes at once could otherwise beat the registration.

@@ -169,6 +169,16 @@ async fn send_message<A: Adapter>(
             return emit(&socket, "SEND_MESSAGE_FAILED", &json!({"error": error_body(&error)}));
         }
     };
+    if !turn.admitted() {
+        // Not stored: the client sends it again once reconnected to a running server.
+        let error = CoreError::new(
+            plaza_core::ErrorCode::ServiceUnavailable,
+            "the server is shutting down; send this again once reconnected",
+        );
+        let mut failed = payload;
+        failed.insert("error".into(), error_body(&error));
+        return emit(&socket, "SEND_MESSAGE_FAILED", &Value::Object(failed));
+    }
     let fail = |error: CoreError, kind: Option<&str>| {
         let mut failed = payload.clone();
         failed.insert("error".into(), error_body(&error));
@@ -264,6 +274,8 @@ async fn disconnected<A: Adapter>(
     io: SocketIo<A>,
     State(state): State<RealtimeState>,
 ) {
+    // The user's connection slot is free again at once, whoever still holds the socket.
+    socket.extensions.remove::<crate::ConnectionSlot>();
     // After every event the socket sent before it went away.
     let turn = Turn::take(&socket);
     turn.wait().await;

@@ -9,6 +9,7 @@
 //! map of local sockets, so that another adapter can carry it across nodes.
 
 mod auth;
+mod drain;
 mod events;
 mod redis_driver;
 mod sink;
@@ -17,6 +18,7 @@ mod turn;
 use std::sync::Arc;
 
 use anyhow::Context;
+use plaza_core::ObjectId;
 use plaza_core::identity::IdentityService;
 use plaza_core::meetings::MeetingService;
 use plaza_core::messages::MessageService;
@@ -32,6 +34,7 @@ use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr
 use redis_driver::ReconnectingDriver;
 
 pub use auth::SocketCredential;
+pub use drain::{ConnectionCloser, Drain};
 pub use sink::RealtimeSink;
 
 /// What the socket handlers reach.
@@ -44,6 +47,70 @@ pub struct RealtimeState {
     /// Where default pictures are served from, for sender objects (may be empty:
     /// then picture URLs are server-relative).
     pub base_url: String,
+    pub limits: RealtimeLimits,
+    /// Open connections per user on this node.
+    pub connections: ConnectionCounts,
+    /// Socket events in progress, for a graceful shutdown.
+    pub drain: Drain,
+}
+
+/// Bounds on what one user or one slow client may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct RealtimeLimits {
+    /// Connections one user may hold open on this node; 0 means no limit.
+    pub connections_per_user: u32,
+    /// Packets queued for one socket. A client that lets its queue fill loses what
+    /// does not fit until its next heartbeat, which finds no room and closes the
+    /// connection: the client reconnects and catches up, and memory stays bounded.
+    pub socket_queue: usize,
+    /// How often the server pings each connection, and how long it waits for the pong.
+    pub ping_interval: std::time::Duration,
+    pub ping_timeout: std::time::Duration,
+}
+
+/// Counts each user's open connections on this node.
+#[derive(Clone, Default)]
+pub struct ConnectionCounts(Arc<std::sync::Mutex<std::collections::HashMap<ObjectId, u32>>>);
+
+impl ConnectionCounts {
+    /// Takes one of `user`'s `limit` connection slots (0: unlimited), or `None` when all
+    /// are taken. The slot is given back when the returned guard drops.
+    fn acquire(&self, user: ObjectId, limit: u32) -> Option<ConnectionSlot> {
+        let mut counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = counts.entry(user).or_insert(0);
+        if limit != 0 && *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(ConnectionSlot(Arc::new(SlotGuard { counts: self.clone(), user })))
+    }
+
+    /// How many connections `user` holds on this node.
+    pub fn of(&self, user: ObjectId) -> u32 {
+        let counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.get(&user).copied().unwrap_or(0)
+    }
+}
+
+/// One taken connection slot, kept in the socket's extensions until the socket goes.
+#[derive(Clone)]
+pub(crate) struct ConnectionSlot(#[allow(dead_code, reason = "held for its Drop")] Arc<SlotGuard>);
+
+struct SlotGuard {
+    counts: ConnectionCounts,
+    user: ObjectId,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.user);
+            }
+        }
+    }
 }
 
 /// The namespaces every handler is mounted on: `/chat`, and `/` because some clients
@@ -77,22 +144,25 @@ pub enum AdapterConfig {
 }
 
 /// Puts Socket.IO on `router` with the chosen adapter and starts delivering what the
-/// core publishes to `sink`. With Redis, fails if Redis does not answer.
+/// core publishes to `sink`; also answers what closes the connections at shutdown.
+/// With Redis, fails if Redis does not answer.
 pub async fn attach(
     router: axum::Router,
     state: RealtimeState,
     sink: &RealtimeSink,
     adapter: &AdapterConfig,
-) -> anyhow::Result<axum::Router> {
+) -> anyhow::Result<(axum::Router, ConnectionCloser)> {
     let base_url = state.base_url.clone();
+    let limits = state.limits;
     match adapter {
         AdapterConfig::Local => {
-            let (layer, io) = SocketIo::builder().with_state(state).build_layer();
+            let (layer, io) = builder(limits).with_state(state).build_layer();
             for path in NAMESPACES {
                 io.ns(path, on_connect::<LocalAdapter>.with(auth::authenticate::<LocalAdapter>));
             }
+            let closer = closer(&io);
             sink.start(io, base_url);
-            Ok(router.layer(layer))
+            Ok((router.layer(layer), closer))
         }
         AdapterConfig::Redis { url, prefix } => {
             let client =
@@ -102,7 +172,7 @@ pub async fn attach(
                 ReconnectingDriver::connect(client, gaps).await.context("connect to Redis")?;
             let config = RedisAdapterConfig::new().with_prefix(format!("{prefix}:socket.io"));
             let adapter = RedisAdapterCtr::new_with_driver(driver.clone(), config);
-            let (layer, io) = SocketIo::builder()
+            let (layer, io) = builder(limits)
                 .with_state(state)
                 .with_adapter::<CustomRedisAdapter<_, ReconnectingDriver>>(adapter)
                 .build_layer();
@@ -112,8 +182,9 @@ pub async fn attach(
                     .await
                     .with_context(|| format!("register namespace {path} with Redis"))?;
             }
+            let closer = closer(&io);
             sink.start(io, base_url);
-            Ok(router.layer(layer))
+            Ok((router.layer(layer), closer))
         }
         AdapterConfig::Postgres { url, prefix } => {
             let pool = sqlx_client::postgres::PgPoolOptions::new()
@@ -123,7 +194,7 @@ pub async fn attach(
                 .context("connect the PostgreSQL adapter to the database")?;
             let config = PostgresAdapterConfig::new().with_prefix(format!("{prefix}:sio"));
             let adapter = PostgresAdapterCtr::new_with_sqlx_config(pool, config);
-            let (layer, io) = SocketIo::builder()
+            let (layer, io) = builder(limits)
                 .with_state(state)
                 .with_adapter::<SqlxAdapter<_>>(adapter)
                 .build_layer();
@@ -132,10 +203,27 @@ pub async fn attach(
                     .await
                     .with_context(|| format!("register namespace {path} with PostgreSQL"))?;
             }
+            let closer = closer(&io);
             sink.start(io, base_url);
-            Ok(router.layer(layer))
+            Ok((router.layer(layer), closer))
         }
     }
+}
+
+/// What closes every connection of `io` at the end of a graceful shutdown.
+fn closer<A: Adapter>(io: &SocketIo<A>) -> ConnectionCloser {
+    let io = io.clone();
+    ConnectionCloser::new(move || {
+        let io = io.clone();
+        Box::pin(async move { io.close().await })
+    })
+}
+
+fn builder(limits: RealtimeLimits) -> socketioxide::SocketIoBuilder {
+    SocketIo::builder()
+        .max_buffer_size(limits.socket_queue)
+        .ping_interval(limits.ping_interval)
+        .ping_timeout(limits.ping_timeout)
 }
 
 /// The adapter speaks RESP3 (Redis 7+); say so in the URL unless it already does.

@@ -16,6 +16,8 @@ use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
 use tokio::sync::watch;
 
+use crate::drain::{Drain, InFlight};
+
 /// One socket's ticket counter and the ticket now being served.
 #[derive(Clone)]
 pub(crate) struct Gate(Arc<GateInner>);
@@ -31,7 +33,11 @@ impl Gate {
     }
 
     fn ticket(&self) -> Turn {
-        Turn { ticket: self.0.next.fetch_add(1, Ordering::SeqCst), gate: Some(self.clone()) }
+        Turn {
+            ticket: self.0.next.fetch_add(1, Ordering::SeqCst),
+            gate: Some(self.clone()),
+            in_flight: None,
+        }
     }
 }
 
@@ -40,15 +46,25 @@ pub(crate) struct Turn {
     ticket: u64,
     /// `None` for sockets without a gate (never the case after authentication).
     gate: Option<Gate>,
+    /// Held while the event runs, so a shutdown waits for it; `None` when the server
+    /// was already closing as the event arrived.
+    in_flight: Option<InFlight>,
 }
 
 impl Turn {
     /// A turn taken now, after every event that arrived before.
     pub(crate) fn take<A: Adapter>(socket: &Socket<A>) -> Turn {
-        match socket.extensions.get::<Gate>() {
+        let mut turn = match socket.extensions.get::<Gate>() {
             Some(gate) => gate.ticket(),
-            None => Turn { ticket: 0, gate: None },
-        }
+            None => Turn { ticket: 0, gate: None, in_flight: None },
+        };
+        turn.in_flight = socket.extensions.get::<Drain>().and_then(|drain| drain.admit());
+        turn
+    }
+
+    /// Whether the server admitted this event (it was not shutting down yet).
+    pub(crate) fn admitted(&self) -> bool {
+        self.in_flight.is_some()
     }
 
     /// Waits until every earlier event of this socket has been handled.

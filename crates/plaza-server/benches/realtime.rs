@@ -64,6 +64,9 @@ async fn main() -> anyhow::Result<()> {
         settings.log.filter = "warn".into();
         // The benchmark measures the server, not the per-user send limit.
         settings.messages.sends_per_second = 0;
+        settings.limits.auth_per_second = 0;
+        // Every subscriber connects with the one benchmark user's token.
+        settings.limits.connections_per_user = 0;
         if let Some(database) = &database {
             settings.database.url = Some(SecretUrl(database.url.clone()));
         }

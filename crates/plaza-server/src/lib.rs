@@ -4,6 +4,7 @@
 //! tests can start a real server on port 0 with [`Application::build_with_listener`].
 #![forbid(unsafe_code)]
 
+pub mod backup;
 mod cluster;
 pub mod settings;
 
@@ -41,6 +42,13 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 /// Opens the database the settings name, creating the data folder for SQLite, and
 /// applies pending migrations.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(open_database(settings).await?.0)
+}
+
+/// The database the settings name, migrated, as the store and as backups see it.
+pub async fn open_database(
+    settings: &Settings,
+) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn plaza_db::Backup>)> {
     let url = settings.database_url();
     if url.starts_with("sqlite:") {
         create_private_dir(&settings.server.data_dir)?;
@@ -48,13 +56,15 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
             .await
             .with_context(|| format!("open {}", settings::redact_url(&url)))?;
         store.migrate().await.context("migrate the SQLite database")?;
-        Ok(Arc::new(store))
+        let store = Arc::new(store);
+        Ok((store.clone(), store))
     } else {
         let store = PostgresStore::connect(&url, settings.database.max_connections)
             .await
             .with_context(|| format!("connect to {}", settings::redact_url(&url)))?;
         store.migrate().await.context("migrate the PostgreSQL database")?;
-        Ok(Arc::new(store))
+        let store = Arc::new(store);
+        Ok((store.clone(), store))
     }
 }
 
@@ -167,6 +177,31 @@ fn realtime_adapter(settings: &Settings) -> anyhow::Result<plaza_realtime::Adapt
     )
 }
 
+/// Where rate-limit counts live: in this process, or shared by every node.
+enum SharedCounts {
+    Local,
+    /// In the database, under keys named after the deployment's prefix.
+    Store(Arc<dyn Store>, String),
+    Redis(redis::aio::ConnectionManager, String),
+}
+
+impl SharedCounts {
+    /// A limiter for `what` (sends, uploads, …) at `rate`.
+    fn limiter(&self, what: &str, rate: Rate) -> Arc<dyn RateLimiter> {
+        match self {
+            SharedCounts::Local => Arc::new(LocalRateLimiter::new(rate)),
+            SharedCounts::Store(store, prefix) => {
+                Arc::new(StoreRateLimiter::new(store.clone(), &format!("{prefix}:{what}"), rate))
+            }
+            SharedCounts::Redis(redis, prefix) => Arc::new(cluster::RedisRateLimiter::new(
+                redis.clone(),
+                &format!("{prefix}:rate:{what}"),
+                rate,
+            )),
+        }
+    }
+}
+
 /// The services built from settings, shared by `serve` and the admin commands.
 pub struct Services {
     pub store: Arc<dyn Store>,
@@ -225,39 +260,38 @@ impl Services {
     ) -> anyhow::Result<Services> {
         let store = open_store(settings).await?;
         let keys = shared_signing_keys(store.as_ref(), &settings.server.data_dir).await?;
-        let identity =
-            Arc::new(IdentityService::new(store.clone(), keys, settings.identity_config()));
-        let limits = &settings.messages;
-        let send_rate = Rate { per_second: limits.sends_per_second, burst: limits.send_burst };
-        // Several nodes share counts and ringing calls through Redis; one keeps them here.
-        let (send_limiter, calls): (Arc<dyn RateLimiter>, Arc<dyn CallRegistry>) =
+        let limits = &settings.limits;
+        // Several nodes share counts and ringing calls through Redis or the database;
+        // one node keeps them here.
+        let (shared, calls): (SharedCounts, Arc<dyn CallRegistry>) =
             match realtime_adapter(settings)? {
-                plaza_realtime::AdapterConfig::Local => (
-                    Arc::new(LocalRateLimiter::new(send_rate)),
-                    Arc::new(LocalCallRegistry::default()),
-                ),
+                plaza_realtime::AdapterConfig::Local => {
+                    (SharedCounts::Local, Arc::new(LocalCallRegistry::default()))
+                }
                 plaza_realtime::AdapterConfig::Postgres { prefix, .. } => (
-                    Arc::new(StoreRateLimiter::new(
-                        store.clone(),
-                        &format!("{prefix}:sends"),
-                        send_rate,
-                    )),
+                    SharedCounts::Store(store.clone(), prefix),
                     Arc::new(StoreCallRegistry::new(store.clone())),
                 ),
                 plaza_realtime::AdapterConfig::Redis { url, prefix } => {
                     let redis = cluster::connect(&url).await.with_context(|| {
                         format!("realtime.adapter = {:?}", settings.realtime.adapter)
                     })?;
-                    (
-                        Arc::new(cluster::RedisRateLimiter::new(
-                            redis.clone(),
-                            &format!("{prefix}:rate:sends"),
-                            send_rate,
-                        )),
-                        Arc::new(cluster::RedisCallRegistry::new(redis, &prefix)),
-                    )
+                    let calls = Arc::new(cluster::RedisCallRegistry::new(redis.clone(), &prefix));
+                    (SharedCounts::Redis(redis, prefix), calls)
                 }
             };
+        let identity = Arc::new(
+            IdentityService::new(store.clone(), keys, settings.identity_config())
+                .with_auth_limiter(shared.limiter(
+                    "auth",
+                    Rate { per_second: limits.auth_per_second, burst: limits.auth_burst },
+                )),
+        );
+        let message_limits = &settings.messages;
+        let send_limiter = shared.limiter(
+            "sends",
+            Rate { per_second: message_limits.sends_per_second, burst: message_limits.send_burst },
+        );
         let file_settings = &settings.files;
         let file_config = FileConfig {
             max_file_bytes: file_settings.max_file_bytes,
@@ -268,7 +302,12 @@ impl Services {
             ..FileConfig::default()
         };
         let files = Arc::new(
-            FileService::new(store.clone(), open_blobs(settings).await?, file_config).await?,
+            FileService::new(store.clone(), open_blobs(settings).await?, file_config)
+                .await?
+                .with_upload_limiter(shared.limiter(
+                    "uploads",
+                    Rate { per_second: limits.uploads_per_second, burst: limits.upload_burst },
+                )),
         );
         // The meeting service reacts to events it also publishes (a removed member
         // leaves the meeting): it hears them through a listener bound once it exists.
@@ -279,7 +318,7 @@ impl Services {
             store.clone(),
             events.clone(),
             files.clone(),
-            limits.max_bytes,
+            message_limits.max_bytes,
             send_limiter,
         ));
         let meeting_settings = &settings.meetings;
@@ -315,6 +354,11 @@ pub struct Application {
     files: Arc<FileService>,
     meetings: Arc<MeetingService>,
     grace: Duration,
+    /// How long audit events are kept; `None` keeps them all.
+    audit_retention: Option<Duration>,
+    /// Socket events in progress, finished before the process lets go.
+    drain: plaza_realtime::Drain,
+    closer: plaza_realtime::ConnectionCloser,
 }
 
 impl Application {
@@ -354,17 +398,32 @@ impl Application {
                 public_url: settings.server.public_url.clone(),
                 body_limit_bytes: settings.server.body_limit_bytes,
                 cors_origins: settings.server.cors_origins.clone(),
+                trusted_proxies: settings.server.trusted_proxies.clone(),
+                request_timeout: Duration::from_secs(settings.limits.request_timeout_secs),
             }),
         };
         let adapter = realtime_adapter(&settings)?;
-        let router = plaza_realtime::attach(
-            plaza_http::router(state),
+        let drain = plaza_realtime::Drain::default();
+        let web = match &settings.web.assets_dir {
+            Some(folder) => plaza_web::Assets::Folder(folder.clone()),
+            None => plaza_web::Assets::Embedded,
+        };
+        let (router, closer) = plaza_realtime::attach(
+            plaza_http::router(state).merge(plaza_web::router(web)),
             plaza_realtime::RealtimeState {
                 identity: services.identity.clone(),
                 spaces: services.spaces.clone(),
                 messages: services.messages.clone(),
                 meetings: services.meetings.clone(),
                 base_url: settings.server.public_url.clone().unwrap_or_default(),
+                limits: plaza_realtime::RealtimeLimits {
+                    connections_per_user: settings.limits.connections_per_user,
+                    socket_queue: settings.limits.socket_queue,
+                    ping_interval: Duration::from_millis(settings.realtime.ping_interval_ms),
+                    ping_timeout: Duration::from_millis(settings.realtime.ping_timeout_ms),
+                },
+                connections: Default::default(),
+                drain: drain.clone(),
             },
             &realtime,
             &adapter,
@@ -378,6 +437,10 @@ impl Application {
             files: services.files,
             meetings: services.meetings,
             grace: Duration::from_secs(settings.server.shutdown_grace_secs),
+            drain,
+            closer,
+            audit_retention: (settings.audit.retention_days > 0)
+                .then(|| Duration::from_secs(settings.audit.retention_days * 24 * 3600)),
         })
     }
 
@@ -395,12 +458,14 @@ impl Application {
         let purge = tokio::spawn(purge_periodically(
             self.identity.clone(),
             self.files.clone(),
+            self.audit_retention,
             stop_rx.clone(),
         ));
         let drops = tokio::spawn(expire_meeting_drops(self.meetings.clone(), stop_rx.clone()));
         let heartbeat = tokio::spawn(keep_node_alive(self.meetings.clone(), stop_rx.clone()));
         let mut serve_stop = stop_rx.clone();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             let _ = serve_stop.wait_for(|stopped| *stopped).await;
         });
         let mut server = tokio::spawn(async move { server.await });
@@ -410,12 +475,26 @@ impl Application {
             }
             () = shutdown => {}
         }
-        tracing::info!("shutting down: finishing open requests");
+        tracing::info!("shutting down: finishing open requests and socket events");
         let _ = stop_tx.send(true);
+        let started = std::time::Instant::now();
+        if !self.drain.close_and_wait(self.grace).await {
+            tracing::warn!(
+                in_flight = self.drain.in_flight(),
+                "socket events still running after the grace period"
+            );
+        }
+        // Then the connections close after what is queued for them (the answers to
+        // the events just finished): clients reconnect to another node or to this one.
+        let left = self.grace.saturating_sub(started.elapsed()).max(Duration::from_millis(100));
+        if tokio::time::timeout(left, self.closer.close()).await.is_err() {
+            tracing::warn!("socket connections still closing after the grace period");
+        }
+        let grace = self.grace.saturating_sub(started.elapsed());
         purge.abort();
         drops.abort();
         heartbeat.abort();
-        match tokio::time::timeout(self.grace, &mut server).await {
+        match tokio::time::timeout(grace, &mut server).await {
             Ok(finished) => finished.context("server task")?.context("serve")?,
             Err(_) => {
                 tracing::warn!(
@@ -432,6 +511,7 @@ impl Application {
 async fn purge_periodically(
     identity: Arc<IdentityService>,
     files: Arc<FileService>,
+    audit_retention: Option<Duration>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut ticker = tokio::time::interval(PURGE_INTERVAL);
@@ -449,6 +529,13 @@ async fn purge_periodically(
             Ok(0) => {}
             Ok(swept) => tracing::debug!(swept, "removed expired uploads"),
             Err(error) => tracing::warn!(%error, "removing expired uploads failed"),
+        }
+        if let Some(retention) = audit_retention {
+            match identity.audit().purge_older_than(retention).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "forgot old audit events"),
+                Err(error) => tracing::warn!(%error, "forgetting old audit events failed"),
+            }
         }
     }
 }

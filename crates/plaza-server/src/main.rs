@@ -59,6 +59,24 @@ enum Command {
     Migrate(#[command(flatten)] ServerFlags),
     /// Print the commented example settings file.
     DefaultConfig,
+    /// Write a consistent backup of the database while the server keeps running.
+    /// The file holds the server's secrets: keep it safe.
+    Backup {
+        #[command(flatten)]
+        flags: ServerFlags,
+        /// Where to write it; `-` writes to standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Load a backup into a new, empty database (SQLite or PostgreSQL, whichever the
+    /// settings name), all or nothing.
+    Restore {
+        #[command(flatten)]
+        flags: ServerFlags,
+        /// The backup file; `-` reads standard input.
+        #[arg(long, short, value_name = "FILE")]
+        input: PathBuf,
+    },
     /// Administer accounts, service apps and OAuth clients.
     Admin {
         #[command(flatten)]
@@ -79,6 +97,17 @@ enum AdminCommand {
     /// OAuth2 clients that act for users.
     #[command(subcommand)]
     OauthClient(OAuthClientCommand),
+    /// The security audit log, newest first, one JSON object per line.
+    Audit {
+        /// An action (`auth.login`) or a prefix ending in `.` (`space.`).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only events by this user id.
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        size: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -156,6 +185,15 @@ fn init_tracing(settings: &Settings) {
     }
 }
 
+/// A new file readable and writable by its owner only.
+fn private_file(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).with_context(|| format!("create {}", path.display()))
+}
+
 fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -196,6 +234,58 @@ async fn main() -> anyhow::Result<()> {
                 "migrations applied to {}",
                 plaza_server::settings::redact_url(&settings.database_url())
             );
+            Ok(())
+        }
+        Command::Backup { flags, output } => {
+            let settings = load(flags)?;
+            init_tracing(&settings);
+            eprintln!(
+                "backing up {}",
+                plaza_server::settings::redact_url(&settings.database_url())
+            );
+            let (_, database) = plaza_server::open_database(&settings).await?;
+            let progress = |line: &str| eprintln!("  {line}");
+            let summary = if output.as_os_str() == "-" {
+                let mut out = std::io::BufWriter::new(std::io::stdout());
+                plaza_server::backup::write_backup(database.as_ref(), &mut out, progress).await?
+            } else {
+                // Written beside its final name and renamed when complete, so a failed
+                // backup never leaves a truncated file that looks finished.
+                let partial = output.with_extension("partial");
+                let file = private_file(&partial)?;
+                let mut out = std::io::BufWriter::new(file);
+                let summary =
+                    plaza_server::backup::write_backup(database.as_ref(), &mut out, progress)
+                        .await?;
+                out.into_inner()?.sync_all()?;
+                std::fs::rename(&partial, output)
+                    .with_context(|| format!("move the backup to {}", output.display()))?;
+                summary
+            };
+            eprintln!("backed up {} rows of {} tables", summary.rows, summary.tables);
+            Ok(())
+        }
+        Command::Restore { flags, input } => {
+            let settings = load(flags)?;
+            init_tracing(&settings);
+            eprintln!(
+                "restoring into {}",
+                plaza_server::settings::redact_url(&settings.database_url())
+            );
+            let (_, database) = plaza_server::open_database(&settings).await?;
+            let rows = if input.as_os_str() == "-" {
+                let stdin = std::io::BufReader::new(std::io::stdin());
+                plaza_server::backup::restore_backup(database.as_ref(), stdin).await?
+            } else {
+                let file = std::fs::File::open(input)
+                    .with_context(|| format!("open {}", input.display()))?;
+                plaza_server::backup::restore_backup(
+                    database.as_ref(),
+                    std::io::BufReader::new(file),
+                )
+                .await?
+            };
+            eprintln!("restored {rows} rows");
             Ok(())
         }
         Command::Admin { flags, command } => {
@@ -296,6 +386,22 @@ async fn admin(services: &Services, command: &AdminCommand, base_url: &str) -> a
         | AdminCommand::OauthClient(OAuthClientCommand::Revoke { client_id }) => {
             identity.admin_revoke_client(actor, client_id).await.map_err(fail)?;
             println!("revoked {client_id}");
+            Ok(())
+        }
+        AdminCommand::Audit { action, actor, size } => {
+            let actor_id = actor
+                .as_deref()
+                .map(|a| a.parse::<ObjectId>().context("--actor must be a user id"))
+                .transpose()?;
+            let query = plaza_core::audit::AuditQuery {
+                action: action.clone(),
+                actor_id,
+                limit: *size,
+                ..Default::default()
+            };
+            for event in identity.audit().list(None, query).await.map_err(fail)? {
+                println!("{}", plaza_http::audit::event(&event));
+            }
             Ok(())
         }
         AdminCommand::OauthClient(OAuthClientCommand::Create { name, redirect_uris, public }) => {

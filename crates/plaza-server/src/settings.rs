@@ -23,7 +23,67 @@ pub struct Settings {
     pub files: FileSettings,
     pub meetings: MeetingSettings,
     pub realtime: RealtimeSettings,
+    pub limits: LimitSettings,
+    pub audit: AuditSettings,
+    pub web: WebSettings,
     pub log: LogSettings,
+}
+
+/// Limits that keep one client, address or slow reader from hurting everyone else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    /// Sustained sign-in attempts (register, login, guest and token requests) per
+    /// client address per second; 0 turns the limit off.
+    pub auth_per_second: u32,
+    /// Sign-in attempts an address may make at once before the sustained rate applies.
+    pub auth_burst: u32,
+    /// Sustained upload requests per user per second; 0 turns the limit off.
+    pub uploads_per_second: u32,
+    pub upload_burst: u32,
+    /// Socket.IO connections one user may hold open on one node; 0 means no limit.
+    pub connections_per_user: u32,
+    /// Packets waiting to be written to one socket. A client that falls this far
+    /// behind misses what does not fit until its next heartbeat finds no room and
+    /// drops it (it reconnects and catches up): memory stays bounded.
+    pub socket_queue: usize,
+    /// How long a REST request may take, in seconds (file transfers aside).
+    pub request_timeout_secs: u64,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            auth_per_second: 1,
+            auth_burst: 30,
+            uploads_per_second: 2,
+            upload_burst: 30,
+            connections_per_user: 64,
+            socket_queue: 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Days the security audit log keeps an event; 0 keeps events forever.
+    pub retention_days: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings { retention_days: 365 }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSettings {
+    /// Serve the browser client from this folder instead of the copy built into the
+    /// binary (for working on the client); unset serves the built-in copy.
+    pub assets_dir: Option<PathBuf>,
 }
 
 /// Where uploaded files are kept.
@@ -133,6 +193,10 @@ pub struct RealtimeSettings {
     pub channel_prefix: String,
     /// A node silent this long (ms) is taken for dead: its connections count as dropped.
     pub node_timeout_ms: u64,
+    /// How often (ms) the server pings each connection, and how long (ms) it waits for
+    /// the answer before taking the connection for dead.
+    pub ping_interval_ms: u64,
+    pub ping_timeout_ms: u64,
 }
 
 impl Default for RealtimeSettings {
@@ -141,6 +205,8 @@ impl Default for RealtimeSettings {
             adapter: SecretUrl("local".into()),
             channel_prefix: "plaza".into(),
             node_timeout_ms: 15_000,
+            ping_interval_ms: 25_000,
+            ping_timeout_ms: 20_000,
         }
     }
 }
@@ -179,6 +245,9 @@ pub struct ServerSettings {
     pub cors_origins: Vec<String>,
     /// How long open requests may finish after a shutdown signal.
     pub shutdown_grace_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` header names the real client address
+    /// (for per-address limits and the audit log); empty trusts no header.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -226,6 +295,7 @@ impl Default for ServerSettings {
             body_limit_bytes: 1024 * 1024,
             cors_origins: Vec::new(),
             shutdown_grace_secs: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -309,6 +379,15 @@ impl Settings {
                 || url.0.starts_with("postgresql://"))
         {
             anyhow::bail!("database.url must start with sqlite: or postgres://");
+        }
+        if self.limits.socket_queue < 16 {
+            anyhow::bail!("limits.socket_queue must be at least 16");
+        }
+        if self.realtime.ping_interval_ms < 100 || self.realtime.ping_timeout_ms < 100 {
+            anyhow::bail!("realtime.ping_interval_ms and ping_timeout_ms must be at least 100");
+        }
+        if self.limits.request_timeout_secs == 0 {
+            anyhow::bail!("limits.request_timeout_secs must be positive");
         }
         if self.server.body_limit_bytes < 1024 {
             anyhow::bail!("server.body_limit_bytes must be at least 1024");

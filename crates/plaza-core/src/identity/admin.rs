@@ -7,6 +7,7 @@ use super::{
     IdentityService, Principal, new_user_record, password, random_token, secret_hash,
     validate_email, validate_name, validate_password,
 };
+use crate::audit::{AuditActor, AuditEntry};
 use crate::{CoreError, CoreResult, ErrorCode};
 
 /// Who asks for an administrative action.
@@ -16,6 +17,15 @@ pub enum Actor<'a> {
     System,
     /// A signed-in user, who must be a server admin.
     User(&'a Principal),
+}
+
+impl<'a> From<Actor<'a>> for AuditActor<'a> {
+    fn from(actor: Actor<'a>) -> Self {
+        match actor {
+            Actor::System => AuditActor::System,
+            Actor::User(principal) => AuditActor::User(&principal.user),
+        }
+    }
 }
 
 impl Actor<'_> {
@@ -82,6 +92,14 @@ impl IdentityService {
             self.store.set_server_admin(user.id, true).await?;
             user.is_server_admin = true;
         }
+        self.audit
+            .record(
+                AuditEntry::new(actor, "admin.user.create")
+                    .target("user", user.id)
+                    .detail("username", user.username.clone())
+                    .detail("serverAdmin", user.is_server_admin),
+            )
+            .await;
         Ok(user)
     }
 
@@ -111,6 +129,14 @@ impl IdentityService {
         }
         self.store.set_user_disabled(target.id, disabled).await?;
         target.disabled = disabled;
+        let action = if disabled { "admin.user.disable" } else { "admin.user.enable" };
+        self.audit
+            .record(
+                AuditEntry::new(actor, action)
+                    .target("user", target.id)
+                    .detail("username", target.username.clone()),
+            )
+            .await;
         Ok(target)
     }
 
@@ -130,6 +156,9 @@ impl IdentityService {
         let acting = actor.require_server_admin()?;
         let email = validate_email("email", email)?;
         self.store.insert_registration_invite(&email, acting, Timestamp::now()).await?;
+        self.audit
+            .record(AuditEntry::new(actor, "admin.invitation.create").target("email", &email))
+            .await;
         Ok(email)
     }
 
@@ -165,6 +194,14 @@ impl IdentityService {
             revoked: false,
         };
         self.store.insert_oauth_client(&client).await?;
+        self.audit
+            .record(
+                AuditEntry::new(actor, "admin.oauth_client.create")
+                    .target("client", &client.client_id)
+                    .detail("name", client.name.clone())
+                    .detail("public", secret.is_none()),
+            )
+            .await;
         Ok((client, secret))
     }
 
@@ -200,6 +237,14 @@ impl IdentityService {
             revoked: false,
         };
         self.store.insert_oauth_client(&client).await?;
+        self.audit
+            .record(
+                AuditEntry::new(actor, "admin.service_app.create")
+                    .target("client", &client.client_id)
+                    .detail("name", client.name.clone())
+                    .detail("serviceUserId", account.id.to_string()),
+            )
+            .await;
         Ok((client, secret, account))
     }
 
@@ -223,6 +268,10 @@ impl IdentityService {
                 CoreError::new(ErrorCode::OAuthClientNotFound, "no such client")
             }
             other => other.into(),
-        })
+        })?;
+        self.audit
+            .record(AuditEntry::new(actor, "admin.client.revoke").target("client", client_id))
+            .await;
+        Ok(())
     }
 }

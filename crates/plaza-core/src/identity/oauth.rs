@@ -11,6 +11,7 @@ use plaza_db::{
 use sha2::{Digest, Sha256};
 
 use super::{IdentityService, random_token, secret_hash};
+use crate::audit::{AuditActor, AuditEntry};
 use crate::{CoreError, CoreResult, ErrorCode};
 
 const DEFAULT_SCOPE: &str = "spaces";
@@ -242,6 +243,10 @@ impl IdentityService {
     /// `POST /oauth2/access_token`.
     pub async fn oauth_token(&self, request: TokenRequest) -> CoreResult<TokenGrant> {
         let grant_type = required(&request.grant_type, "grant_type")?.to_owned();
+        // The password grant is counted by `login`.
+        if grant_type != "password" {
+            self.check_auth_rate().await?;
+        }
         let client = self.authenticate_client(&request).await?;
         match grant_type.as_str() {
             "authorization_code" => self.grant_authorization_code(&client, &request).await,
@@ -319,6 +324,14 @@ impl IdentityService {
             if let Some(family) = self.store.used_refresh_grant(&hash).await? {
                 let revoked = self.store.revoke_oauth_grant(family).await?;
                 tracing::warn!(grant = %family, revoked, "a refresh token was used twice: its grant is revoked");
+                self.audit
+                    .record(
+                        AuditEntry::new(AuditActor::System, "oauth.refresh.reused")
+                            .target("grant", family)
+                            .detail("clientId", client.client_id.clone())
+                            .detail("revokedTokens", revoked),
+                    )
+                    .await;
             }
             return Err(invalid());
         };

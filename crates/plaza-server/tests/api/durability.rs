@@ -1,7 +1,8 @@
 //! Nothing acknowledged is lost: clients send as fast as the server answers, the
 //! server is killed with SIGKILL mid-stream and started again, and every message whose
 //! `MESSAGE_SENT` reached its sender must be stored, each exactly once. On SQLite, and
-//! on PostgreSQL when `PLAZA_TEST_PG_URL` is set.
+//! on PostgreSQL when `PLAZA_TEST_PG_URL` is set. Stopped with SIGTERM instead, the
+//! server drains: every message it stored was also acknowledged to its sender.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -19,7 +20,14 @@ use crate::helpers::{PASSWORD, ServerProcess};
 const SENDERS: usize = 3;
 const WINDOW: usize = 8;
 
-async fn acknowledged_messages_survive_a_kill(database_url: Option<&str>) {
+/// How the server is stopped mid-stream.
+#[derive(Clone, Copy, PartialEq)]
+enum Stop {
+    Kill,
+    Terminate,
+}
+
+async fn acknowledged_messages_survive(stop: Stop, database_url: Option<&str>) {
     let folder = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let server = ServerProcess::start(port, folder.path(), database_url).await;
@@ -72,7 +80,15 @@ async fn acknowledged_messages_survive_a_kill(database_url: Option<&str>) {
         }));
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let server = server.restart().await;
+    let server = match stop {
+        Stop::Kill => server.restart().await,
+        Stop::Terminate => {
+            let mut server = server;
+            let status = server.terminate();
+            assert!(status.success(), "a graceful stop exits cleanly: {status}");
+            ServerProcess::start(port, folder.path(), database_url).await
+        }
+    };
     let mut acknowledged: HashMap<String, String> = HashMap::new();
     for task in tasks {
         acknowledged.extend(task.await.unwrap());
@@ -91,8 +107,20 @@ async fn acknowledged_messages_survive_a_kill(database_url: Option<&str>) {
     let ids: HashSet<&str> = stored.iter().map(|m| m.id.as_str()).collect();
     let lost: Vec<_> = acknowledged.iter().filter(|(_, id)| !ids.contains(id.as_str())).collect();
     assert!(lost.is_empty(), "{} acknowledged messages lost, e.g. {:?}", lost.len(), lost.first());
+    if stop == Stop::Terminate {
+        // Drained: what was taken in was finished and answered before the connections
+        // closed, so nothing is stored that its sender does not know about.
+        let acked: HashSet<&str> = acknowledged.values().map(String::as_str).collect();
+        let unanswered: Vec<_> = stored.iter().filter(|m| !acked.contains(m.id.as_str())).collect();
+        assert!(
+            unanswered.is_empty(),
+            "{} stored messages never acknowledged, e.g. {:?}",
+            unanswered.len(),
+            unanswered.first().map(|m| &m.content.body_text)
+        );
+    }
     eprintln!(
-        "durability: {} acknowledged before the kill, {} stored (unacknowledged ones may or may not be)",
+        "durability: {} acknowledged before the stop, {} stored (unacknowledged ones may or may not be)",
         acknowledged.len(),
         stored.len()
     );
@@ -101,7 +129,12 @@ async fn acknowledged_messages_survive_a_kill(database_url: Option<&str>) {
 
 #[tokio::test]
 async fn acknowledged_messages_survive_a_kill_on_sqlite() {
-    acknowledged_messages_survive_a_kill(None).await;
+    acknowledged_messages_survive(Stop::Kill, None).await;
+}
+
+#[tokio::test]
+async fn a_graceful_stop_answers_every_message_it_stored() {
+    acknowledged_messages_survive(Stop::Terminate, None).await;
 }
 
 #[tokio::test]
@@ -110,6 +143,6 @@ async fn acknowledged_messages_survive_a_kill_on_postgres() {
         eprintln!("PLAZA_TEST_PG_URL is not set: PostgreSQL durability test skipped");
         return;
     };
-    acknowledged_messages_survive_a_kill(Some(&database.url)).await;
+    acknowledged_messages_survive(Stop::Kill, Some(&database.url)).await;
     database.remove().await.unwrap();
 }

@@ -41,6 +41,8 @@ async fn start(
     let mut settings = Settings::load(None, Vec::new(), &Overrides::default()).expect("defaults");
     settings.server.data_dir = folder.path().join("data");
     settings.server.shutdown_grace_secs = 2;
+    // Tests sign in many users from one address; `limits.rs` tests the limit itself.
+    settings.limits.auth_per_second = 0;
     adjust(&mut settings);
     let data_dir = settings.server.data_dir.clone();
     // Bound before the server task starts, so no test needs to wait for it.
@@ -267,6 +269,7 @@ impl ServerProcess {
             command.env_remove(key);
         }
         command.env("PLAZA__MESSAGES__SENDS_PER_SECOND", "0");
+        command.env("PLAZA__LIMITS__AUTH_PER_SECOND", "0");
         if let Some(url) = database_url {
             command.arg("--database-url").arg(url);
         }
@@ -289,6 +292,14 @@ impl ServerProcess {
         self.kill();
         ServerProcess::start(self.port, &self.folder.clone(), self.database_url.clone().as_deref())
             .await
+    }
+
+    /// SIGTERM: a graceful stop; answers how the process ended.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "SIGTERM could not be sent");
+        self.child.wait().expect("wait for plaza")
     }
 
     /// SIGKILL: no goodbye, no draining.

@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod admin;
+mod audit;
 mod auth;
+mod backup;
 mod cli;
 mod cluster;
 mod config;
@@ -11,6 +13,7 @@ mod durability;
 mod errors;
 mod files;
 mod helpers;
+mod limits;
 mod listing;
 mod meetings;
 mod messages;
@@ -25,3 +28,4 @@ mod space_abuse;
 mod spaces;
 mod tokens;
 mod users;
+mod web;

@@ -1,0 +1,93 @@
+//! The browser client served by the binary, and its end-to-end tests: headless
+//! Chromium (Debian's `chromium`, driven by npm `playwright-core`) runs the scenarios
+//! of `web/e2e/run.mjs` against a real server. They need `npm ci` in `web/` and a
+//! Chromium; without them the test says so and passes, unless
+//! `PLAZA_REQUIRE_BROWSER=1` (as in CI).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn the_client_is_served_at_the_root_with_its_assets() {
+    let app = spawn_app().await;
+    let page = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    assert!(
+        page.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<div id=\"app\">"), "{html}");
+    let script = html.split("src=\"").nth(1).and_then(|s| s.split('"').next()).unwrap();
+    assert!(script.starts_with("/assets/app-") && script.ends_with(".js"), "{script}");
+
+    let zipped =
+        app.client.get(app.url(script)).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(zipped.status(), StatusCode::OK);
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert!(zipped.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    let plain = app.client.get(app.url(script)).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert!(plain.bytes().await.unwrap().len() > 10_000);
+
+    let missing = app.client.get(app.url("/assets/nothing.js")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // The API keeps its own answers.
+    let api = app.get("/api/nothing", None).await;
+    api.assert_error(404, "route.not_found");
+}
+
+fn web_folder() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web")
+}
+
+fn chromium() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("CHROMIUM_PATH") {
+        return Some(PathBuf::from(path));
+    }
+    let found = std::process::Command::new("which").arg("chromium").output().ok()?;
+    let path = String::from_utf8(found.stdout).ok()?.trim().to_owned();
+    (!path.is_empty()).then(|| PathBuf::from(path))
+}
+
+#[tokio::test]
+async fn browser_scenarios_pass_in_headless_chromium() {
+    let required = std::env::var("PLAZA_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let web = web_folder();
+    let ready = web.join("node_modules/playwright-core").is_dir();
+    let Some(chromium) = chromium().filter(|_| ready) else {
+        assert!(!required, "PLAZA_REQUIRE_BROWSER=1 but Chromium or web/node_modules is missing");
+        eprintln!("no Chromium or no `npm ci` in web/: browser tests skipped");
+        return;
+    };
+    let app = spawn_app().await;
+    let screenshots = tempfile::tempdir().unwrap();
+    let run = tokio::process::Command::new("node")
+        .arg("e2e/run.mjs")
+        .current_dir(&web)
+        .env("PLAZA_URL", &app.base)
+        .env("CHROMIUM_PATH", &chromium)
+        .env("PLAZA_SCREENSHOTS", screenshots.path())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(300), run)
+        .await
+        .expect("the browser scenarios finish within 5 minutes")
+        .expect("node runs");
+    let said = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "browser scenarios failed:\n{said}");
+    eprintln!("{said}");
+    assert!(
+        std::fs::read_dir(screenshots.path()).unwrap().count() >= 5,
+        "screenshots of the main screens"
+    );
+}
