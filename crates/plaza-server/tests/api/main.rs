@@ -5,6 +5,7 @@
 mod admin;
 mod audit;
 mod auth;
+mod authz;
 mod backup;
 mod cli;
 mod cluster;

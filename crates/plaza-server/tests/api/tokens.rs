@@ -154,3 +154,35 @@ async fn the_signing_key_survives_a_restart() {
     let me = second.get("/api/users/me", Some(&jwt(&token))).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.text);
 }
+
+#[tokio::test]
+async fn tokens_of_unknown_users_and_of_guests_past_their_day_are_refused() {
+    let app = spawn_app().await;
+    let (key, kid, _) = server_key(&app).await;
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(kid);
+    // Signed with the real key for a user that does not exist (or was deleted).
+    let nobody = format!("{:024x}", rand::random::<u64>());
+    let token =
+        jsonwebtoken::encode(&header, &claims_for(&nobody, now_secs() + 600), &key).unwrap();
+    app.get("/api/users/me", Some(&jwt(&token))).await.assert_error(401, "auth.invalid_token");
+
+    // A guest's account lasts 24 hours whatever its token says: once its day is over
+    // (set back in the database, rather than waiting), every token of it stops working.
+    let guest = app.anonymous("Visitor").await;
+    assert_eq!(app.get("/api/users/me", Some(&jwt(&guest))).await.status, StatusCode::OK);
+    let guest_id = claims_of(&guest)["sub"].as_str().unwrap().to_owned();
+    let url = format!("sqlite://{}", app.data_dir.join("plaza.db").display());
+    let database = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let day_ago = (now_secs() - 86_400) * 1000;
+    sqlx::query("UPDATE app_user SET expires_at = $1 WHERE user_id = $2")
+        .bind(day_ago)
+        .bind(&guest_id)
+        .execute(&database)
+        .await
+        .unwrap();
+    app.get("/api/users/me", Some(&jwt(&guest))).await.assert_error(401, "auth.invalid_token");
+    let forged =
+        jsonwebtoken::encode(&header, &claims_for(&guest_id, now_secs() + 600), &key).unwrap();
+    app.get("/api/users/me", Some(&jwt(&forged))).await.assert_error(401, "auth.invalid_token");
+}
