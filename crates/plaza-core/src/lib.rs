@@ -9,6 +9,8 @@ pub mod audit;
 mod error;
 pub mod events;
 pub mod files;
+#[cfg(test)]
+mod fuzz;
 pub mod identity;
 pub mod limits;
 pub mod meetings;

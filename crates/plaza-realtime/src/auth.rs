@@ -136,7 +136,43 @@ pub async fn authenticate<A: Adapter>(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            ".{0,40}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("token|tokenType|.{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn connect_credentials_parse_from_any_query_or_auth(
+            query in prop_oneof![any::<String>(), "[?&=a-zA-Z%0-9.=_-]{0,80}"],
+            auth in json_value(),
+        ) {
+            for credential in [SocketCredential::from_query(&query), SocketCredential::from_auth(&auth)]
+                .into_iter()
+                .flatten()
+            {
+                prop_assert!(!credential.token.is_empty());
+                prop_assert!(!credential.candidates().is_empty());
+            }
+        }
+    }
 
     #[test]
     fn reads_queries_leniently() {

@@ -114,7 +114,7 @@ pub(crate) fn search_regex(pattern: &str) -> CoreResult<Regex> {
         })
 }
 
-struct Parsed {
+pub(crate) struct Parsed {
     size: u32,
     page: Option<u32>,
     search: Option<Regex>,
@@ -123,7 +123,7 @@ struct Parsed {
     pageref: Option<i64>,
 }
 
-fn parse(params: &ListParams) -> CoreResult<Parsed> {
+pub(crate) fn parse(params: &ListParams) -> CoreResult<Parsed> {
     let size = match params.size.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => DEFAULT_SIZE,
         Some(text) => match text.parse::<u32>() {

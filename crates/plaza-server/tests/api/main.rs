@@ -13,6 +13,7 @@ mod config;
 mod durability;
 mod errors;
 mod files;
+mod fuzz;
 mod helpers;
 mod limits;
 mod listing;

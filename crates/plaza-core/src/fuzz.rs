@@ -1,0 +1,88 @@
+//! Property tests over everything that parses what clients send before any check
+//! has run: `Authorization` headers, JWTs, `Range` headers, the `/users/me/spaces`
+//! query (its regex search and page tokens included). Each must answer, never panic,
+//! and keep its own promises (a range inside the file, a bounded pattern).
+
+use proptest::prelude::*;
+
+use crate::files::ByteRange;
+use crate::identity::{Credential, SigningKeys};
+use crate::spaces::ListParams;
+use crate::spaces::listing::{parse, search_regex};
+
+/// Text biased towards what these parsers look for.
+fn texty() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[ -~]{0,80}",
+        "(jwt|bearer|service_app|JWT|\"jwt)[ \t\"]{0,3}[A-Za-z0-9._=\" -]{0,60}",
+        "bytes=[0-9 ,-]{0,30}",
+        "[\\[\\](){}*+?|^$.\\\\a-z0-9]{0,300}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn authorization_headers_parse_or_are_refused(value in texty()) {
+        if let Some(credential) = Credential::from_authorization(&value) {
+            let token = match credential {
+                Credential::Jwt(t) | Credential::Bearer(t) | Credential::ServiceApp(t) => t,
+            };
+            prop_assert!(!token.is_empty() && !token.contains(char::is_whitespace));
+        }
+    }
+
+    #[test]
+    fn ranges_stay_inside_the_file(header in texty(), size in 0u64..10_000_000) {
+        if let Some((start, end)) = ByteRange::parse(&header).and_then(|r| r.resolve(size)) {
+            prop_assert!(start < end && end <= size);
+        }
+    }
+
+    #[test]
+    fn search_patterns_compile_bounded_or_are_refused(pattern in texty()) {
+        match search_regex(&pattern) {
+            Ok(regex) => {
+                prop_assert!(pattern.chars().count() <= 256);
+                // Matching is linear: a long subject finishes.
+                let _ = regex.is_match(&"a".repeat(10_000));
+            }
+            Err(error) => prop_assert_eq!(error.code, crate::ErrorCode::RequestInvalid),
+        }
+    }
+
+    #[test]
+    fn listing_queries_parse_or_are_refused(
+        size in proptest::option::of(texty()),
+        page in proptest::option::of(texty()),
+        search in proptest::option::of(texty()),
+        topictype in proptest::option::of(texty()),
+        pageref in proptest::option::of(texty()),
+        page_token in proptest::option::of(texty()),
+        sort_by in proptest::option::of(texty()),
+    ) {
+        let params = ListParams {
+            size, page, search, topictype, pageref, page_token, sort_by,
+            ..ListParams::default()
+        };
+        if let Err(error) = parse(&params) {
+            prop_assert_eq!(error.code, crate::ErrorCode::RequestInvalid);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn tokens_that_are_not_ours_are_refused(token in texty(), parts in proptest::collection::vec("[A-Za-z0-9_-]{0,40}", 0..5)) {
+        let (keys, _) = SigningKeys::generate().unwrap_or_else(|e| panic!("{e}"));
+        let joined = parts.join(".");
+        for candidate in [token.as_str(), joined.as_str()] {
+            let verified = keys.verify::<serde_json::Value>(candidate, "plaza");
+            prop_assert!(verified.is_err());
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Socket event payloads from a generator: every event the server handles, with
+//! arbitrary JSON (and no payload at all), sent over one real connection. None may
+//! crash the server, close that connection or disturb another one.
+
+use std::time::Duration;
+
+use plaza_client::RealtimeClient;
+use plaza_client::realtime::Credentials;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+use serde_json::{Value, json};
+
+use crate::helpers::{jwt, spawn_app_with};
+
+const EVENTS: [&str; 6] = [
+    "SUBSCRIBE_CHANNEL",
+    "UNSUBSCRIBE_CHANNEL",
+    "SEND_MESSAGE",
+    "SEND_PRESENCE_EVENT",
+    "SEND_MEDIA_SESSION_EVENTS",
+    "NO_SUCH_EVENT",
+];
+
+/// JSON shaped like what the events take, with the space's id often in the right place.
+fn payload(space: String) -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| json!(f)),
+        ".{0,30}".prop_map(Value::from),
+        Just(Value::from(space)),
+    ];
+    leaf.prop_recursive(4, 40, 5, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::from),
+            proptest::collection::btree_map(
+                "channel|_id|topicId|category|content|bodyText|data|parentMsg|lastMessageId|receivers|password|loopbackMetadata|mediaSession|.{0,6}",
+                inner,
+                0..5,
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+#[tokio::test]
+async fn arbitrary_event_payloads_never_break_a_connection() {
+    let app = spawn_app_with(|s| s.messages.sends_per_second = 0).await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let (watcher, _) = app.register("watcher@example.com").await;
+    let space = app.create_space(&owner, "Fuzzed").await;
+    let mut fuzzed =
+        RealtimeClient::connect(&app.base, "/chat", &Credentials::jwt(&owner)).await.unwrap();
+    let mut other =
+        RealtimeClient::connect(&app.base, "/chat", &Credentials::jwt(&watcher)).await.unwrap();
+
+    let mut runner = TestRunner::deterministic();
+    let strategy = payload(space.clone());
+    let mut sent = 0;
+    for round in 0..300 {
+        let event = EVENTS[round % EVENTS.len()];
+        let value = strategy.new_tree(&mut runner).unwrap().current();
+        let emitted = if round % 17 == 0 {
+            // No data at all, or a bare string.
+            fuzzed.emit(event, &Value::String("x".into()))
+        } else {
+            fuzzed.emit(event, &value)
+        };
+        emitted.unwrap();
+        sent += 1;
+    }
+    // The fuzzed connection still works: a chat round-trips on it.
+    fuzzed.subscribe(&space, None).unwrap();
+    fuzzed.wait_for("CHANNEL_SUBSCRIBED", Duration::from_secs(10)).await.unwrap();
+    fuzzed.send_chat(&space, "still here", Some(json!("check"))).unwrap();
+    loop {
+        let event = fuzzed.wait_for("MESSAGE_SENT", Duration::from_secs(10)).await.unwrap();
+        if event.payload["loopbackMetadata"] == "check" {
+            break;
+        }
+    }
+    // So does another user's, and the server answers.
+    other.subscribe(&space, None).unwrap();
+    let refused_or_joined = other.next_event().await.expect("the other connection is open");
+    assert!(refused_or_joined.name.starts_with("CHANNEL_SUBSCRIBED"), "{}", refused_or_joined.name);
+    assert!(app.get("/api/users/me", Some(&jwt(&owner))).await.status.is_success());
+    eprintln!("fuzz: {sent} socket events with generated payloads");
+}
