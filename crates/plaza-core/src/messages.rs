@@ -343,6 +343,23 @@ impl MessageService {
         allowed(view.space.kind, party, action)
     }
 
+    /// Whether this is a task's assignee (still able to write in the space) changing
+    /// only its status: whoever does a task may mark it done, or not done.
+    fn assignee_sets_status(
+        view: &MessageView,
+        party: Party,
+        principal: &Principal,
+        changes: &Map<String, Value>,
+    ) -> bool {
+        let me = principal.user_id().to_string();
+        view.message.category == MessageCategory::Task
+            && changes.keys().all(|key| key == "status")
+            && allowed(view.space.kind, party, Action::SendChat)
+            && view.message.content.get("assignees").and_then(Value::as_array).is_some_and(|list| {
+                list.iter().any(|a| a.get("_id").and_then(Value::as_str) == Some(me.as_str()))
+            })
+    }
+
     /// `POST|PATCH /api/messages/{id}`: changes the content fields sent. With
     /// `expected_modified`, a message changed since then is a conflict.
     pub async fn update(
@@ -356,7 +373,9 @@ impl MessageService {
         if view.message.deleted {
             return Err(not_found());
         }
-        if !Self::may_change(&view, party, principal) {
+        if !Self::may_change(&view, party, principal)
+            && !Self::assignee_sets_status(&view, party, principal, &changes)
+        {
             return Err(CoreError::permission_denied("you may not edit this message"));
         }
         if expected_modified.is_some_and(|expected| expected != view.message.modified) {

@@ -175,7 +175,10 @@ mod tests {
         for &code in ErrorCode::ALL {
             let status = status_of(code);
             assert!(status.is_client_error() || status.is_server_error(), "{code}");
-            let server_side = matches!(code, ErrorCode::Internal | ErrorCode::ServiceUnavailable);
+            let server_side = matches!(
+                code,
+                ErrorCode::Internal | ErrorCode::ServiceUnavailable | ErrorCode::RequestTimeout
+            );
             assert_eq!(status.is_server_error(), server_side, "{code}");
         }
     }

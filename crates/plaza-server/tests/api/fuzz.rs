@@ -88,3 +88,54 @@ async fn arbitrary_event_payloads_never_break_a_connection() {
     assert!(app.get("/api/users/me", Some(&jwt(&owner))).await.status.is_success());
     eprintln!("fuzz: {sent} socket events with generated payloads");
 }
+
+/// Upload headers from a generator: each PUT to a signed upload URL carries an
+/// arbitrary `Content-Type` and a body of arbitrary length. The server answers each
+/// without a 5xx, and a file is finished only by a PUT whose type and length are the
+/// ones announced, with exactly the bytes sent.
+#[tokio::test]
+async fn arbitrary_upload_headers_never_finish_a_file_they_do_not_match() {
+    let app = spawn_app_with(|s| s.limits.uploads_per_second = 0).await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let mut runner = TestRunner::deterministic();
+    let headers = (
+        prop_oneof![
+            Just("text/plain".to_owned()),
+            Just("text/plain; charset=utf-8".to_owned()),
+            Just("TEXT/PLAIN".to_owned()),
+            "[ -~]{0,40}",
+            "[a-z]{1,8}/[a-z+.-]{1,12}(; ?[a-z]+=[a-z0-9-]+)?",
+        ],
+        0usize..12,
+    );
+    let mut finished = 0;
+    for _ in 0..80 {
+        let (content_type, length) = headers.new_tree(&mut runner).unwrap().current();
+        let announced = app
+            .post(
+                "/api/files/getuploadurl",
+                Some(&jwt(&owner)),
+                &json!({"files": [{"Content-Type": "text/plain", "Content-Length": 5}]}),
+            )
+            .await;
+        let url = announced.body["data"][0]["url"].as_str().unwrap().to_owned();
+        let key = announced.body["data"][0]["fileKey"].as_str().unwrap().to_owned();
+        let mut request = app.client.put(&url).body(vec![b'x'; length]);
+        if let Ok(value) = reqwest::header::HeaderValue::from_str(&content_type) {
+            request = request.header("content-type", value);
+        }
+        let answer = request.send().await.unwrap();
+        assert!(answer.status().as_u16() < 500, "{content_type:?} {length}: {}", answer.status());
+        let download = app.get(&format!("/api/files/{key}"), Some(&jwt(&owner))).await;
+        let matches = length == 5
+            && content_type.split(';').next().unwrap().trim().eq_ignore_ascii_case("text/plain");
+        if answer.status().is_success() {
+            assert!(matches, "finished by {content_type:?} with {length} bytes");
+            assert_eq!(download.status.as_u16(), 303, "{}", download.text);
+            finished += 1;
+        } else {
+            assert!(!download.status.is_redirection(), "a refused upload is not readable");
+        }
+    }
+    assert!(finished > 0, "the generator never produced the announced headers");
+}

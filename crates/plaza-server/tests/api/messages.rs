@@ -527,3 +527,51 @@ async fn my_posts_tasks_and_changed_messages_span_my_spaces() {
         .await
         .assert_error(400, "request.invalid");
 }
+
+#[tokio::test]
+async fn an_assignee_may_complete_a_task_but_not_rewrite_it() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let (doer, doer_user) = app.register("doer@example.com").await;
+    let (bystander, bystander_user) = app.register("bystander@example.com").await;
+    let space = app.create_space(&owner, "Work").await;
+    for user in [&doer_user, &bystander_user] {
+        let added = app
+            .post(
+                &format!("/api/spaces/{space}/attendees/userId/{}", user["_id"].as_str().unwrap()),
+                Some(&jwt(&owner)),
+                &json!({"role": "member"}),
+            )
+            .await;
+        assert!(added.status.is_success(), "{}", added.text);
+    }
+    let task = app
+        .post(
+            &format!("/api/spaces/{space}/tasks"),
+            Some(&jwt(&owner)),
+            &json!({"content": {"bodyText": "Ship", "description": "Ship it", "status": "pending", "assignees": [doer_user["_id"]]}}),
+        )
+        .await;
+    assert!(task.status.is_success(), "{}", task.text);
+    let id = task.body["_id"].as_str().or(task.body["data"]["_id"].as_str()).unwrap().to_owned();
+    let path = format!("/api/messages/{id}");
+
+    let done =
+        app.post(&path, Some(&jwt(&doer)), &json!({"content": {"status": "completed"}})).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    let stored = app.get(&path, Some(&jwt(&owner))).await;
+    assert_eq!(stored.body["content"]["status"], "completed", "{}", stored.text);
+    assert_eq!(stored.body["content"]["description"], "Ship it");
+    // Only the status: anything else is still the author's (or an admin's) to change.
+    app.post(
+        &path,
+        Some(&jwt(&doer)),
+        &json!({"content": {"status": "pending", "description": "mine now"}}),
+    )
+    .await
+    .assert_error(403, "permission.denied");
+    app.post(&path, Some(&jwt(&bystander)), &json!({"content": {"status": "pending"}}))
+        .await
+        .assert_error(403, "permission.denied");
+    app.delete(&path, Some(&jwt(&doer))).await.assert_error(403, "permission.denied");
+}

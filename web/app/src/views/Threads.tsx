@@ -78,8 +78,9 @@ function Thread({ item, space, members, isAdmin }: { item: Message; space: Space
   const due = item.content.dueDate ? new Date(item.content.dueDate) : null;
   const overdue = due && !completed && due.getTime() < Date.now();
   const me = session.user!;
-  // Plaza lets the author and admins change a task (not its assignees).
+  // The author and admins change a task; its assignees may also mark it done or not.
   const mayChange = item.sender?._id === me._id || isAdmin;
+  const mayComplete = mayChange || (item.content.assignees ?? []).some((a) => a._id === me._id);
   return (
     <li class={completed ? 'thread done' : 'thread'} data-message-id={item._id} data-status={item.content.status}>
       <div class="thread-head">
@@ -87,8 +88,8 @@ function Thread({ item, space, members, isAdmin }: { item: Message; space: Space
           <input
             type="checkbox"
             checked={completed}
-            disabled={busy || !mayChange}
-            title={mayChange ? undefined : 'Only the author or an admin can change this task'}
+            disabled={busy || !mayComplete}
+            title={mayComplete ? undefined : 'Only the author, an assignee or an admin can change this task'}
             aria-label={`Mark “${plainText(item.content.bodyText)}” ${completed ? 'pending' : 'completed'}`}
             onChange={() => void run(() => session.client.setTaskStatus(item, completed ? 'pending' : 'completed'))}
           />
