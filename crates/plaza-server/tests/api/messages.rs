@@ -560,8 +560,8 @@ async fn an_assignee_may_complete_a_task_but_not_rewrite_it() {
         app.post(&path, Some(&jwt(&doer)), &json!({"content": {"status": "completed"}})).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text);
     let stored = app.get(&path, Some(&jwt(&owner))).await;
-    assert_eq!(stored.body["content"]["status"], "completed", "{}", stored.text);
-    assert_eq!(stored.body["content"]["description"], "Ship it");
+    assert_eq!(stored.body["data"]["content"]["status"], "completed", "{}", stored.text);
+    assert_eq!(stored.body["data"]["content"]["description"], "Ship it");
     // Only the status: anything else is still the author's (or an admin's) to change.
     app.post(
         &path,
