@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use plaza_db::{
-    MembershipRecord, MessageCategory, MessageQuery, MessageRecord, ObjectId, SpaceKind,
-    SpaceRecord, SpaceStatus, Store, Thread, Timestamp, UserRecord,
+    MembershipRecord, MessageCategory, MessageOrder, MessageQuery, MessageRecord, ObjectId,
+    SpaceKind, SpaceRecord, SpaceStatus, Store, Thread, Timestamp, UserRecord,
 };
 use serde_json::{Map, Value, json};
 
@@ -481,9 +481,12 @@ impl MessageService {
             return Ok(Vec::new());
         };
         let since = Self::reads_since(&membership, party.anonymous);
+        // By storage order, not creation time: a message created before the anchor
+        // but stored after it (a concurrent send) was not seen either.
         let query = MessageQuery {
             thread: Thread::Any,
             include_deleted: true,
+            order: MessageOrder::Stored,
             after: Some((anchor.created, anchor.id)),
             newest_first: false,
             ..MessageQuery::in_space(space.id, since, MAX_CATCH_UP)

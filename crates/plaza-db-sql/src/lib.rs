@@ -426,15 +426,20 @@ macro_rules! impl_sql_store {
                 // The space row is locked first: concurrent sends in one space then queue
                 // on it instead of locking its memberships in different orders and
                 // deadlocking (PostgreSQL would abort one after its deadlock timeout).
-                sqlx::query("UPDATE space SET modified = modified WHERE space_id = $1")
-                    .bind(message.space_id.to_string())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(super::map_error)?;
+                // The same statement numbers the message in its space's storage order.
+                let seq: i64 = sqlx::query_scalar(
+                    "UPDATE space SET message_seq = message_seq + 1 WHERE space_id = $1 \
+                     RETURNING message_seq",
+                )
+                .bind(message.space_id.to_string())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(super::map_error)?
+                .ok_or(StoreError::NotFound)?;
                 let sql = format!(
-                    "INSERT INTO message ({}, search_text, has_files, task_status, parent_category) \
+                    "INSERT INTO message ({}, search_text, has_files, task_status, parent_category, seq) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                     (SELECT p.category FROM message p WHERE p.message_id = $6))",
+                     (SELECT p.category FROM message p WHERE p.message_id = $6), $14)",
                     MESSAGE_COLUMNS
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -451,6 +456,7 @@ macro_rules! impl_sql_store {
                     .bind(message.search_text())
                     .bind(message.has_files())
                     .bind(message.task_status())
+                    .bind(seq)
                     .execute(&mut **tx)
                     .await
                     .map_err(super::map_error)?;
@@ -1601,15 +1607,26 @@ macro_rules! impl_sql_store {
                 let key = match filter.order {
                     MessageOrder::Created => "m.created",
                     MessageOrder::Modified => "m.modified",
+                    MessageOrder::Stored => "m.seq",
                 };
-                if let Some((at, id)) = filter.after {
+                if filter.order == MessageOrder::Stored {
+                    // Positions are messages: compared by their sequence in the space.
+                    for (bound, comparison) in [(filter.after, ">"), (filter.before, "<")] {
+                        if let Some((_, id)) = bound {
+                            query
+                                .push(format!(" AND m.seq {comparison} COALESCE((SELECT anchor.seq FROM message anchor WHERE anchor.message_id = "))
+                                .push_bind(id.to_string())
+                                .push(format!(" AND anchor.space_id = m.space_id), {})", if comparison == ">" { "-1" } else { "0" }));
+                        }
+                    }
+                } else if let Some((at, id)) = filter.after {
                     query.push(format!(" AND ({key}, m.message_id) > ("))
                         .push_bind(at.millis())
                         .push(", ")
                         .push_bind(id.to_string())
                         .push(")");
                 }
-                if let Some((at, id)) = filter.before {
+                if let Some((at, id)) = filter.before.filter(|_| filter.order != MessageOrder::Stored) {
                     query.push(format!(" AND ({key}, m.message_id) < ("))
                         .push_bind(at.millis())
                         .push(", ")

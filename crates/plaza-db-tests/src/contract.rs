@@ -1325,3 +1325,36 @@ pub async fn audit_events_filter_page_newest_first_and_purge(store: Arc<dyn Stor
     assert_eq!(store.audit_events(&query(None)).await?.len(), 3, "the older two are gone");
     Ok(())
 }
+
+pub async fn catch_up_follows_the_order_messages_were_stored_in(store: Arc<dyn Store>) -> Outcome {
+    let ann = registered(&store, "ann").await?;
+    let group = space(SpaceKind::Group, "Order", ann.id);
+    let t0 = Timestamp::now();
+    store.insert_space(&group, &membership(group.id, ann.id, Role::Admin, t0)).await?;
+    // Created in one order, stored in another (two concurrent sends).
+    let stored_first = message(group.id, ann.id, MessageCategory::Chat, "late", t0.add_millis(20));
+    let stored_second =
+        message(group.id, ann.id, MessageCategory::Chat, "early", t0.add_millis(10));
+    let stored_third = message(group.id, ann.id, MessageCategory::Chat, "next", t0.add_millis(30));
+    for m in [&stored_first, &stored_second, &stored_third] {
+        store.insert_message(m, false).await?;
+    }
+    let after = |anchor: &MessageRecord| MessageQuery {
+        thread: Thread::Any,
+        order: MessageOrder::Stored,
+        after: Some((anchor.created, anchor.id)),
+        newest_first: false,
+        ..MessageQuery::in_space(group.id, None, 10)
+    };
+    let texts = |found: Vec<MessageRecord>| {
+        found
+            .iter()
+            .map(|m| m.content["bodyText"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // After "late" come "early" (created before it, stored after) and "next".
+    assert_eq!(texts(store.query_messages(&after(&stored_first)).await?), ["early", "next"]);
+    assert_eq!(texts(store.query_messages(&after(&stored_second)).await?), ["next"]);
+    assert!(store.query_messages(&after(&stored_third)).await?.is_empty());
+    Ok(())
+}

@@ -85,4 +85,5 @@ contract_suite!(
     shared_rate_limits_and_ringing_calls_hold_across_callers,
     redeemed_refresh_tokens_are_remembered_until_they_expire,
     audit_events_filter_page_newest_first_and_purge,
+    catch_up_follows_the_order_messages_were_stored_in,
 );

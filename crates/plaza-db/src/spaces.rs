@@ -405,6 +405,9 @@ pub enum Thread {
 pub enum MessageOrder {
     Created,
     Modified,
+    /// The order the messages of a space were stored in (commit order). With it,
+    /// `after` names a message by its id alone: its time is not looked at.
+    Stored,
 }
 
 /// A filtered, keyset-paged read of messages.
