@@ -166,6 +166,13 @@ async fn wait_until(limit: Duration, done: impl Fn() -> bool) -> anyhow::Result<
     Ok(())
 }
 
+/// Waits (at most a minute) until `expected` deliveries arrived; answers whether they did.
+async fn delivered(shared: &Shared, expected: u64) -> bool {
+    wait_until(Duration::from_secs(60), || shared.deliveries.load(Ordering::Relaxed) >= expected)
+        .await
+        .is_ok()
+}
+
 async fn merged(connections: Vec<Connection>) -> Histogram<u64> {
     let mut all = histogram();
     for latencies in
@@ -239,11 +246,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Report> {
             let expected = (messages * (subscribers + 1)) as u64;
             let started = Instant::now();
             send_all(&sender, &space, messages, rate, window, &shared).await;
-            let complete = wait_until(Duration::from_secs(60), || {
-                shared.deliveries.load(Ordering::Relaxed) >= expected
-            })
-            .await
-            .is_ok();
+            let complete = delivered(&shared, expected).await;
             let elapsed = started.elapsed().as_secs_f64();
             let rss = server_rss(cli);
             connections.push(sender);
@@ -285,11 +288,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<Report> {
                 })
             });
             futures_util::future::join_all(senders).await;
-            let complete = wait_until(Duration::from_secs(60), || {
-                shared.deliveries.load(Ordering::Relaxed) >= expected
-            })
-            .await
-            .is_ok();
+            let complete = delivered(&shared, expected).await;
             let elapsed = started.elapsed().as_secs_f64();
             let rss = server_rss(cli);
             let connections = Arc::try_unwrap(connections)
