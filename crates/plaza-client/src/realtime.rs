@@ -111,9 +111,23 @@ fn parse_packet<'a>(text: &'a str, namespace: &str) -> Option<(char, &'a str)> {
     Some((kind, data))
 }
 
+/// How long connecting (WebSocket, Engine.IO open, namespace CONNECT) may take.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl RealtimeClient {
     /// Connects to `namespace` (e.g. `/chat`) of the server at `base` with `credentials`.
+    /// A server that does not finish the handshake within 30 s is given up on.
     pub async fn connect(
+        base: &str,
+        namespace: &str,
+        credentials: &Credentials,
+    ) -> Result<RealtimeClient, RealtimeError> {
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, Self::handshake(base, namespace, credentials))
+            .await
+            .map_err(|_| RealtimeError::Timeout("the connection handshake".to_owned()))?
+    }
+
+    async fn handshake(
         base: &str,
         namespace: &str,
         credentials: &Credentials,

@@ -255,7 +255,13 @@ impl Plaza {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(ClientError::Url(format!("{base}: not http(s)")));
         }
-        Ok(Plaza { http: reqwest::Client::new(), base, authorization: None })
+        // Bounded waits, not a total deadline: a large upload may take as long as it needs
+        // while it keeps moving, but a server that stops answering is given up on.
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .read_timeout(std::time::Duration::from_secs(60))
+            .build()?;
+        Ok(Plaza { http, base, authorization: None })
     }
 
     /// The same client, sending a Plaza JWT (`Authorization: jwt <token>`).
