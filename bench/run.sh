@@ -5,6 +5,7 @@
 #
 #   bash bench/run.sh            # the whole set
 #   BENCH_SCALE=small bash bench/run.sh
+#   BENCH_ONLY="fanout chatter" bash bench/run.sh   # some scenarios only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +39,10 @@ start_server() {
 stop_server() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
 trap 'stop_server; rm -rf "$DATA"' EXIT
 
+wanted() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+
 bench() {
+  wanted "$1" || return 0
   start_server
   "$BENCH" --url "$URL" --server-pid "$SERVER" --source-addresses 8 "$@" | tee -a "$OUT.log" | tail -n 1 >>"$OUT"
   stop_server
@@ -51,6 +55,8 @@ bench chatter "${CHATTER[@]}"
 bench idle --connections "$IDLE"
 bench storm --clients "$STORM"
 bench rest "${REST[@]}"
-"$BENCH" --source-addresses 8 ceiling "${FANOUT[@]}" | tee -a "$OUT.log" | tail -n 1 >>"$OUT"
+if wanted ceiling; then
+  "$BENCH" --source-addresses 8 ceiling "${FANOUT[@]}" | tee -a "$OUT.log" | tail -n 1 >>"$OUT"
+fi
 grep -v '^{' "$OUT.log"
 echo "JSON lines: $OUT"

@@ -110,6 +110,41 @@ pub struct SpaceService {
     store: Arc<dyn Store>,
     events: Arc<dyn EventSink>,
     audit: AuditLog,
+    joins: JoinActivity,
+}
+
+/// Coalesces the "recent activity" that members joining give a space.
+///
+/// Recording activity writes every membership of the space, so a crowd joining a large
+/// space (guests following a link to a town hall) would cost O(members) each: quadratic.
+/// A join within [`JoinActivity::WINDOW_MILLIS`] of the last join-activity this process recorded
+/// for the same space records none; the listing order then reflects joins to within that
+/// window. Everything else that counts as activity is recorded every time.
+#[derive(Default)]
+struct JoinActivity {
+    recorded: std::sync::Mutex<std::collections::HashMap<ObjectId, Timestamp>>,
+}
+
+impl JoinActivity {
+    const WINDOW_MILLIS: i64 = 1_000;
+    /// Past this many spaces, entries older than the window are dropped.
+    const PRUNE_AT: usize = 10_000;
+
+    /// Whether a join at `now` should record activity (and, if so, notes that it will).
+    fn should_record(&self, space_id: ObjectId, now: Timestamp) -> bool {
+        let Ok(mut recorded) = self.recorded.lock() else { return true };
+        if recorded
+            .get(&space_id)
+            .is_some_and(|at| now.millis() - at.millis() < Self::WINDOW_MILLIS)
+        {
+            return false;
+        }
+        if recorded.len() >= Self::PRUNE_AT {
+            recorded.retain(|_, at| now.millis() - at.millis() < Self::WINDOW_MILLIS);
+        }
+        recorded.insert(space_id, now);
+        true
+    }
 }
 
 fn not_found() -> CoreError {
@@ -243,7 +278,7 @@ pub fn parse_user_type(text: &str) -> CoreResult<UserKind> {
 impl SpaceService {
     pub fn new(store: Arc<dyn Store>, events: Arc<dyn EventSink>) -> Self {
         let audit = AuditLog::new(store.clone());
-        SpaceService { store, events, audit }
+        SpaceService { store, events, audit, joins: JoinActivity::default() }
     }
 
     async fn space(&self, id: &str) -> CoreResult<SpaceRecord> {
@@ -414,8 +449,11 @@ impl SpaceService {
                 fresh
             }
         };
-        // A member joining or changing role is "recent activity" for everyone.
-        self.store.touch_space_activity(space.id, now).await?;
+        // A member joining or changing role is "recent activity" for everyone; joins are
+        // coalesced (see `JoinActivity`).
+        if self.joins.should_record(space.id, now) {
+            self.store.touch_space_activity(space.id, now).await?;
+        }
         self.events.publish(DomainEvent::MemberChanged {
             space_id: space.id,
             user_id,
@@ -538,18 +576,31 @@ impl SpaceService {
         space_id: &str,
         pin: Option<&str>,
     ) -> CoreResult<SpaceView> {
+        let (space, membership) = self.enter(principal, space_id, pin).await?;
+        self.view(space, Some(membership)).await
+    }
+
+    /// Joins as [`SpaceService::join`] does, without the member preview of a space view:
+    /// a socket subscribing to a space needs only the space and its membership, and
+    /// reading the preview costs a sort over the space's members each time.
+    pub async fn enter(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        pin: Option<&str>,
+    ) -> CoreResult<(SpaceRecord, MembershipRecord)> {
         let space = self.space(space_id).await?;
         let now = Timestamp::now();
         let mine = self.store.membership(space.id, principal.user_id()).await?;
         if let Some(active) = mine.as_ref().filter(|m| m.state == MembershipState::Active) {
             let refreshed = MembershipRecord { last_access: now, ..active.clone() };
             self.store.update_member_view(&refreshed).await?;
-            return self.view(space, Some(refreshed)).await;
+            return Ok((space, refreshed));
         }
         self.check_can_join(&space, mine.as_ref(), pin)?;
         let membership =
             self.admit(principal, &space, principal.user_id(), Role::Guest, mine).await?;
-        self.view(space, Some(membership)).await
+        Ok((space, membership))
     }
 
     /// `GET /api/spaces/invites/{inviteId}/join`: the invited email's owner joins with
@@ -1185,4 +1236,32 @@ fn member_not_found() -> CoreError {
 
 fn last_admin() -> CoreError {
     CoreError::new(ErrorCode::TopicLastAdmin, "a space must keep at least one admin")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_record_activity_once_a_window_per_space() {
+        let joins = JoinActivity::default();
+        let (town_hall, other) = (ObjectId::new(), ObjectId::new());
+        let t0 = Timestamp::from_millis(1_000_000);
+        assert!(joins.should_record(town_hall, t0));
+        assert!(!joins.should_record(town_hall, t0.add_millis(999)), "coalesced");
+        assert!(joins.should_record(other, t0.add_millis(999)), "per space");
+        assert!(joins.should_record(town_hall, t0.add_millis(1_000)), "next window");
+        assert!(!joins.should_record(town_hall, t0.add_millis(1_500)));
+    }
+
+    #[test]
+    fn old_entries_are_dropped_once_many_spaces_are_tracked() {
+        let joins = JoinActivity::default();
+        let t0 = Timestamp::from_millis(1_000_000);
+        for _ in 0..JoinActivity::PRUNE_AT {
+            joins.should_record(ObjectId::new(), t0);
+        }
+        assert!(joins.should_record(ObjectId::new(), t0.add_millis(5_000)));
+        assert_eq!(joins.recorded.lock().expect("lock").len(), 1, "only the fresh entry is kept");
+    }
 }

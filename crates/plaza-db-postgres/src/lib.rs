@@ -17,6 +17,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL runs concurrent writers itself.
+    writer: PgPool,
 }
 
 impl PostgresStore {
@@ -28,7 +30,7 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore { writer: pool.clone(), pool })
     }
 
     /// Applies the embedded migrations that have not run yet. sqlx takes an advisory
@@ -63,6 +65,18 @@ fn map_error(error: sqlx::Error) -> StoreError {
 }
 
 plaza_db_sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
+
+impl PostgresStore {
+    /// Each send in its own transaction: concurrent sends to one space queue on its row
+    /// lock, and sends to different spaces commit in parallel.
+    async fn write_message(
+        &self,
+        message: &plaza_db::MessageRecord,
+        is_activity: bool,
+    ) -> plaza_db::StoreResult<()> {
+        sql_rows::insert_message_alone(&self.writer, message, is_activity).await
+    }
+}
 
 // For backups (see `plaza_db_sql::impl_sql_backup!`): a read-only repeatable-read
 // transaction sees one snapshot of every table while the server keeps writing. The

@@ -204,7 +204,7 @@ macro_rules! impl_sql_backup {
             ) -> plaza_db::StoreResult<u64> {
                 use $crate::backup::{Cell, ColumnKind};
                 let invalid = |message: String| plaza_db::StoreError::other(message);
-                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let mut tx = self.writer.begin().await.map_err(map_error)?;
                 for statement in RESTORE_PREPARE {
                     sqlx::query(*statement).execute(&mut *tx).await.map_err(map_error)?;
                 }

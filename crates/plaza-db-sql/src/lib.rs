@@ -30,8 +30,12 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
 
 /// Implements `plaza_db::Store` for `$store` on the sqlx database `$db`.
 ///
-/// `$db` is a full path such as `sqlx::Sqlite`. The expansion site must provide: a field `pool: sqlx::Pool<$db>` on `$store`, and a
-/// function `map_error(sqlx::Error) -> plaza_db::StoreError` in scope. It must depend
+/// `$db` is a full path such as `sqlx::Sqlite`. The expansion site must provide: fields
+/// `pool: sqlx::Pool<$db>` (reads) and `writer: sqlx::Pool<$db>` (every statement that
+/// writes; it may be a clone of `pool`) on `$store`; an inherent
+/// `async fn write_message(&self, &MessageRecord, is_activity: bool) -> StoreResult<()>`
+/// (`sql_rows::insert_message_alone(&self.writer, ..)` does it one message at a time);
+/// and a function `map_error(sqlx::Error) -> plaza_db::StoreError` in scope. It must depend
 /// on `sqlx`, `async-trait`, `serde_json` and `plaza-db`.
 #[macro_export]
 macro_rules! impl_sql_store {
@@ -190,13 +194,23 @@ macro_rules! impl_sql_store {
                 s.modified";
 
             /// Membership columns, aliased so they can sit beside space and user columns.
+            /// The unread count and the last message time come from the space's counters
+            /// (migration 0012), so that a send never writes every membership.
             pub(super) const MEMBER_COLUMNS: &str = "m.space_id AS m_space_id, \
                 m.user_id AS m_user_id, m.role AS m_role, m.state AS m_state, \
                 m.join_time AS m_join_time, m.hidden AS m_hidden, m.is_pinned AS m_is_pinned, \
-                m.notification AS m_notification, m.unread_count AS m_unread_count, \
+                m.notification AS m_notification, \
+                (SELECT counters.message_seq FROM space counters WHERE counters.space_id = m.space_id) \
+                    - m.read_seq - m.sent_since_read AS m_unread_count, \
                 m.messages_last_read_time AS m_messages_last_read_time, \
                 m.last_access AS m_last_access, m.activity_at AS m_activity_at, \
-                m.last_message_at AS m_last_message_at, m.modified AS m_modified";
+                (SELECT counters.last_message_at FROM space counters WHERE counters.space_id = m.space_id) \
+                    AS m_last_message_at, m.modified AS m_modified";
+
+            /// The read position that leaves `unread` messages of space `$space` unread.
+            pub(super) fn read_seq_for(space: &str, unread: &str) -> String {
+                format!("(SELECT message_seq FROM space WHERE space_id = {space}) - {unread}")
+            }
 
             /// The user columns qualified by the `u` alias.
             pub(super) fn user_columns_of_u() -> String {
@@ -301,12 +315,16 @@ macro_rules! impl_sql_store {
             pub(super) async fn put_assignees(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 message: &plaza_db::MessageRecord,
+                replacing: bool,
             ) -> StoreResult<()> {
-                sqlx::query("DELETE FROM message_assignee WHERE message_id = $1")
-                    .bind(message.id.to_string())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(super::map_error)?;
+                // A new message has no rows yet: skipping the delete saves a statement a send.
+                if replacing {
+                    sqlx::query("DELETE FROM message_assignee WHERE message_id = $1")
+                        .bind(message.id.to_string())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(super::map_error)?;
+                }
                 for user_id in message.assignee_ids() {
                     sqlx::query("INSERT INTO message_assignee (message_id, user_id) VALUES ($1, $2)")
                         .bind(message.id.to_string())
@@ -323,19 +341,20 @@ macro_rules! impl_sql_store {
             where
                 E: sqlx::Executor<'e, Database = $db>,
             {
-                sqlx::query(
+                sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO membership (space_id, user_id, role, state, join_time, hidden, \
-                     is_pinned, notification, unread_count, messages_last_read_time, last_access, \
-                     activity_at, last_message_at, modified) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                     is_pinned, notification, read_seq, sent_since_read, messages_last_read_time, \
+                     last_access, activity_at, modified) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {}, 0, $10, $11, $12, $13) \
                      ON CONFLICT (space_id, user_id) DO UPDATE SET role = excluded.role, \
                      state = excluded.state, join_time = excluded.join_time, hidden = excluded.hidden, \
                      is_pinned = excluded.is_pinned, notification = excluded.notification, \
-                     unread_count = excluded.unread_count, \
+                     read_seq = excluded.read_seq, sent_since_read = 0, \
                      messages_last_read_time = excluded.messages_last_read_time, \
                      last_access = excluded.last_access, activity_at = excluded.activity_at, \
-                     last_message_at = excluded.last_message_at, modified = excluded.modified",
-                )
+                     modified = excluded.modified",
+                    read_seq_for("$1", "$9")
+                )))
                 .bind(m.space_id.to_string())
                 .bind(m.user_id.to_string())
                 .bind(m.role.as_str())
@@ -348,7 +367,6 @@ macro_rules! impl_sql_store {
                 .bind(m.messages_last_read_time.map(Timestamp::millis))
                 .bind(m.last_access.millis())
                 .bind(m.activity_at.millis())
-                .bind(m.last_message_at.map_or(0, Timestamp::millis))
                 .bind(m.modified.millis())
                 .execute(executor)
                 .await
@@ -428,10 +446,11 @@ macro_rules! impl_sql_store {
                 // deadlocking (PostgreSQL would abort one after its deadlock timeout).
                 // The same statement numbers the message in its space's storage order.
                 let seq: i64 = sqlx::query_scalar(
-                    "UPDATE space SET message_seq = message_seq + 1 WHERE space_id = $1 \
-                     RETURNING message_seq",
+                    "UPDATE space SET message_seq = message_seq + 1, last_message_at = $2 \
+                     WHERE space_id = $1 RETURNING message_seq",
                 )
                 .bind(message.space_id.to_string())
+                .bind(message.created.millis())
                 .fetch_optional(&mut **tx)
                 .await
                 .map_err(super::map_error)?
@@ -460,21 +479,30 @@ macro_rules! impl_sql_store {
                     .execute(&mut **tx)
                     .await
                     .map_err(super::map_error)?;
-                put_assignees(tx, message).await?;
-                put_message_files(tx, message).await?;
-                // Every membership of the space is updated in one statement below.
-                let activity = if is_activity { ", activity_at = $1" } else { "" };
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE membership SET last_message_at = $1{activity}, \
-                     unread_count = unread_count + CASE WHEN user_id = $3 THEN 0 ELSE 1 END \
-                     WHERE space_id = $2 AND state = 'active'"
-                )))
-                .bind(message.created.millis())
+                put_assignees(tx, message, false).await?;
+                put_message_files(tx, message, false).await?;
+                // Only the sender's membership is written: their own message is not unread
+                // to them. Everyone else's unread count follows from the space's sequence.
+                sqlx::query(
+                    "UPDATE membership SET sent_since_read = sent_since_read + 1 \
+                     WHERE space_id = $1 AND user_id = $2 AND state = 'active'",
+                )
                 .bind(message.space_id.to_string())
                 .bind(message.sender_id.to_string())
                 .execute(&mut **tx)
                 .await
                 .map_err(super::map_error)?;
+                if is_activity {
+                    // Direct spaces only: two memberships.
+                    sqlx::query(
+                        "UPDATE membership SET activity_at = $1 WHERE space_id = $2 AND state = 'active'",
+                    )
+                    .bind(message.created.millis())
+                    .bind(message.space_id.to_string())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(super::map_error)?;
+                }
                 if let Some(parent) = message.parent_id {
                     sqlx::query("UPDATE message SET chat_count = chat_count + 1 WHERE message_id = $1")
                         .bind(parent.to_string())
@@ -482,6 +510,18 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(super::map_error)?;
                 }
+                Ok(())
+            }
+
+            /// `Store::insert_message` in a transaction of its own.
+            pub(super) async fn insert_message_alone(
+                writer: &sqlx::Pool<$db>,
+                message: &plaza_db::MessageRecord,
+                is_activity: bool,
+            ) -> StoreResult<()> {
+                let mut tx = writer.begin().await.map_err(super::map_error)?;
+                insert_message(&mut tx, message, is_activity).await?;
+                tx.commit().await.map_err(super::map_error)?;
                 Ok(())
             }
 
@@ -549,12 +589,16 @@ macro_rules! impl_sql_store {
             pub(super) async fn put_message_files(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 message: &plaza_db::MessageRecord,
+                replacing: bool,
             ) -> StoreResult<()> {
-                sqlx::query("DELETE FROM message_file WHERE message_id = $1")
-                    .bind(message.id.to_string())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(super::map_error)?;
+                // A new message has no rows yet: skipping the delete saves a statement a send.
+                if replacing {
+                    sqlx::query("DELETE FROM message_file WHERE message_id = $1")
+                        .bind(message.id.to_string())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(super::map_error)?;
+                }
                 for key in message.file_keys() {
                     sqlx::query("INSERT INTO message_file (message_id, file_key) VALUES ($1, $2)")
                         .bind(message.id.to_string())
@@ -612,7 +656,7 @@ macro_rules! impl_sql_store {
                     .bind(user.modified.millis())
                     .bind(user.expires_at.map(plaza_db::Timestamp::millis))
                     .bind(user.username_key())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(map_error)?;
                 Ok(())
@@ -664,7 +708,7 @@ macro_rules! impl_sql_store {
                 id: plaza_db::ObjectId,
                 disabled: bool,
             ) -> plaza_db::StoreResult<()> {
-                sql_rows::set_user_flag(&self.pool, "disabled", id, disabled).await
+                sql_rows::set_user_flag(&self.writer, "disabled", id, disabled).await
             }
 
             async fn set_server_admin(
@@ -672,7 +716,7 @@ macro_rules! impl_sql_store {
                 id: plaza_db::ObjectId,
                 admin: bool,
             ) -> plaza_db::StoreResult<()> {
-                sql_rows::set_user_flag(&self.pool, "is_server_admin", id, admin).await
+                sql_rows::set_user_flag(&self.writer, "is_server_admin", id, admin).await
             }
 
             async fn claim_first_admin(&self) -> plaza_db::StoreResult<bool> {
@@ -682,7 +726,7 @@ macro_rules! impl_sql_store {
                     "UPDATE plaza_meta SET value = '1' \
                      WHERE meta_key = 'first_admin_claimed' AND value = '0'",
                 )
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 Ok(done.rows_affected() == 1)
@@ -719,7 +763,7 @@ macro_rules! impl_sql_store {
                 .bind(settings.id.to_string())
                 .bind(serde_json::Value::Object(settings.settings.clone()).to_string())
                 .bind(settings.modified.millis())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 Ok(())
@@ -740,7 +784,7 @@ macro_rules! impl_sql_store {
                 .bind(email.to_lowercase())
                 .bind(invited_by.map(|id| id.to_string()))
                 .bind(at.millis())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 Ok(())
@@ -749,7 +793,7 @@ macro_rules! impl_sql_store {
             async fn take_registration_invite(&self, email: &str) -> plaza_db::StoreResult<bool> {
                 let done = sqlx::query("DELETE FROM registration_invite WHERE email_key = $1")
                     .bind(email.to_lowercase())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(map_error)?;
                 Ok(done.rows_affected() > 0)
@@ -768,7 +812,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(jti)
                 .bind(expires_at.millis())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 Ok(())
@@ -799,7 +843,7 @@ macro_rules! impl_sql_store {
                 ] {
                     let done = sqlx::query(sql)
                         .bind(at)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await
                         .map_err(map_error)?;
                     purged += done.rows_affected();
@@ -827,7 +871,7 @@ macro_rules! impl_sql_store {
                     .bind(client.created_by.map(|id| id.to_string()))
                     .bind(client.created.millis())
                     .bind(client.revoked)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(map_error)?;
                 Ok(())
@@ -856,7 +900,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn revoke_oauth_client(&self, client_id: &str) -> plaza_db::StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let mut tx = self.writer.begin().await.map_err(map_error)?;
                 let done = sqlx::query("UPDATE oauth_client SET revoked = $1 WHERE client_id = $2")
                     .bind(true)
                     .bind(client_id)
@@ -899,7 +943,7 @@ macro_rules! impl_sql_store {
                     .bind(&code.code_challenge)
                     .bind(&code.code_challenge_method)
                     .bind(code.expires_at.millis())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(map_error)?;
                 Ok(())
@@ -913,7 +957,7 @@ macro_rules! impl_sql_store {
                     "DELETE FROM oauth_code WHERE code_hash = $1 RETURNING {}",
                     sql_rows::CODE_COLUMNS
                 );
-                sql_rows::optional(&self.pool, sql, code_hash.to_owned(), sql_rows::code).await
+                sql_rows::optional(&self.writer, sql, code_hash.to_owned(), sql_rows::code).await
             }
 
             async fn insert_oauth_token(
@@ -932,7 +976,7 @@ macro_rules! impl_sql_store {
                     .bind(&token.scope)
                     .bind(token.expires_at.millis())
                     .bind(token.grant_id.to_string())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(map_error)?;
                 Ok(())
@@ -957,7 +1001,7 @@ macro_rules! impl_sql_store {
                     "DELETE FROM oauth_token WHERE token_hash = $1 RETURNING {}",
                     sql_rows::TOKEN_COLUMNS
                 );
-                sql_rows::optional(&self.pool, sql, token_hash.to_owned(), sql_rows::token).await
+                sql_rows::optional(&self.writer, sql, token_hash.to_owned(), sql_rows::token).await
             }
 
             async fn revoke_oauth_grant(
@@ -966,7 +1010,7 @@ macro_rules! impl_sql_store {
             ) -> plaza_db::StoreResult<u64> {
                 let done = sqlx::query("DELETE FROM oauth_token WHERE grant_id = $1")
                     .bind(grant_id.to_string())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(map_error)?;
                 Ok(done.rows_affected())
@@ -985,7 +1029,7 @@ macro_rules! impl_sql_store {
                 .bind(token_hash.to_owned())
                 .bind(grant_id.to_string())
                 .bind(expires_at.millis())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 Ok(())
@@ -1012,7 +1056,7 @@ macro_rules! impl_sql_store {
                 space: &plaza_db::SpaceRecord,
                 first: &plaza_db::MembershipRecord,
             ) -> plaza_db::StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let mut tx = self.writer.begin().await.map_err(map_error)?;
                 sqlx::query(
                     "INSERT INTO space (space_id, kind, title, description, status, settings, \
                      restrict_list, creator_id, unique_key, created, modified) \
@@ -1065,7 +1109,7 @@ macro_rules! impl_sql_store {
                 .bind(serde_json::to_string(&space.restrict).map_err(plaza_db::StoreError::other)?)
                 .bind(space.modified.millis())
                 .bind(space.id.to_string())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 if done.rows_affected() == 0 {
@@ -1086,7 +1130,7 @@ macro_rules! impl_sql_store {
                 )
                     .bind(at.millis())
                     .bind(space_id.to_string())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(map_error)?;
                 Ok(())
@@ -1116,18 +1160,20 @@ macro_rules! impl_sql_store {
                 &self,
                 membership: &plaza_db::MembershipRecord,
             ) -> plaza_db::StoreResult<()> {
-                sql_rows::put_membership(&self.pool, membership).await
+                sql_rows::put_membership(&self.writer, membership).await
             }
 
             async fn update_member_view(
                 &self,
                 m: &plaza_db::MembershipRecord,
             ) -> plaza_db::StoreResult<bool> {
-                let done = sqlx::query(
+                let done = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "UPDATE membership SET hidden = $1, is_pinned = $2, notification = $3, \
-                     unread_count = $4, messages_last_read_time = $5, last_access = $6, modified = $7 \
+                     read_seq = {}, sent_since_read = 0, messages_last_read_time = $5, \
+                     last_access = $6, modified = $7 \
                      WHERE space_id = $8 AND user_id = $9 AND state = 'active'",
-                )
+                    sql_rows::read_seq_for("$8", "$4")
+                )))
                 .bind(m.hidden)
                 .bind(m.is_pinned)
                 .bind(m.notification)
@@ -1137,7 +1183,7 @@ macro_rules! impl_sql_store {
                 .bind(m.modified.millis())
                 .bind(m.space_id.to_string())
                 .bind(m.user_id.to_string())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 Ok(done.rows_affected() == 1)
@@ -1151,7 +1197,7 @@ macro_rules! impl_sql_store {
                 at: plaza_db::Timestamp,
             ) -> plaza_db::StoreResult<plaza_db::MemberChangeOutcome> {
                 use plaza_db::{MemberChange, MemberChangeOutcome, Role};
-                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let mut tx = self.writer.begin().await.map_err(map_error)?;
                 // Writing the space row first serialises changes per space: a row lock on
                 // PostgreSQL, the database write lock on SQLite.
                 sqlx::query("UPDATE space SET modified = modified WHERE space_id = $1")
@@ -1288,7 +1334,7 @@ macro_rules! impl_sql_store {
                 page: plaza_db::ListingPage,
                 limit: u32,
             ) -> plaza_db::StoreResult<Vec<(plaza_db::SpaceRecord, plaza_db::MembershipRecord)>> {
-                let column = if filter.by_last_message { "m.last_message_at" } else { "m.activity_at" };
+                let column = if filter.by_last_message { "s.last_message_at" } else { "m.activity_at" };
                 // Kinds and statuses come from our enums, so they are spliced as literals.
                 let kinds = filter.kinds.iter().map(|k| format!("'{}'", k.as_str())).collect::<Vec<_>>().join(", ");
                 let statuses = filter.statuses.iter().map(|s| s.code().to_string()).collect::<Vec<_>>().join(", ");
@@ -1399,7 +1445,7 @@ macro_rules! impl_sql_store {
                     .bind(invitation.created.millis())
                     .bind(invitation.accepted_by.map(|id| id.to_string()))
                     .bind(invitation.accepted_at.map(plaza_db::Timestamp::millis))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(map_error)?;
                 Ok(())
@@ -1429,7 +1475,7 @@ macro_rules! impl_sql_store {
                 .bind(user_id.to_string())
                 .bind(at.millis())
                 .bind(id.to_string())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 Ok(done.rows_affected() == 1)
@@ -1442,10 +1488,9 @@ macro_rules! impl_sql_store {
                 message: &plaza_db::MessageRecord,
                 is_activity: bool,
             ) -> plaza_db::StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(map_error)?;
-                sql_rows::insert_message(&mut tx, message, is_activity).await?;
-                tx.commit().await.map_err(map_error)?;
-                Ok(())
+                // The backend decides how a send reaches the database: PostgreSQL writes
+                // each in its own transaction, SQLite batches concurrent ones.
+                self.write_message(message, is_activity).await
             }
 
             async fn message(
@@ -1461,7 +1506,7 @@ macro_rules! impl_sql_store {
                 message: &plaza_db::MessageRecord,
                 expected_modified: plaza_db::Timestamp,
             ) -> plaza_db::StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let mut tx = self.writer.begin().await.map_err(map_error)?;
                 let done = sqlx::query(
                     "UPDATE message SET content = $1, modified = $2, search_text = $3, \
                      has_files = $4, task_status = $5 \
@@ -1481,8 +1526,8 @@ macro_rules! impl_sql_store {
                 if done.rows_affected() != 1 {
                     return Ok(false);
                 }
-                sql_rows::put_assignees(&mut tx, message).await?;
-                sql_rows::put_message_files(&mut tx, message).await?;
+                sql_rows::put_assignees(&mut tx, message, true).await?;
+                sql_rows::put_message_files(&mut tx, message, true).await?;
                 tx.commit().await.map_err(map_error)?;
                 Ok(true)
             }
@@ -1492,7 +1537,7 @@ macro_rules! impl_sql_store {
                 id: plaza_db::ObjectId,
                 at: plaza_db::Timestamp,
             ) -> plaza_db::StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let mut tx = self.writer.begin().await.map_err(map_error)?;
                 let parent: Option<Option<String>> = sqlx::query_scalar(
                     "UPDATE message SET deleted = $1, content = '{}', modified = $2, \
                      search_text = '', has_files = $4, task_status = NULL \
@@ -1642,7 +1687,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn insert_file(&self, file: &plaza_db::FileRecord) -> plaza_db::StoreResult<()> {
-                sql_rows::put_file(&self.pool, file).await
+                sql_rows::put_file(&self.writer, file).await
             }
 
             async fn file(&self, key: &str) -> plaza_db::StoreResult<Option<plaza_db::FileRecord>> {
@@ -1656,7 +1701,7 @@ macro_rules! impl_sql_store {
                 at: plaza_db::Timestamp,
                 thumbnail: Option<&plaza_db::FileRecord>,
             ) -> plaza_db::StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let mut tx = self.writer.begin().await.map_err(map_error)?;
                 if let Some(thumbnail) = thumbnail {
                     sql_rows::put_file(&mut *tx, thumbnail).await?;
                 }
@@ -1681,7 +1726,7 @@ macro_rules! impl_sql_store {
                 sqlx::query("UPDATE stored_file SET name = $1 WHERE file_key = $2 AND name IS NULL")
                     .bind(name.to_owned())
                     .bind(key.to_owned())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(map_error)?;
                 Ok(())
@@ -1718,7 +1763,7 @@ macro_rules! impl_sql_store {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(at.millis())
                     .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.writer)
                     .await
                     .map_err(map_error)?;
                 rows.iter().map(sql_rows::file).collect()
@@ -1759,7 +1804,7 @@ macro_rules! impl_sql_store {
                 .bind(name.to_owned())
                 .bind(candidate.to_owned())
                 .bind(at.millis())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 sqlx::query_scalar("SELECT value FROM server_secret WHERE name = $1")
@@ -1774,7 +1819,7 @@ macro_rules! impl_sql_store {
                 meeting: &plaza_db::MeetingRecord,
                 summary: &plaza_db::MessageRecord,
             ) -> plaza_db::StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let mut tx = self.writer.begin().await.map_err(map_error)?;
                 // The meeting first: a second start in the same space fails here, before
                 // any history is written.
                 let sql = format!(
@@ -1822,7 +1867,7 @@ macro_rules! impl_sql_store {
                 summary: &serde_json::Map<String, serde_json::Value>,
                 at: plaza_db::Timestamp,
             ) -> plaza_db::StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(map_error)?;
+                let mut tx = self.writer.begin().await.map_err(map_error)?;
                 let done = sqlx::query(
                     "UPDATE meeting SET state = $1, version = $2, ended = $3, due_at = $4 \
                      WHERE meeting_id = $5 AND version = $6",
@@ -1933,7 +1978,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(node_id.to_owned())
                 .bind(at.millis())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 Ok(())
@@ -1945,7 +1990,7 @@ macro_rules! impl_sql_store {
             ) -> plaza_db::StoreResult<Vec<String>> {
                 sqlx::query_scalar("DELETE FROM node WHERE seen_at < $1 RETURNING node_id")
                     .bind(before.millis())
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.writer)
                     .await
                     .map_err(map_error)
             }
@@ -1970,7 +2015,7 @@ macro_rules! impl_sql_store {
                 .bind(now_micros)
                 .bind(interval_micros)
                 .bind(burst)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await
                 .map_err(map_error)?;
                 if moved.is_some() {
@@ -1995,7 +2040,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(call_id.to_owned())
                 .bind(until.millis())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 Ok(())
@@ -2010,7 +2055,7 @@ macro_rules! impl_sql_store {
                     "DELETE FROM ringing_call WHERE call_id = $1 RETURNING until",
                 )
                 .bind(call_id.to_owned())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await
                 .map_err(map_error)?;
                 Ok(taken.is_some_and(|until| until >= now.millis()))
@@ -2037,7 +2082,7 @@ macro_rules! impl_sql_store {
                 .bind(event.space_id.map(|id| id.to_string()))
                 .bind(event.client_ip.clone())
                 .bind(event.details.to_string())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_error)?;
                 Ok(())
@@ -2086,7 +2131,7 @@ macro_rules! impl_sql_store {
             ) -> plaza_db::StoreResult<u64> {
                 let done = sqlx::query("DELETE FROM audit_event WHERE at < $1")
                     .bind(before.millis())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(map_error)?;
                 Ok(done.rows_affected())

@@ -1,12 +1,18 @@
 //! SQLite implementation of the Plaza store: the embedded default.
 //!
-//! The database runs in WAL mode with a busy timeout, so readers never block the one
-//! writer and short write bursts queue instead of failing. The SQL itself is shared with
+//! The database runs in WAL mode, so readers never block the one writer. Writes go
+//! through a pool of one connection: concurrent writers queue in order on it instead of
+//! contending for SQLite's lock, whose busy handler backs off by sleeping (up to 100 ms a
+//! turn), which made sends under load slow and bursty. The busy timeout remains for
+//! other processes (`plaza backup`) that open the same file. The SQL itself is shared with
 //! the PostgreSQL backend through `plaza_db_sql::impl_sql_store!`; this crate owns the
 //! migrations, the connection setup and the mapping of driver errors.
 #![forbid(unsafe_code)]
 
+mod batch;
+
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use plaza_db::StoreError;
@@ -18,7 +24,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// A store on one SQLite database file.
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Readers: several, as WAL lets them run beside the writer.
     pool: SqlitePool,
+    /// The one writing connection.
+    writer: SqlitePool,
+    /// Concurrent sends, written together (see `batch`).
+    batcher: Arc<batch::SendBatcher>,
 }
 
 impl SqliteStore {
@@ -31,19 +42,22 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(SqliteStore { pool })
+        let writer =
+            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        Ok(SqliteStore { pool, writer, batcher: Arc::default() })
     }
 
     /// Applies the embedded migrations that have not run yet.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        MIGRATOR.run(&self.pool).await?;
+        MIGRATOR.run(&self.writer).await?;
         Ok(())
     }
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 

@@ -765,6 +765,58 @@ fn message(
     }
 }
 
+/// Unread counts follow each member's read position in the space's message sequence:
+/// a send writes only the sender's membership, however many members the space has.
+pub async fn unread_counts_follow_read_positions_not_per_member_writes(
+    store: Arc<dyn Store>,
+) -> Outcome {
+    let ann = registered(&store, "ann").await?;
+    let bob = registered(&store, "bob").await?;
+    let cat = registered(&store, "cat").await?;
+    let group = space(SpaceKind::Group, "Counters", ann.id);
+    let t0 = Timestamp::now();
+    store.insert_space(&group, &membership(group.id, ann.id, Role::Admin, t0)).await?;
+    store.put_membership(&membership(group.id, bob.id, Role::Member, t0)).await?;
+    let unread = |user| {
+        let store = store.clone();
+        async move {
+            Ok::<_, StoreError>(
+                store.membership(group.id, user).await?.expect("member").unread_count,
+            )
+        }
+    };
+
+    for n in 1..=3 {
+        let sent = message(group.id, ann.id, MessageCategory::Chat, "hi", t0.add_millis(n));
+        store.insert_message(&sent, false).await?;
+    }
+    assert_eq!((unread(ann.id).await?, unread(bob.id).await?), (0, 3));
+
+    // Bob reads, then answers: his own message is not unread to him.
+    let mut bob_view = store.membership(group.id, bob.id).await?.expect("bob");
+    bob_view.unread_count = 0;
+    assert!(store.update_member_view(&bob_view).await?);
+    let answer = message(group.id, bob.id, MessageCategory::Chat, "yo", t0.add_millis(4));
+    store.insert_message(&answer, false).await?;
+    assert_eq!((unread(ann.id).await?, unread(bob.id).await?), (1, 0));
+
+    // A member who joins later starts with nothing unread but sees the last message time.
+    store.put_membership(&membership(group.id, cat.id, Role::Member, t0.add_millis(5))).await?;
+    let cat_view = store.membership(group.id, cat.id).await?.expect("cat");
+    assert_eq!(cat_view.unread_count, 0);
+    assert_eq!(cat_view.last_message_at, Some(t0.add_millis(4)));
+
+    // Setting a count keeps it, whatever the sequence holds; later sends add to it.
+    let mut ann_view = store.membership(group.id, ann.id).await?.expect("ann");
+    ann_view.unread_count = 2;
+    assert!(store.update_member_view(&ann_view).await?);
+    assert_eq!(unread(ann.id).await?, 2);
+    let more = message(group.id, cat.id, MessageCategory::Chat, "hello", t0.add_millis(6));
+    store.insert_message(&more, false).await?;
+    assert_eq!((unread(ann.id).await?, unread(bob.id).await?, unread(cat.id).await?), (3, 1, 0));
+    Ok(())
+}
+
 pub async fn messages_count_unread_comments_and_change_with_concurrency_control(
     store: Arc<dyn Store>,
 ) -> Outcome {
@@ -1356,5 +1408,103 @@ pub async fn catch_up_follows_the_order_messages_were_stored_in(store: Arc<dyn S
     assert_eq!(texts(store.query_messages(&after(&stored_first)).await?), ["early", "next"]);
     assert_eq!(texts(store.query_messages(&after(&stored_second)).await?), ["next"]);
     assert!(store.query_messages(&after(&stored_third)).await?.is_empty());
+    Ok(())
+}
+
+/// Concurrent sends all land, each numbered once in its space's storage order, with the
+/// counts they imply; a send that cannot be stored fails alone. (SQLite writes concurrent
+/// sends as one batch; this is the story that batch must tell.)
+pub async fn concurrent_sends_land_together_and_fail_alone(store: Arc<dyn Store>) -> Outcome {
+    let ann = registered(&store, "ann").await?;
+    let bob = registered(&store, "bob").await?;
+    let t0 = Timestamp::now();
+    let mut spaces = Vec::new();
+    for title in ["One", "Two", "Three"] {
+        let group = space(SpaceKind::Group, title, ann.id);
+        store.insert_space(&group, &membership(group.id, ann.id, Role::Admin, t0)).await?;
+        store.put_membership(&membership(group.id, bob.id, Role::Member, t0)).await?;
+        spaces.push(group.id);
+    }
+    let post = message(spaces[0], ann.id, MessageCategory::Idea, "Plan", t0);
+    store.insert_message(&post, false).await?;
+
+    let mut sends = tokio::task::JoinSet::new();
+    let mut expected: Vec<Vec<ObjectId>> = vec![vec![post.id], Vec::new(), Vec::new()];
+    for n in 0..60i64 {
+        let index = (n % 3) as usize;
+        let sender = if n % 2 == 0 { ann.id } else { bob.id };
+        let mut sent = message(
+            spaces[index],
+            sender,
+            MessageCategory::Chat,
+            &format!("m{n}"),
+            t0.add_millis(n + 1),
+        );
+        if n % 10 == 0 && index == 0 {
+            sent.parent_id = Some(post.id);
+        }
+        expected[index].push(sent.id);
+        let store = store.clone();
+        sends.spawn(async move { store.insert_message(&sent, false).await });
+    }
+    while let Some(outcome) = sends.join_next().await {
+        outcome.expect("send task")?;
+    }
+    // Then one for a space that does not exist and one reusing an id, among good ones.
+    let missing = message(ObjectId::new(), ann.id, MessageCategory::Chat, "lost", t0);
+    let duplicate = MessageRecord {
+        id: post.id,
+        ..message(spaces[1], ann.id, MessageCategory::Chat, "dup", t0)
+    };
+    let (for_missing, for_duplicate) = (store.clone(), store.clone());
+    for n in 0..2 {
+        let good =
+            message(spaces[2], ann.id, MessageCategory::Chat, "more", t0.add_millis(100 + n));
+        expected[2].push(good.id);
+        let store = store.clone();
+        sends.spawn(async move { store.insert_message(&good, false).await });
+    }
+    let lost = tokio::spawn(async move { for_missing.insert_message(&missing, false).await });
+    let clash = tokio::spawn(async move { for_duplicate.insert_message(&duplicate, false).await });
+    while let Some(outcome) = sends.join_next().await {
+        outcome.expect("send task")?;
+    }
+    assert!(matches!(lost.await.expect("task"), Err(StoreError::NotFound)));
+    assert!(matches!(clash.await.expect("task"), Err(StoreError::Conflict { .. })));
+
+    for (index, space_id) in spaces.iter().enumerate() {
+        let stored = MessageQuery {
+            thread: Thread::Any,
+            order: MessageOrder::Stored,
+            newest_first: false,
+            ..MessageQuery::in_space(*space_id, None, 100)
+        };
+        let found = store.query_messages(&stored).await?;
+        let mut ids: Vec<ObjectId> = found.iter().map(|m| m.id).collect();
+        ids.sort();
+        let mut want = expected[index].clone();
+        want.sort();
+        assert_eq!(ids, want, "every send of space {index} is stored once");
+        // Numbers are unique: catching up after the tenth yields exactly the rest.
+        let tenth = &found[9];
+        let rest = MessageQuery { after: Some((tenth.created, tenth.id)), ..stored };
+        let later: Vec<ObjectId> =
+            store.query_messages(&rest).await?.iter().map(|m| m.id).collect();
+        assert_eq!(later, found[10..].iter().map(|m| m.id).collect::<Vec<_>>());
+    }
+    let unread = |space_id, user| {
+        let store = store.clone();
+        async move {
+            Ok::<_, StoreError>(
+                store.membership(space_id, user).await?.expect("member").unread_count,
+            )
+        }
+    };
+    for (index, space_id) in spaces.iter().enumerate() {
+        let bob_expects = [11, 10, 12][index];
+        assert_eq!(unread(*space_id, ann.id).await?, 10, "ann's unread in space {index}");
+        assert_eq!(unread(*space_id, bob.id).await?, bob_expects, "bob's unread in space {index}");
+    }
+    assert_eq!(store.message(post.id).await?.expect("post").chat_count, 2);
     Ok(())
 }

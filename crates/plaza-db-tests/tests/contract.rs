@@ -75,6 +75,8 @@ contract_suite!(
     colleagues_and_direct_partners_come_from_shared_spaces,
     invitations_are_accepted_once,
     messages_count_unread_comments_and_change_with_concurrency_control,
+    unread_counts_follow_read_positions_not_per_member_writes,
+    concurrent_sends_land_together_and_fail_alone,
     message_history_pages_newest_first_and_catches_up_oldest_first,
     message_queries_filter_by_text_files_threads_tasks_and_membership,
     files_complete_once_count_toward_quota_and_expire,

@@ -80,20 +80,20 @@ async fn subscribe<A: Adapter>(
         emit(&socket, "SUBSCRIBE_CHANNEL_FAILED", &payload);
     };
     let password = channel.get("password").and_then(Value::as_str);
-    let view = match state.spaces.join(&principal, &space_id, password).await {
-        Ok(view) => view,
+    let space = match state.spaces.enter(&principal, &space_id, password).await {
+        Ok((space, _)) => space,
         Err(error) => return fail(error),
     };
-    socket.join(space_room(view.space.id));
+    socket.join(space_room(space.id));
     let payload = json!({
-        "channel": {"_id": view.space.id, "type": "topic"},
-        "dtsid": format!("{}:{}", view.space.id, socket.id),
+        "channel": {"_id": space.id, "type": "topic"},
+        "dtsid": format!("{}:{}", space.id, socket.id),
         "sessionId": socket.id.to_string(),
     });
     emit(&socket, "CHANNEL_SUBSCRIBED", &payload);
     if let Some(last) = data.get("lastMessageId").and_then(Value::as_str).filter(|l| !l.is_empty())
     {
-        match state.messages.catch_up(&principal, view.space.id, last).await {
+        match state.messages.catch_up(&principal, space.id, last).await {
             Ok(missed) => {
                 for message in missed {
                     emit(&socket, "MESSAGE_SENT", &wire::message(&message, &state.base_url));

@@ -49,7 +49,7 @@ async fn seed(app: &TestApp, user_id: &str, prefix: &str, count: usize) -> Vec<S
         });
         spaces.build().execute(&mut *tx).await.unwrap();
         let mut members = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO membership (space_id, user_id, role, state, join_time, hidden, unread_count, last_access, activity_at, last_message_at, modified) ",
+            "INSERT INTO membership (space_id, user_id, role, state, join_time, hidden, last_access, activity_at, modified) ",
         );
         members.push_values(&rows, |mut row, (id, _, at)| {
             row.push_bind(id)
@@ -58,10 +58,8 @@ async fn seed(app: &TestApp, user_id: &str, prefix: &str, count: usize) -> Vec<S
                 .push_bind("active")
                 .push_bind(at)
                 .push_bind(false)
-                .push_bind(0i64)
                 .push_bind(at)
                 .push_bind(at)
-                .push_bind(0i64)
                 .push_bind(at);
         });
         members.build().execute(&mut *tx).await.unwrap();
