@@ -7,29 +7,38 @@
 //! the [`Turn`] extractor takes a ticket there, and the handler waits for its ticket to be
 //! served. A turn ends when it is dropped, whatever the handler did.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use socketioxide::adapter::Adapter;
 use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 
 use crate::drain::{Drain, InFlight};
 
-/// One socket's ticket counter and the ticket now being served.
+/// One socket's ticket counter, the ticket now being served, and the turns waiting.
 #[derive(Clone)]
 pub(crate) struct Gate(Arc<GateInner>);
 
 struct GateInner {
     next: AtomicU64,
-    serving: watch::Sender<u64>,
+    queue: Mutex<Queue>,
+}
+
+/// Each waiting turn has its own wake-up, so finishing a turn wakes the next one only:
+/// a client that sends a burst of events does not wake every queued handler at each step.
+#[derive(Default)]
+struct Queue {
+    serving: u64,
+    waiting: BTreeMap<u64, oneshot::Sender<()>>,
 }
 
 impl Gate {
     pub(crate) fn new() -> Self {
-        Gate(Arc::new(GateInner { next: AtomicU64::new(0), serving: watch::Sender::new(0) }))
+        Gate(Arc::new(GateInner { next: AtomicU64::new(0), queue: Mutex::default() }))
     }
 
     fn ticket(&self) -> Turn {
@@ -38,6 +47,10 @@ impl Gate {
             gate: Some(self.clone()),
             in_flight: None,
         }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.0.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -69,24 +82,33 @@ impl Turn {
 
     /// Waits until every earlier event of this socket has been handled.
     pub(crate) async fn wait(&self) {
-        if let Some(gate) = &self.gate {
-            let mut serving = gate.0.serving.subscribe();
-            let _ = serving.wait_for(|now| *now >= self.ticket).await;
-        }
+        let Some(gate) = &self.gate else { return };
+        let woken = {
+            let mut queue = gate.queue();
+            if queue.serving >= self.ticket {
+                return;
+            }
+            let (wake, woken) = oneshot::channel();
+            queue.waiting.insert(self.ticket, wake);
+            woken
+        };
+        // The sender is dropped (an error here) only with the gate itself.
+        let _ = woken.await;
     }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        if let Some(gate) = &self.gate {
-            let next = self.ticket + 1;
-            gate.0.serving.send_if_modified(|now| {
-                let advance = *now < next;
-                if advance {
-                    *now = next;
-                }
-                advance
-            });
+        let Some(gate) = &self.gate else { return };
+        let mut queue = gate.queue();
+        let serving = queue.serving.max(self.ticket + 1);
+        queue.serving = serving;
+        // Everyone whose turn has come: normally just the next ticket.
+        let later = queue.waiting.split_off(&(serving + 1));
+        let due = std::mem::replace(&mut queue.waiting, later);
+        drop(queue);
+        for wake in due.into_values() {
+            let _ = wake.send(());
         }
     }
 }
@@ -125,5 +147,23 @@ mod tests {
             task.await.unwrap();
         }
         assert_eq!(*log.lock().unwrap(), [0, 1, 2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn a_turn_dropped_unserved_lets_the_next_one_go() {
+        let gate = Gate::new();
+        let first = gate.ticket();
+        let second = gate.ticket();
+        let third = gate.ticket();
+        let waiting = tokio::spawn(async move {
+            third.wait().await;
+        });
+        tokio::task::yield_now().await;
+        drop(second);
+        drop(first);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the third turn is served")
+            .expect("task");
     }
 }
