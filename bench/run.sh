@@ -50,7 +50,9 @@ bench() {
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; plaza $("$PLAZA" --version)"
 bench fanout "${FANOUT[@]}"
-bench fanout "${FANOUT[@]}" --rate 100
+# Latency is judged at half the maximum send rate just measured.
+HALF=$(tail -n 1 "$OUT" | python3 -c 'import json, sys; print(max(1, int(json.load(sys.stdin).get("sends_per_second", 200) / 2)))' 2>/dev/null || echo 50)
+bench fanout "${FANOUT[@]}" --rate "$HALF"
 bench chatter "${CHATTER[@]}"
 bench idle --connections "$IDLE"
 bench storm --clients "$STORM"
