@@ -405,12 +405,15 @@ impl SpaceService {
 
     async fn with_previews(&self, mut items: Vec<ListedSpace>) -> CoreResult<Vec<ListedSpace>> {
         let ids: Vec<ObjectId> = items.iter().map(|i| i.space.id).collect();
-        let mut previews = self.store.member_previews(&ids, PREVIEW_MEMBERS).await?;
+        // Grouped once: partitioning the whole list for each space moved every preview
+        // row once per space, quadratic in the page size.
+        let mut previews: std::collections::HashMap<ObjectId, Vec<_>> =
+            std::collections::HashMap::with_capacity(ids.len());
+        for (membership, user) in self.store.member_previews(&ids, PREVIEW_MEMBERS).await? {
+            previews.entry(membership.space_id).or_default().push((membership, user));
+        }
         for item in &mut items {
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                previews.into_iter().partition(|(m, _)| m.space_id == item.space.id);
-            item.members = mine;
-            previews = rest;
+            item.members = previews.remove(&item.space.id).unwrap_or_default();
             if item.space.kind == SpaceKind::Direct {
                 // Direct spaces have no guests, so nothing is cut from their history.
                 let latest = plaza_db::MessageQuery::in_space(item.space.id, None, 1);
