@@ -37,15 +37,12 @@ pub(crate) async fn space_and_party(
     principal: &Principal,
     space_id: ObjectId,
 ) -> CoreResult<(SpaceRecord, Option<MembershipRecord>, Party)> {
-    let space = store
-        .space_by_id(space_id)
+    let (space, membership) = store
+        .space_with_membership(space_id, principal.user_id())
         .await?
-        .filter(|s| s.status != SpaceStatus::Deleted)
+        .filter(|(s, _)| s.status != SpaceStatus::Deleted)
         .ok_or_else(|| CoreError::new(ErrorCode::TopicNotFound, "no such space"))?;
-    let membership = store
-        .membership(space.id, principal.user_id())
-        .await?
-        .filter(|m| m.state == MembershipState::Active);
+    let membership = membership.filter(|m| m.state == MembershipState::Active);
     let party = Party {
         role: membership.as_ref().map(|m| m.role),
         anonymous: principal.user.kind == UserKind::Anonymous,

@@ -1156,6 +1156,30 @@ macro_rules! impl_sql_store {
                 row.as_ref().map(sql_rows::membership).transpose()
             }
 
+            async fn space_with_membership(
+                &self,
+                space_id: plaza_db::ObjectId,
+                user_id: plaza_db::ObjectId,
+            ) -> plaza_db::StoreResult<Option<(plaza_db::SpaceRecord, Option<plaza_db::MembershipRecord>)>> {
+                let sql = format!(
+                    "SELECT {}, {} FROM space s LEFT JOIN membership m \
+                     ON m.space_id = s.space_id AND m.user_id = $2 WHERE s.space_id = $1",
+                    sql_rows::SPACE_COLUMNS,
+                    sql_rows::MEMBER_COLUMNS
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(space_id.to_string())
+                    .bind(user_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                let Some(row) = row else { return Ok(None) };
+                let space = sql_rows::space(&row)?;
+                let member: Option<String> = sqlx::Row::try_get(&row, "m_user_id").map_err(map_error)?;
+                let membership = member.map(|_| sql_rows::membership(&row)).transpose()?;
+                Ok(Some((space, membership)))
+            }
+
             async fn put_membership(
                 &self,
                 membership: &plaza_db::MembershipRecord,

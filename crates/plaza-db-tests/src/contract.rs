@@ -1508,3 +1508,25 @@ pub async fn concurrent_sends_land_together_and_fail_alone(store: Arc<dyn Store>
     assert_eq!(store.message(post.id).await?.expect("post").chat_count, 2);
     Ok(())
 }
+
+/// A space and one user's membership in it come back from one read, as the two separate
+/// reads would answer them.
+pub async fn a_space_is_read_with_one_users_membership(store: Arc<dyn Store>) -> Outcome {
+    let ann = registered(&store, "ann").await?;
+    let bob = registered(&store, "bob").await?;
+    let t0 = Timestamp::now();
+    let group = space(SpaceKind::Group, "Together", ann.id);
+    store.insert_space(&group, &membership(group.id, ann.id, Role::Admin, t0)).await?;
+    let chat = message(group.id, ann.id, MessageCategory::Chat, "hi", t0.add_millis(1));
+    store.insert_message(&chat, false).await?;
+
+    let (found, ann_view) =
+        store.space_with_membership(group.id, ann.id).await?.expect("the space exists");
+    assert_eq!(Some(found), store.space_by_id(group.id).await?);
+    assert_eq!(ann_view, store.membership(group.id, ann.id).await?);
+    assert!(ann_view.is_some());
+    let (_, bob_view) = store.space_with_membership(group.id, bob.id).await?.expect("exists");
+    assert_eq!(bob_view, None, "an outsider has no membership");
+    assert!(store.space_with_membership(ObjectId::new(), ann.id).await?.is_none());
+    Ok(())
+}

@@ -77,6 +77,7 @@ contract_suite!(
     messages_count_unread_comments_and_change_with_concurrency_control,
     unread_counts_follow_read_positions_not_per_member_writes,
     concurrent_sends_land_together_and_fail_alone,
+    a_space_is_read_with_one_users_membership,
     message_history_pages_newest_first_and_catches_up_oldest_first,
     message_queries_filter_by_text_files_threads_tasks_and_membership,
     files_complete_once_count_toward_quota_and_expire,

@@ -140,6 +140,14 @@ pub trait Store: Send + Sync + 'static {
         user_id: ObjectId,
     ) -> StoreResult<Option<MembershipRecord>>;
 
+    /// A space and `user_id`'s membership in it (of any state), read together: the
+    /// lookup every space-scoped call starts with. `None` when there is no such space.
+    async fn space_with_membership(
+        &self,
+        space_id: ObjectId,
+        user_id: ObjectId,
+    ) -> StoreResult<Option<(SpaceRecord, Option<MembershipRecord>)>>;
+
     /// Inserts or replaces a membership (keyed by space and user).
     async fn put_membership(&self, membership: &MembershipRecord) -> StoreResult<()>;
 
