@@ -289,7 +289,16 @@ const scenarios = {
     const message = messageIn(bob, 'Two files for you');
     await message.getByText('notes.txt').waitFor();
     await message.locator('img.thumb').waitFor();
-    check(await message.locator('img.thumb').evaluate((img) => img.complete && img.naturalWidth > 0), 'the image thumbnail loads');
+    // The element appears before its image has loaded: wait for the load (or failure).
+    const thumbLoaded = await message.locator('img.thumb').evaluate((img) => new Promise((resolve) => {
+      const settle = () => resolve(img.naturalWidth > 0);
+      if (img.complete) settle();
+      else {
+        img.addEventListener('load', settle, { once: true });
+        img.addEventListener('error', settle, { once: true });
+      }
+    }));
+    check(thumbLoaded, 'the image thumbnail loads');
     const [download] = await Promise.all([bob.waitForEvent('download'), message.getByRole('button', { name: 'Download notes.txt' }).click()]);
     const path = await download.path();
     check(download.suggestedFilename() === 'notes.txt', `the download is named notes.txt (${download.suggestedFilename()})`);
