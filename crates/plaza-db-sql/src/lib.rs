@@ -435,6 +435,40 @@ macro_rules! impl_sql_store {
                 })
             }
 
+            /// The head of an insert of message rows, each pushed by [`push_message_row`].
+            pub(super) fn message_insert() -> sqlx::QueryBuilder<$db> {
+                sqlx::QueryBuilder::new(format!(
+                    "INSERT INTO message ({MESSAGE_COLUMNS}, search_text, has_files, task_status, \
+                     parent_category, seq) "
+                ))
+            }
+
+            /// One row of [`message_insert`]: the message numbered `seq`, with the columns
+            /// derived from its content and its parent's category read in the same statement.
+            pub(super) fn push_message_row(
+                mut row: sqlx::query_builder::Separated<'_, $db, &'static str>,
+                message: &plaza_db::MessageRecord,
+                seq: i64,
+            ) {
+                row.push_bind(message.id.to_string())
+                    .push_bind(message.space_id.to_string())
+                    .push_bind(message.category.as_str())
+                    .push_bind(message.sender_id.to_string())
+                    .push_bind(serde_json::Value::Object(message.content.clone()).to_string())
+                    .push_bind(message.parent_id.map(|id| id.to_string()))
+                    .push_bind(message.chat_count)
+                    .push_bind(message.deleted)
+                    .push_bind(message.created.millis())
+                    .push_bind(message.modified.millis())
+                    .push_bind(message.search_text())
+                    .push_bind(message.has_files())
+                    .push_bind(message.task_status().map(str::to_owned))
+                    .push("(SELECT parent.category FROM message parent WHERE parent.message_id = ")
+                    .push_bind_unseparated(message.parent_id.map(|id| id.to_string()))
+                    .push_unseparated(")")
+                    .push_bind(seq);
+            }
+
             /// `Store::insert_message` inside a caller's transaction.
             pub(super) async fn insert_message(
                 tx: &mut sqlx::Transaction<'_, $db>,
@@ -455,27 +489,10 @@ macro_rules! impl_sql_store {
                 .await
                 .map_err(super::map_error)?
                 .ok_or(StoreError::NotFound)?;
-                let sql = format!(
-                    "INSERT INTO message ({}, search_text, has_files, task_status, parent_category, seq) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                     (SELECT p.category FROM message p WHERE p.message_id = $6), $14)",
-                    MESSAGE_COLUMNS
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(message.id.to_string())
-                    .bind(message.space_id.to_string())
-                    .bind(message.category.as_str())
-                    .bind(message.sender_id.to_string())
-                    .bind(serde_json::Value::Object(message.content.clone()).to_string())
-                    .bind(message.parent_id.map(|id| id.to_string()))
-                    .bind(message.chat_count)
-                    .bind(message.deleted)
-                    .bind(message.created.millis())
-                    .bind(message.modified.millis())
-                    .bind(message.search_text())
-                    .bind(message.has_files())
-                    .bind(message.task_status())
-                    .bind(seq)
+                let mut insert = message_insert();
+                insert.push_values([message], |row, message| push_message_row(row, message, seq));
+                insert
+                    .build()
                     .execute(&mut **tx)
                     .await
                     .map_err(super::map_error)?;

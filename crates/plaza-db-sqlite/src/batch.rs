@@ -100,30 +100,10 @@ impl SqliteStore {
         let mut tx = self.writer.begin().await.map_err(map_error)?;
         let mut first_seq = number_messages(&mut tx, batch).await?;
 
-        let mut insert = QueryBuilder::<Sqlite>::new(format!(
-            "INSERT INTO message ({}, search_text, has_files, task_status, parent_category, seq) ",
-            sql_rows::MESSAGE_COLUMNS
-        ));
-        insert.push_values(batch, |mut row, send| {
-            let message = &send.message;
-            let seq = first_seq.entry(message.space_id).or_default();
-            row.push_bind(message.id.to_string())
-                .push_bind(message.space_id.to_string())
-                .push_bind(message.category.as_str())
-                .push_bind(message.sender_id.to_string())
-                .push_bind(serde_json::Value::Object(message.content.clone()).to_string())
-                .push_bind(message.parent_id.map(|id| id.to_string()))
-                .push_bind(message.chat_count)
-                .push_bind(message.deleted)
-                .push_bind(message.created.millis())
-                .push_bind(message.modified.millis())
-                .push_bind(message.search_text())
-                .push_bind(message.has_files())
-                .push_bind(message.task_status().map(str::to_owned))
-                .push("(SELECT parent.category FROM message parent WHERE parent.message_id = ")
-                .push_bind_unseparated(message.parent_id.map(|id| id.to_string()))
-                .push_unseparated(")")
-                .push_bind(*seq);
+        let mut insert = sql_rows::message_insert();
+        insert.push_values(batch, |row, send| {
+            let seq = first_seq.entry(send.message.space_id).or_default();
+            sql_rows::push_message_row(row, &send.message, *seq);
             *seq += 1;
         });
         insert.build().execute(&mut *tx).await.map_err(map_error)?;
@@ -153,14 +133,13 @@ impl SqliteStore {
                 s.message.file_keys().into_iter().map(move |key| (id.clone(), key))
             })
             .collect();
-        for query in [
+        for mut query in [
             links(assignees, "message_assignee", "user_id"),
             links(files, "message_file", "file_key"),
         ]
         .into_iter()
         .flatten()
         {
-            let mut query = query;
             query.build().execute(&mut *tx).await.map_err(map_error)?;
         }
 

@@ -18,12 +18,7 @@ async fn the_sqlite_message_rebuild_keeps_every_row_and_reference() {
     let (ann, bob, space) = (ObjectId::new(), ObjectId::new(), ObjectId::new());
     let (post, comment, task) = (ObjectId::new(), ObjectId::new(), ObjectId::new());
     let statements = [
-        format!(
-            "INSERT INTO app_user (user_id, kind, username, username_key, displayname, \
-             phone_numbers, is_server_admin, disabled, created, modified) VALUES \
-             ('{ann}', 'user', 'ann@example.com', 'ann@example.com', 'Ann', '[]', 0, 0, 1, 1), \
-             ('{bob}', 'user', 'bob@example.com', 'bob@example.com', 'Bob', '[]', 0, 0, 1, 1)"
-        ),
+        insert_ann_and_bob(ann, bob),
         format!(
             "INSERT INTO space (space_id, kind, title, description, status, settings, \
              restrict_list, creator_id, created, modified) VALUES \
@@ -92,12 +87,7 @@ async fn the_sqlite_counter_move_keeps_unread_counts_and_last_message_times() {
 
     let (ann, bob, space) = (ObjectId::new(), ObjectId::new(), ObjectId::new());
     let statements = [
-        format!(
-            "INSERT INTO app_user (user_id, kind, username, username_key, displayname, \
-             phone_numbers, is_server_admin, disabled, created, modified) VALUES \
-             ('{ann}', 'user', 'ann@example.com', 'ann@example.com', 'Ann', '[]', 0, 0, 1, 1), \
-             ('{bob}', 'user', 'bob@example.com', 'bob@example.com', 'Bob', '[]', 0, 0, 1, 1)"
-        ),
+        insert_ann_and_bob(ann, bob),
         format!(
             "INSERT INTO space (space_id, kind, title, description, status, settings, \
              restrict_list, creator_id, created, modified, message_seq) VALUES \
@@ -154,4 +144,14 @@ async fn database_migrated_to(version: i64) -> (tempfile::TempDir, String, sqlx:
         before.migrations.iter().filter(|m| m.version <= version).cloned().collect();
     before.run(&pool).await.expect("migrate the old schema");
     (folder, url, pool)
+}
+
+/// The statement that stores the users Ann and Bob, valid under every schema tested here.
+fn insert_ann_and_bob(ann: ObjectId, bob: ObjectId) -> String {
+    format!(
+        "INSERT INTO app_user (user_id, kind, username, username_key, displayname, \
+         phone_numbers, is_server_admin, disabled, created, modified) VALUES \
+         ('{ann}', 'user', 'ann@example.com', 'ann@example.com', 'Ann', '[]', 0, 0, 1, 1), \
+         ('{bob}', 'user', 'bob@example.com', 'bob@example.com', 'Bob', '[]', 0, 0, 1, 1)"
+    )
 }
