@@ -30,6 +30,20 @@ const MAX_INVITEES: usize = 100;
 /// Members embedded in a space object; the full list is paged at `/members`.
 pub const MEMBERS_IN_SPACE: u32 = 100;
 
+/// A live space (not deleted) and `user_id`'s membership in it, whatever its state, in
+/// one read.
+async fn live_space_with_membership(
+    store: &dyn Store,
+    space_id: ObjectId,
+    user_id: ObjectId,
+) -> CoreResult<(SpaceRecord, Option<MembershipRecord>)> {
+    store
+        .space_with_membership(space_id, user_id)
+        .await?
+        .filter(|(s, _)| s.status != SpaceStatus::Deleted)
+        .ok_or_else(not_found)
+}
+
 /// A live space (not deleted), the caller's active membership in it if any, and the
 /// party they act as: the one lookup every space-scoped service starts with.
 pub(crate) async fn space_and_party(
@@ -37,11 +51,8 @@ pub(crate) async fn space_and_party(
     principal: &Principal,
     space_id: ObjectId,
 ) -> CoreResult<(SpaceRecord, Option<MembershipRecord>, Party)> {
-    let (space, membership) = store
-        .space_with_membership(space_id, principal.user_id())
-        .await?
-        .filter(|(s, _)| s.status != SpaceStatus::Deleted)
-        .ok_or_else(|| CoreError::new(ErrorCode::TopicNotFound, "no such space"))?;
+    let (space, membership) =
+        live_space_with_membership(store, space_id, principal.user_id()).await?;
     let membership = membership.filter(|m| m.state == MembershipState::Active);
     let party = Party {
         role: membership.as_ref().map(|m| m.role),
@@ -586,9 +597,10 @@ impl SpaceService {
         space_id: &str,
         pin: Option<&str>,
     ) -> CoreResult<(SpaceRecord, MembershipRecord)> {
-        let space = self.space(space_id).await?;
+        let id: ObjectId = space_id.parse().map_err(|_| not_found())?;
+        let (space, mine) =
+            live_space_with_membership(self.store.as_ref(), id, principal.user_id()).await?;
         let now = Timestamp::now();
-        let mine = self.store.membership(space.id, principal.user_id()).await?;
         if let Some(active) = mine.as_ref().filter(|m| m.state == MembershipState::Active) {
             let refreshed = MembershipRecord { last_access: now, ..active.clone() };
             self.store.update_member_view(&refreshed).await?;
