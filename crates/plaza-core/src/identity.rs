@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub use plaza_db::UserStatistics;
 use plaza_db::{ObjectId, Store, StoreError, Timestamp, UserKind, UserRecord};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -312,6 +313,33 @@ impl IdentityService {
     }
 
     /// Whether the database answers.
+    /// Refuses anonymous guests: for what only registered accounts have.
+    pub fn require_registered(&self, principal: &Principal) -> CoreResult<()> {
+        if principal.user.kind == UserKind::Anonymous {
+            return Err(CoreError::permission_denied("only registered users have this"));
+        }
+        Ok(())
+    }
+
+    /// `GET /api/users/{id}/statistics`: a user's own counts (`me` or their id); server
+    /// admins may read anyone's.
+    pub async fn statistics(
+        &self,
+        principal: &Principal,
+        user: &str,
+    ) -> CoreResult<UserStatistics> {
+        let user_id = match user {
+            "me" => principal.user_id(),
+            id => id.parse().map_err(|_| CoreError::invalid("userId", "is not a user id"))?,
+        };
+        if user_id != principal.user_id() && !principal.is_server_admin() {
+            return Err(CoreError::permission_denied(
+                "only the user themself reads their statistics",
+            ));
+        }
+        Ok(self.store.user_statistics(user_id).await?)
+    }
+
     pub async fn ready(&self) -> CoreResult<()> {
         self.store.ping().await.map_err(|e| CoreError {
             cause: Some(e.into()),

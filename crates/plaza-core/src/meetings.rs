@@ -819,6 +819,38 @@ impl MeetingService {
         self.control(principal, space_id, meeting_id, apply).await
     }
 
+    /// `POST /api/analytics/video/conference/start|stop {vcid: "topic_<spaceId>",
+    /// tags?, duration?}`: a client reports that its conference started or stopped. Any
+    /// party of the space may report; the report is kept in the running meeting's
+    /// history (`conferenceReports`). `meeting.not_found` when no meeting runs.
+    pub async fn report_conference(
+        &self,
+        principal: &Principal,
+        vcid: &str,
+        event: ConferenceEvent,
+        duration: Option<f64>,
+    ) -> CoreResult<MeetingView> {
+        let space_id = vcid
+            .strip_prefix("topic_")
+            .ok_or_else(|| CoreError::invalid("vcid", "must be topic_<spaceId>"))?;
+        if duration.is_some_and(|d| !d.is_finite() || d < 0.0) {
+            return Err(CoreError::invalid("duration", "must be a number of seconds, 0 or more"));
+        }
+        let (space, _, _) = self.space_for(principal, parse_space(space_id)?).await?;
+        let report = state::ConferenceReport {
+            event: event.as_str().to_owned(),
+            user_id: principal.user_id(),
+            at: Timestamp::now(),
+            duration,
+        };
+        let _turn = self.turn(space.id).await;
+        let (record, state) = self
+            .change(&space, None, |state, _| Ok(state.report_conference(report.clone())))
+            .await?
+            .ok_or_else(meeting_not_found)?;
+        Ok(Self::view(&space, &record, &state))
+    }
+
     /// `POST .../meetings/{mid}/layout {layout, backgroundTheme?}`.
     pub async fn set_layout(
         &self,
@@ -938,5 +970,21 @@ impl EventSink for MeetingReactions {
                 tracing::warn!(%error, "a removed member could not be taken out of the meeting");
             }
         });
+    }
+}
+
+/// What a client reports of its conference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConferenceEvent {
+    Start,
+    Stop,
+}
+
+impl ConferenceEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConferenceEvent::Start => "start",
+            ConferenceEvent::Stop => "stop",
+        }
     }
 }

@@ -34,7 +34,8 @@ pub const MAX_BULK_DELETE: usize = 100;
 pub struct BulkDeleteReport {
     pub deleted: Vec<String>,
     pub not_found: Vec<String>,
-    pub not_permitted: Vec<String>,
+    /// Ids the caller may not delete, with the refusal.
+    pub not_permitted: Vec<(String, CoreError)>,
     /// Ids that failed for another reason, with why.
     pub not_deleted: Vec<(String, CoreError)>,
 }
@@ -455,7 +456,7 @@ impl MessageService {
                     ErrorCode::MessageNotFound | ErrorCode::TopicNotFound => {
                         report.not_found.push(id.clone())
                     }
-                    ErrorCode::PermissionDenied => report.not_permitted.push(id.clone()),
+                    ErrorCode::PermissionDenied => report.not_permitted.push((id.clone(), error)),
                     _ => report.not_deleted.push((id.clone(), error)),
                 },
             }

@@ -1773,6 +1773,27 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn user_statistics(
+                &self,
+                user_id: plaza_db::ObjectId,
+            ) -> plaza_db::StoreResult<plaza_db::UserStatistics> {
+                let (spaces, messages, meetings): (i64, i64, i64) = sqlx::query_as(
+                    "SELECT \
+                       (SELECT COUNT(*) FROM membership m JOIN space s ON s.space_id = m.space_id \
+                        WHERE m.user_id = $1 AND m.state = 'active' AND s.status <> 2), \
+                       (SELECT COUNT(*) FROM message WHERE sender_id = $1 AND NOT deleted \
+                        AND category <> 'meeting'), \
+                       (SELECT COUNT(*) FROM meeting mt JOIN membership m ON m.space_id = mt.space_id \
+                        JOIN space s ON s.space_id = m.space_id \
+                        WHERE m.user_id = $1 AND m.state = 'active' AND s.status <> 2)",
+                )
+                .bind(user_id.to_string())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_error)?;
+                Ok(plaza_db::UserStatistics { spaces, messages, meetings })
+            }
+
             async fn file_bytes_of(
                 &self,
                 owner_id: plaza_db::ObjectId,

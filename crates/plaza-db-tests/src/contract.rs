@@ -1530,3 +1530,48 @@ pub async fn a_space_is_read_with_one_users_membership(store: Arc<dyn Store>) ->
     assert!(store.space_with_membership(ObjectId::new(), ann.id).await?.is_none());
     Ok(())
 }
+
+/// Statistics count a user's active memberships of live spaces, the messages they sent
+/// that are not deleted (meeting records aside), and the meetings of those spaces.
+pub async fn user_statistics_count_spaces_live_messages_and_meetings(
+    store: Arc<dyn Store>,
+) -> Outcome {
+    let ann = registered(&store, "ann").await?;
+    let bob = registered(&store, "bob").await?;
+    assert_eq!(store.user_statistics(ann.id).await?, plaza_db::UserStatistics::default());
+    let t0 = Timestamp::now();
+    let group = space(SpaceKind::Group, "Team", ann.id);
+    store.insert_space(&group, &membership(group.id, ann.id, Role::Admin, t0)).await?;
+    store.put_membership(&membership(group.id, bob.id, Role::Member, t0)).await?;
+    let mut gone = space(SpaceKind::Group, "Gone", ann.id);
+    store.insert_space(&gone, &membership(gone.id, ann.id, Role::Admin, t0)).await?;
+    gone.status = SpaceStatus::Deleted;
+    store.update_space(&gone).await?;
+    let left = space(SpaceKind::Group, "Left", bob.id);
+    store.insert_space(&left, &membership(left.id, bob.id, Role::Admin, t0)).await?;
+    store
+        .put_membership(&MembershipRecord {
+            state: MembershipState::Left,
+            ..membership(left.id, ann.id, Role::Member, t0)
+        })
+        .await?;
+
+    let kept = message(group.id, ann.id, MessageCategory::Chat, "one", t0);
+    let task = message(group.id, ann.id, MessageCategory::Task, "two", t0.add_millis(1));
+    let deleted = message(group.id, ann.id, MessageCategory::Chat, "three", t0.add_millis(2));
+    let theirs = message(group.id, bob.id, MessageCategory::Chat, "bob's", t0.add_millis(3));
+    for m in [&kept, &task, &deleted, &theirs] {
+        store.insert_message(m, false).await?;
+    }
+    assert!(store.delete_message(deleted.id, t0.add_millis(4)).await?);
+    let held = meeting(group.id, t0.add_millis(5));
+    store.start_meeting(&held, &meeting_summary(&held, ann.id)).await?;
+    let elsewhere = meeting(left.id, t0.add_millis(6));
+    store.start_meeting(&elsewhere, &meeting_summary(&elsewhere, bob.id)).await?;
+
+    let counts = store.user_statistics(ann.id).await?;
+    assert_eq!(counts, plaza_db::UserStatistics { spaces: 1, messages: 2, meetings: 1 });
+    let counts = store.user_statistics(bob.id).await?;
+    assert_eq!(counts, plaza_db::UserStatistics { spaces: 2, messages: 1, meetings: 2 });
+    Ok(())
+}

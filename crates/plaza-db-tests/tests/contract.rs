@@ -89,4 +89,5 @@ contract_suite!(
     redeemed_refresh_tokens_are_remembered_until_they_expire,
     audit_events_filter_page_newest_first_and_purge,
     catch_up_follows_the_order_messages_were_stored_in,
+    user_statistics_count_spaces_live_messages_and_meetings,
 );

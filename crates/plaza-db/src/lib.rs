@@ -23,7 +23,7 @@ pub use id::{ObjectId, ParseObjectIdError};
 pub use meetings::MeetingRecord;
 pub use records::{
     AuthCodeRecord, ClientKind, FileRecord, FileState, NewUser, OAuthClientRecord,
-    OAuthTokenRecord, TokenKind, UserKind, UserRecord, UserSettingsRecord,
+    OAuthTokenRecord, TokenKind, UserKind, UserRecord, UserSettingsRecord, UserStatistics,
 };
 pub use spaces::{
     InvitationRecord, ListingCursor, ListingFilter, ListingPage, MemberChange, MemberChangeOutcome,

@@ -230,3 +230,11 @@ pub struct FileRecord {
     /// When a pending upload's URL stops working.
     pub expires_at: Option<Timestamp>,
 }
+
+/// A user's counts for `GET /api/users/{id}/statistics` (see `Store::user_statistics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserStatistics {
+    pub spaces: i64,
+    pub messages: i64,
+    pub meetings: i64,
+}

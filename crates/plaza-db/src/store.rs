@@ -4,7 +4,7 @@ use crate::{
     AuditQuery, AuditRecord, AuthCodeRecord, FileRecord, InvitationRecord, ListingFilter,
     ListingPage, MeetingRecord, MemberChange, MemberChangeOutcome, MembershipRecord, MessageQuery,
     MessageRecord, OAuthClientRecord, OAuthTokenRecord, ObjectId, SpaceRecord, StoreResult,
-    Timestamp, UserRecord, UserSettingsRecord,
+    Timestamp, UserRecord, UserSettingsRecord, UserStatistics,
 };
 
 /// Everything Plaza persists, behind one seam.
@@ -274,6 +274,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Gives a file the name a message shows for it, unless it already has one.
     async fn name_file(&self, key: &str, name: &str) -> StoreResult<()>;
+
+    /// What `GET /api/users/{id}/statistics` counts for a user: the spaces they are an
+    /// active member of (deleted spaces aside), the messages, posts and tasks they sent
+    /// that are not deleted, and the meetings held in those spaces.
+    async fn user_statistics(&self, user_id: ObjectId) -> StoreResult<UserStatistics>;
 
     /// Bytes the user's files take: ready ones, and pending ones not yet expired at `at`
     /// (a quota must count uploads in flight).

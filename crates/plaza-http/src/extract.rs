@@ -147,7 +147,34 @@ impl FromRequestParts<AppState> for MaybeAuth {
     }
 }
 
-/// A query string, with Plaza's error shape when it does not parse.
+/// Query parameters that hold a list: repeated, their values are joined with commas
+/// (the comma list every one of them also takes). Every other parameter is a scalar,
+/// whose last value wins.
+const LIST_PARAMETERS: [&str; 5] = ["topictype", "filtertype", "category", "fileKeys", "fileKey"];
+
+/// The query with repeated parameters folded: lists joined, scalars' last value kept,
+/// each at the place it first appeared.
+fn fold_repeats(query: &str) -> String {
+    let mut folded: Vec<(String, String)> = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match folded.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, kept)) if LIST_PARAMETERS.contains(&key.as_ref()) => {
+                if kept.is_empty() {
+                    *kept = value.into_owned();
+                } else if !value.is_empty() {
+                    kept.push(',');
+                    kept.push_str(&value);
+                }
+            }
+            Some((_, kept)) => *kept = value.into_owned(),
+            None => folded.push((key.into_owned(), value.into_owned())),
+        }
+    }
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(folded).finish()
+}
+
+/// A query string, with Plaza's error shape when it does not parse. Clients repeat
+/// parameters: see [`fold_repeats`].
 pub struct Query<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
@@ -156,7 +183,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
         refuse_nul(query.as_bytes(), true)?;
-        serde_urlencoded::from_str(query).map(Query).map_err(|e| {
+        serde_urlencoded::from_str(&fold_repeats(query)).map(Query).map_err(|e| {
             ApiError::new(ErrorCode::RequestMalformed, format!("invalid query string: {e}"))
         })
     }
@@ -177,5 +204,21 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
                 format!("invalid path: {}", rejection.body_text()),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parameters_fold_into_lists_or_their_last_value() {
+        assert_eq!(
+            fold_repeats("filtertype=group&size=5&filtertype=direct&size=7"),
+            "filtertype=group%2Cdirect&size=7"
+        );
+        assert_eq!(fold_repeats("category=&category=idea&category=task"), "category=idea%2Ctask");
+        assert_eq!(fold_repeats("search=a%26b&x"), "search=a%26b&x=");
+        assert_eq!(fold_repeats(""), "");
     }
 }

@@ -59,6 +59,22 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// How long a request may take, file transfers aside.
     pub request_timeout: Duration,
+    /// The telephone numbers that dial into meetings (`GET /api/confnumbers`).
+    pub dial_in_numbers: Vec<DialInNumber>,
+}
+
+/// A telephone number that dials into meetings, as `GET /api/confnumbers` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DialInNumber {
+    /// The number to dial, as people should see it (`+1 555 0100`).
+    pub number: String,
+    /// An ISO 3166 country code, if the number belongs to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// What to show beside the number (a city, "toll free", ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -69,6 +85,7 @@ impl Default for HttpConfig {
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
+            dial_in_numbers: Vec::new(),
         }
     }
 }
@@ -236,8 +253,39 @@ pub fn registered_paths() -> Vec<String> {
     routes().paths
 }
 
+/// `/api/...` with trailing slashes is the same route without them (clients write
+/// `/api/users/me/colleagues/`). Applied before routing. Swagger UI is left alone: its
+/// page lives at `/api/docs/` and `/api/docs` redirects there.
+fn without_trailing_slash(mut request: Request<Body>) -> Request<Body> {
+    let path = request.uri().path();
+    let trimmed = path.trim_end_matches('/');
+    if !path.starts_with("/api/") || !path.ends_with('/') || trimmed == "/api" {
+        return request;
+    }
+    if trimmed == openapi::UI_PATH || trimmed.starts_with(&format!("{}/", openapi::UI_PATH)) {
+        return request;
+    }
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{trimmed}?{query}"),
+        None => trimmed.to_owned(),
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(path_and_query) = path_and_query.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
 /// The whole REST surface with its middleware.
 pub fn router(state: AppState) -> Router {
+    let api = tower::ServiceExt::map_request(api_router(state), without_trailing_slash);
+    Router::new().fallback_service(api)
+}
+
+fn api_router(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
     let config = state.config.clone();
     let cors = cors(&state.config.cors_origins);

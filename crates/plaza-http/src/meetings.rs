@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use plaza_core::CoreError;
-use plaza_core::meetings::{HandAnswer, MeetingView, permissions};
+use plaza_core::meetings::{ConferenceEvent, HandAnswer, MeetingView, permissions};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use utoipa::IntoParams;
@@ -29,7 +29,9 @@ use crate::{AppState, Routes, base_url, wire};
     layout,
     start_recording,
     stop_recording,
-    media_token
+    media_token,
+    conference_start,
+    conference_stop
 ))]
 pub(crate) struct Doc;
 
@@ -54,7 +56,10 @@ pub(crate) fn routes() -> Routes {
             .route(&format!("{meeting}/recordings"), post(start_recording))
             .route(&format!("{meeting}/recordings/{{recording_id}}/stop"), post(stop_recording));
     }
-    router.route("/api/mediasessions/mpaas/token/{space_id}", get(media_token))
+    router
+        .route("/api/mediasessions/mpaas/token/{space_id}", get(media_token))
+        .route("/api/analytics/video/conference/start", post(conference_start))
+        .route("/api/analytics/video/conference/stop", post(conference_stop))
 }
 
 type Body = JsonOrForm<Map<String, Value>>;
@@ -305,6 +310,70 @@ async fn lower_hand(
     JsonOrForm(body): Body,
 ) -> ApiResult<axum::Json<Value>> {
     answer_hand(state, headers, principal, ids, body, HandAnswer::Lower).await
+}
+
+/// What a conference analytics report carries: `{vcid: "topic_<spaceId>", tags:
+/// ["user_<userId>"], duration?}` (the tags name the reporter, whom the token names).
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+struct ConferenceReportBody {
+    #[serde(default)]
+    vcid: String,
+    #[serde(default)]
+    #[allow(dead_code, reason = "the reporter is the caller; kept for the schema")]
+    tags: Vec<String>,
+    duration: Option<f64>,
+}
+
+async fn report_conference(
+    state: AppState,
+    headers: HeaderMap,
+    principal: plaza_core::identity::Principal,
+    body: ConferenceReportBody,
+    event: ConferenceEvent,
+) -> ApiResult<axum::Json<Value>> {
+    let view =
+        state.meetings.report_conference(&principal, &body.vcid, event, body.duration).await?;
+    Ok(meeting_body(&state, &headers, &view))
+}
+
+/// POST /api/analytics/video/conference/start: a client reports that its conference
+/// started; kept in the running meeting's history (`conferenceReports`).
+#[utoipa::path(
+    post,
+    path = "/api/analytics/video/conference/start",
+    tag = "meetings",
+    operation_id = "reportConferenceStart",
+    request_body = ConferenceReportBody,
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: meeting}`; 404 `meeting.not_found` when no meeting runs", body = Data<Meeting>))
+)]
+async fn conference_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    JsonOrForm(body): JsonOrForm<ConferenceReportBody>,
+) -> ApiResult<axum::Json<Value>> {
+    report_conference(state, headers, principal, body, ConferenceEvent::Start).await
+}
+
+/// POST /api/analytics/video/conference/stop: a client reports that its conference
+/// stopped (`duration` in seconds).
+#[utoipa::path(
+    post,
+    path = "/api/analytics/video/conference/stop",
+    tag = "meetings",
+    operation_id = "reportConferenceStop",
+    request_body = ConferenceReportBody,
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: meeting}`; 404 `meeting.not_found` when no meeting runs", body = Data<Meeting>))
+)]
+async fn conference_stop(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(principal): Auth,
+    JsonOrForm(body): JsonOrForm<ConferenceReportBody>,
+) -> ApiResult<axum::Json<Value>> {
+    report_conference(state, headers, principal, body, ConferenceEvent::Stop).await
 }
 
 /// POST .../meetings/{mid}/layout: sets `{layout, backgroundTheme?}`.

@@ -250,15 +250,29 @@ async fn remove(
     Ok(axum::Json(json!({"data": wire::message(&view, &base_url(&state, &headers))})))
 }
 
+/// The ids to delete: a bare array (the documented body) or `{messageIds}`.
 #[derive(Deserialize, ToSchema)]
-struct BulkDeleteBody {
-    #[serde(rename = "messageIds", alias = "messages")]
-    message_ids: Vec<String>,
+#[serde(untagged)]
+enum BulkDeleteBody {
+    Ids(Vec<String>),
+    Object {
+        #[serde(rename = "messageIds", alias = "messages")]
+        message_ids: Vec<String>,
+    },
 }
 
-/// POST /api/messages/deletemessages: `{messageIds: [...]}` (at most 100); answers a
-/// per-id report in the Spaces field names (`notFoundMmessages` is spelled as the API
-/// spells it).
+impl BulkDeleteBody {
+    fn message_ids(&self) -> &[String] {
+        match self {
+            BulkDeleteBody::Ids(ids) | BulkDeleteBody::Object { message_ids: ids } => ids,
+        }
+    }
+}
+
+/// POST /api/messages/deletemessages: a bare JSON array of ids, as the Spaces docs give
+/// it, or `{messageIds: [...]}` (at most 100); answers a per-id report in the Spaces
+/// field names (`notFoundMmessages` is spelled as the API spells it), refusals as
+/// `{messageId, reason: {code, message}}`.
 #[utoipa::path(
     post,
     path = "/api/messages/deletemessages",
@@ -273,17 +287,20 @@ async fn delete_many(
     Auth(principal): Auth,
     Json(body): Json<BulkDeleteBody>,
 ) -> ApiResult<axum::Json<Value>> {
-    let report = state.messages.delete_many(&principal, &body.message_ids).await?;
-    let not_deleted: Vec<Value> = report
-        .not_deleted
-        .iter()
-        .map(|(id, error)| json!({"_id": id, "reason": {"code": error.code.as_str(), "message": error.message}}))
-        .collect();
+    let report = state.messages.delete_many(&principal, body.message_ids()).await?;
+    let refusals = |refused: &[(String, plaza_core::CoreError)]| -> Vec<Value> {
+        refused
+            .iter()
+            .map(|(id, error)| {
+                json!({"messageId": id, "reason": {"code": error.code.as_str(), "message": error.message}})
+            })
+            .collect()
+    };
     Ok(axum::Json(json!({
         "deletedMessages": report.deleted,
         "notFoundMmessages": report.not_found,
-        "notDeletedMessages": not_deleted,
-        "noPermittedMessages": report.not_permitted,
+        "notDeletedMessages": refusals(&report.not_deleted),
+        "noPermittedMessages": refusals(&report.not_permitted),
     })))
 }
 

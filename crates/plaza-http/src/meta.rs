@@ -8,6 +8,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::error::ApiResult;
+use crate::extract::{Auth, Path};
 use crate::schemas::Status;
 use crate::{AppState, Routes, base_url, wire};
 
@@ -16,12 +17,24 @@ pub(crate) fn routes() -> Routes {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/api/service-configurations", get(service_configurations))
+        .route("/api/flavor", get(flavors))
+        .route("/api/flavor/email/{email}", get(flavor_of_email))
+        .route("/api/confnumbers", get(conf_numbers))
         .route("/.well-known/jwks.json", get(jwks))
         .route(wire::DEFAULT_PICTURE_PATH, get(default_picture))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(health, ready, service_configurations, jwks, default_picture))]
+#[openapi(paths(
+    health,
+    ready,
+    service_configurations,
+    flavors,
+    flavor_of_email,
+    conf_numbers,
+    jwks,
+    default_picture
+))]
 pub(crate) struct Doc;
 
 /// GET /health: the process is up.
@@ -113,4 +126,55 @@ async fn default_picture() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")],
         SVG,
     )
+}
+
+/// The one cluster ("flavor") a Plaza deployment is: every node serves every user.
+const FLAVOR_ID: &str = "plaza";
+
+/// GET /api/flavor: the clusters clients may talk to; a Plaza deployment is one, at
+/// this server's own URLs (clients call `urls.apis + "/api"` and `urls.socket`).
+#[utoipa::path(
+    get,
+    path = "/api/flavor",
+    tag = "meta",
+    operation_id = "listFlavors",
+    security(("authorization" = [])),
+    responses((status = 200, description = "`[{flavorId, urls: {apis, socket}}]`", body = Vec<Object>))
+)]
+async fn flavors(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Auth(_): Auth,
+) -> axum::Json<Value> {
+    let base = base_url(&state, &headers);
+    axum::Json(json!([{"flavorId": FLAVOR_ID, "urls": {"apis": base, "socket": base}}]))
+}
+
+/// GET /api/flavor/email/{email}: which cluster hosts someone's meeting room. The
+/// answer is the same for every address, so it tells nothing about who has an account.
+#[utoipa::path(
+    get,
+    path = "/api/flavor/email/{email}",
+    tag = "meta",
+    operation_id = "flavorOfEmail",
+    params(("email" = String, Path, description = "Any e-mail address")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{useGlobal: true, flavorId}`", body = Object))
+)]
+async fn flavor_of_email(Auth(_): Auth, Path(_email): Path<String>) -> axum::Json<Value> {
+    axum::Json(json!({"useGlobal": true, "flavorId": FLAVOR_ID}))
+}
+
+/// GET /api/confnumbers: the telephone numbers that dial into meetings
+/// (`meetings.dial_in_numbers`), `{data: []}` when none are set.
+#[utoipa::path(
+    get,
+    path = "/api/confnumbers",
+    tag = "meta",
+    operation_id = "confNumbers",
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: [{number, country?, label?}]}`", body = Object))
+)]
+async fn conf_numbers(State(state): State<AppState>, Auth(_): Auth) -> axum::Json<Value> {
+    axum::Json(json!({"data": state.config.dial_in_numbers}))
 }

@@ -28,7 +28,7 @@ pub(crate) const AUTHORIZATION: &str = "authorization";
 pub(crate) const CLIENT_BASIC: &str = "client_basic";
 
 const SPEC_PATH: &str = "/api/openapi.json";
-const UI_PATH: &str = "/api/docs";
+pub(crate) const UI_PATH: &str = "/api/docs";
 
 #[derive(OpenApi)]
 #[openapi(

@@ -138,7 +138,7 @@ fn wants_html(channel: Option<&str>) -> bool {
     operation_id = "createSpace",
     request_body = CreateBody,
     security(("authorization" = [])),
-    responses((status = 201, description = "`{data: [{topicId, topic}, ...one entry per invitee]}`", body = Data<Vec<JsonObject>>))
+    responses((status = 200, description = "`{data: [{topicId, topic}, ...one entry per invitee]}` (200, not 201: the Spaces clients check for 200)", body = Data<Vec<JsonObject>>))
 )]
 async fn create(
     State(state): State<AppState>,
@@ -158,7 +158,7 @@ async fn create(
     let html = wants_html(body.inform_channel.as_deref());
     let mut data = vec![json!({"topicId": view.space.id, "topic": wire::space_view(&view, &base)})];
     data.extend(outcomes.iter().map(|o| wire::invite_outcome(view.space.id, o, &base, html)));
-    Ok((StatusCode::CREATED, axum::Json(json!({"data": data}))))
+    Ok((StatusCode::OK, axum::Json(json!({"data": data}))))
 }
 
 /// GET /api/spaces/{id}: the bare space object.

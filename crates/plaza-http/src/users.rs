@@ -11,7 +11,14 @@ use crate::schemas::{Data, JsonObject, User};
 use crate::{AppState, Routes, base_url, wire};
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(me, settings, update_settings, update_settings_by_id))]
+#[openapi(paths(
+    me,
+    settings,
+    update_settings,
+    update_settings_by_id,
+    features_rollout,
+    statistics
+))]
 pub(crate) struct Doc;
 
 pub(crate) fn routes() -> Routes {
@@ -19,6 +26,8 @@ pub(crate) fn routes() -> Routes {
         .route("/api/users/me", get(me))
         .route("/api/users/me/settings", get(settings).post(update_settings))
         .route("/api/users/me/settings/{settings_id}", post(update_settings_by_id))
+        .route("/api/users/me/featuresrollout", get(features_rollout))
+        .route("/api/users/{user_id}/statistics", get(statistics))
 }
 
 /// GET /api/users/me: the caller, as a bare object.
@@ -93,4 +102,57 @@ async fn update_settings_by_id(
 ) -> ApiResult<axum::Json<Value>> {
     let record = state.identity.update_settings(&principal, Some(&settings_id), changes).await?;
     Ok(axum::Json(json!({"data": wire::settings(&record)})))
+}
+
+/// GET /api/users/me/featuresrollout: the features this server offers the caller, as
+/// flags (registered users only; guests get 403).
+#[utoipa::path(
+    get,
+    path = "/api/users/me/featuresrollout",
+    tag = "users",
+    operation_id = "featuresRollout",
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: {feature: enabled, ...}}`", body = Data<JsonObject>))
+)]
+async fn features_rollout(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<axum::Json<Value>> {
+    state.identity.require_registered(&principal)?;
+    Ok(axum::Json(json!({"data": {
+        "chat": true,
+        "posts": true,
+        "tasks": true,
+        "directSpaces": true,
+        "fileSharing": true,
+        "meetings": true,
+        "guestAccess": true,
+        "dialIn": !state.config.dial_in_numbers.is_empty(),
+    }})))
+}
+
+/// GET /api/users/{userId}/statistics: the caller's own counts (`me` or their id;
+/// server admins may read anyone's): spaces they are in, messages they sent, meetings
+/// held in their spaces.
+#[utoipa::path(
+    get,
+    path = "/api/users/{user_id}/statistics",
+    tag = "users",
+    operation_id = "userStatistics",
+    params(("user_id" = String, Path, description = "A user id, or `me`")),
+    security(("authorization" = [])),
+    responses((status = 200, description = "`{data: {spaces, messages, meetings}}`", body = Data<JsonObject>))
+)]
+async fn statistics(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(user_id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let counts = state.identity.statistics(&principal, &user_id).await?;
+    Ok(axum::Json(json!({"data": {
+        "userId": if user_id == "me" { principal.user_id().to_string() } else { user_id },
+        "spaces": counts.spaces,
+        "messages": counts.messages,
+        "meetings": counts.meetings,
+    }})))
 }

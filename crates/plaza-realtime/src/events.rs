@@ -17,7 +17,7 @@ use socketioxide::extract::{SocketRef, State, TryData};
 use crate::auth::SocketPrincipal;
 use crate::sink::emit_all;
 use crate::turn::Turn;
-use crate::{RealtimeState, socket_room, space_room};
+use crate::{RealtimeState, socket_room, space_room, subscriber_room};
 
 /// The events this server answers, registered on every connected socket.
 pub(crate) fn register<A: Adapter>(socket: &SocketRef<A>) {
@@ -31,6 +31,31 @@ pub(crate) fn register<A: Adapter>(socket: &SocketRef<A>) {
 
 fn principal<A: Adapter>(socket: &SocketRef<A>) -> Option<plaza_core::identity::Principal> {
     socket.extensions.get::<SocketPrincipal>().map(|p| p.0)
+}
+
+/// Answers an event that a socket sent before its namespace connection was refused
+/// (see `vendor/socketioxide`): the event's usual failure, carrying the refusal.
+pub(crate) fn refused_reply(event: &str, data: Value, refusal: &str) -> Option<(String, Value)> {
+    let error = serde_json::from_str::<Value>(refusal)
+        .ok()
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({"code": "auth.invalid_token", "message": refusal}));
+    match event {
+        "SUBSCRIBE_CHANNEL" => {
+            let space_id = data.pointer("/channel/_id").cloned().unwrap_or(Value::Null);
+            let payload = json!({"channel": {"_id": space_id, "type": "topic"}, "error": error});
+            Some(("SUBSCRIBE_CHANNEL_FAILED".to_owned(), payload))
+        }
+        "SEND_MESSAGE" | "SEND_MEDIA_SESSION_EVENTS" => {
+            let mut failed = match data {
+                Value::Object(payload) => payload,
+                _ => Map::new(),
+            };
+            failed.insert("error".into(), error);
+            Some((format!("{event}_FAILED"), Value::Object(failed)))
+        }
+        _ => None,
+    }
 }
 
 fn error_body(error: &CoreError) -> Value {
@@ -84,7 +109,7 @@ async fn subscribe<A: Adapter>(
         Ok((space, _)) => space,
         Err(error) => return fail(error),
     };
-    socket.join(space_room(space.id));
+    socket.join([space_room(space.id), subscriber_room(space.id, principal.user_id())]);
     let payload = json!({
         "channel": {"_id": space.id, "type": "topic"},
         "dtsid": format!("{}:{}", space.id, socket.id),
@@ -131,7 +156,7 @@ async fn unsubscribe<A: Adapter>(
     let space_id =
         data.pointer("/channel/_id").and_then(Value::as_str).unwrap_or_default().to_owned();
     if is_subscribed(&socket, &space_id) {
-        socket.leave(space_room(&space_id));
+        socket.leave([space_room(&space_id), subscriber_room(&space_id, principal.user_id())]);
         if let Err(error) =
             state.meetings.left_space(&principal, &space_id, &socket_room(&socket)).await
         {
@@ -250,7 +275,7 @@ async fn presence<A: Adapter>(
             list.iter()
                 .filter_map(|r| r.get("_id").and_then(Value::as_str).or_else(|| r.as_str()))
                 .filter(|id| id.parse::<ObjectId>().is_ok())
-                .map(crate::user_room)
+                .map(|user_id| subscriber_room(&space_id, user_id))
                 .collect()
         })
         .unwrap_or_default();
@@ -258,9 +283,8 @@ async fn presence<A: Adapter>(
     if receivers.is_empty() {
         let _ = socket.to(space_room(&space_id)).emit("PRESENCE_EVENT_RESPONSE", &payload).await;
     } else {
-        // Only the named receivers who are subscribed to this space.
+        // Only the named receivers, and only their sockets subscribed to this space.
         let _ = socket
-            .within(space_room(&space_id))
             .to(receivers)
             .except(socket_room(&socket))
             .emit("PRESENCE_EVENT_RESPONSE", &payload)

@@ -125,6 +125,16 @@ pub(crate) fn user_room(user_id: impl std::fmt::Display) -> String {
     format!("user:{user_id}")
 }
 
+/// The sockets of one user subscribed to one space: targeted presence goes to these
+/// rooms, so it reaches the named receivers only where they subscribed (rooms combine
+/// as a union, so `space` and `user` rooms together would reach both).
+pub(crate) fn subscriber_room(
+    space_id: impl std::fmt::Display,
+    user_id: impl std::fmt::Display,
+) -> String {
+    format!("sub:{space_id}:{user_id}")
+}
+
 /// Every socket's own room, so that a broadcast can leave its origin out.
 pub(crate) fn socket_room<A: Adapter>(socket: &SocketRef<A>) -> String {
     format!("sock:{}", socket.id)
@@ -221,6 +231,7 @@ fn closer<A: Adapter>(io: &SocketIo<A>) -> ConnectionCloser {
 
 fn builder(limits: RealtimeLimits) -> socketioxide::SocketIoBuilder {
     SocketIo::builder()
+        .refused_event_reply(events::refused_reply)
         .max_buffer_size(limits.socket_queue)
         .ping_interval(limits.ping_interval)
         .ping_timeout(limits.ping_timeout)

@@ -9,7 +9,7 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use tokio::sync::mpsc;
 
-use crate::{space_room, user_room};
+use crate::{space_room, subscriber_room, user_room};
 
 /// The core's [`EventSink`] for a server with sockets. Publishing never blocks: events
 /// go onto a queue that one task drains, so emits keep the order of the commits.
@@ -101,10 +101,10 @@ async fn deliver<A: Adapter>(io: &SocketIo<A>, base_url: &str, event: DomainEven
         }
         DomainEvent::MemberRemoved { space_id, user_id, .. } => {
             // A removed user's sockets stop receiving the space at once.
-            let room = space_room(space_id);
+            let rooms = [space_room(space_id), subscriber_room(space_id, user_id)];
             for operators in io.nsps() {
                 let theirs = operators.to(user_room(user_id));
-                if let Err(error) = theirs.clone().leave(room.clone()).await {
+                if let Err(error) = theirs.clone().leave(rooms.clone()).await {
                     tracing::warn!(%error, "unsubscribing a removed user failed");
                 }
                 let payload = json!({"channel": {"_id": space_id, "type": "topic"}});

@@ -400,6 +400,7 @@ impl Application {
                 cors_origins: settings.server.cors_origins.clone(),
                 trusted_proxies: settings.server.trusted_proxies.clone(),
                 request_timeout: Duration::from_secs(settings.limits.request_timeout_secs),
+                dial_in_numbers: settings.meetings.dial_in_numbers.clone(),
             }),
         };
         let adapter = realtime_adapter(&settings)?;
@@ -415,7 +416,7 @@ impl Application {
                 spaces: services.spaces.clone(),
                 messages: services.messages.clone(),
                 meetings: services.meetings.clone(),
-                base_url: settings.server.public_url.clone().unwrap_or_default(),
+                base_url: realtime_base_url(&settings, &listener),
                 limits: plaza_realtime::RealtimeLimits {
                     connections_per_user: settings.limits.connections_per_user,
                     socket_queue: settings.limits.socket_queue,
@@ -600,5 +601,22 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {}
         () = terminate => {}
+    }
+}
+
+/// The base of the absolute URLs in socket events (attachment paths, pictures):
+/// `server.public_url`, else the address the server listens on (`localhost` for an
+/// unspecified one). A broadcast goes to every socket alike, so unlike REST it cannot
+/// follow each client's `Host`; deployments set `server.public_url`.
+fn realtime_base_url(settings: &Settings, listener: &TcpListener) -> String {
+    if let Some(url) = &settings.server.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    match listener.local_addr() {
+        Ok(address) if address.ip().is_unspecified() => {
+            format!("http://localhost:{}", address.port())
+        }
+        Ok(address) => format!("http://{address}"),
+        Err(_) => String::new(),
     }
 }

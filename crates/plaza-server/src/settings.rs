@@ -220,6 +220,8 @@ pub struct MeetingSettings {
     pub ring_timeout_ms: u64,
     /// How long a media token works, in seconds.
     pub media_token_ttl_secs: u64,
+    /// The telephone numbers that dial into meetings (`GET /api/confnumbers`).
+    pub dial_in_numbers: Vec<plaza_http::DialInNumber>,
 }
 
 impl Default for MeetingSettings {
@@ -228,6 +230,7 @@ impl Default for MeetingSettings {
             drop_grace_ms: 30_000,
             ring_timeout_ms: 45_000,
             media_token_ttl_secs: 3600,
+            dial_in_numbers: Vec::new(),
         }
     }
 }

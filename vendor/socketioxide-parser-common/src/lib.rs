@@ -278,6 +278,14 @@ mod test {
         assert_eq!(packet, payload);
     }
 
+    // PLAZA-PATCH: the payload-less acknowledgement of the v4 protocol has no comma.
+    #[test]
+    fn packet_encode_connect_without_payload() {
+        assert_eq!(encode(Packet::connect("/chat", None)), "0/chat");
+        assert_eq!(encode(Packet::connect("/", None)), "0");
+        assert_eq!(encode(Packet::disconnect("/chat")), "1/chat,");
+    }
+
     // Disconnect
 
     #[test]

@@ -17,6 +17,12 @@ pub fn serialize_packet(packet: Packet) -> Value {
     if !packet.inner.is_binary() {
         serialize_nsp(&mut buffer, &packet.ns);
     }
+    // PLAZA-PATCH: a CONNECT acknowledgement without payload (Socket.IO v4 protocol, for
+    // Engine.IO 3 clients) is `40/chat`, as Socket.IO 1.x/2.x servers wrote it: some
+    // clients compare the frame exactly. Every v2 parser reads both forms.
+    if matches!(packet.inner, PacketData::Connect(None)) && buffer.last() == Some(&b',') {
+        buffer.truncate(buffer.len() - 1);
+    }
     let bins = match packet.inner {
         PacketData::Connect(Some(data)) => {
             buffer.put_slice(data.as_str().unwrap().as_bytes());

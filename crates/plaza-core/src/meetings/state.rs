@@ -135,6 +135,23 @@ impl Recording {
     }
 }
 
+/// A client's own report that its conference started or stopped
+/// (`POST /api/analytics/video/conference/start|stop`), kept in the meeting's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConferenceReport {
+    /// `start` or `stop`.
+    pub event: String,
+    pub user_id: ObjectId,
+    pub at: Timestamp,
+    /// The duration the client reported, in seconds, if any.
+    pub duration: Option<f64>,
+}
+
+/// Reports kept per meeting at most: the oldest go first, so a looping client cannot
+/// grow the meeting's document without bound.
+pub const MAX_CONFERENCE_REPORTS: usize = 200;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Layout {
@@ -210,6 +227,9 @@ pub struct MeetingState {
     pub recordings: Vec<Recording>,
     pub layout: Option<Layout>,
     pub modified: Timestamp,
+    /// Clients' start/stop reports, oldest first (absent in meetings stored before).
+    #[serde(default)]
+    pub conference_reports: Vec<ConferenceReport>,
 }
 
 /// Keeps the known media flags of a reported `mediaSession`, and the session id.
@@ -245,6 +265,7 @@ impl MeetingState {
             recordings: Vec::new(),
             layout: None,
             modified: at,
+            conference_reports: Vec::new(),
         };
         let mut happened = vec![Happening::Started];
         happened.extend(state.join(starter, media, origin, at));
@@ -476,6 +497,15 @@ impl MeetingState {
         Some(Some(vec![Happening::PermissionRejected(id, permissions)]))
     }
 
+    /// Keeps a client's conference report; announces nothing.
+    pub fn report_conference(&mut self, report: ConferenceReport) -> Vec<Happening> {
+        if self.conference_reports.len() >= MAX_CONFERENCE_REPORTS {
+            self.conference_reports.remove(0);
+        }
+        self.conference_reports.push(report);
+        Vec::new()
+    }
+
     pub fn set_layout(&mut self, layout: Layout) -> Vec<Happening> {
         if self.layout.as_ref() == Some(&layout) {
             return Vec::new();
@@ -505,6 +535,7 @@ impl MeetingState {
             "attendees": attendees,
             "recordings": recordings,
             "layout": self.layout.as_ref().map(|l| json!({"layout": l.layout, "backgroundTheme": l.background_theme})),
+            "conferenceReports": self.conference_reports,
             "data": [],
         });
         match content {

@@ -156,8 +156,31 @@ pub(crate) fn parse(params: &ListParams) -> CoreResult<Parsed> {
         "all" => SpaceStatus::ALL.to_vec(),
         _ => return Err(CoreError::invalid("topicstatus", "must be 0, 1 or all")),
     };
+    // `filtertype` is a set (clients repeat it): `pinned`, and space types, which
+    // clients also send there (`filtertype=group&filtertype=direct`) and which then
+    // choose the kinds when `topictype` does not.
+    let mut pinned_only = false;
+    let mut filter_types = Vec::new();
+    for part in params.filtertype.as_deref().unwrap_or_default().split(',') {
+        match part.trim().to_ascii_lowercase().as_str() {
+            "" => {}
+            "pinned" => pinned_only = true,
+            kind @ ("group" | "direct" | "personal" | "all") => filter_types.push(kind.to_owned()),
+            _ => {
+                return Err(CoreError::invalid(
+                    "filtertype",
+                    "must be pinned or a space type (group, direct, personal, all)",
+                ));
+            }
+        }
+    }
+    let types = match params.topictype.as_deref() {
+        Some(types) => types.to_owned(),
+        None if !filter_types.is_empty() => filter_types.join(","),
+        None => "group".to_owned(),
+    };
     let mut kinds = Vec::new();
-    for part in params.topictype.as_deref().unwrap_or("group").split(',') {
+    for part in types.split(',') {
         let part = part.trim().to_ascii_lowercase();
         let add: &[SpaceKind] = match part.as_str() {
             "" | "group" => &[SpaceKind::Group],
@@ -177,11 +200,6 @@ pub(crate) fn parse(params: &ListParams) -> CoreResult<Parsed> {
             }
         }
     }
-    let pinned_only = match params.filtertype.as_deref().map(str::trim) {
-        None | Some("") => false,
-        Some("pinned") => true,
-        Some(_) => return Err(CoreError::invalid("filtertype", "must be pinned")),
-    };
     let by_last_message = match params.sort_by.as_deref().map(str::trim) {
         None | Some("") => false,
         Some("lastMessage.modified") => true,

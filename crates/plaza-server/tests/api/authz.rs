@@ -52,11 +52,16 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /api/admin/users", "UUDDDDDA"),
     ("POST /api/admin/users/{user}/disable", "UUDDDDDA"),
     ("POST /api/admin/users/{user}/enable", "UUDDDDDA"),
+    ("POST /api/analytics/video/conference/start", "UUDDAAAA"),
+    ("POST /api/analytics/video/conference/stop", "UUDDAAAA"),
     ("POST /api/anonymous/auth", "AAAAAAAA"),
     ("POST /api/auth/login", "AAAAAAAA"),
     ("POST /api/auth/logout", "UUAAAAAA"),
     ("POST /api/auth/register", "AAAAAAAA"),
+    ("GET /api/confnumbers", "UUAAAAAA"),
     ("GET /api/files/download/{key}", "DDDDDDDD"),
+    ("GET /api/flavor", "UUAAAAAA"),
+    ("GET /api/flavor/email/{email}", "UUAAAAAA"),
     ("GET /api/files/getdownloadurl", "UUHHAAAA"),
     ("POST /api/files/getdownloadurl", "UUHHAAAA"),
     ("POST /api/files/getuploadurl", "UUAAAAAA"),
@@ -111,6 +116,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET /api/tasks/{message_id}/messages", "UUHHAAAA"),
     ("GET /api/users/me", "UUAAAAAA"),
     ("GET /api/users/me/attachments/natives", "UUAAAAAA"),
+    ("GET /api/users/me/featuresrollout", "UUAADAAA"),
     ("GET /api/users/me/ideas", "UUAAAAAA"),
     ("GET /api/users/me/messages", "UUAAAAAA"),
     ("GET /api/users/me/settings", "UUAAAAAA"),
@@ -125,6 +131,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET /api/users/meetingroom/{email}", "UUAAAAAA"),
     ("GET /api/users/{user}/colleagues", "UUDDDDAD"),
     ("GET /api/users/{user}/people/withdm", "UUDDDDAD"),
+    ("GET /api/users/{user_id}/statistics", "UUDDDDAA"),
     ("GET /health", "AAAAAAAA"),
     ("GET /norevimages/noimage.jpg", "AAAAAAAA"),
     ("POST /oauth2/access_token", "AAAAAAAA"),
@@ -348,6 +355,9 @@ fn body(method: &str, path: &str, fixture: &Fixture, callers: &Callers) -> Optio
         p if p.ends_with("/chats") || p.ends_with("/ideas") || p.ends_with("/tasks") => content,
         "/api/messages/{message_id}" => json!({"content": {"bodyText": "edited"}}),
         "/api/messages/deletemessages" => json!({"messageIds": [fixture.message]}),
+        "/api/analytics/video/conference/start" | "/api/analytics/video/conference/stop" => {
+            json!({"vcid": format!("topic_{}", fixture.space)})
+        }
         "/api/spaces/invite" => json!({"topic": {"title": "New"}}),
         "/api/spaces/{space_id}" => json!({"title": "Renamed"}),
         "/api/spaces/{space_id}/invite" => {

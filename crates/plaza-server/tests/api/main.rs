@@ -9,6 +9,7 @@ mod authz;
 mod backup;
 mod cli;
 mod cluster;
+mod compat;
 mod config;
 mod durability;
 mod errors;

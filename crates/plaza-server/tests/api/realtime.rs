@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, jwt, spawn_app};
 
-fn clients_dir() -> PathBuf {
+pub(crate) fn clients_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
 }
 
-fn required() -> bool {
+pub(crate) fn required() -> bool {
     std::env::var("PLAZA_REQUIRE_CLIENTS").is_ok_and(|v| v == "1")
 }
 
