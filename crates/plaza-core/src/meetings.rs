@@ -28,7 +28,7 @@ use crate::events::{DomainEvent, EventSink, MediaAudience, MediaEvent};
 use crate::identity::{IdentityService, MediaGrant, Principal};
 use crate::messages::MessageView;
 use crate::spaces::access::{Action, allowed};
-use crate::spaces::{reads_since, space_and_party};
+use crate::spaces::{reads_since, space_and_party, space_and_reader};
 use crate::{CoreError, CoreResult, ErrorCode};
 use state::{Happening, Layout, MeetingState, Origin, Person, media_flags};
 
@@ -212,7 +212,7 @@ impl MeetingService {
                 "only members of the space take part in its meetings",
             ));
         };
-        let since = reads_since(&membership, party.anonymous);
+        let since = reads_since(&space, &membership, party.anonymous);
         Ok((space, party, since))
     }
 
@@ -629,7 +629,15 @@ impl MeetingService {
         before: Option<&str>,
         size: Option<u32>,
     ) -> CoreResult<MeetingPage> {
-        let (space, _, since) = self.space_for(principal, parse_space(space_id)?).await?;
+        // Like the message history, readable before joining by whoever could join.
+        let (space, membership, party) =
+            space_and_reader(self.store.as_ref(), principal, parse_space(space_id)?).await?;
+        let Some(membership) = membership else {
+            return Err(CoreError::permission_denied(
+                "only members of the space read its meetings",
+            ));
+        };
+        let since = reads_since(&space, &membership, party.anonymous);
         let before = match before.filter(|b| !b.is_empty()) {
             Some(b) => Some(
                 b.parse::<ObjectId>()

@@ -214,9 +214,13 @@ impl MessageService {
         crate::spaces::space_and_party(self.store.as_ref(), principal, space_id).await
     }
 
-    /// The time from which `membership` may read (guests: since they joined).
-    fn reads_since(membership: &MembershipRecord, anonymous: bool) -> Option<Timestamp> {
-        crate::spaces::reads_since(membership, anonymous)
+    /// The time from which `membership` may read `space` (see `spaces::reads_since`).
+    fn reads_since(
+        space: &SpaceRecord,
+        membership: &MembershipRecord,
+        anonymous: bool,
+    ) -> Option<Timestamp> {
+        crate::spaces::reads_since(space, membership, anonymous)
     }
 
     /// Writes a chat message, post or task, then announces it.
@@ -311,7 +315,7 @@ impl MessageService {
         let message = self.store.message(id).await?.ok_or_else(not_found)?;
         let (space, membership, party) = self.space_and_party(principal, message.space_id).await?;
         let Some(membership) = membership else { return Err(not_found()) };
-        if Self::reads_since(&membership, party.anonymous)
+        if Self::reads_since(&space, &membership, party.anonymous)
             .is_some_and(|since| message.created < since)
         {
             return Err(not_found());
@@ -481,7 +485,7 @@ impl MessageService {
         else {
             return Ok(Vec::new());
         };
-        let since = Self::reads_since(&membership, party.anonymous);
+        let since = Self::reads_since(&space, &membership, party.anonymous);
         // By storage order, not creation time: a message created before the anchor
         // but stored after it (a concurrent send) was not seen either.
         let query = MessageQuery {

@@ -61,10 +61,71 @@ pub(crate) async fn space_and_party(
     Ok((space, membership, party))
 }
 
-/// The time from which `membership` may read: guests see only what came after they
-/// joined (CONTRACT §4).
-pub(crate) fn reads_since(membership: &MembershipRecord, anonymous: bool) -> Option<Timestamp> {
-    (anonymous || membership.role == Role::Guest).then_some(membership.join_time)
+/// Whether the caller, with `mine` (any state) and `pin`, may join `space` by link.
+fn check_can_join(
+    space: &SpaceRecord,
+    mine: Option<&MembershipRecord>,
+    pin: Option<&str>,
+) -> CoreResult<()> {
+    if mine.is_some_and(|m| m.state == MembershipState::Kicked) {
+        return Err(deny("you were removed from this space"));
+    }
+    match space.kind {
+        SpaceKind::Direct => return Err(deny("direct spaces are only for their two members")),
+        SpaceKind::Group | SpaceKind::Personal => {}
+    }
+    if space.status == SpaceStatus::Archived {
+        return Err(CoreError::new(ErrorCode::TopicArchived, "the space is archived"));
+    }
+    if space.settings.get("memberOnly") == Some(&Value::Bool(true)) {
+        return Err(CoreError::new(
+            ErrorCode::TopicMemberOnly,
+            "only invited members may join this space",
+        ));
+    }
+    check_pin(space, pin)
+}
+
+/// The space and the membership `principal` reads it with: their own active one, or,
+/// for someone who could join it by link now (the test `GET /api/spaces/{id}` makes),
+/// that of a guest joining now, which is not stored: reading does not join (clients
+/// read ideas, tasks and meetings before they call `/join`). `None` for whoever could
+/// not join. A PIN-protected space needs its PIN, so only `/join` opens it.
+pub(crate) async fn space_and_reader(
+    store: &dyn Store,
+    principal: &Principal,
+    space_id: ObjectId,
+) -> CoreResult<(SpaceRecord, Option<MembershipRecord>, Party)> {
+    let (space, mine) = live_space_with_membership(store, space_id, principal.user_id()).await?;
+    let anonymous = principal.user.kind == UserKind::Anonymous;
+    if let Some(active) = mine.as_ref().filter(|m| m.state == MembershipState::Active) {
+        let party = Party { role: Some(active.role), anonymous };
+        return Ok((space, Some(active.clone()), party));
+    }
+    if check_can_join(&space, mine.as_ref(), None).is_err() {
+        return Ok((space, None, Party { role: None, anonymous }));
+    }
+    let guest =
+        MembershipRecord::joining(space.id, principal.user_id(), Role::Guest, Timestamp::now());
+    Ok((space, Some(guest), Party { role: Some(Role::Guest), anonymous }))
+}
+
+/// The `restrict` entry that keeps guests to what was created after they joined; new
+/// spaces have it, and an admin may clear it (`POST /api/spaces/{id}`).
+pub const GUEST_HISTORY_CUT: &str = "deny_guest_access_history_msg";
+
+/// The time from which `membership` may read `space`: guests see only what came after
+/// they joined when the space's `restrict` says so (CONTRACT §4), else everything.
+/// The store applies the same rule in the queries that join memberships themselves
+/// (`MessageScope::MemberOf`, `file_readable_through_message`).
+pub(crate) fn reads_since(
+    space: &SpaceRecord,
+    membership: &MembershipRecord,
+    anonymous: bool,
+) -> Option<Timestamp> {
+    let guest = anonymous || membership.role == Role::Guest;
+    let cut = space.restrict.iter().any(|r| r == GUEST_HISTORY_CUT);
+    (guest && cut).then_some(membership.join_time)
 }
 
 /// A space with the members shown alongside it.
@@ -344,7 +405,7 @@ impl SpaceService {
             )?,
             status: SpaceStatus::Active,
             settings: default_settings(),
-            restrict: vec!["deny_guest_access_history_msg".to_owned()],
+            restrict: vec![GUEST_HISTORY_CUT.to_owned()],
             creator_id: principal.user_id(),
             unique_key: None,
             created: now,
@@ -546,34 +607,9 @@ impl SpaceService {
         let space = self.space(space_id).await?;
         let mine = self.store.membership(space.id, principal.user_id()).await?;
         if party(principal, mine.as_ref()).role.is_none() {
-            self.check_can_join(&space, mine.as_ref(), pin)?;
+            check_can_join(&space, mine.as_ref(), pin)?;
         }
         self.view(space, mine).await
-    }
-
-    fn check_can_join(
-        &self,
-        space: &SpaceRecord,
-        mine: Option<&MembershipRecord>,
-        pin: Option<&str>,
-    ) -> CoreResult<()> {
-        if mine.is_some_and(|m| m.state == MembershipState::Kicked) {
-            return Err(deny("you were removed from this space"));
-        }
-        match space.kind {
-            SpaceKind::Direct => return Err(deny("direct spaces are only for their two members")),
-            SpaceKind::Group | SpaceKind::Personal => {}
-        }
-        if space.status == SpaceStatus::Archived {
-            return Err(CoreError::new(ErrorCode::TopicArchived, "the space is archived"));
-        }
-        if space.settings.get("memberOnly") == Some(&Value::Bool(true)) {
-            return Err(CoreError::new(
-                ErrorCode::TopicMemberOnly,
-                "only invited members may join this space",
-            ));
-        }
-        check_pin(space, pin)
     }
 
     /// `GET /api/spaces/{id}/join`: members refresh; anyone else who may join becomes a
@@ -606,7 +642,7 @@ impl SpaceService {
             self.store.update_member_view(&refreshed).await?;
             return Ok((space, refreshed));
         }
-        self.check_can_join(&space, mine.as_ref(), pin)?;
+        check_can_join(&space, mine.as_ref(), pin)?;
         let membership =
             self.admit(principal, &space, principal.user_id(), Role::Guest, mine).await?;
         Ok((space, membership))
@@ -1101,7 +1137,7 @@ impl SpaceService {
                     description: String::new(),
                     status: SpaceStatus::Active,
                     settings: default_settings(),
-                    restrict: vec!["deny_guest_access_history_msg".to_owned()],
+                    restrict: vec![GUEST_HISTORY_CUT.to_owned()],
                     creator_id: owner.id,
                     unique_key: Some(key.clone()),
                     created: now,

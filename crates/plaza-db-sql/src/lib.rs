@@ -1649,8 +1649,10 @@ macro_rules! impl_sql_store {
                         query
                             .push(" JOIN membership ms ON ms.space_id = m.space_id AND ms.user_id = ")
                             .push_bind(user_id.to_string())
-                            .push(" AND ms.state = 'active' AND (ms.role <> 'guest' OR m.created >= ms.join_time)")
-                            .push(" JOIN space s ON s.space_id = m.space_id AND s.status <> 2 WHERE 1 = 1");
+                            .push(" AND ms.state = 'active'")
+                            .push(" JOIN space s ON s.space_id = m.space_id AND s.status <> 2")
+                            .push(" AND (ms.role <> 'guest' OR m.created >= ms.join_time")
+                            .push(" OR s.restrict_list NOT LIKE '%\"deny_guest_access_history_msg\"%') WHERE 1 = 1");
                     }
                 }
                 // Categories come from our enum, so they are spliced as literals.
@@ -1841,7 +1843,8 @@ macro_rules! impl_sql_store {
                      JOIN message m ON m.message_id = f.message_id AND m.deleted = $1 \
                      JOIN space s ON s.space_id = m.space_id AND s.status <> 2 \
                      JOIN membership ms ON ms.space_id = m.space_id AND ms.user_id = $2 \
-                       AND ms.state = 'active' AND (ms.role <> 'guest' OR m.created >= ms.join_time) \
+                       AND ms.state = 'active' AND (ms.role <> 'guest' OR m.created >= ms.join_time \
+                       OR s.restrict_list NOT LIKE '%\"deny_guest_access_history_msg\"%') \
                      WHERE f.file_key = $3 LIMIT 1",
                 )
                 .bind(false)

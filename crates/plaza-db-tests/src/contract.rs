@@ -1135,6 +1135,20 @@ pub async fn files_are_readable_through_live_messages_only(store: Arc<dyn Store>
     let outsider = registered(&store, "zed").await?;
     assert!(!store.file_readable_through_message("k1", outsider.id).await?);
 
+    // The guest cut holds only while the space's restrict asks for it, in the queries
+    // that join memberships themselves too.
+    let members_view = |user| MessageQuery::new(MessageScope::MemberOf(user), 10);
+    assert!(store.query_messages(&members_view(eve.id)).await?.is_empty());
+    let mut open = group.clone();
+    open.restrict.clear();
+    store.update_space(&open).await?;
+    assert!(store.file_readable_through_message("k1", eve.id).await?);
+    let seen = store.query_messages(&members_view(eve.id)).await?;
+    assert_eq!(seen.iter().map(|m| m.id).collect::<Vec<_>>(), [chat.id]);
+    store.update_space(&group).await?;
+    assert!(!store.file_readable_through_message("k1", eve.id).await?);
+    assert!(store.query_messages(&members_view(eve.id)).await?.is_empty());
+
     // An edit that drops the attachment drops access; a deletion too.
     let mut edited = chat.clone();
     edited.content.insert("data".into(), json!([{"fileId": "k2"}]));

@@ -20,6 +20,9 @@ import type {
   User,
 } from './types.js';
 
+/** The `restrict` entry that keeps guests to what came after they joined. */
+export const GUEST_HISTORY_CUT = 'deny_guest_access_history_msg';
+
 export type TokenType = 'jwt' | 'bearer';
 export type QueryValue = string | number | boolean | null | undefined;
 export type Query = Record<string, QueryValue | QueryValue[]>;
@@ -319,7 +322,7 @@ export class PlazaClient {
   /** Admins change the title, description, settings (PIN: `settings.confPin`) or status. */
   updateSpace(
     spaceId: Id,
-    changes: { title?: string; description?: string; settings?: SpaceSettings; status?: number },
+    changes: { title?: string; description?: string; settings?: SpaceSettings; status?: number; restrict?: string[] },
   ): Promise<Space> {
     return this.post<Space>(`/api/spaces/${enc(spaceId)}`, changes);
   }
@@ -331,6 +334,15 @@ export class PlazaClient {
   /** Sets the PIN guests need, or clears it with `null`. */
   setPin(spaceId: Id, pin: string | null): Promise<Space> {
     return this.updateSpace(spaceId, { settings: { confPin: pin } });
+  }
+
+  /**
+   * Whether guests read the history from before they joined (the space's `restrict`
+   * loses or regains `deny_guest_access_history_msg`; other restrictions are kept).
+   */
+  setGuestHistory(space: Space, guestsReadEarlierHistory: boolean): Promise<Space> {
+    const others = (space.restrict ?? []).filter((r) => r !== GUEST_HISTORY_CUT);
+    return this.updateSpace(space._id, { restrict: guestsReadEarlierHistory ? others : [...others, GUEST_HISTORY_CUT] });
   }
 
   archive(spaceId: Id): Promise<Space> {

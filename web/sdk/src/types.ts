@@ -60,6 +60,8 @@ export interface Space {
   /** 0 active, 1 archived, 2 deleted. */
   status: number;
   settings?: SpaceSettings;
+  /** Restrictions, e.g. `deny_guest_access_history_msg`: guests read only what came after they joined. */
+  restrict?: string[];
   members?: Member[];
   created?: string;
   modified?: string;

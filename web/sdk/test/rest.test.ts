@@ -172,3 +172,14 @@ test('upload asks for a signed URL, PUTs with progress and builds the attachment
     thumbnailFile: 'k1-thumb',
   });
 });
+
+test('setGuestHistory toggles only the guest history cut in restrict', async () => {
+  const { calls, fetch } = fakeFetch(() => ({ body: { _id: 's1', status: 0 } }));
+  const client = new PlazaClient({ baseUrl: 'http://plaza.test', token: 'T', fetch });
+  const space = { _id: 's1', status: 0, restrict: ['deny_guest_access_history_msg', 'other'] };
+  await client.setGuestHistory(space, true);
+  assert.equal(calls[0]!.url, 'http://plaza.test/api/spaces/s1');
+  assert.deepEqual(calls[0]!.body, { restrict: ['other'] });
+  await client.setGuestHistory({ ...space, restrict: ['other'] }, false);
+  assert.deepEqual(calls[1]!.body, { restrict: ['other', 'deny_guest_access_history_msg'] });
+});

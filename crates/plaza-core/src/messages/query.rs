@@ -217,11 +217,12 @@ impl MessageService {
         params: &HistoryParams,
     ) -> CoreResult<HistoryPage> {
         let space_id: ObjectId = space_id.parse().map_err(|_| super::topic_not_found())?;
-        let (space, membership, party) = self.space_and_party(principal, space_id).await?;
+        let (space, membership, party) =
+            crate::spaces::space_and_reader(self.store.as_ref(), principal, space_id).await?;
         let Some(membership) = membership else {
             return Err(CoreError::permission_denied("only members may read this space"));
         };
-        let since = Self::reads_since(&membership, party.anonymous);
+        let since = Self::reads_since(&space, &membership, party.anonymous);
         let size = page_size(params.size, 30);
         let mut query = MessageQuery::in_space(space.id, since, size);
         query.categories = categories(params.category.as_deref())?;
@@ -316,7 +317,7 @@ impl MessageService {
             })?;
             let readable = match self.space_and_party(principal, id).await {
                 Ok((space, Some(membership), party)) => {
-                    Some((space.id, Self::reads_since(&membership, party.anonymous)))
+                    Some((space.id, Self::reads_since(&space, &membership, party.anonymous)))
                 }
                 Ok((_, None, _)) => None,
                 Err(error) if error.code == crate::ErrorCode::TopicNotFound => None,

@@ -95,6 +95,29 @@ impl RawSocket {
     }
 }
 
+/// Uploads a small text file as `token`'s user; returns its key.
+async fn upload_text(app: &TestApp, token: &str) -> String {
+    let bytes = b"plain text attachment".to_vec();
+    let upload = app
+        .post(
+            "/api/files/getuploadurl",
+            Some(&jwt(token)),
+            &json!({"files": [{"Content-Type": "text/plain", "Content-Length": bytes.len()}]}),
+        )
+        .await;
+    let slot = &upload.body["data"][0];
+    let put = app
+        .client
+        .put(slot["url"].as_str().unwrap())
+        .header("content-type", "text/plain")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+    slot["fileKey"].as_str().unwrap().to_owned()
+}
+
 async fn owner_and_space(app: &TestApp) -> (String, String) {
     let (owner, _) = app.register("owner@example.com").await;
     let space = app.create_space(&owner, "Compat").await;
@@ -274,25 +297,7 @@ async fn targeted_presence_reaches_only_its_receivers() {
 async fn attachment_paths_are_absolute_live_and_over_rest() {
     let app = spawn_app().await;
     let (owner, space) = owner_and_space(&app).await;
-    let bytes = b"plain text attachment".to_vec();
-    let upload = app
-        .post(
-            "/api/files/getuploadurl",
-            Some(&jwt(&owner)),
-            &json!({"files": [{"Content-Type": "text/plain", "Content-Length": bytes.len()}]}),
-        )
-        .await;
-    let slot = &upload.body["data"][0];
-    let put = app
-        .client
-        .put(slot["url"].as_str().unwrap())
-        .header("content-type", "text/plain")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success());
-    let key = slot["fileKey"].as_str().unwrap().to_owned();
+    let key = upload_text(&app, &owner).await;
     let mut raw = RawSocket::open(&app.base, 4, &owner).await;
     raw.send(raw.connect_frame(&owner)).await;
     raw.emit("SUBSCRIBE_CHANNEL", json!({"channel": {"_id": space, "type": "topic"}})).await;
@@ -478,4 +483,182 @@ async fn start_up_endpoints_answer() {
     app.post("/api/analytics/video/conference/stop", Some(&auth), &bad)
         .await
         .assert_error(400, "request.invalid");
+}
+
+fn texts(page: &Value) -> Vec<String> {
+    let mut texts: Vec<String> = page["data"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|m| m["content"]["bodyText"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    texts.sort();
+    texts
+}
+
+/// Item 6: the guest history cut follows the space's `restrict`, on every read path:
+/// history, search, posts and their comments, the caller's cross-space lists, files,
+/// meetings and socket catch-up.
+#[tokio::test]
+async fn guest_history_follows_the_spaces_restrict_setting() {
+    let app = spawn_app().await;
+    let (owner, space) = owner_and_space(&app).await;
+    let auth = jwt(&owner);
+    let first = app
+        .post(
+            &format!("/api/spaces/{space}/chats"),
+            Some(&auth),
+            &json!({"content": {"bodyText": "early words"}}),
+        )
+        .await;
+    let first = first.body["data"]["_id"].as_str().unwrap().to_owned();
+    let key = upload_text(&app, &owner).await;
+    let item =
+        json!({"fileId": key, "provider": "native", "fileType": "text/plain", "name": "a.txt"});
+    app.post(
+        &format!("/api/spaces/{space}/chats"),
+        Some(&auth),
+        &json!({"content": {"bodyText": "early file", "data": [item]}}),
+    )
+    .await;
+    let idea = app
+        .post(
+            &format!("/api/spaces/{space}/ideas"),
+            Some(&auth),
+            &json!({"content": {"bodyText": "early post", "description": "d"}}),
+        )
+        .await;
+    let idea = idea.body["data"]["_id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/spaces/{space}/chats"),
+        Some(&auth),
+        &json!({"content": {"bodyText": "early comment"}, "parentMsg": {"_id": idea}}),
+    )
+    .await;
+
+    let guest = app.anonymous("Visitor").await;
+    let joined = app.get(&format!("/api/spaces/{space}/join"), Some(&jwt(&guest))).await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.text);
+    assert_eq!(joined.body["topic"]["restrict"], json!(["deny_guest_access_history_msg"]));
+    let reads = async || {
+        let g = jwt(&guest);
+        let history = app.get(&format!("/api/spaces/{space}/messages/query"), Some(&g)).await;
+        let search = app
+            .get(&format!("/api/spaces/{space}/messages/query?searchstring=early"), Some(&g))
+            .await;
+        let ideas = app.get(&format!("/api/spaces/{space}/ideas"), Some(&g)).await;
+        let comments = app.get(&format!("/api/ideas/{idea}/messages"), Some(&g)).await;
+        let mine = app.get(&format!("/api/users/me/messages?spacelist={space}"), Some(&g)).await;
+        let files = app.get("/api/users/me/attachments/natives", Some(&g)).await;
+        let file = app.get(&format!("/api/files/{key}"), Some(&g)).await;
+        let mut mine = texts(&mine.body);
+        mine.extend(texts(&files.body).into_iter().map(|t| format!("attached: {t}")));
+        (
+            texts(&history.body),
+            texts(&search.body),
+            texts(&ideas.body),
+            comments.status,
+            texts(&comments.body),
+            mine,
+            file.status,
+        )
+    };
+    let (history, search, ideas, comments, _, mine, file) = reads().await;
+    assert!(
+        history.is_empty() && search.is_empty() && ideas.is_empty() && mine.is_empty(),
+        "{history:?} {search:?} {ideas:?} {mine:?}"
+    );
+    assert!(!comments.is_success(), "the post is older than the guest");
+    assert!(!file.is_success() && !file.is_redirection(), "{file}");
+    let mut socket = RawSocket::open(&app.base, 4, &guest).await;
+    socket.send(socket.connect_frame(&guest)).await;
+    let subscribe = json!({"channel": {"_id": space, "type": "topic"}, "lastMessageId": first});
+    socket.emit("SUBSCRIBE_CHANNEL", subscribe.clone()).await;
+    socket.event_named("CHANNEL_SUBSCRIBED", Duration::from_secs(10)).await.unwrap();
+    let quiet = Duration::from_millis(700);
+    assert!(
+        socket.event_named("MESSAGE_SENT", quiet).await.is_none(),
+        "no catch-up from before the join"
+    );
+
+    // The admin clears the setting: guests read the earlier history everywhere.
+    let cleared =
+        app.post(&format!("/api/spaces/{space}"), Some(&auth), &json!({"restrict": []})).await;
+    assert!(cleared.status.is_success(), "{}", cleared.text);
+    let (history, search, ideas, comments, thread, mine, file) = reads().await;
+    let all = ["early comment", "early file", "early post", "early words"];
+    assert_eq!(history, ["early file", "early post", "early words"]);
+    assert_eq!(search, ["early file", "early post", "early words"]);
+    assert_eq!(ideas, ["early post"]);
+    assert!(comments.is_success());
+    assert_eq!(thread, ["early comment"]);
+    let mut expected: Vec<String> = all.iter().map(|t| (*t).to_owned()).collect();
+    expected.push("attached: early file".to_owned());
+    assert_eq!(mine, expected);
+    assert!(file.is_success() || file.is_redirection(), "{file}");
+    let mut socket = RawSocket::open(&app.base, 4, &guest).await;
+    socket.send(socket.connect_frame(&guest)).await;
+    socket.emit("SUBSCRIBE_CHANNEL", subscribe).await;
+    socket.event_named("CHANNEL_SUBSCRIBED", Duration::from_secs(10)).await.unwrap();
+    let caught_up = socket.event_named("MESSAGE_SENT", Duration::from_secs(5)).await;
+    assert!(caught_up.is_some(), "catch-up brings what came after lastMessageId");
+
+    // And setting it again cuts again.
+    let restored = app
+        .post(
+            &format!("/api/spaces/{space}"),
+            Some(&auth),
+            &json!({"restrict": ["deny_guest_access_history_msg"]}),
+        )
+        .await;
+    assert!(restored.status.is_success());
+    let (history, ..) = reads().await;
+    assert!(history.is_empty(), "{history:?}");
+}
+
+/// Item 10: someone who could join by link reads posts, tasks and meetings before
+/// `/join`, as a guest who joined now would (nothing, by default), without joining;
+/// whoever could not join still gets 403.
+#[tokio::test]
+async fn reads_before_joining_answer_what_a_new_guest_would_see() {
+    let app = spawn_app().await;
+    let (owner, space) = owner_and_space(&app).await;
+    let auth = jwt(&owner);
+    app.post(
+        &format!("/api/spaces/{space}/ideas"),
+        Some(&auth),
+        &json!({"content": {"bodyText": "agenda", "description": "d"}}),
+    )
+    .await;
+    let (visitor, _) = app.register("visitor@example.com").await;
+    let v = jwt(&visitor);
+    for what in ["ideas", "tasks", "meetings"] {
+        let answer = app.get(&format!("/api/topics/{space}/{what}"), Some(&v)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{what}: {}", answer.text);
+        assert_eq!(answer.body["data"], json!([]), "{what}");
+    }
+    let listed = app.get("/api/users/me/spaces", Some(&v)).await;
+    assert_eq!(listed.body["data"], json!([]), "reading did not join");
+    let members = app.get(&format!("/api/spaces/{space}/members"), Some(&auth)).await;
+    assert!(!members.text.contains("visitor@example.com"), "{}", members.text);
+
+    // With the history open to guests, they read what a guest would.
+    app.post(&format!("/api/spaces/{space}"), Some(&auth), &json!({"restrict": []})).await;
+    let ideas = app.get(&format!("/api/topics/{space}/ideas"), Some(&v)).await;
+    assert_eq!(texts(&ideas.body), ["agenda"]);
+
+    // Member-only spaces cannot be joined by link, so they cannot be read either.
+    app.post(
+        &format!("/api/spaces/{space}"),
+        Some(&auth),
+        &json!({"settings": {"memberOnly": true}}),
+    )
+    .await;
+    for what in ["ideas", "tasks", "meetings"] {
+        let answer = app.get(&format!("/api/topics/{space}/{what}"), Some(&v)).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{what}: {}", answer.text);
+    }
 }

@@ -1,11 +1,11 @@
-import type { Space } from '@plaza/web-sdk';
+import { GUEST_HISTORY_CUT, type Space } from '@plaza/web-sdk';
 import { useState } from 'preact/hooks';
 
 import { go } from '../router.js';
 import { session } from '../session.js';
 import { ErrorNote, useAction } from '../ui.js';
 
-/** Title, PIN, archive, pinning and leaving. */
+/** Title, PIN, guest history, archive, pinning and leaving. */
 export function Settings({ space, isAdmin, onChange }: { space: Space; isAdmin: boolean; onChange: (space: Space) => void }) {
   const client = session.client;
   const [title, setTitle] = useState(space.title ?? '');
@@ -60,6 +60,24 @@ export function Settings({ space, isAdmin, onChange }: { space: Space; isAdmin: 
               Save PIN
             </button>
           </form>
+          <div class="card">
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={!(space.restrict ?? []).includes(GUEST_HISTORY_CUT)}
+                disabled={busy}
+                aria-describedby="history-help"
+                onChange={(e) => {
+                  const earlier = e.currentTarget.checked;
+                  void run(async () => done(earlier ? 'Guests now read the earlier history.' : 'Guests now read only what comes after they join.')(await client.setGuestHistory(space, earlier)));
+                }}
+              />{' '}
+              Guests can read messages from before they joined
+            </label>
+            <p class="hint" id="history-help">
+              Off by default: guests see only what is written after they join.
+            </p>
+          </div>
           <div class="card">
             {space.status === 1 ? (
               <button type="button" disabled={busy} onClick={() => void run(async () => done('Space restored.')(await client.unarchive(space._id)))}>
