@@ -577,11 +577,23 @@ impl FileService {
         let Some(Value::Array(items)) = content.get_mut("data") else { return Ok(()) };
         for (i, item) in items.iter_mut().enumerate() {
             let Value::Object(item) = item else { continue };
+            let field = |name: &str| format!("content.data[{i}].{name}");
             let provider = item.get("provider").and_then(Value::as_str).unwrap_or("native");
             if provider != "native" {
-                continue; // a link to another provider's file; nothing of ours to check
+                // A link to another provider's file: its ids are that provider's and are
+                // never indexed as ours (`MessageRecord::file_keys`). One that names a
+                // file stored here is refused, so "attached" always means "checked".
+                for name in ["fileId", "thumbnailFile"] {
+                    let Some(key) = item.get(name).and_then(Value::as_str) else { continue };
+                    if !key.is_empty() && self.store.file(key).await?.is_some() {
+                        return Err(CoreError::invalid(
+                            field(name),
+                            "names a file stored here: attach it with provider \"native\"",
+                        ));
+                    }
+                }
+                continue;
             }
-            let field = |name: &str| format!("content.data[{i}].{name}");
             let mine = |file: &Option<FileRecord>| {
                 file.as_ref().is_some_and(|f| f.owner_id == sender && f.state == FileState::Ready)
             };

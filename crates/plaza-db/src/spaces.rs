@@ -363,8 +363,14 @@ impl MessageRecord {
         let Some(files) = self.content.get("data").and_then(serde_json::Value::as_array) else {
             return Vec::new();
         };
+        // Only native items name files stored here; another provider's item is a link
+        // whose ids are that provider's, and never makes one of our files readable.
+        let native = |f: &&serde_json::Value| {
+            f.get("provider").and_then(serde_json::Value::as_str).is_none_or(|p| p == "native")
+        };
         let mut keys: Vec<String> = files
             .iter()
+            .filter(native)
             .flat_map(|f| ["fileId", "thumbnailFile"].map(|k| f.get(k)))
             .filter_map(|k| k.and_then(serde_json::Value::as_str))
             .filter(|k| !k.is_empty())

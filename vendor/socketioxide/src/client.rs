@@ -276,7 +276,11 @@ impl<A: Adapter> EngineIoHandler for Client<A> {
             .read()
             .unwrap()
             .values()
-            .filter_map(|ns| ns.get_socket(socket.id).ok())
+            .filter_map(|ns| {
+                // PLAZA-PATCH: nothing it sent before connecting is kept any longer.
+                ns.forget_early(socket.id);
+                ns.get_socket(socket.id).ok()
+            })
             .collect();
 
         let _cnt = socks

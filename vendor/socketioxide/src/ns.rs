@@ -33,13 +33,13 @@ pub struct Namespace<A: Adapter> {
     parser: Parser,
     handler: BoxedConnectHandler<A>,
     sockets: RwLock<HashMap<Sid, Arc<Socket<A>>>>,
-    /// The ids of the sockets that are connecting to this namespace, but which are not yet
-    /// in [`Self::sockets`] because their middlewares are still running.
-    ///
-    /// PLAZA-PATCH: with the packets each sent to this namespace meanwhile, handled in
-    /// order once it is connected (clients that emit before the CONNECT acknowledgement
-    /// would otherwise lose them), at most [`MAX_EARLY_PACKETS`] of them.
-    connecting: Mutex<HashMap<Sid, Vec<PacketData>>>,
+    /// PLAZA-PATCH: the sockets that are not (yet) in [`Self::sockets`] but sent this
+    /// namespace packets, or its CONNECT whose middlewares are still running, with those
+    /// packets, to be handled in order once the socket is connected (naive clients emit
+    /// before the acknowledgement; python-socketio 4 even before it sends the CONNECT,
+    /// which it sends once the root namespace is acknowledged), at most
+    /// [`MAX_EARLY_PACKETS`] of them.
+    connecting: Mutex<HashMap<Sid, Early>>,
     /// PLAZA-PATCH: see [`crate::SocketIoConfig::refused_event_reply`].
     refused_event_reply: Option<crate::RefusedEventReply>,
 }
@@ -47,6 +47,14 @@ pub struct Namespace<A: Adapter> {
 /// PLAZA-PATCH: how many packets a socket may send to a namespace before its connection
 /// there is acknowledged; one more closes its connection.
 pub const MAX_EARLY_PACKETS: usize = 64;
+
+/// PLAZA-PATCH: what a socket sent a namespace before it was connected there.
+#[derive(Default)]
+struct Early {
+    packets: Vec<PacketData>,
+    /// Whether its CONNECT arrived (its middlewares are running).
+    connect_started: bool,
+}
 
 /// Marks a socket as connecting to a namespace until dropped.
 struct ConnectingGuard<'a, A: Adapter> {
@@ -142,13 +150,19 @@ impl<A: Adapter> Namespace<A> {
         let mut connecting = self.connecting.lock().unwrap();
         // A socket is inserted in `sockets` before its mark is removed, so it is
         // always found in at least one of them when the connection is in progress or done.
-        if self.sockets.read().unwrap().contains_key(&sid) || connecting.contains_key(&sid) {
+        let early = connecting.entry(sid).or_default();
+        if self.sockets.read().unwrap().contains_key(&sid) || early.connect_started {
             #[cfg(feature = "tracing")]
             tracing::debug!(%sid, ?self.path, "ignoring duplicate connect packet");
             return false;
         }
-        connecting.insert(sid, Vec::new());
+        early.connect_started = true;
         true
+    }
+
+    /// PLAZA-PATCH: forgets what a socket that went away had sent before connecting.
+    pub(crate) fn forget_early(&self, sid: Sid) {
+        self.connecting.lock().unwrap().remove(&sid);
     }
 
     /// Runs after [`Self::begin_connect`] answered `true` (PLAZA-PATCH).
@@ -173,7 +187,7 @@ impl<A: Adapter> Namespace<A> {
             self.remove_socket(sid);
 
             let data = e.to_string();
-            let early = self.connecting.lock().unwrap().remove(&sid).unwrap_or_default();
+            let early = self.connecting.lock().unwrap().remove(&sid).unwrap_or_default().packets;
             if let Err(_e) = socket.send(Packet::connect_error(self.path.clone(), data.clone())) {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(%sid, "error sending connect_error packet: {_e}, closing conn");
@@ -211,7 +225,7 @@ impl<A: Adapter> Namespace<A> {
         // lock is held while they are dispatched so that a packet arriving meanwhile
         // waits in `recv` and is handled after them.
         let mut connecting = self.connecting.lock().unwrap();
-        for packet in connecting.remove(&sid).unwrap_or_default() {
+        for packet in connecting.remove(&sid).unwrap_or_default().packets {
             if let Err(_e) = socket.clone().recv(packet) {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(%sid, "error handling an early packet: {_e}");
@@ -261,15 +275,20 @@ impl<A: Adapter> Namespace<A> {
             PacketData::Connect(_) => unreachable!("connect packets should be handled before"),
             PacketData::ConnectError(_) => Err(Error::InvalidPacketType),
             packet => {
-                // PLAZA-PATCH: kept for later while the socket's connect is in flight.
-                if let Some(early) = self.connecting.lock().unwrap().get_mut(&sid) {
-                    if early.len() >= MAX_EARLY_PACKETS {
-                        return Err(Error::TooManyEarlyPackets);
-                    }
-                    early.push(packet);
-                    return Ok(());
+                // PLAZA-PATCH: kept for later until the socket is connected here.
+                let mut connecting = self.connecting.lock().unwrap();
+                if let Some(socket) = self.sockets.read().unwrap().get(&sid).cloned()
+                    && !connecting.contains_key(&sid)
+                {
+                    drop(connecting);
+                    return socket.recv(packet);
                 }
-                self.get_socket(sid)?.recv(packet)
+                let early = connecting.entry(sid).or_default();
+                if early.packets.len() >= MAX_EARLY_PACKETS {
+                    return Err(Error::TooManyEarlyPackets);
+                }
+                early.packets.push(packet);
+                Ok(())
             }
         }
     }

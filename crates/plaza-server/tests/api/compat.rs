@@ -96,7 +96,7 @@ impl RawSocket {
 }
 
 /// Uploads a small text file as `token`'s user; returns its key.
-async fn upload_text(app: &TestApp, token: &str) -> String {
+pub(crate) async fn upload_text(app: &TestApp, token: &str) -> String {
     let bytes = b"plain text attachment".to_vec();
     let upload = app
         .post(
@@ -212,6 +212,37 @@ async fn events_sent_before_a_refused_connect_get_their_failure_event() {
     assert_eq!(failed[1]["content"]["bodyText"], "x");
 }
 
+/// Item 2, bounded: a client cannot grow the queue of early events without limit; one
+/// more than it keeps closes the connection.
+#[tokio::test]
+async fn early_events_are_bounded() {
+    let app = spawn_app().await;
+    let (owner, space) = owner_and_space(&app).await;
+    let url = app.url("/socket.io/?EIO=4&transport=polling");
+    let open = app.client.get(&url).send().await.unwrap().text().await.unwrap();
+    let handshake: Value = serde_json::from_str(open.trim_start_matches('0')).unwrap();
+    let polling = format!("{url}&sid={}", handshake["sid"].as_str().unwrap());
+    let subscribe = json!(["SUBSCRIBE_CHANNEL", {"channel": {"_id": space, "type": "topic"}}]);
+    let mut body = format!("40/chat,{}", json!({"token": owner, "tokenType": "jwt"}));
+    for _ in 0..65 {
+        body.push_str(&format!("\u{1e}42/chat,{subscribe}"));
+    }
+    app.client.post(&polling).body(body).send().await.unwrap();
+    // The session is gone: polling it again is refused.
+    let mut closed = false;
+    for _ in 0..20 {
+        let answer = app.client.get(&polling).send().await.unwrap();
+        let status = answer.status();
+        let text = answer.text().await.unwrap();
+        if !status.is_success() || text.split('\u{1e}').any(|p| p == "1") {
+            closed = true;
+            break;
+        }
+        assert!(!text.contains("CHANNEL_SUBSCRIBED"), "65 early events were taken: {text}");
+    }
+    assert!(closed, "the connection stayed open");
+}
+
 /// Item 2 with the real naive client: python-socketio 4 emitting straight after
 /// `connect()` returns loses no subscription.
 #[tokio::test]
@@ -226,13 +257,13 @@ async fn python_socketio_4_emitting_at_once_loses_nothing() {
     let mut command = std::process::Command::new(python);
     command
         .current_dir(crate::realtime::clients_dir())
-        .args(["naive.py", &app.base, &owner, &space, "20"]);
+        .args(["naive.py", &app.base, &owner, &space, "100"]);
     let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|_| panic!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
     println!("python-socketio 4, naive: {result}");
-    assert_eq!(result, json!({"subscribed": 20, "lost": 0}));
+    assert_eq!(result, json!({"subscribed": 100, "lost": 0}));
 }
 
 /// Item 3: presence with `receivers` reaches only the named receivers, and only where

@@ -27,6 +27,7 @@ mod realtime;
 mod realtime_rust;
 mod roles;
 mod sdk;
+mod security;
 mod space_abuse;
 mod spaces;
 mod tokens;
