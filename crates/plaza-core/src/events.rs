@@ -22,6 +22,49 @@ pub enum DomainEvent {
     /// A media-session event (`MEDIA_SESSION_RESPONSE`): a party's relayed one, or the
     /// server's own meeting, attendee and recording lifecycle. Boxed like messages.
     Media(Box<MediaEvent>),
+    /// Credentials stopped being valid (logout, a revoked grant or client, a disabled
+    /// account): the connections they opened must close, on every node.
+    AccessRevoked { scope: RevokedAccess, reason: RevocationReason },
+}
+
+/// Which connections a revocation ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokedAccess {
+    /// Those opened with the JWT of this id (`jti`).
+    Token(String),
+    /// Those opened with an access token of this OAuth grant.
+    Grant(ObjectId),
+    /// Those opened with any token of this OAuth client or service app.
+    Client(String),
+    /// Every connection of this user.
+    User(ObjectId),
+}
+
+/// Why connections were ended, as told to their clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationReason {
+    /// The token was revoked (logout, `/oauth2/revoke_token`, a reused refresh token).
+    TokenRevoked,
+    /// The token's lifetime (or an anonymous guest's day) ran out.
+    TokenExpired,
+    /// The OAuth client or service app was removed.
+    ClientRevoked,
+    /// The account was disabled.
+    AccountDisabled,
+}
+
+impl RevocationReason {
+    /// The error a closed connection is told (CONTRACT §3 codes).
+    pub fn error(self) -> crate::CoreError {
+        use crate::ErrorCode;
+        let (code, message) = match self {
+            Self::TokenRevoked => (ErrorCode::AuthInvalidToken, "the token was revoked"),
+            Self::TokenExpired => (ErrorCode::AuthInvalidToken, "the token expired"),
+            Self::ClientRevoked => (ErrorCode::AuthInvalidToken, "the client was revoked"),
+            Self::AccountDisabled => (ErrorCode::AuthAccountDisabled, "this account is disabled"),
+        };
+        crate::CoreError::new(code, message)
+    }
 }
 
 /// One `MEDIA_SESSION_RESPONSE`, in the order the meeting's changes were stored.

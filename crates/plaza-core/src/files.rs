@@ -207,6 +207,8 @@ pub struct FileService {
     url_key: Vec<u8>,
     /// Counts each user's upload requests.
     upload_limiter: Arc<dyn RateLimiter>,
+    /// Bounds thumbnail decodes in number and in memory.
+    decodes: thumbnail::DecodeBudget,
 }
 
 /// Where blobs go: uploads under `files/`, so other kinds can live beside them.
@@ -230,7 +232,8 @@ impl FileService {
             .decode(key)
             .map_err(|e| CoreError::internal(anyhow::anyhow!("stored URL key: {e}")))?;
         let upload_limiter = Arc::new(LocalRateLimiter::new(Rate { per_second: 0, burst: 0 }));
-        Ok(FileService { store, blobs, config, url_key, upload_limiter })
+        let decodes = thumbnail::DecodeBudget::default();
+        Ok(FileService { store, blobs, config, url_key, upload_limiter, decodes })
     }
 
     /// Limits each user's upload requests with `limiter`.
@@ -456,8 +459,7 @@ impl FileService {
             return None;
         }
         let bytes = self.read_all(&blob_key(&file.key), file.content_length as u64).await.ok()?;
-        let made = tokio::task::spawn_blocking(move || thumbnail::make(&bytes)).await.ok()?;
-        let jpeg = match made {
+        let jpeg = match self.decodes.thumbnail(bytes.into()).await {
             Ok(jpeg) => jpeg,
             Err(error) => {
                 tracing::info!(file = %file.key, %error, "no thumbnail");

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::audit::{AuditActor, AuditEntry, AuditLog};
+use crate::events::{RevocationReason, RevokedAccess};
 use crate::limits::{LocalRateLimiter, Rate, RateLimiter, rate_limited};
 use crate::{CoreError, CoreResult, ErrorCode};
 
@@ -114,7 +115,7 @@ pub struct MediaGrant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Session {
     Jwt { jti: String, expires_at: Timestamp },
-    OAuth { grant_id: ObjectId, client_id: String, scope: String },
+    OAuth { grant_id: ObjectId, client_id: String, scope: String, expires_at: Timestamp },
     ServiceApp { jti: String, expires_at: Timestamp, client_id: String },
 }
 
@@ -185,6 +186,8 @@ pub struct IdentityService {
     /// Counts sign-in attempts (registration, login, guest and token requests) per
     /// client address.
     auth_limiter: Arc<dyn RateLimiter>,
+    /// Where revocations are announced, so that open connections close.
+    events: Arc<dyn crate::events::EventSink>,
 }
 
 /// 32 random bytes, URL-safe base64: opaque tokens, codes and client secrets.
@@ -279,7 +282,19 @@ impl IdentityService {
     pub fn new(store: Arc<dyn Store>, keys: SigningKeys, config: IdentityConfig) -> Self {
         let audit = AuditLog::new(store.clone());
         let auth_limiter = Arc::new(LocalRateLimiter::new(Rate { per_second: 0, burst: 0 }));
-        IdentityService { store, keys, config, audit, auth_limiter }
+        let events = Arc::new(crate::events::LogSink);
+        IdentityService { store, keys, config, audit, auth_limiter, events }
+    }
+
+    /// Announces revocations on `events` (the realtime transport closes connections).
+    pub fn with_events(mut self, events: Arc<dyn crate::events::EventSink>) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Tells every node that connections opened with `scope` must close.
+    pub(crate) fn announce_revoked(&self, scope: RevokedAccess, reason: RevocationReason) {
+        self.events.publish(crate::events::DomainEvent::AccessRevoked { scope, reason });
     }
 
     /// Limits sign-in attempts per client address with `limiter`.
@@ -532,9 +547,17 @@ impl IdentityService {
         match &principal.session {
             Session::Jwt { jti, expires_at } | Session::ServiceApp { jti, expires_at, .. } => {
                 self.store.revoke_jwt(jti, *expires_at).await?;
+                self.announce_revoked(
+                    RevokedAccess::Token(jti.clone()),
+                    RevocationReason::TokenRevoked,
+                );
             }
             Session::OAuth { grant_id, .. } => {
                 self.store.revoke_oauth_grant(*grant_id).await?;
+                self.announce_revoked(
+                    RevokedAccess::Grant(*grant_id),
+                    RevocationReason::TokenRevoked,
+                );
             }
         }
         if principal.user.kind == UserKind::Registered {
@@ -598,6 +621,7 @@ impl IdentityService {
                     grant_id: record.grant_id,
                     client_id: record.client_id,
                     scope: record.scope,
+                    expires_at: record.expires_at,
                 };
                 self.principal_for(&record.user_id.to_string(), session).await
             }

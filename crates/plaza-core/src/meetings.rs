@@ -37,6 +37,12 @@ pub const MAX_EVENT_BYTES: usize = 16 * 1024;
 /// Meetings per page of history at most.
 pub const MAX_HISTORY_PAGE: u32 = 200;
 /// Tries of one change against concurrent saves before giving up.
+/// A meeting started within this long of the space's last one ending reopens that one
+/// (see `MeetingService::reopen_recent`): media toggled off and on, or a call restarted
+/// at once, stays one meeting, and a space gains at most one meeting record per window
+/// however often its media flaps.
+pub const REOPEN_WINDOW_MS: i64 = 60_000;
+
 const MAX_SAVE_ATTEMPTS: usize = 32;
 
 #[derive(Debug, Clone)]
@@ -459,6 +465,9 @@ impl MeetingService {
             if let Some((record, _)) = joined {
                 return Ok(record.id);
             }
+            if let Some(reopened) = self.reopen_recent(space, &person, &media, &origin).await? {
+                return Ok(reopened);
+            }
             let now = Timestamp::now();
             let (state, happened) =
                 MeetingState::start(person.clone(), media.clone(), origin.clone(), now);
@@ -498,6 +507,43 @@ impl MeetingService {
             ErrorCode::ServiceUnavailable,
             "the meeting is changing too fast; try again",
         ))
+    }
+
+    /// Reopens the space's last meeting when it ended less than [`REOPEN_WINDOW_MS`] ago,
+    /// `person` joining it; `None` when there is none to reopen (or another change won
+    /// the race, and the caller looks again).
+    async fn reopen_recent(
+        &self,
+        space: &SpaceRecord,
+        person: &Person,
+        media: &Map<String, Value>,
+        origin: &Origin,
+    ) -> CoreResult<Option<ObjectId>> {
+        let (newest, _) = self.store.meetings(space.id, None, None, 1).await?;
+        let Some(mut record) = newest.into_iter().next() else { return Ok(None) };
+        let now = Timestamp::now();
+        if !record.ended.is_some_and(|ended| now.millis() - ended.millis() < REOPEN_WINDOW_MS) {
+            return Ok(None);
+        }
+        let mut state = Self::parse_state(&record)?;
+        if state.closed {
+            return Ok(None);
+        }
+        let happened = state.reopen(person.clone(), media.clone(), origin.clone(), now);
+        state.modified = now;
+        record.state = serde_json::to_value(&state)
+            .map_err(|e| CoreError::internal(anyhow::anyhow!("meeting state: {e}")))?;
+        record.version += 1;
+        record.ended = None;
+        record.due_at = state.due_at(self.config.drop_grace_ms);
+        match self.store.save_meeting(&record, &state.content(), now).await {
+            Ok(true) => {
+                self.announce(space, &record, &state, &happened);
+                Ok(Some(record.id))
+            }
+            Ok(false) | Err(StoreError::Conflict { .. }) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// `user_id` leaves the space's running meeting; with `connection`, only if that is
@@ -697,7 +743,7 @@ impl MeetingService {
         space_id: &str,
         meeting_id: &str,
     ) -> CoreResult<MeetingView> {
-        self.control(principal, space_id, meeting_id, |state, now| Ok(state.end(now, now))).await
+        self.control(principal, space_id, meeting_id, |state, now| Ok(state.close(now))).await
     }
 
     /// `POST .../meetings/{mid}/muteall {exclusionList}`: mutes everyone but the

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub(crate) mod listing;
+mod pins;
 
 use std::sync::Arc;
 
@@ -180,6 +181,7 @@ pub struct SpaceService {
     events: Arc<dyn EventSink>,
     audit: AuditLog,
     joins: JoinActivity,
+    pins: pins::PinGuard,
 }
 
 /// Coalesces the "recent activity" that members joining give a space.
@@ -347,7 +349,23 @@ pub fn parse_user_type(text: &str) -> CoreResult<UserKind> {
 impl SpaceService {
     pub fn new(store: Arc<dyn Store>, events: Arc<dyn EventSink>) -> Self {
         let audit = AuditLog::new(store.clone());
-        SpaceService { store, events, audit, joins: JoinActivity::default() }
+        SpaceService {
+            store,
+            events,
+            audit,
+            joins: JoinActivity::default(),
+            pins: pins::PinGuard::default(),
+        }
+    }
+
+    /// Bounds attempts at space PINs per caller and per space (see `spaces/pins.rs`).
+    pub fn with_pin_limiters(
+        mut self,
+        per_caller: Arc<dyn crate::limits::RateLimiter>,
+        per_space: Arc<dyn crate::limits::RateLimiter>,
+    ) -> Self {
+        self.pins = pins::PinGuard::new(per_caller, per_space);
+        self
     }
 
     async fn space(&self, id: &str) -> CoreResult<SpaceRecord> {
@@ -596,8 +614,10 @@ impl SpaceService {
         self.apply_invitees(principal, &space, role == Some(Role::Admin), targets).await
     }
 
-    /// `GET /api/spaces/{id}`: members see it; others see it if they could join it
-    /// (with the PIN where one is needed), without joining.
+    /// `GET /api/spaces/{id}`: members see it; others who could join it (with the PIN
+    /// where one is needed) see its preview, without joining: a view with no members and
+    /// no membership of theirs, which the transports show as title, type and status only
+    /// (who is in a space is for those in it, as `/members` says).
     pub async fn get(
         &self,
         principal: &Principal,
@@ -607,7 +627,9 @@ impl SpaceService {
         let space = self.space(space_id).await?;
         let mine = self.store.membership(space.id, principal.user_id()).await?;
         if party(principal, mine.as_ref()).role.is_none() {
+            self.pins.attempt(&self.audit, principal, &space, pin).await?;
             check_can_join(&space, mine.as_ref(), pin)?;
+            return Ok(SpaceView { space, members: Vec::new(), me: None });
         }
         self.view(space, mine).await
     }
@@ -642,6 +664,7 @@ impl SpaceService {
             self.store.update_member_view(&refreshed).await?;
             return Ok((space, refreshed));
         }
+        self.pins.attempt(&self.audit, principal, &space, pin).await?;
         check_can_join(&space, mine.as_ref(), pin)?;
         let membership =
             self.admit(principal, &space, principal.user_id(), Role::Guest, mine).await?;
@@ -691,6 +714,7 @@ impl SpaceService {
             return Err(CoreError::new(ErrorCode::TopicArchived, "the space is archived"));
         }
         if invitation.role == Role::Guest {
+            self.pins.attempt(&self.audit, principal, &space, pin).await?;
             check_pin(&space, pin)?;
         }
         let now = Timestamp::now();

@@ -704,16 +704,22 @@ macro_rules! impl_sql_store {
                 after: Option<plaza_db::ObjectId>,
                 limit: u32,
             ) -> plaza_db::StoreResult<Vec<plaza_db::UserRecord>> {
+                // In the order accounts were made: (created, id) after the anchor's, or
+                // after its id's second when it is gone. Every id is 24 hex digits, so
+                // with no anchor the empty string sorts before all of them.
                 let sql = format!(
-                    "SELECT {} FROM app_user WHERE kind <> 'anonymous' AND user_id > $1 \
-                     ORDER BY user_id LIMIT $2",
+                    "SELECT {} FROM app_user WHERE kind <> 'anonymous' \
+                     AND (created, user_id) > (COALESCE((SELECT anchor.created FROM app_user anchor \
+                     WHERE anchor.user_id = $1), $3), $1) \
+                     ORDER BY created, user_id LIMIT $2",
                     sql_rows::USER_COLUMNS
                 );
-                // Every id is 24 hex digits, so the empty string sorts before all of them.
+                let after_created = after.map_or(i64::MIN, |id| i64::from(id.seconds()) * 1000);
                 let after = after.map(|id| id.to_string()).unwrap_or_default();
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(after)
                     .bind(i64::from(limit))
+                    .bind(after_created)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(map_error)?;
@@ -1968,11 +1974,18 @@ macro_rules! impl_sql_store {
                 limit: u32,
             ) -> plaza_db::StoreResult<(Vec<plaza_db::MeetingRecord>, i64)> {
                 let since = since.map_or(i64::MIN, plaza_db::Timestamp::millis);
-                // Ids are time-ordered and unique: "before this id" is a keyset bound.
-                let before = before.map(|b| b.to_string()).unwrap_or_else(|| "g".repeat(24));
+                // Newest first by (started, id): "before this meeting" is a keyset bound at
+                // that meeting's start, or at its id's second when it is gone. With no
+                // bound, the id sorts after every id and the time after every time.
+                let (before_started, before) = match before {
+                    Some(id) => (i64::from(id.seconds()) * 1000, id.to_string()),
+                    None => (i64::MAX, "g".repeat(24)),
+                };
                 let sql = format!(
-                    "SELECT {} FROM meeting WHERE space_id = $1 AND started >= $2 AND meeting_id < $3 \
-                     ORDER BY meeting_id DESC LIMIT $4",
+                    "SELECT {} FROM meeting WHERE space_id = $1 AND started >= $2 \
+                     AND (started, meeting_id) < (COALESCE((SELECT anchor.started FROM meeting anchor \
+                     WHERE anchor.meeting_id = $3), $5), $3) \
+                     ORDER BY started DESC, meeting_id DESC LIMIT $4",
                     sql_rows::MEETING_COLUMNS
                 );
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -1980,6 +1993,7 @@ macro_rules! impl_sql_store {
                     .bind(since)
                     .bind(before)
                     .bind(i64::from(limit))
+                    .bind(before_started)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(map_error)?;
@@ -2183,9 +2197,16 @@ macro_rules! impl_sql_store {
                     sql.push(" AND space_id = ").push_bind(space.to_string());
                 }
                 if let Some(before) = query.before {
-                    sql.push(" AND event_id < ").push_bind(before.to_string());
+                    // Newest first by (at, id); a purged anchor bounds at its id's second.
+                    sql.push(" AND (at, event_id) < (COALESCE((SELECT anchor.at FROM audit_event anchor WHERE anchor.event_id = ")
+                        .push_bind(before.to_string())
+                        .push("), ")
+                        .push_bind(i64::from(before.seconds()) * 1000)
+                        .push("), ")
+                        .push_bind(before.to_string())
+                        .push(")");
                 }
-                sql.push(" ORDER BY event_id DESC LIMIT ").push_bind(i64::from(query.limit));
+                sql.push(" ORDER BY at DESC, event_id DESC LIMIT ").push_bind(i64::from(query.limit));
                 let rows = sql.build().fetch_all(&self.pool).await.map_err(map_error)?;
                 rows.iter().map(sql_rows::audit_event).collect()
             }

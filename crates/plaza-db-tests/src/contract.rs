@@ -96,18 +96,26 @@ pub async fn usernames_are_unique_case_insensitively_except_for_guests(
     Ok(())
 }
 
-pub async fn listing_users_pages_in_id_order_without_guests(store: Arc<dyn Store>) -> Outcome {
+pub async fn listing_users_pages_in_creation_order_without_guests(
+    store: Arc<dyn Store>,
+) -> Outcome {
     let mut registered = Vec::new();
-    for i in 0..5 {
-        let u = user(UserKind::Registered, &format!("user{i}@example.com"));
+    let t0 = Timestamp::now();
+    // Made in one order, with ids (random after their second) in any other; two share
+    // a millisecond, so the id breaks their tie.
+    for (i, at) in [5, 1, 3, 3, 9].into_iter().enumerate() {
+        let mut u = user(UserKind::Registered, &format!("user{i}@example.com"));
+        u.created = t0.add_millis(at);
         store.insert_user(&u).await?;
-        registered.push(u.id);
+        registered.push((u.created, u.id));
     }
-    let bot = user(UserKind::Service, "bot@service.local");
+    let mut bot = user(UserKind::Service, "bot@service.local");
+    bot.created = t0.add_millis(7);
     store.insert_user(&bot).await?;
-    registered.push(bot.id);
+    registered.push((bot.created, bot.id));
     store.insert_user(&user(UserKind::Anonymous, "guest")).await?;
     registered.sort();
+    let registered: Vec<ObjectId> = registered.into_iter().map(|(_, id)| id).collect();
 
     let mut seen = Vec::new();
     let mut after = None;
@@ -1285,7 +1293,9 @@ pub async fn running_meetings_and_dead_nodes_are_found(store: Arc<dyn Store>) ->
     let first = store.active_meetings(None, 1).await?;
     let rest = store.active_meetings(first.last().map(|m| m.id), 10).await?;
     let ids: Vec<ObjectId> = first.iter().chain(rest.iter()).map(|m| m.id).collect();
-    assert_eq!(ids, running.iter().map(|m| m.id).collect::<Vec<_>>(), "running ones, in id order");
+    let mut want: Vec<ObjectId> = running.iter().map(|m| m.id).collect();
+    want.sort();
+    assert_eq!(ids, want, "running ones, paged in id order");
 
     store.beat_node("node-a", t0).await?;
     store.beat_node("node-b", t0).await?;

@@ -57,7 +57,7 @@ contract_suite!(
     ping_answers,
     users_round_trip_by_id_and_username,
     usernames_are_unique_case_insensitively_except_for_guests,
-    listing_users_pages_in_id_order_without_guests,
+    listing_users_pages_in_creation_order_without_guests,
     flags_update_and_missing_users_are_not_found,
     first_admin_is_claimed_exactly_once_under_races,
     settings_are_created_then_replaced,

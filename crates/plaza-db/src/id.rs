@@ -1,15 +1,17 @@
 use std::fmt;
 use std::str::FromStr;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use rand::RngCore;
 
-/// A 12-byte, time-ordered identifier printed as 24 lower-case hex characters.
+/// A 12-byte identifier printed as 24 lower-case hex characters.
 ///
-/// Spaces clients expect MongoDB-style ids: 4 bytes of seconds since the epoch, 5 bytes
-/// that are random per process, and a 3-byte counter. Ids made later sort later (to the
-/// second), which keyset paging relies on.
+/// Spaces clients expect MongoDB-style ids, so the first 4 bytes are seconds since the
+/// epoch. The other 8 are fresh from the operating system's CSPRNG for every id: a space
+/// id is a capability (the join link is the id), so knowing one id must tell nothing
+/// about any other. Ids therefore sort by second only; lists that need creation order
+/// within a second order by their own time column first (see ARCHITECTURE.md,
+/// "Invariants"). Ids made by earlier versions (a per-process middle and a counter)
+/// parse and compare as before.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectId([u8; 12]);
 
@@ -28,21 +30,15 @@ impl ObjectId {
     }
 
     fn with_seconds(seconds: u32) -> Self {
-        static PROCESS_UNIQUE: OnceLock<[u8; 5]> = OnceLock::new();
-        static COUNTER: OnceLock<AtomicU32> = OnceLock::new();
-        let process = PROCESS_UNIQUE.get_or_init(|| {
-            let mut bytes = [0u8; 5];
-            rand::thread_rng().fill_bytes(&mut bytes);
-            bytes
-        });
-        let counter = COUNTER
-            .get_or_init(|| AtomicU32::new(rand::thread_rng().next_u32()))
-            .fetch_add(1, Ordering::Relaxed);
         let mut bytes = [0u8; 12];
         bytes[..4].copy_from_slice(&seconds.to_be_bytes());
-        bytes[4..9].copy_from_slice(process);
-        bytes[9..].copy_from_slice(&counter.to_be_bytes()[1..]);
+        rand::rngs::OsRng.fill_bytes(&mut bytes[4..]);
         ObjectId(bytes)
+    }
+
+    /// The seconds since the epoch the id was made at.
+    pub fn seconds(&self) -> u32 {
+        u32::from_be_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
     }
 
     pub fn bytes(&self) -> [u8; 12] {
@@ -116,14 +112,58 @@ mod tests {
     }
 
     #[test]
-    fn later_ids_sort_later() {
+    fn later_seconds_sort_later() {
         let earlier = ObjectId::with_seconds(1_000);
         let later = ObjectId::with_seconds(1_001);
         assert!(earlier < later);
         assert!(earlier.to_string() < later.to_string());
-        let a = ObjectId::new();
-        let b = ObjectId::new();
-        assert_ne!(a, b);
+        assert_eq!(later.seconds(), 1_001);
+    }
+
+    fn random_part(id: &ObjectId) -> u64 {
+        u64::from_be_bytes(id.bytes()[4..].try_into().unwrap())
+    }
+
+    #[test]
+    fn ids_made_together_are_unique_and_unrelated() {
+        // Made within one second, as ids of spaces created around a guest's own are.
+        let ids: Vec<ObjectId> =
+            (0..20_000).map(|_| ObjectId::with_seconds(1_700_000_000)).collect();
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "every id is unique");
+        let mut differing_bits = 0u64;
+        let mut set_bits = [0u32; 64];
+        for pair in ids.windows(2) {
+            let (a, b) = (random_part(&pair[0]), random_part(&pair[1]));
+            // The old generator's neighbours shared their middle and differed by one.
+            assert_ne!(a >> 24, b >> 24, "neighbours share no middle");
+            assert_ne!(b.wrapping_sub(a), 1, "a neighbour is not the next counter value");
+            differing_bits += u64::from((a ^ b).count_ones());
+        }
+        for id in &ids {
+            let part = random_part(id);
+            for (bit, count) in set_bits.iter_mut().enumerate() {
+                *count += u32::from(part >> bit & 1 == 1);
+            }
+        }
+        // Unrelated 64-bit values differ in 32 bits on average (sd over 20 000 pairs ≈ 0.03).
+        let mean = differing_bits as f64 / (ids.len() - 1) as f64;
+        assert!((31.0..=33.0).contains(&mean), "neighbours differ in {mean} bits on average");
+        // Each bit is set about half the time (sd ≈ 0.35 % of 20 000).
+        for (bit, count) in set_bits.iter().enumerate() {
+            let share = f64::from(*count) / ids.len() as f64;
+            assert!((0.46..=0.54).contains(&share), "bit {bit} is set in {share} of ids");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_two_ids_in_a_batch_share_their_random_part(count in 2usize..200, seconds in proptest::prelude::any::<u32>()) {
+            let ids: Vec<ObjectId> = (0..count).map(|_| ObjectId::with_seconds(seconds)).collect();
+            let parts: std::collections::HashSet<u64> = ids.iter().map(random_part).collect();
+            proptest::prop_assert_eq!(parts.len(), count);
+            proptest::prop_assert!(ids.iter().all(|id| id.seconds() == seconds));
+        }
     }
 
     #[test]

@@ -43,7 +43,9 @@ pub(crate) struct Token {
     token: String,
 }
 
-/// A space (topic). Deleted spaces in the listing carry only `_id`, `status` and times.
+/// A space (topic). Deleted spaces in the listing carry only `_id`, `status` and times;
+/// someone outside a space who could join it sees its preview (`preview: true`): `_id`,
+/// `title`, `type` and `status`, with no members and no settings.
 #[derive(ToSchema)]
 pub(crate) struct Space {
     _id: String,
@@ -60,6 +62,8 @@ pub(crate) struct Space {
     role: Option<String>,
     created: Option<String>,
     modified: Option<String>,
+    /// True on a non-member's preview.
+    preview: Option<bool>,
 }
 
 /// A message: chat, post (`idea`) or task, or a server event in a space.

@@ -123,12 +123,29 @@ pub fn space(
 }
 
 pub fn space_view(view: &SpaceView, base_url: &str) -> Value {
+    if !view.me.as_ref().is_some_and(|m| m.state == MembershipState::Active) {
+        return space_preview(&view.space);
+    }
     let mut value = space(&view.space, &view.members, base_url);
     hide_pin_unless_insider(&mut value, view.me.as_ref());
     if let Some(me) = view.me.as_ref().filter(|m| m.state == MembershipState::Active) {
         overlay(&mut value, me);
     }
     value
+}
+
+/// What someone outside a space who could join it sees of it: enough to decide to join
+/// (title, type, status), nothing of who is in it or how it is set up.
+pub fn space_preview(space: &SpaceRecord) -> Value {
+    json!({
+        "_id": space.id,
+        "title": space.title,
+        "type": space.kind.as_str(),
+        "status": space.status.code(),
+        "members": [],
+        "settings": {},
+        "preview": true,
+    })
 }
 
 /// The PIN (`settings.confPin`) is for admins and members, who hand it to guests;

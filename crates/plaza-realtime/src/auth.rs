@@ -120,7 +120,10 @@ pub async fn authenticate<A: Adapter>(
                 // Set up here, not in the connect handler: socketioxide acknowledges the
                 // namespace CONNECT before it runs that handler (as a task), so a client
                 // that subscribes at once could otherwise beat the registration.
-                socket.join([crate::user_room(principal.user_id()), crate::socket_room(&socket)]);
+                let mut rooms = crate::revocation::credential_rooms(&principal);
+                rooms.extend([crate::user_room(principal.user_id()), crate::socket_room(&socket)]);
+                socket.join(rooms);
+                crate::revocation::watch_expiry(&socket, &principal);
                 socket.extensions.insert(SocketPrincipal(principal));
                 socket.extensions.insert(crate::turn::Gate::new());
                 crate::events::register(&socket);

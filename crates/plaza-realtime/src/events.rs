@@ -4,10 +4,11 @@
 //! Every reply is a separate named event (CONTRACT §1); a malformed payload gets the
 //! matching `*_FAILED` event or is logged and dropped, never closing the connection.
 
-use plaza_core::CoreError;
-use plaza_core::ObjectId;
+use plaza_core::identity::Principal;
+use plaza_core::limits::rate_limited;
 use plaza_core::meetings::MediaInput;
 use plaza_core::messages::NewMessage;
+use plaza_core::{CoreError, ErrorCode, ObjectId};
 use plaza_http::wire;
 use serde_json::{Map, Value, json};
 use socketioxide::SocketIo;
@@ -261,6 +262,11 @@ async fn presence<A: Adapter>(
         tracing::debug!("malformed SEND_PRESENCE_EVENT dropped");
         return;
     };
+    if let Err(error) = presence_allowed(&socket, &state, &principal, &payload).await {
+        payload.insert("error".into(), error_body(&error));
+        let _ = socket.emit("SEND_PRESENCE_EVENT_FAILED", &payload);
+        return;
+    }
     let space_id = payload.get("topicId").and_then(Value::as_str).unwrap_or_default().to_owned();
     if !is_subscribed(&socket, &space_id) {
         tracing::debug!(space_id, "presence for an unsubscribed space dropped");
@@ -292,6 +298,38 @@ async fn presence<A: Adapter>(
     }
 }
 
+/// The largest presence event relayed: presence says who is here and what they are
+/// doing, not content (which goes through `SEND_MESSAGE` and its limits).
+const MAX_PRESENCE_BYTES: usize = 8 * 1024;
+
+/// Presence fans out to a whole space, so it is bounded in size, and in rate per socket
+/// and per user (whatever number of sockets or nodes the user spreads it over).
+async fn presence_allowed<A: Adapter>(
+    socket: &SocketRef<A>,
+    state: &RealtimeState,
+    principal: &Principal,
+    payload: &Map<String, Value>,
+) -> Result<(), CoreError> {
+    let size = serde_json::to_vec(payload).map_or(usize::MAX, |bytes| bytes.len());
+    if size > MAX_PRESENCE_BYTES {
+        return Err(CoreError::new(
+            ErrorCode::RequestTooLarge,
+            format!("a presence event is at most {MAX_PRESENCE_BYTES} bytes"),
+        ));
+    }
+    let what = "presence events";
+    state
+        .presence_per_socket
+        .check(&socket.id.to_string())
+        .await
+        .map_err(|wait| rate_limited(wait, what))?;
+    state
+        .presence_per_user
+        .check(&principal.user_id().to_string())
+        .await
+        .map_err(|wait| rate_limited(wait, what))
+}
+
 /// On disconnect, the server itself tells each subscribed space that the party left.
 async fn disconnected<A: Adapter>(
     socket: SocketRef<A>,
@@ -300,6 +338,7 @@ async fn disconnected<A: Adapter>(
 ) {
     // The user's connection slot is free again at once, whoever still holds the socket.
     socket.extensions.remove::<crate::ConnectionSlot>();
+    socket.extensions.remove::<crate::revocation::ExpiryTimer>();
     // After every event the socket sent before it went away.
     let turn = Turn::take(&socket);
     turn.wait().await;

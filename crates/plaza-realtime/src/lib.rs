@@ -12,6 +12,7 @@ mod auth;
 mod drain;
 mod events;
 mod redis_driver;
+mod revocation;
 mod sink;
 mod turn;
 
@@ -52,6 +53,10 @@ pub struct RealtimeState {
     pub connections: ConnectionCounts,
     /// Socket events in progress, for a graceful shutdown.
     pub drain: Drain,
+    /// `SEND_PRESENCE_EVENT`s per socket (keyed by socket id, on this node) and per
+    /// user across sockets (and nodes).
+    pub presence_per_socket: Arc<dyn plaza_core::limits::RateLimiter>,
+    pub presence_per_user: Arc<dyn plaza_core::limits::RateLimiter>,
 }
 
 /// Bounds on what one user or one slow client may hold.
@@ -67,6 +72,12 @@ pub struct RealtimeLimits {
     pub ping_interval: std::time::Duration,
     pub ping_timeout: std::time::Duration,
 }
+
+/// The largest Engine.IO packet (and so Socket.IO event) accepted, on both transports
+/// and both protocol versions: what EIO4's handshake announces as `maxPayload`. A
+/// WebSocket message or frame over it closes the connection; a polling body over it is
+/// refused.
+pub const MAX_PAYLOAD: usize = 100_000;
 
 /// Counts each user's open connections on this node.
 #[derive(Clone, Default)]
@@ -233,6 +244,9 @@ fn builder(limits: RealtimeLimits) -> socketioxide::SocketIoBuilder {
     SocketIo::builder()
         .refused_event_reply(events::refused_reply)
         .max_buffer_size(limits.socket_queue)
+        .max_payload(MAX_PAYLOAD as u64)
+        .ws_max_message_size(MAX_PAYLOAD)
+        .ws_max_frame_size(MAX_PAYLOAD)
         .ping_interval(limits.ping_interval)
         .ping_timeout(limits.ping_timeout)
 }

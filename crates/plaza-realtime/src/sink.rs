@@ -127,6 +127,9 @@ async fn deliver<A: Adapter>(io: &SocketIo<A>, base_url: &str, event: DomainEven
                 emit_all(io, vec![origin.clone()], None, "MEDIA_SESSION_RESPONSE", &own).await;
             }
         }
+        DomainEvent::AccessRevoked { scope, reason } => {
+            crate::revocation::end_revoked(io, &scope, reason).await;
+        }
         DomainEvent::MemberChanged { .. } => {}
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod backup;
 mod cluster;
+mod serve;
 pub mod settings;
 
 use std::future::Future;
@@ -210,6 +211,8 @@ pub struct Services {
     pub messages: Arc<MessageService>,
     pub files: Arc<FileService>,
     pub meetings: Arc<MeetingService>,
+    /// `SEND_PRESENCE_EVENT`s per user, counted across nodes.
+    pub presence_limiter: Arc<dyn RateLimiter>,
 }
 
 /// The blob store `[files]` names, checked to answer before the server starts.
@@ -282,6 +285,7 @@ impl Services {
             };
         let identity = Arc::new(
             IdentityService::new(store.clone(), keys, settings.identity_config())
+                .with_events(events.clone())
                 .with_auth_limiter(shared.limiter(
                     "auth",
                     Rate { per_second: limits.auth_per_second, burst: limits.auth_burst },
@@ -313,7 +317,14 @@ impl Services {
         // leaves the meeting): it hears them through a listener bound once it exists.
         let reactions = Arc::new(MeetingReactions::default());
         let events: Arc<dyn EventSink> = Arc::new(Fanout(vec![events, reactions.clone()]));
-        let spaces = Arc::new(SpaceService::new(store.clone(), events.clone()));
+        let pin_rate =
+            Rate { per_second: limits.pin_attempts_per_second, burst: limits.pin_attempt_burst };
+        let space_pin_rate =
+            Rate { per_second: pin_rate.per_second * 3, burst: pin_rate.burst * 3 };
+        let spaces = Arc::new(SpaceService::new(store.clone(), events.clone()).with_pin_limiters(
+            shared.limiter("pins", pin_rate),
+            shared.limiter("space-pins", space_pin_rate),
+        ));
         let messages = Arc::new(MessageService::new(
             store.clone(),
             events.clone(),
@@ -337,7 +348,11 @@ impl Services {
             calls,
         ));
         reactions.bind(&meetings);
-        Ok(Services { store, identity, spaces, messages, files, meetings })
+        let presence_limiter = shared.limiter(
+            "presence",
+            Rate { per_second: limits.presence_per_second * 2, burst: limits.presence_burst * 2 },
+        );
+        Ok(Services { store, identity, spaces, messages, files, meetings, presence_limiter })
     }
 
     /// Builds the services with events logged (the server has no realtime yet).
@@ -359,6 +374,7 @@ pub struct Application {
     /// Socket events in progress, finished before the process lets go.
     drain: plaza_realtime::Drain,
     closer: plaza_realtime::ConnectionCloser,
+    connection_limits: serve::ConnectionLimits,
 }
 
 impl Application {
@@ -423,6 +439,11 @@ impl Application {
                     ping_interval: Duration::from_millis(settings.realtime.ping_interval_ms),
                     ping_timeout: Duration::from_millis(settings.realtime.ping_timeout_ms),
                 },
+                presence_per_socket: Arc::new(LocalRateLimiter::new(Rate {
+                    per_second: settings.limits.presence_per_second,
+                    burst: settings.limits.presence_burst,
+                })),
+                presence_per_user: services.presence_limiter.clone(),
                 connections: Default::default(),
                 drain: drain.clone(),
             },
@@ -440,6 +461,11 @@ impl Application {
             grace: Duration::from_secs(settings.server.shutdown_grace_secs),
             drain,
             closer,
+            connection_limits: serve::ConnectionLimits {
+                header_read_timeout: Duration::from_secs(settings.limits.header_read_timeout_secs),
+                per_address: settings.limits.connections_per_address,
+                uncapped: settings.server.trusted_proxies.clone(),
+            },
             audit_retention: (settings.audit.retention_days > 0)
                 .then(|| Duration::from_secs(settings.audit.retention_days * 24 * 3600)),
         })
@@ -464,12 +490,9 @@ impl Application {
         ));
         let drops = tokio::spawn(expire_meeting_drops(self.meetings.clone(), stop_rx.clone()));
         let heartbeat = tokio::spawn(keep_node_alive(self.meetings.clone(), stop_rx.clone()));
-        let mut serve_stop = stop_rx.clone();
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
-            let _ = serve_stop.wait_for(|stopped| *stopped).await;
-        });
-        let mut server = tokio::spawn(async move { server.await });
+        let server =
+            serve::serve(self.listener, self.router, self.connection_limits, stop_rx.clone());
+        let mut server = tokio::spawn(server);
         tokio::select! {
             finished = &mut server => {
                 return finished.context("server task")?.context("serve");

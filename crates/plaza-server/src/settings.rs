@@ -49,6 +49,21 @@ pub struct LimitSettings {
     pub socket_queue: usize,
     /// How long a REST request may take, in seconds (file transfers aside).
     pub request_timeout_secs: u64,
+    /// Sustained attempts at space PINs per caller per second (right or wrong: each
+    /// PIN presented counts), and the burst allowed; each space allows three times as
+    /// many from everyone together. 0 turns the limit off.
+    pub pin_attempts_per_second: u32,
+    pub pin_attempt_burst: u32,
+    /// Sustained `SEND_PRESENCE_EVENT`s per socket per second, and the burst; one user's
+    /// sockets together may send twice as many. 0 turns the limit off.
+    pub presence_per_second: u32,
+    pub presence_burst: u32,
+    /// Seconds a client has to send a request's headers, or its next request on a
+    /// keep-alive connection, before the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Connections one client address may hold open (trusted proxies excepted); 0
+    /// means no cap.
+    pub connections_per_address: u32,
 }
 
 impl Default for LimitSettings {
@@ -61,6 +76,12 @@ impl Default for LimitSettings {
             connections_per_user: 64,
             socket_queue: 1024,
             request_timeout_secs: 30,
+            pin_attempts_per_second: 1,
+            pin_attempt_burst: 10,
+            presence_per_second: 5,
+            presence_burst: 20,
+            header_read_timeout_secs: 10,
+            connections_per_address: 512,
         }
     }
 }
@@ -382,6 +403,9 @@ impl Settings {
                 || url.0.starts_with("postgresql://"))
         {
             anyhow::bail!("database.url must start with sqlite: or postgres://");
+        }
+        if self.limits.header_read_timeout_secs == 0 {
+            anyhow::bail!("limits.header_read_timeout_secs must be at least 1");
         }
         if self.limits.socket_queue < 16 {
             anyhow::bail!("limits.socket_queue must be at least 16");

@@ -8,6 +8,7 @@ use super::{
     validate_email, validate_name, validate_password,
 };
 use crate::audit::{AuditActor, AuditEntry};
+use crate::events::{RevocationReason, RevokedAccess};
 use crate::{CoreError, CoreResult, ErrorCode};
 
 /// Who asks for an administrative action.
@@ -129,6 +130,12 @@ impl IdentityService {
         }
         self.store.set_user_disabled(target.id, disabled).await?;
         target.disabled = disabled;
+        if disabled {
+            self.announce_revoked(
+                RevokedAccess::User(target.id),
+                RevocationReason::AccountDisabled,
+            );
+        }
         let action = if disabled { "admin.user.disable" } else { "admin.user.enable" };
         self.audit
             .record(
@@ -269,6 +276,10 @@ impl IdentityService {
             }
             other => other.into(),
         })?;
+        self.announce_revoked(
+            RevokedAccess::Client(client_id.to_owned()),
+            RevocationReason::ClientRevoked,
+        );
         self.audit
             .record(AuditEntry::new(actor, "admin.client.revoke").target("client", client_id))
             .await;

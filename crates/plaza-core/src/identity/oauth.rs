@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{IdentityService, random_token, secret_hash};
 use crate::audit::{AuditActor, AuditEntry};
+use crate::events::{RevocationReason, RevokedAccess};
 use crate::{CoreError, CoreResult, ErrorCode};
 
 const DEFAULT_SCOPE: &str = "spaces";
@@ -323,6 +324,7 @@ impl IdentityService {
             // (the rotated pair its rightful owner now uses) are revoked.
             if let Some(family) = self.store.used_refresh_grant(&hash).await? {
                 let revoked = self.store.revoke_oauth_grant(family).await?;
+                self.announce_revoked(RevokedAccess::Grant(family), RevocationReason::TokenRevoked);
                 tracing::warn!(grant = %family, revoked, "a refresh token was used twice: its grant is revoked");
                 self.audit
                     .record(
@@ -449,6 +451,10 @@ impl IdentityService {
         if let Some(record) = self.store.oauth_token(&secret_hash(token)).await? {
             if record.client_id == client.client_id {
                 self.store.revoke_oauth_grant(record.grant_id).await?;
+                self.announce_revoked(
+                    RevokedAccess::Grant(record.grant_id),
+                    RevocationReason::TokenRevoked,
+                );
             }
             return Ok(());
         }
@@ -457,6 +463,7 @@ impl IdentityService {
         {
             let expires_at = Timestamp::from_millis(claims.exp.saturating_mul(1000));
             self.store.revoke_jwt(&claims.jti, expires_at).await?;
+            self.announce_revoked(RevokedAccess::Token(claims.jti), RevocationReason::TokenRevoked);
         }
         Ok(())
     }

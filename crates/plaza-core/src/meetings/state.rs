@@ -230,6 +230,9 @@ pub struct MeetingState {
     /// Clients' start/stop reports, oldest first (absent in meetings stored before).
     #[serde(default)]
     pub conference_reports: Vec<ConferenceReport>,
+    /// Ended on purpose (`.../end`), so never reopened by a quick restart.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 /// Keeps the known media flags of a reported `mediaSession`, and the session id.
@@ -266,6 +269,7 @@ impl MeetingState {
             layout: None,
             modified: at,
             conference_reports: Vec::new(),
+            closed: false,
         };
         let mut happened = vec![Happening::Started];
         happened.extend(state.join(starter, media, origin, at));
@@ -274,6 +278,22 @@ impl MeetingState {
 
     pub fn active(&self) -> bool {
         self.end_time.is_none()
+    }
+
+    /// The ended meeting runs again, `person` joining it: media that was toggled off
+    /// and on continues one meeting instead of starting another.
+    pub fn reopen(
+        &mut self,
+        person: Person,
+        media: Map<String, Value>,
+        origin: Origin,
+        at: Timestamp,
+    ) -> Vec<Happening> {
+        self.end_time = None;
+        self.virtual_end_time = None;
+        let mut happened = vec![Happening::Started];
+        happened.extend(self.join(person, media, origin, at));
+        happened
     }
 
     pub fn attendee(&self, id: ObjectId) -> Option<&Attendee> {
@@ -340,6 +360,12 @@ impl MeetingState {
             happened.extend(self.end(now, last_presence));
         }
         happened
+    }
+
+    /// Ends the meeting on purpose: as [`MeetingState::end`], and it stays ended.
+    pub fn close(&mut self, now: Timestamp) -> Vec<Happening> {
+        self.closed = true;
+        self.end(now, now)
     }
 
     /// Ends the meeting for everyone at `now`; the last real presence was at `virtual_end`.

@@ -660,3 +660,71 @@ async fn two_nodes_fan_out_through_postgres_without_redis() {
     drop((first, second));
     database.remove().await.expect("remove the database");
 }
+
+/// Issue 23, item 3: a logout and an account disabled on one node end the sockets
+/// their credentials opened on the others within seconds, each told why.
+#[tokio::test]
+async fn revocation_on_one_node_ends_sockets_on_the_others() {
+    let Some((database, redis)) = services().await else { return };
+    let prefix = format!("rv{:x}", rand::random::<u32>());
+    let first = Node::start(&database.url, &redis, &prefix, &[]).await;
+    let second = Node::start(&database.url, &redis, &prefix, &[]).await;
+    let (ann, _) = register(&first, "ann@example.com").await;
+    let (bob, bob_id) = register(&second, "bob@example.com").await;
+    let space = group_space(&first, &second, &ann, "Revoked", &[&bob_id]).await;
+
+    async fn ended(client: &mut Client, reason: &str) -> Duration {
+        let started = Instant::now();
+        client.until("SESSION_ENDED", |log| log.iter().any(|(n, _)| n == "SESSION_ENDED")).await;
+        let (_, payload) = client.log.iter().find(|(n, _)| n == "SESSION_ENDED").unwrap();
+        assert_eq!(payload["reason"], reason, "{payload}");
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            while client.socket.next_event().await.is_some() {}
+        })
+        .await;
+        assert!(closed.is_ok(), "the namespace is disconnected after SESSION_ENDED");
+        started.elapsed()
+    }
+
+    let mut ann_on_second = Client::on(&second, &ann, &space, None).await;
+    let (status, _) =
+        call(reqwest::Method::POST, format!("{}/api/auth/logout", first.base), Some(&ann), None)
+            .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let took = ended(&mut ann_on_second, "token_revoked").await;
+    println!("a logout on node 1 ended the socket on node 2 in {took:?}");
+
+    let mut bob_on_first = Client::on(&first, &bob, &space, None).await;
+    let admin = register(&second, "admin2@example.com").await; // not an admin: refused
+    let (status, _) = call(
+        reqwest::Method::POST,
+        format!("{}/api/admin/users/{bob_id}/disable", second.base),
+        Some(&admin.0),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only a server admin disables accounts");
+    let (ann_again, _) = {
+        let (status, body) = call(
+            reqwest::Method::POST,
+            format!("{}/api/auth/login", second.base),
+            None,
+            Some(json!({"username": "ann@example.com", "password": PASSWORD})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (body["token"].as_str().unwrap().to_owned(), ())
+    };
+    let (status, body) = call(
+        reqwest::Method::POST,
+        format!("{}/api/admin/users/{bob_id}/disable", second.base),
+        Some(&ann_again),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let took = ended(&mut bob_on_first, "account_disabled").await;
+    println!("disabling on node 2 ended the socket on node 1 in {took:?}");
+    drop((first, second));
+    database.remove().await.expect("remove the database");
+}

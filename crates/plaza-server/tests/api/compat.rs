@@ -15,7 +15,7 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A raw Engine.IO WebSocket client of either generation.
-struct RawSocket {
+pub(crate) struct RawSocket {
     socket: Socket,
     eio: u8,
 }
@@ -23,7 +23,7 @@ struct RawSocket {
 impl RawSocket {
     /// Opens the WebSocket (the token on the handshake URL, as Spaces clients send it)
     /// and reads the open packet; on EIO3, also the implicit root-namespace `40`.
-    async fn open(base: &str, eio: u8, token: &str) -> RawSocket {
+    pub(crate) async fn open(base: &str, eio: u8, token: &str) -> RawSocket {
         let url = format!(
             "{}/socket.io/?EIO={eio}&transport=websocket&token={token}&tokenType=jwt",
             base.replace("http", "ws")
@@ -39,12 +39,12 @@ impl RawSocket {
         raw
     }
 
-    async fn send(&mut self, frame: String) {
+    pub(crate) async fn send(&mut self, frame: String) {
         self.socket.send(Message::text(frame)).await.expect("send a frame");
     }
 
     /// The namespace CONNECT the client of this generation sends for `/chat`.
-    fn connect_frame(&self, token: &str) -> String {
+    pub(crate) fn connect_frame(&self, token: &str) -> String {
         match self.eio {
             3 => format!("40/chat?token={token}&tokenType=jwt,"),
             _ => format!("40/chat,{}", json!({"token": token, "tokenType": "jwt"})),
@@ -56,7 +56,7 @@ impl RawSocket {
     }
 
     /// The next text frame, answering the server's pings (EIO4) on the way.
-    async fn next_text(&mut self) -> String {
+    pub(crate) async fn next_text(&mut self) -> String {
         loop {
             match tokio::time::timeout(Duration::from_secs(10), self.socket.next()).await {
                 Ok(Some(Ok(Message::Text(text)))) if text.as_str() == "2" => {
@@ -70,7 +70,7 @@ impl RawSocket {
     }
 
     /// The next `/chat` event as `(name, payload)`.
-    async fn next_event(&mut self) -> (String, Value) {
+    pub(crate) async fn next_event(&mut self) -> (String, Value) {
         loop {
             let text = self.next_text().await;
             if let Some(body) = text.strip_prefix("42/chat,") {
@@ -80,8 +80,43 @@ impl RawSocket {
         }
     }
 
+    /// Connects `/chat` and subscribes to `space`.
+    pub(crate) async fn subscribed(base: &str, eio: u8, token: &str, space: &str) -> RawSocket {
+        let mut raw = RawSocket::open(base, eio, token).await;
+        let connect = raw.connect_frame(token);
+        raw.send(connect).await;
+        raw.emit("SUBSCRIBE_CHANNEL", json!({"channel": {"_id": space, "type": "topic"}})).await;
+        let subscribed = raw.event_named("CHANNEL_SUBSCRIBED", Duration::from_secs(10)).await;
+        assert!(subscribed.is_some(), "EIO{eio}: subscribed");
+        raw
+    }
+
+    /// The `/chat` events that arrive until the server disconnects the namespace (its
+    /// `41/chat` frame), or `None` when it does not within `wait`.
+    pub(crate) async fn events_until_disconnected(
+        &mut self,
+        wait: Duration,
+    ) -> Option<Vec<(String, Value)>> {
+        tokio::time::timeout(wait, async {
+            let mut events = Vec::new();
+            loop {
+                let text = self.next_text().await;
+                if text == "41/chat" || text.starts_with("41/chat,") {
+                    return events;
+                }
+                if let Some(body) = text.strip_prefix("42/chat,") {
+                    let array: Value = serde_json::from_str(body).expect("event JSON");
+                    events
+                        .push((array[0].as_str().unwrap_or_default().to_owned(), array[1].clone()));
+                }
+            }
+        })
+        .await
+        .ok()
+    }
+
     /// Events until `name` arrives (or `None` when none does within `wait`).
-    async fn event_named(&mut self, name: &str, wait: Duration) -> Option<Value> {
+    pub(crate) async fn event_named(&mut self, name: &str, wait: Duration) -> Option<Value> {
         tokio::time::timeout(wait, async {
             loop {
                 let (event, payload) = self.next_event().await;

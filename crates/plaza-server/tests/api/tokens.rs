@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, claims_of, jwt, now_secs, spawn_app};
 
 /// The server's own signing key, read from its data folder, and its `kid`.
-async fn server_key(app: &TestApp) -> (EncodingKey, String, Vec<u8>) {
+pub(crate) async fn server_key(app: &TestApp) -> (EncodingKey, String, Vec<u8>) {
     use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
     let pem = std::fs::read_to_string(app.data_dir.join("keys/jwt-ed25519.pem")).expect("key file");
     let der = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).unwrap().to_pkcs8_der().unwrap();
@@ -19,7 +19,7 @@ async fn server_key(app: &TestApp) -> (EncodingKey, String, Vec<u8>) {
     (EncodingKey::from_ed_der(der.as_bytes()), key["kid"].as_str().unwrap().to_owned(), public)
 }
 
-fn claims_for(user_id: &str, exp: i64) -> Value {
+pub(crate) fn claims_for(user_id: &str, exp: i64) -> Value {
     json!({"iss": "plaza", "sub": user_id, "typ": "user", "jti": format!("{:024x}", rand::random::<u64>()), "iat": now_secs(), "exp": exp})
 }
 

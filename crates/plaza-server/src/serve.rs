@@ -1,0 +1,138 @@
+//! The HTTP accept loop: what `axum::serve` does, plus what it lacks against slow or
+//! greedy clients (slowloris). `axum::serve` sets no timer on hyper, so hyper's header
+//! read timeout never runs and a connection that never finishes its headers stays open
+//! for ever. Here each connection has:
+//!
+//! - a deadline on every request's headers, which also closes keep-alive connections
+//!   idle between requests for that long (hyper starts the timer when it waits for a
+//!   request head, first or next); upgraded connections (WebSockets) are past it and
+//!   kept alive by Engine.IO's own heartbeat;
+//! - a cap on the connections one address holds, checked before any byte is read, so a
+//!   single host cannot exhaust the server's sockets. Addresses of trusted proxies are
+//!   not capped: every client behind them shares their address.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+/// What one connection may take.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// How long a client has to send a request's headers (or its next request).
+    pub header_read_timeout: Duration,
+    /// Connections one address may hold open; 0 means no cap.
+    pub per_address: u32,
+    /// Addresses never capped (reverse proxies).
+    pub uncapped: Vec<IpAddr>,
+}
+
+/// Open connections per address.
+#[derive(Clone, Default)]
+struct PerAddress(Arc<Mutex<HashMap<IpAddr, u32>>>);
+
+struct AddressSlot {
+    counts: PerAddress,
+    address: IpAddr,
+}
+
+impl PerAddress {
+    fn take(&self, address: IpAddr, limit: u32) -> Option<AddressSlot> {
+        let mut counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = counts.entry(address).or_insert(0);
+        if limit != 0 && *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot { counts: self.clone(), address })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.address) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// Serves `router` until `stop` turns true, then shuts every connection down gracefully
+/// (each finishes the request it is on) and returns once all are closed.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let open = PerAddress::default();
+    // Each connection holds a clone; the loop waits for them all to drop at the end.
+    let (closed_tx, closed_rx) = watch::channel(());
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut stop) => break,
+        };
+        let address = remote.ip();
+        let limit = if limits.uncapped.contains(&address) { 0 } else { limits.per_address };
+        let Some(slot) = open.take(address, limit) else {
+            tracing::debug!(%address, "connection refused: this address holds too many");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+        let mut stop = stop.clone();
+        let closed_rx = closed_rx.clone();
+        tokio::spawn(async move {
+            let connection =
+                builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(error) = result {
+                        tracing::trace!(%error, "connection ended with an error");
+                    }
+                }
+                () = stopped(&mut stop) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop((slot, closed_rx));
+        });
+    }
+    drop(closed_rx);
+    drop(listener);
+    closed_tx.closed().await;
+    Ok(())
+}
