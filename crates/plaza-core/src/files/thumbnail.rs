@@ -123,15 +123,30 @@ mod tests {
         assert!(make(&png(MAX_SIDE, 1)).is_ok());
     }
 
+    /// A PNG whose header claims `width` × `height` (with a valid checksum), though it
+    /// holds one pixel's data.
+    fn claiming(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = png(1, 1);
+        bytes[16..20].copy_from_slice(&width.to_be_bytes());
+        bytes[20..24].copy_from_slice(&height.to_be_bytes());
+        // CRC-32 of the IHDR chunk's type and data (bytes 12..29), stored after it.
+        let mut crc = 0xffff_ffffu32;
+        for byte in &bytes[12..29] {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            }
+        }
+        bytes[29..33].copy_from_slice(&(!crc).to_be_bytes());
+        bytes
+    }
+
     #[test]
     fn the_decoded_size_comes_from_the_header_alone() {
-        let mut claimed = png(1, 1);
-        claimed[16..20].copy_from_slice(&4_000u32.to_be_bytes());
-        claimed[20..24].copy_from_slice(&3_000u32.to_be_bytes());
-        // 4 000 × 3 000 RGB, though the file holds one pixel's data.
-        assert_eq!(decoded_size(&claimed).unwrap(), 4_000 * 3_000 * 3);
-        claimed[16..20].copy_from_slice(&100_000u32.to_be_bytes());
-        assert!(decoded_size(&claimed).is_err(), "past one decode's limits: refused unread");
+        assert_eq!(decoded_size(&claiming(4_000, 3_000)).unwrap(), 4_000 * 3_000 * 3);
+        let refused = decoded_size(&claiming(100_000, 3_000));
+        assert!(refused.is_err(), "past one decode's limits: refused unread");
+        assert!(decoded_size(&claiming(11_000, 11_000)).is_err(), "363 MB decoded: refused");
     }
 
     #[tokio::test]

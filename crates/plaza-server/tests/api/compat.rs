@@ -51,7 +51,7 @@ impl RawSocket {
         }
     }
 
-    async fn emit(&mut self, event: &str, payload: Value) {
+    pub(crate) async fn emit(&mut self, event: &str, payload: Value) {
         self.send(format!("42/chat,{}", json!([event, payload]))).await;
     }
 
@@ -78,6 +78,23 @@ impl RawSocket {
                 return (array[0].as_str().unwrap_or_default().to_owned(), array[1].clone());
             }
         }
+    }
+
+    /// Whether the server closes the WebSocket within `wait` (pings answered on the way).
+    pub(crate) async fn closed_within(&mut self, wait: Duration) -> bool {
+        tokio::time::timeout(wait, async {
+            loop {
+                match self.socket.next().await {
+                    Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                        let _ = self.socket.send(Message::text("3")).await;
+                    }
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                    Some(Ok(_)) => continue,
+                }
+            }
+        })
+        .await
+        .is_ok()
     }
 
     /// Connects `/chat` and subscribes to `space`.

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::compat::RawSocket;
-use crate::helpers::{PASSWORD, TestApp, jwt, now_secs, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, jwt, now_secs, spawn_app, spawn_app_with};
 
 /// An item of another provider cannot carry one of our file keys, and never makes the
 /// file readable: only native attachments are checked, so only they count.
@@ -205,4 +205,285 @@ async fn removing_a_service_app_ends_its_sockets() {
         .await;
     assert!(removed.status.is_success(), "{}", removed.text);
     assert_ended(&mut bot, "auth.invalid_token", "client_revoked", "service app").await;
+}
+
+/// Item 1: ids made around one's own tell nothing about each other. The old generator
+/// gave ids of one process a constant middle and a +1 counter.
+#[tokio::test]
+async fn ids_made_around_ones_own_cannot_be_computed() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        ids.push(app.create_space(&owner, &format!("Space {n}")).await);
+    }
+    let random = |id: &str| u64::from_str_radix(&id[8..], 16).unwrap();
+    for pair in ids.windows(2) {
+        let (a, b) = (random(&pair[0]), random(&pair[1]));
+        assert_ne!(a >> 24, b >> 24, "{pair:?} share their middle");
+        assert_ne!(b.wrapping_sub(a), 1, "{pair:?} are counter neighbours");
+    }
+    // The attacker's move: the id after one's own names nothing.
+    let (guest_token, guest) = (app.anonymous("Mallory").await, ids[2].clone());
+    let next = format!("{}{:016x}", &guest[..8], random(&guest).wrapping_add(1));
+    app.get(&format!("/api/spaces/{next}"), Some(&jwt(&guest_token)))
+        .await
+        .assert_error(404, "topic.not_found");
+}
+
+/// Item 4: someone outside a space who could join it sees a preview (title, type,
+/// status), never who is in it; once in, the whole space.
+#[tokio::test]
+async fn a_non_member_sees_a_preview_without_members() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let space = app.create_space(&owner, "Town hall").await;
+    let outsider = app.anonymous("Curious").await;
+    let preview = app.get(&format!("/api/spaces/{space}"), Some(&jwt(&outsider))).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
+    assert_eq!(preview.body["preview"], true);
+    assert_eq!(preview.body["title"], "Town hall");
+    assert_eq!(preview.body["members"], json!([]));
+    assert!(!preview.text.contains("owner@example.com"), "no e-mail address: {}", preview.text);
+    for hidden in ["cid", "description", "restrict", "role"] {
+        assert!(preview.body.get(hidden).is_none(), "{hidden} is for members: {}", preview.text);
+    }
+    app.get(&format!("/api/spaces/{space}/members"), Some(&jwt(&outsider)))
+        .await
+        .assert_error(403, "permission.denied");
+    let joined = app.get(&format!("/api/spaces/{space}/join"), Some(&jwt(&outsider))).await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.text);
+    let member_view = app.get(&format!("/api/spaces/{space}"), Some(&jwt(&outsider))).await;
+    assert!(member_view.body.get("preview").is_none());
+    assert!(member_view.body["members"].as_array().unwrap().len() >= 2, "{}", member_view.text);
+}
+
+/// Item 5: PIN attempts are counted per caller and per space, right or wrong, on REST
+/// and on sockets alike; an exhausted budget refuses even the right PIN, and the audit
+/// log records the burst once.
+#[tokio::test]
+async fn space_pin_attempts_are_throttled_per_caller_and_per_space() {
+    let app = spawn_app_with(|settings| {
+        settings.limits.pin_attempts_per_second = 1;
+        settings.limits.pin_attempt_burst = 3;
+    })
+    .await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let space = app.create_space(&owner, "Locked").await;
+    let pinned = app
+        .post(
+            &format!("/api/spaces/{space}"),
+            Some(&jwt(&owner)),
+            &json!({"settings": {"confPin": "4321"}}),
+        )
+        .await;
+    assert_eq!(pinned.status, StatusCode::OK, "{}", pinned.text);
+    let join = format!("/api/spaces/{space}/join");
+    let guesser = app.anonymous("Guesser").await;
+    for pin in ["0000", "0001", "0002"] {
+        app.get_with_pin(&join, &guesser, pin).await.assert_error(403, "topic.password_invalid");
+    }
+    // The caller's budget is spent: the right PIN is refused too, on REST and socket.
+    let refused = app.get_with_pin(&join, &guesser, "4321").await;
+    refused.assert_error(429, "request.rate_limited");
+    let mut socket = RawSocket::open(&app.base, 4, &guesser).await;
+    let connect = socket.connect_frame(&guesser);
+    socket.send(connect).await;
+    let channel = json!({"_id": space, "type": "topic", "password": "4321"});
+    socket.emit("SUBSCRIBE_CHANNEL", json!({"channel": channel})).await;
+    let failed = socket.event_named("SUBSCRIBE_CHANNEL_FAILED", Duration::from_secs(5)).await;
+    assert_eq!(failed.expect("refused on the socket too")["error"]["code"], "request.rate_limited");
+    // The space's budget (three times a caller's) runs out across callers.
+    let mut others = Vec::new();
+    for n in 0..15 {
+        others.push(app.anonymous(&format!("Other {n}")).await);
+    }
+    let mut refused_at = None;
+    for (n, other) in others.iter().enumerate() {
+        let answer = app.get_with_pin(&join, other, "9999").await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            refused_at = Some(n);
+            break;
+        }
+        answer.assert_error(403, "topic.password_invalid");
+    }
+    assert!(refused_at.is_some(), "the space's own budget bounds guesses from many callers");
+    let audit = app.get("/api/admin/audit?action=space.pin.throttled", Some(&jwt(&owner))).await;
+    let events = audit.body["data"].as_array().unwrap();
+    let budgets: Vec<&str> =
+        events.iter().map(|e| e["details"]["budget"].as_str().unwrap()).collect();
+    assert!(budgets.contains(&"caller") && budgets.contains(&"space"), "{}", audit.text);
+    assert_eq!(budgets.iter().filter(|b| **b == "caller").count(), 1, "a burst is one entry");
+}
+
+/// Item 7: an Engine.IO packet over `maxPayload` (100 kB) is refused on both versions
+/// and both transports, and nothing of it is stored.
+#[tokio::test]
+async fn oversized_packets_are_refused_on_every_transport() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let space = app.create_space(&owner, "Big").await;
+    let huge = "x".repeat(300_000);
+    for eio in [3, 4] {
+        let mut socket = RawSocket::subscribed(&app.base, eio, &owner, &space).await;
+        let message = json!({"channel": {"_id": space, "type": "topic"}, "category": "chat", "content": {"bodyText": huge}});
+        socket.emit("SEND_MESSAGE", message).await;
+        assert!(socket.closed_within(Duration::from_secs(5)).await, "EIO{eio}: websocket closed");
+        // Polling: the POST carrying the packet is refused.
+        let handshake = app
+            .client
+            .get(app.url(&format!(
+                "/socket.io/?EIO={eio}&transport=polling&token={owner}&tokenType=jwt"
+            )))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let open = &handshake[handshake.find('{').unwrap()..];
+        let open = &open[..=open.find('}').unwrap()];
+        let sid = serde_json::from_str::<serde_json::Value>(open).unwrap()["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let packet =
+            format!("42/chat,{}", json!(["SEND_MESSAGE", {"content": {"bodyText": huge}}]));
+        let body = if eio == 3 { format!("{}:{packet}", packet.chars().count()) } else { packet };
+        let posted = app
+            .client
+            .post(app.url(&format!("/socket.io/?EIO={eio}&transport=polling&sid={sid}")))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(!posted.status().is_success(), "EIO{eio} polling: {}", posted.status());
+    }
+    let history = app.get(&format!("/api/spaces/{space}/messages"), Some(&jwt(&owner))).await;
+    assert!(!history.text.contains("xxxxxxxxxx"), "nothing of it was stored");
+}
+
+/// Item 8: presence events are bounded in size and in rate, per socket and per user
+/// across sockets; what is refused is answered and not relayed.
+#[tokio::test]
+async fn presence_is_bounded_in_size_and_rate() {
+    let app = spawn_app_with(|settings| {
+        settings.limits.presence_per_second = 1;
+        settings.limits.presence_burst = 5;
+    })
+    .await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let space = app.create_space(&owner, "Presence").await;
+    let guest = app.anonymous("Chatty").await;
+    let mut listener = RawSocket::subscribed(&app.base, 4, &owner, &space).await;
+    let mut first = RawSocket::subscribed(&app.base, 4, &guest, &space).await;
+    let mut second = RawSocket::subscribed(&app.base, 3, &guest, &space).await;
+    let presence = |n: usize, padding: usize| json!({"category": "app.event.presence.party.online", "topicId": space, "content": {"n": n, "pad": "p".repeat(padding)}, "receivers": []});
+    first.emit("SEND_PRESENCE_EVENT", presence(0, 20_000)).await;
+    let failed = first.event_named("SEND_PRESENCE_EVENT_FAILED", Duration::from_secs(5)).await;
+    assert_eq!(failed.expect("answered")["error"]["code"], "request.too_large");
+    // 8 each from two sockets: each socket's burst is 5, the user's together 10.
+    for n in 1..=8 {
+        first.emit("SEND_PRESENCE_EVENT", presence(n, 10)).await;
+        second.emit("SEND_PRESENCE_EVENT", presence(100 + n, 10)).await;
+    }
+    let mut relayed = Vec::new();
+    while let Some(event) =
+        listener.event_named("PRESENCE_EVENT_RESPONSE", Duration::from_secs(1)).await
+    {
+        relayed.push(event["content"]["n"].as_u64().unwrap());
+    }
+    assert!(!relayed.contains(&0), "the oversized event was not relayed");
+    let from_first = relayed.iter().filter(|n| **n < 100).count();
+    let from_second = relayed.len() - from_first;
+    assert!(from_first <= 6 && from_second <= 6, "per socket: {relayed:?}");
+    assert!(relayed.len() <= 11, "per user across sockets: {relayed:?}");
+    assert!(relayed.len() >= 5, "within the limits they go through: {relayed:?}");
+}
+
+/// Item 9: media toggled on and off 150 times makes one meeting, not 150.
+#[tokio::test]
+async fn media_flapping_makes_one_meeting() {
+    let app = spawn_app_with(|settings| settings.messages.sends_per_second = 0).await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let space = app.create_space(&owner, "Flap").await;
+    let guest = app.anonymous("Flapper").await;
+    let mut client = plaza_client::RealtimeClient::connect(
+        &app.base,
+        "/chat",
+        &plaza_client::realtime::Credentials::jwt(&guest),
+    )
+    .await
+    .expect("connect");
+    client.subscribe(&space, None).unwrap();
+    client.wait_for("CHANNEL_SUBSCRIBED", Duration::from_secs(10)).await.expect("subscribed");
+    let on = json!({"category": "tracksstatus", "topicId": space, "content": {"mediaSession": {"audio": true, "video": false, "connected": true}}});
+    let off = json!({"category": "video.end", "topicId": space, "content": {}});
+    for _ in 0..150 {
+        client.emit("SEND_MEDIA_SESSION_EVENTS", &on).unwrap();
+        client.emit("SEND_MEDIA_SESSION_EVENTS", &off).unwrap();
+    }
+    // A socket's events are handled in order: once this chat is back, all were.
+    client.send_chat(&space, "done", None).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let event =
+            tokio::time::timeout(left, client.next_event()).await.expect("in time").unwrap();
+        if event.name == "MESSAGE_SENT" && event.payload["content"]["bodyText"] == "done" {
+            break;
+        }
+    }
+    let history = app.get(&format!("/api/spaces/{space}/meetings"), Some(&jwt(&owner))).await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.text);
+    assert_eq!(history.body["total"], 1, "{}", history.text);
+}
+
+/// Item 10: a client that never finishes its headers, or idles on a kept-alive
+/// connection, is cut off; one address holds a bounded number of connections.
+#[tokio::test]
+async fn slow_and_greedy_connections_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|settings| {
+        settings.limits.header_read_timeout_secs = 1;
+        settings.limits.connections_per_address = 4;
+    })
+    .await;
+    let address = app.base.trim_start_matches("http://").to_owned();
+    async fn closed_by_server(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
+        let mut buffer = vec![0u8; 4096];
+        let ended = tokio::time::timeout(within, async {
+            loop {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        ended.is_ok()
+    }
+    // Slowloris: headers begun, never finished.
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: plaza\r\nX-Slow: ").await.unwrap();
+    assert!(closed_by_server(&mut slow, Duration::from_secs(5)).await, "unfinished headers");
+    // Kept alive, then idle.
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: plaza\r\n\r\n").await.unwrap();
+    let mut answer = [0u8; 12];
+    idle.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    assert!(closed_by_server(&mut idle, Duration::from_secs(5)).await, "idle keep-alive");
+    // The cap: four held, the fifth closed at once, a place again once one goes.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(tokio::net::TcpStream::connect(&address).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut fifth = tokio::net::TcpStream::connect(&address).await.unwrap();
+    assert!(closed_by_server(&mut fifth, Duration::from_millis(500)).await, "over the cap");
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let answer = app.get("/health", None).await;
+    assert_eq!(answer.status, StatusCode::OK);
 }
