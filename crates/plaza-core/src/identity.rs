@@ -83,6 +83,10 @@ struct Claims {
     /// For service-app tokens, the app's `client_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     client_id: Option<String>,
+    /// For service-app tokens, the scope granted; one without `spaces` has no API access.
+    /// (Tokens issued before scopes were recorded carry none and keep full access.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
 }
 
 /// The `typ` of media tokens, which the API never accepts.
@@ -208,10 +212,26 @@ const MAX_NAME_LEN: usize = 128;
 const MAX_URL_LEN: usize = 2048;
 
 /// Checks that a username is an email address, the form Spaces usernames take.
+/// Characters that show as nothing (zero-width spaces and joiners, bidirectional
+/// controls, variation selectors, tags): two names that differ only by them look the
+/// same, so they are refused in every name a person is known by.
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// An account name: an e-mail address in ASCII (an internationalised domain in its
+/// `xn--` form). Letters of other scripts that look like Latin ones (Cyrillic `а` for
+/// `a`) would let two accounts look the same, so they are refused, as are invisible
+/// characters; accounts are told apart case-insensitively.
 pub fn validate_email(field: &str, username: &str) -> CoreResult<String> {
     let username = username.trim();
     let valid = username.len() <= 254
-        && !username.contains(|c: char| c.is_whitespace() || c.is_control())
+        && username.bytes().all(|b| b.is_ascii_graphic())
         && username.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && !domain.is_empty() && !domain.contains('@')
         });
@@ -234,10 +254,12 @@ pub(crate) fn validate_password(password: &str) -> CoreResult<()> {
 
 pub(crate) fn validate_name(field: &str, name: &str) -> CoreResult<String> {
     let name = name.trim();
-    if name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control) {
+    if name.chars().count() > MAX_NAME_LEN
+        || name.chars().any(|c| c.is_control() || is_invisible(c))
+    {
         return Err(CoreError::invalid(
             field,
-            format!("must be at most {MAX_NAME_LEN} printable characters"),
+            format!("must be at most {MAX_NAME_LEN} printable, visible characters"),
         ));
     }
     Ok(name.to_owned())
@@ -367,6 +389,7 @@ impl IdentityService {
         user: &UserRecord,
         ttl_secs: i64,
         client_id: Option<String>,
+        scope: Option<String>,
     ) -> CoreResult<(String, Timestamp)> {
         let now = Timestamp::now();
         let expires_at = match user.expires_at {
@@ -382,6 +405,7 @@ impl IdentityService {
             iat: now.seconds(),
             exp: expires_at.seconds(),
             client_id,
+            scope,
         };
         Ok((self.keys.sign(&claims)?, Timestamp::from_millis(expires_at.seconds() * 1000)))
     }
@@ -429,7 +453,7 @@ impl IdentityService {
             UserKind::Anonymous => self.config.anonymous_token_ttl_secs,
             UserKind::Registered | UserKind::Service => self.config.user_token_ttl_secs,
         };
-        let (token, expires_at) = self.issue_jwt(&user, ttl, None)?;
+        let (token, expires_at) = self.issue_jwt(&user, ttl, None, None)?;
         Ok(IssuedToken { token, expires_at, user })
     }
 
@@ -635,6 +659,9 @@ impl IdentityService {
         let expires_at = Timestamp::from_millis(claims.exp.saturating_mul(1000));
         match (&claims.client_id, claims.typ.as_str()) {
             (Some(client_id), "service") => {
+                if claims.scope.as_deref().is_some_and(|scope| !oauth::grants_spaces(scope)) {
+                    return Err(CoreError::permission_denied("this token lacks the spaces scope"));
+                }
                 self.active_client(client_id).await?;
                 Ok(Session::ServiceApp {
                     jti: claims.jti.clone(),

@@ -40,6 +40,18 @@ pub struct BulkDeleteReport {
     pub not_deleted: Vec<(String, CoreError)>,
 }
 
+/// An archived space's history is frozen: written to by nobody, on any path.
+fn refuse_archived(space: &SpaceRecord) -> CoreResult<()> {
+    if space.status == SpaceStatus::Archived {
+        return Err(CoreError::new(ErrorCode::TopicArchived, "the space is archived"));
+    }
+    Ok(())
+}
+
+/// How far before a catch-up's anchor other senders' messages are sent again (see
+/// `MessageService::catch_up`): the time a message takes from one node to another.
+const CATCH_UP_OVERLAP_MS: i64 = 2_000;
+const CATCH_UP_OVERLAP_MESSAGES: u32 = 100;
 /// Messages replayed to one reconnecting socket at most.
 pub const MAX_CATCH_UP: u32 = 500;
 
@@ -237,9 +249,7 @@ impl MessageService {
         if membership.is_none() {
             return Err(CoreError::permission_denied("only members of the space may write in it"));
         }
-        if space.status == SpaceStatus::Archived {
-            return Err(CoreError::new(ErrorCode::TopicArchived, "the space is archived"));
-        }
+        refuse_archived(&space)?;
         let action = match category {
             MessageCategory::Chat => Action::SendChat,
             MessageCategory::Idea | MessageCategory::Task => Action::CreatePostOrTask,
@@ -257,11 +267,13 @@ impl MessageService {
                 let parent: ObjectId = parent
                     .parse()
                     .map_err(|_| CoreError::invalid("parentMsg._id", "is not a message id"))?;
-                let found = self
-                    .store
-                    .message(parent)
-                    .await?
-                    .filter(|p| p.space_id == space.id && !p.deleted);
+                // A post is commented on by those who may read it: a guest cut off from
+                // the history before their join cannot reach older posts this way either.
+                let since =
+                    membership.as_ref().and_then(|m| Self::reads_since(&space, m, party.anonymous));
+                let found = self.store.message(parent).await?.filter(|p| {
+                    p.space_id == space.id && !p.deleted && since.is_none_or(|s| p.created >= s)
+                });
                 match found {
                     Some(p)
                         if matches!(p.category, MessageCategory::Idea | MessageCategory::Task)
@@ -378,6 +390,7 @@ impl MessageService {
         if view.message.deleted {
             return Err(not_found());
         }
+        refuse_archived(&view.space)?;
         if !Self::may_change(&view, party, principal)
             && !Self::assignee_sets_status(&view, party, principal, &changes)
         {
@@ -416,6 +429,7 @@ impl MessageService {
         if view.message.deleted {
             return Err(not_found());
         }
+        refuse_archived(&view.space)?;
         if !Self::may_change(&view, party, principal) {
             return Err(CoreError::permission_denied("you may not delete this message"));
         }
@@ -496,7 +510,29 @@ impl MessageService {
             newest_first: false,
             ..MessageQuery::in_space(space.id, since, MAX_CATCH_UP)
         };
-        let messages = self.store.query_messages(&query).await?;
+        // With several nodes, delivery order is not storage order: another node's
+        // message stored just before the anchor may still have been on its way (and
+        // lost with a dying node) when the anchor reached the client, which is often
+        // its own send, acknowledged at once. Those of other senders stored in the
+        // moment before the anchor come again first; clients key messages by `_id`.
+        // (One sender's messages reach a client in the order they were stored.)
+        let overlap = MessageQuery {
+            after: None,
+            before: Some((anchor.created, anchor.id)),
+            newest_first: true,
+            limit: CATCH_UP_OVERLAP_MESSAGES,
+            ..query.clone()
+        };
+        let window_start = anchor.created.add_millis(-CATCH_UP_OVERLAP_MS);
+        let mut messages: Vec<MessageRecord> = self
+            .store
+            .query_messages(&overlap)
+            .await?
+            .into_iter()
+            .filter(|m| m.sender_id != anchor.sender_id && m.created >= window_start)
+            .collect();
+        messages.reverse();
+        messages.extend(self.store.query_messages(&query).await?);
         self.with_senders(messages).await
     }
 

@@ -1141,8 +1141,13 @@ impl SpaceService {
     }
 
     /// `GET /api/users/meetingroom/{email}`: a registered user's personal meeting room,
-    /// created on first use (the owner is its admin).
+    /// created on first use (the owner is its admin). Looking people up by address is
+    /// for registered users: its answer tells whether the address has an account, which
+    /// a free anonymous token must not learn (guests join a room by its link instead).
     pub async fn personal_room(&self, principal: &Principal, email: &str) -> CoreResult<SpaceView> {
+        if principal.user.kind != UserKind::Registered {
+            return Err(deny("looking people up by e-mail address needs an account"));
+        }
         let owner = self
             .store
             .user_by_username(email.trim())

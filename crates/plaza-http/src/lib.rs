@@ -61,6 +61,11 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// The telephone numbers that dial into meetings (`GET /api/confnumbers`).
     pub dial_in_numbers: Vec<DialInNumber>,
+    /// Without `public_url`, the `Host` names absolute URLs are built from, besides
+    /// loopback names and the address the server listens on (see [`base_url`]).
+    pub allowed_hosts: Vec<String>,
+    /// The address the server listens on.
+    pub listen: Option<SocketAddr>,
 }
 
 /// A telephone number that dials into meetings, as `GET /api/confnumbers` lists it.
@@ -86,6 +91,8 @@ impl Default for HttpConfig {
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
             dial_in_numbers: Vec::new(),
+            allowed_hosts: Vec::new(),
+            listen: None,
         }
     }
 }
@@ -101,9 +108,15 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
 }
 
-/// The base URL clients should use: the configured one, else `http://<Host>`.
+/// The base URL clients should use: the configured one, else `http://<Host>` when the
+/// `Host` is one the server may be reached by, else the listen address. A `Host` is
+/// the caller's to choose, and these URLs go into answers others read (invitation
+/// links, upload URLs, `/api/service-configurations` that a cache may keep): trusted
+/// are loopback names, the listen address (any IP literal when it listens on all),
+/// and `server.allowed_hosts`; any other name needs `server.public_url`.
 pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.config.public_url {
+    let config = &state.config;
+    if let Some(url) = &config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
     let host = headers
@@ -112,8 +125,31 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         .filter(|h| {
             !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         })
-        .unwrap_or("localhost");
-    format!("http://{host}")
+        .filter(|h| trusted_host(config, h));
+    match (host, config.listen) {
+        (Some(host), _) => format!("http://{host}"),
+        (None, Some(listen)) if !listen.ip().is_unspecified() => format!("http://{listen}"),
+        (None, Some(listen)) => format!("http://localhost:{}", listen.port()),
+        (None, None) => "http://localhost".to_owned(),
+    }
+}
+
+/// Whether absolute URLs may name `host` (a `Host` header: a name or IP, and a port).
+fn trusted_host(config: &HttpConfig, host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let ip = name.parse::<IpAddr>().ok();
+    config
+        .allowed_hosts
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(host) || a.eq_ignore_ascii_case(name))
+        || name.eq_ignore_ascii_case("localhost")
+        || ip.is_some_and(|ip| ip.is_loopback())
+        || config.listen.is_some_and(|listen| {
+            ip.is_some_and(|ip| listen.ip().is_unspecified() || ip == listen.ip())
+        })
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -279,6 +315,26 @@ fn without_trailing_slash(mut request: Request<Body>) -> Request<Body> {
     request
 }
 
+/// What HTML pages of the API (the OAuth sign-in page, `/api/docs`) may load: their own
+/// scripts and styles (Swagger UI's are inline), nothing from elsewhere.
+const HTML_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' \
+    'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+
+/// No answer of the API may be framed by another site (clickjacking the OAuth sign-in
+/// page, say); HTML pages get a content security policy unless they set their own.
+async fn no_framing(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(HTML_POLICY));
+    }
+    response
+}
+
 /// The whole REST surface with its middleware.
 pub fn router(state: AppState) -> Router {
     let api = tower::ServiceExt::map_request(api_router(state), without_trailing_slash);
@@ -295,6 +351,7 @@ fn api_router(state: AppState) -> Router {
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(config, client_context))
+        .layer(axum::middleware::map_response(no_framing))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(
             ServiceBuilder::new()

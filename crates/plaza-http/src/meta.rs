@@ -80,17 +80,22 @@ async fn ready(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
 async fn service_configurations(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> axum::Json<Value> {
+) -> impl axum::response::IntoResponse {
     let base = base_url(&state, &headers);
-    axum::Json(json!({
-        "spaces": {
-            "server_url": base,
-            "socketio_server_url": base,
-            "marketing_url": base,
-        },
-        "store": {"server_url": base},
-        "accounts": {"server_url": base},
-    }))
+    // Built from the request's Host (when trusted): a shared cache must not keep it.
+    let vary = [(axum::http::header::VARY, "Host")];
+    (
+        vary,
+        axum::Json(json!({
+            "spaces": {
+                "server_url": base,
+                "socketio_server_url": base,
+                "marketing_url": base,
+            },
+            "store": {"server_url": base},
+            "accounts": {"server_url": base},
+        })),
+    )
 }
 
 /// GET /.well-known/jwks.json: the public keys that verify Plaza JWTs.

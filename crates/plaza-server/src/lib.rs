@@ -417,6 +417,8 @@ impl Application {
                 trusted_proxies: settings.server.trusted_proxies.clone(),
                 request_timeout: Duration::from_secs(settings.limits.request_timeout_secs),
                 dial_in_numbers: settings.meetings.dial_in_numbers.clone(),
+                allowed_hosts: settings.server.allowed_hosts.clone(),
+                listen: listener.local_addr().ok(),
             }),
         };
         let adapter = realtime_adapter(&settings)?;

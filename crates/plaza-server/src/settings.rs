@@ -262,8 +262,13 @@ pub struct ServerSettings {
     pub listen: SocketAddr,
     /// Holds the SQLite database, the signing key and uploaded files.
     pub data_dir: PathBuf,
-    /// The base URL clients reach this server at, when it differs from the `Host` they send.
+    /// The base URL clients reach this server at: what absolute URLs (invitation links,
+    /// upload URLs, attachment paths) are built from.
     pub public_url: Option<String>,
+    /// Without `public_url`, the host names (`plaza.lan`, `plaza.lan:8080`) whose `Host`
+    /// header absolute URLs may be built from; loopback names and the listen address
+    /// (any IP literal when listening on all addresses) are always trusted.
+    pub allowed_hosts: Vec<String>,
     pub body_limit_bytes: usize,
     /// Allowed CORS origins; empty allows any.
     pub cors_origins: Vec<String>,
@@ -320,6 +325,7 @@ impl Default for ServerSettings {
             cors_origins: Vec::new(),
             shutdown_grace_secs: 10,
             trusted_proxies: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }

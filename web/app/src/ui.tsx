@@ -125,6 +125,15 @@ export function senderName(m: Pick<Message, 'sender'>): string {
   return m.sender?.displayname || m.sender?.username || 'Someone';
 }
 
+/** Anonymous guests choose any name, so they are marked wherever a name is shown. */
+export function GuestTag({ anonymous }: { anonymous: boolean }) {
+  return anonymous ? (
+    <span class="tag guest-tag" title="Joined by link without an account: the name is theirs to choose">
+      guest
+    </span>
+  ) : null;
+}
+
 export function memberName(m: Pick<Member, 'displayname' | 'username'>): string {
   return m.displayname || m.username;
 }

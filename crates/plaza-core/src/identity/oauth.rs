@@ -388,13 +388,16 @@ impl IdentityService {
             ..super::new_user_record(UserKind::Service, String::new(), String::new())
         };
         let ttl = self.config.service_token_ttl_secs;
-        let (token, _) = self.issue_jwt(&account, ttl, Some(client.client_id.clone()))?;
+        // The scope goes into the token, and is enforced when it is used.
+        let scope = scope_of(&request.scope)?;
+        let (token, _) =
+            self.issue_jwt(&account, ttl, Some(client.client_id.clone()), Some(scope.clone()))?;
         Ok(TokenGrant {
             access_token: token,
             token_type: "service_app",
             expires_in: ttl,
             refresh_token: None,
-            scope: scope_of(&request.scope)?,
+            scope,
         })
     }
 

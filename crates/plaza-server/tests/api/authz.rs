@@ -130,7 +130,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /api/users/me/spaces/{space_id}/preference", "UUAAAAAA"),
     ("POST /api/users/me/spaces/{space_id}/unhide", "UUAAAAAA"),
     ("GET /api/users/me/tasks", "UUAAAAAA"),
-    ("GET /api/users/meetingroom/{email}", "UUAAAAAA"),
+    ("GET /api/users/meetingroom/{email}", "UUADDAAA"),
     ("GET /api/users/{user}/colleagues", "UUDDDDAD"),
     ("GET /api/users/{user}/people/withdm", "UUDDDDAD"),
     ("GET /api/users/{user_id}/statistics", "UUDDDDAA"),

@@ -487,3 +487,190 @@ async fn slow_and_greedy_connections_are_cut_off() {
     let answer = app.get("/health", None).await;
     assert_eq!(answer.status, StatusCode::OK);
 }
+
+/// Low: a service-app token asked for a narrow scope has no API access, on REST and
+/// on sockets; the default scope still has.
+#[tokio::test]
+async fn a_service_app_token_is_held_to_its_scope() {
+    let app = spawn_app().await;
+    let (admin, _) = app.register("admin@example.com").await;
+    let created =
+        app.post("/api/admin/service-apps", Some(&jwt(&admin)), &json!({"name": "Bot"})).await;
+    let client_id = created.body["data"]["clientId"].as_str().unwrap().to_owned();
+    let secret = created.body["data"]["clientSecret"].as_str().unwrap().to_owned();
+    let token = |scope: Option<&'static str>| {
+        let (app, client_id, secret) = (&app, client_id.clone(), secret.clone());
+        async move {
+            let mut form = vec![("grant_type", "client_credentials")];
+            if let Some(scope) = scope {
+                form.push(("scope", scope));
+            }
+            let granted = app
+                .send(
+                    app.request(reqwest::Method::POST, "/oauth2/access_token", None)
+                        .basic_auth(&client_id, Some(&secret))
+                        .form(&form),
+                )
+                .await;
+            assert_eq!(granted.status, StatusCode::OK, "{}", granted.text);
+            granted.body["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let narrow = token(Some("email")).await;
+    let me = app.get("/api/users/me", Some(&format!("service_app {narrow}"))).await;
+    me.assert_error(403, "permission.denied");
+    let refused = plaza_client::RealtimeClient::connect(
+        &app.base,
+        "/chat",
+        &plaza_client::realtime::Credentials::jwt(&narrow),
+    )
+    .await;
+    assert!(refused.is_err(), "nor on a socket");
+    let full = token(None).await;
+    let me = app.get("/api/users/me", Some(&format!("service_app {full}"))).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+}
+
+/// Low: no answer of the API may be framed; its HTML pages carry a content security
+/// policy; downloads run nothing.
+#[tokio::test]
+async fn pages_cannot_be_framed_and_downloads_are_sandboxed() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    for path in ["/api/docs/", "/oauth2/authorize?response_type=code&client_id=x"] {
+        let answer = app.send(app.request(reqwest::Method::GET, path, None)).await;
+        assert_eq!(answer.headers["x-frame-options"], "DENY", "{path}");
+        if answer.headers["content-type"].to_str().unwrap().starts_with("text/html") {
+            let policy = answer.headers["content-security-policy"].to_str().unwrap();
+            assert!(policy.contains("frame-ancestors 'none'"), "{path}: {policy}");
+        }
+    }
+    let key = crate::compat::upload_text(&app, &owner).await;
+    let url = app
+        .post("/api/files/getdownloadurl", Some(&jwt(&owner)), &json!({"fileKeys": [key]}))
+        .await
+        .body["data"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let download = app.client.get(&url).send().await.unwrap();
+    assert!(download.status().is_success());
+    let policy = download.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.starts_with("sandbox"), "{policy}");
+}
+
+/// Low: a `Host` header the server is not known by does not build its absolute URLs.
+#[tokio::test]
+async fn only_trusted_hosts_build_absolute_urls() {
+    let app =
+        spawn_app_with(|settings| settings.server.allowed_hosts = vec!["plaza.lan".into()]).await;
+    let config = |host: &str| {
+        app.send(
+            app.request(reqwest::Method::GET, "/api/service-configurations", None)
+                .header("host", host),
+        )
+    };
+    let evil = config("evil.example").await;
+    let url = evil.body["spaces"]["server_url"].as_str().unwrap();
+    assert!(!url.contains("evil.example"), "{url}");
+    assert_eq!(evil.headers["vary"], "Host");
+    let lan = config("plaza.lan:8080").await;
+    assert_eq!(lan.body["spaces"]["server_url"], "http://plaza.lan:8080");
+    let local = config("localhost:1234").await;
+    assert_eq!(local.body["spaces"]["server_url"], "http://localhost:1234");
+}
+
+/// Low: names that look the same are not two accounts; guests are told apart from
+/// registered users wherever they appear (the web client marks them, from `type`).
+#[tokio::test]
+async fn look_alike_names_are_refused() {
+    let app = spawn_app().await;
+    app.register("ann@example.com").await;
+    for username in ["ann\u{200b}@example.com", "\u{0430}nn@example.com", "ANN@example.com"] {
+        let answer = app
+            .post(
+                "/api/auth/register",
+                None,
+                &json!({"username": username, "password": PASSWORD, "displayname": "Ann"}),
+            )
+            .await;
+        assert!(answer.status.is_client_error(), "{username:?} registered: {}", answer.text);
+    }
+    let answer = app
+        .post("/api/anonymous/auth", None, &json!({"displayname": "Ann\u{200d}", "username": "x"}))
+        .await;
+    answer.assert_error(400, "request.invalid");
+    let guest = app.anonymous("Ann").await;
+    let me = app.get("/api/users/me", Some(&jwt(&guest))).await;
+    assert_eq!(me.body["aType"], "anonymous", "{}", me.text);
+}
+
+/// Low: looking people up by address needs an account, so a free anonymous token
+/// learns nothing of who has one.
+#[tokio::test]
+async fn guests_cannot_probe_addresses_for_accounts() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("host@example.com").await;
+    let guest = app.anonymous("Probe").await;
+    for email in ["host@example.com", "nobody@example.com"] {
+        app.get(&format!("/api/users/meetingroom/{email}"), Some(&jwt(&guest)))
+            .await
+            .assert_error(403, "permission.denied");
+    }
+    let room = app.get("/api/users/meetingroom/host@example.com", Some(&jwt(&owner))).await;
+    assert_eq!(room.status, StatusCode::OK, "{}", room.text);
+}
+
+/// Low (and the review pass): a guest cut off from the history cannot comment on an
+/// older post; an archived space's messages are edited and deleted by nobody.
+#[tokio::test]
+async fn the_history_cut_and_the_archive_hold_on_every_write() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let space = app.create_space(&owner, "Old posts").await;
+    let post = app
+        .post(
+            &format!("/api/spaces/{space}/ideas"),
+            Some(&jwt(&owner)),
+            &json!({"content": {"bodyText": "before the guest", "description": "old"}}),
+        )
+        .await;
+    assert!(post.status.is_success(), "{}", post.text);
+    let post_id =
+        post.body["data"]["_id"].as_str().or(post.body["_id"].as_str()).unwrap().to_owned();
+    let guest = app.anonymous("Late").await;
+    app.get(&format!("/api/spaces/{space}/join"), Some(&jwt(&guest))).await;
+    let comment = app
+        .post(
+            &format!("/api/spaces/{space}/chats"),
+            Some(&jwt(&guest)),
+            &json!({"content": {"bodyText": "hi"}, "parentMsg": {"_id": post_id}}),
+        )
+        .await;
+    comment.assert_error(400, "request.invalid");
+    let own_comment = app
+        .post(
+            &format!("/api/spaces/{space}/chats"),
+            Some(&jwt(&owner)),
+            &json!({"content": {"bodyText": "mine"}, "parentMsg": {"_id": post_id}}),
+        )
+        .await;
+    assert!(own_comment.status.is_success(), "members still comment: {}", own_comment.text);
+
+    let archived =
+        app.post(&format!("/api/spaces/{space}"), Some(&jwt(&owner)), &json!({"status": 1})).await;
+    assert!(archived.status.is_success(), "{}", archived.text);
+    app.send(
+        app.request(
+            reqwest::Method::PATCH,
+            &format!("/api/messages/{post_id}"),
+            Some(&jwt(&owner)),
+        )
+        .json(&json!({"content": {"bodyText": "rewritten"}})),
+    )
+    .await
+    .assert_error(403, "topic.archived");
+    app.delete(&format!("/api/messages/{post_id}"), Some(&jwt(&owner)))
+        .await
+        .assert_error(403, "topic.archived");
+}

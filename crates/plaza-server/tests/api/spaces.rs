@@ -474,10 +474,11 @@ async fn every_user_has_one_personal_room_that_admits_guests_only() {
     assert_eq!(room.status, StatusCode::OK, "{}", room.text);
     let id = room.body["data"]["_id"].as_str().unwrap().to_owned();
     assert_eq!(room.body["data"]["type"], "personal");
-    assert_eq!(room.body["data"]["cid"], owner_user["_id"]);
+    assert_eq!(room.body["data"]["preview"], true, "the visitor is not in it yet");
     let again = app.get("/api/users/meetingroom/host@example.com", Some(&jwt(&owner))).await;
     assert_eq!(again.body["data"]["_id"], id.as_str());
     assert_eq!(again.body["data"]["role"], "admin");
+    assert_eq!(again.body["data"]["cid"], owner_user["_id"]);
     let invite = |role: &str| json!({"invitees": [{"inviteeType": "userId", "invitee": visitor_user["_id"], "role": role}]});
     app.post(&format!("/api/spaces/{id}/invite"), Some(&jwt(&owner)), &invite("member"))
         .await

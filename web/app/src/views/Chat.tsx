@@ -2,7 +2,7 @@ import { mergeMessages, type Member, type Mention, type Message, type Pager, typ
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 import { session } from '../session.js';
-import { Avatar, ErrorNote, plainText, RichText, senderName, time, useAction } from '../ui.js';
+import { Avatar, ErrorNote, GuestTag, plainText, RichText, senderName, time, useAction } from '../ui.js';
 import { Attachments, UploadList, useUploads } from './Attachments.js';
 
 /** Typing notices last this long after the last `party.typing`. */
@@ -130,6 +130,7 @@ function MessageItem({ message: m, mine, isAdmin }: { message: Message; mine: bo
       <div class="bubble">
         <header>
           <span class="who">{m.category === 'meeting' ? 'Meeting' : senderName(m)}</span>
+          <GuestTag anonymous={m.sender?.type === 'anonymous'} />
           <time dateTime={m.created}>{time(m.created)}</time>
           {edited && <span class="hint">(edited)</span>}
         </header>

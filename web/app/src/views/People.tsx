@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 
 import { go, inviteLink, joinLink } from '../router.js';
 import { session } from '../session.js';
-import { Avatar, ErrorNote, memberName, useAction } from '../ui.js';
+import { Avatar, ErrorNote, GuestTag, memberName, useAction } from '../ui.js';
 import { PeoplePicker } from './SpaceList.js';
 
 /** Members with their roles, invitations by person or email, and the join link. */
@@ -120,6 +120,7 @@ export function People({
             <Avatar person={m} online={online.has(m.member) || m.member === me._id} />
             <span class="grow">
               {memberName(m)}
+              <GuestTag anonymous={m.memberType === 'anonymousId'} />
               {m.member === me._id && ' (you)'}
               <span class="sr-only">{online.has(m.member) || m.member === me._id ? ', online' : ', offline'}</span>
             </span>
