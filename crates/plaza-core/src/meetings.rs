@@ -522,7 +522,7 @@ impl MeetingService {
         let (newest, _) = self.store.meetings(space.id, None, None, 1).await?;
         let Some(mut record) = newest.into_iter().next() else { return Ok(None) };
         let now = Timestamp::now();
-        if !record.ended.is_some_and(|ended| now.millis() - ended.millis() < REOPEN_WINDOW_MS) {
+        if record.ended.is_none_or(|ended| now.millis() - ended.millis() >= REOPEN_WINDOW_MS) {
             return Ok(None);
         }
         let mut state = Self::parse_state(&record)?;

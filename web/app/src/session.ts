@@ -68,7 +68,7 @@ class Session {
       this.changed();
     });
     realtime.on('error', (error) => {
-      if (error.code === 'auth.invalid_token' || error.code === 'auth.required') {
+      if (error.code === 'auth.invalid_token' || error.code === 'auth.required' || error.code === 'auth.account_disabled') {
         this.notice = 'Your session ended. Please sign in again.';
         this.forget();
       }

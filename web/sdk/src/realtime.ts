@@ -131,6 +131,15 @@ export class PlazaRealtime {
     this.socket.on('SEND_MESSAGE_FAILED', (p: Record<string, unknown>) => this.onSendFailed(p));
     this.socket.on('PRESENCE_EVENT_RESPONSE', (e: PresenceEvent) => this.onPresence(e));
     this.socket.on('MEDIA_SESSION_RESPONSE', (e: MediaEvent) => this.emitEvent('media', e));
+    // The server ends a socket whose credentials ended (logout elsewhere, a disabled
+    // account, an expired token): say why, and do not reconnect with them.
+    this.socket.on('SESSION_ENDED', (p: unknown) => {
+      const body = p as { code?: unknown; message?: unknown } | undefined;
+      const code = typeof body?.code === 'string' ? body.code : 'auth.invalid_token';
+      const message = typeof body?.message === 'string' ? body.message : 'the session ended';
+      this.close();
+      this.emitEvent('error', new PlazaApiError(401, { code, message }, undefined, p));
+    });
     this.socket.on('SEND_MEDIA_SESSION_EVENTS_FAILED', (p: unknown) =>
       this.emitEvent('error', errorFromSocket(p, 'the media-session event was refused')),
     );

@@ -209,3 +209,19 @@ test('the browser going offline drops the socket at once; online reconnects', as
     delete (globalThis as { window?: unknown }).window;
   }
 });
+
+test('SESSION_ENDED reports why, closes the connection and does not reconnect', () => {
+  const { socket, rt } = setup();
+  const errors: PlazaApiError[] = [];
+  rt.on('error', (e) => errors.push(e));
+  socket.serverAccepts();
+  socket.deliver('SESSION_ENDED', { code: 'auth.account_disabled', message: 'this account is disabled', reason: 'account_disabled' });
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]!.code, 'auth.account_disabled');
+  assert.equal(rt.status, 'offline');
+  assert.equal(socket.disconnectCalls, 1, 'the client lets go of the socket');
+  const reconnects = socket.connectCalls;
+  socket.serverAccepts();
+  socket.serverDrops();
+  assert.equal(socket.connectCalls, reconnects, 'no reconnection with ended credentials');
+});
