@@ -102,6 +102,67 @@ impl RateLimiter for StoreRateLimiter {
     }
 }
 
+/// Counts what each key holds open (a user's connections, an address's sockets), up to
+/// a limit: [`Slots::take`] hands out a [`Slot`] that gives its place back when the
+/// last clone of it drops.
+pub struct Slots<K: Eq + std::hash::Hash + Clone + Send + 'static>(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<K, u32>>>,
+);
+
+impl<K: Eq + std::hash::Hash + Clone + Send + 'static> Default for Slots<K> {
+    fn default() -> Self {
+        Slots(std::sync::Arc::default())
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Clone + Send + 'static> Clone for Slots<K> {
+    fn clone(&self) -> Self {
+        Slots(self.0.clone())
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Clone + Send + 'static> Slots<K> {
+    /// One of `key`'s `limit` places (0: unlimited), or `None` when all are taken.
+    pub fn take(&self, key: K, limit: u32) -> Option<Slot<K>> {
+        let mut counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = counts.entry(key.clone()).or_insert(0);
+        if limit != 0 && *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(Slot(std::sync::Arc::new(SlotGuard { slots: self.clone(), key })))
+    }
+
+    /// How many places `key` holds.
+    pub fn held(&self, key: &K) -> u32 {
+        let counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.get(key).copied().unwrap_or(0)
+    }
+}
+
+/// A place taken from [`Slots`]; cloning it shares the one place.
+#[derive(Clone)]
+pub struct Slot<K: Eq + std::hash::Hash + Clone + Send + 'static>(
+    #[allow(dead_code, reason = "held for its Drop")] std::sync::Arc<SlotGuard<K>>,
+);
+
+struct SlotGuard<K: Eq + std::hash::Hash + Clone + Send + 'static> {
+    slots: Slots<K>,
+    key: K,
+}
+
+impl<K: Eq + std::hash::Hash + Clone + Send + 'static> Drop for SlotGuard<K> {
+    fn drop(&mut self) {
+        let mut counts = self.slots.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// The error a refused action gets: `request.rate_limited` with whole seconds to wait.
 pub fn rate_limited(wait: Duration, what: &str) -> CoreError {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -114,6 +175,21 @@ pub fn rate_limited(wait: Duration, what: &str) -> CoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slots_are_given_back_when_the_last_clone_drops() {
+        let slots = Slots::<u8>::default();
+        let first = slots.take(1, 2).expect("a place");
+        let shared = first.clone();
+        let second = slots.take(1, 2).expect("a second place");
+        assert!(slots.take(1, 2).is_none(), "two is the limit");
+        assert!(slots.take(2, 2).is_some(), "other keys count apart");
+        drop(first);
+        assert_eq!(slots.held(&1), 2, "a clone still holds the place");
+        drop((shared, second));
+        assert_eq!(slots.held(&1), 0);
+        assert!(slots.take(1, 0).is_some() && slots.take(1, 0).is_some(), "0: no limit");
+    }
 
     #[tokio::test]
     async fn a_burst_passes_then_each_key_waits_on_its_own() {

@@ -109,7 +109,7 @@ pub async fn authenticate<A: Adapter>(
         match state.identity.authenticate(&candidate).await {
             Ok(principal) => {
                 let limit = state.limits.connections_per_user;
-                let Some(slot) = state.connections.acquire(principal.user_id(), limit) else {
+                let Some(slot) = state.connections.take(principal.user_id(), limit) else {
                     return Err(ConnectRefused::new(
                         "request.rate_limited",
                         &format!("this user already has {limit} open connections on this server"),

@@ -80,49 +80,10 @@ pub struct RealtimeLimits {
 pub const MAX_PAYLOAD: usize = 100_000;
 
 /// Counts each user's open connections on this node.
-#[derive(Clone, Default)]
-pub struct ConnectionCounts(Arc<std::sync::Mutex<std::collections::HashMap<ObjectId, u32>>>);
-
-impl ConnectionCounts {
-    /// Takes one of `user`'s `limit` connection slots (0: unlimited), or `None` when all
-    /// are taken. The slot is given back when the returned guard drops.
-    fn acquire(&self, user: ObjectId, limit: u32) -> Option<ConnectionSlot> {
-        let mut counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = counts.entry(user).or_insert(0);
-        if limit != 0 && *count >= limit {
-            return None;
-        }
-        *count += 1;
-        Some(ConnectionSlot(Arc::new(SlotGuard { counts: self.clone(), user })))
-    }
-
-    /// How many connections `user` holds on this node.
-    pub fn of(&self, user: ObjectId) -> u32 {
-        let counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        counts.get(&user).copied().unwrap_or(0)
-    }
-}
+pub type ConnectionCounts = plaza_core::limits::Slots<ObjectId>;
 
 /// One taken connection slot, kept in the socket's extensions until the socket goes.
-#[derive(Clone)]
-pub(crate) struct ConnectionSlot(#[allow(dead_code, reason = "held for its Drop")] Arc<SlotGuard>);
-
-struct SlotGuard {
-    counts: ConnectionCounts,
-    user: ObjectId,
-}
-
-impl Drop for SlotGuard {
-    fn drop(&mut self) {
-        let mut counts = self.counts.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(count) = counts.get_mut(&self.user) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(&self.user);
-            }
-        }
-    }
-}
+pub(crate) type ConnectionSlot = plaza_core::limits::Slot<ObjectId>;
 
 /// The namespaces every handler is mounted on: `/chat`, and `/` because some clients
 /// (and every Socket.IO v2 connection, implicitly) use the default namespace.

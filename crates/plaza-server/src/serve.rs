@@ -11,14 +11,13 @@
 //!   single host cannot exhaust the server's sockets. Addresses of trusted proxies are
 //!   not capped: every client behind them shares their address.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use plaza_core::limits::Slots;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
@@ -34,39 +33,6 @@ pub struct ConnectionLimits {
     pub uncapped: Vec<IpAddr>,
 }
 
-/// Open connections per address.
-#[derive(Clone, Default)]
-struct PerAddress(Arc<Mutex<HashMap<IpAddr, u32>>>);
-
-struct AddressSlot {
-    counts: PerAddress,
-    address: IpAddr,
-}
-
-impl PerAddress {
-    fn take(&self, address: IpAddr, limit: u32) -> Option<AddressSlot> {
-        let mut counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = counts.entry(address).or_insert(0);
-        if limit != 0 && *count >= limit {
-            return None;
-        }
-        *count += 1;
-        Some(AddressSlot { counts: self.clone(), address })
-    }
-}
-
-impl Drop for AddressSlot {
-    fn drop(&mut self) {
-        let mut counts = self.counts.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(count) = counts.get_mut(&self.address) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(&self.address);
-            }
-        }
-    }
-}
-
 /// Resolves once `stop` turns true (or its sender is gone).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
@@ -80,7 +46,7 @@ pub async fn serve(
     limits: ConnectionLimits,
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let open = PerAddress::default();
+    let open = Slots::<IpAddr>::default();
     // Each connection holds a clone; the loop waits for them all to drop at the end.
     let (closed_tx, closed_rx) = watch::channel(());
     loop {

@@ -194,6 +194,18 @@ impl TestApp {
         answer.body["data"][0]["topicId"].as_str().expect("topicId").to_owned()
     }
 
+    /// Adds `user_id` to `space` with `role`, as the space admin `admin`.
+    pub async fn add_member(&self, admin: &str, space: &str, user_id: &str, role: &str) {
+        let added = self
+            .post(
+                &format!("/api/spaces/{space}/attendees/userId/{user_id}"),
+                Some(&jwt(admin)),
+                &json!({"role": role}),
+            )
+            .await;
+        assert!(added.status.is_success(), "{}", added.text);
+    }
+
     /// A fresh anonymous guest token.
     pub async fn anonymous(&self, name: &str) -> String {
         let answer = self.post("/api/anonymous/auth", None, &json!({"displayname": name})).await;

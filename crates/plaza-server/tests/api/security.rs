@@ -134,14 +134,7 @@ async fn disabling_an_account_ends_all_its_sockets() {
     let (member, member_user) = app.register("member@example.com").await;
     let space = app.create_space(&admin, "Room").await;
     let member_id = member_user["_id"].as_str().unwrap();
-    let added = app
-        .post(
-            &format!("/api/spaces/{space}/attendees/userId/{member_id}"),
-            Some(&jwt(&admin)),
-            &json!({"role": "member"}),
-        )
-        .await;
-    assert!(added.status.is_success(), "{}", added.text);
+    app.add_member(&admin, &space, member_id, "member").await;
     let second = login(&app, "member@example.com").await;
     let mut on_v3 = RawSocket::subscribed(&app.base, 3, &member, &space).await;
     let mut on_v4 = RawSocket::subscribed(&app.base, 4, &second, &space).await;
