@@ -89,6 +89,40 @@ pub struct MessageService {
     /// Counts each user's sends (chats, posts and tasks alike).
     send_limiter: Arc<dyn RateLimiter>,
     audit: AuditLog,
+    clock: SpaceClock,
+}
+
+/// Creation times that never repeat within a space on one node: ids are random after
+/// their second, so two messages of one millisecond would list in either order, and
+/// history is ordered by `(created, id)`. Each send takes the later of now and one
+/// millisecond past the last send hashed to its slot (collisions only make it stricter;
+/// a slot would run ahead of the clock only past 1 000 sends a second).
+struct SpaceClock([std::sync::atomic::AtomicI64; SpaceClock::SLOTS]);
+
+impl Default for SpaceClock {
+    fn default() -> Self {
+        SpaceClock(std::array::from_fn(|_| std::sync::atomic::AtomicI64::new(0)))
+    }
+}
+
+impl SpaceClock {
+    const SLOTS: usize = 1024;
+
+    fn next(&self, space: ObjectId) -> Timestamp {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        space.hash(&mut hasher);
+        let slot = &self.0[(hasher.finish() as usize) % Self::SLOTS];
+        let now = Timestamp::now().millis();
+        let previous = slot
+            .fetch_update(
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+                |last| Some(now.max(last + 1)),
+            )
+            .unwrap_or(now);
+        Timestamp::from_millis(now.max(previous + 1))
+    }
 }
 
 fn not_found() -> CoreError {
@@ -214,7 +248,8 @@ impl MessageService {
         send_limiter: Arc<dyn RateLimiter>,
     ) -> Self {
         let audit = AuditLog::new(store.clone());
-        MessageService { store, events, files, max_content_bytes, send_limiter, audit }
+        let clock = SpaceClock::default();
+        MessageService { store, events, files, max_content_bytes, send_limiter, audit, clock }
     }
 
     /// The space and the caller's active membership in it, if any.
@@ -298,7 +333,7 @@ impl MessageService {
         };
         let mut content = content_for(category, &input, self.max_content_bytes)?;
         self.files.attach(principal.user_id(), &mut content).await?;
-        let now = Timestamp::now();
+        let now = self.clock.next(space.id);
         let message = MessageRecord {
             id: ObjectId::new(),
             space_id: space.id,
@@ -562,6 +597,20 @@ impl MessageService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sends_in_one_space_never_share_a_millisecond() {
+        let clock = SpaceClock::default();
+        let (a, b) = (ObjectId::new(), ObjectId::new());
+        let start = Timestamp::now().millis();
+        let times: Vec<i64> = (0..500).map(|_| clock.next(a).millis()).collect();
+        assert!(times.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
+        assert!(times[499] - start < 1_000, "no further ahead than the sends made");
+        // Another space starts from the clock, not after the first space's last send
+        // (unless both hash to one slot, which is only stricter).
+        let other = clock.next(b).millis();
+        assert!(other >= start);
+    }
 
     fn input(content: Value, top: Value) -> NewMessage {
         NewMessage {

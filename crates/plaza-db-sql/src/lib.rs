@@ -400,7 +400,7 @@ macro_rules! impl_sql_store {
                      JOIN app_user u ON u.user_id = theirs.user_id \
                      WHERE mine.user_id = $1 AND theirs.user_id <> $1 AND u.kind <> 'anonymous' \
                      AND s.status <> 2{direct}{search_sql} \
-                     ORDER BY u.displayname, u.user_id LIMIT $3 OFFSET $4",
+                     ORDER BY u.displayname, u.username, u.user_id LIMIT $3 OFFSET $4",
                     user_columns_of_u()
                 );
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -13,8 +13,12 @@ use crate::helpers::{PASSWORD, TestApp, jwt, now_secs, spawn_app, spawn_app_with
 #[tokio::test]
 async fn another_providers_item_cannot_smuggle_a_file_key() {
     let app = spawn_app().await;
-    let (owner, _) = app.register("owner@example.com").await;
-    let (thief, _) = app.register("thief@example.com").await;
+    smuggling_is_refused_on(&app).await;
+}
+
+async fn smuggling_is_refused_on(app: &TestApp) {
+    let (owner, _) = app.register("owner-smuggle@example.com").await;
+    let (thief, _) = app.register("thief-smuggle@example.com").await;
     let private = app.create_space(&owner, "Private").await;
     let key = crate::compat::upload_text(&app, &owner).await;
     let item =
@@ -205,7 +209,11 @@ async fn removing_a_service_app_ends_its_sockets() {
 #[tokio::test]
 async fn ids_made_around_ones_own_cannot_be_computed() {
     let app = spawn_app().await;
-    let (owner, _) = app.register("owner@example.com").await;
+    ids_on(&app).await;
+}
+
+async fn ids_on(app: &TestApp) {
+    let (owner, _) = app.register("owner-ids@example.com").await;
     let mut ids = Vec::new();
     for n in 0..6 {
         ids.push(app.create_space(&owner, &format!("Space {n}")).await);
@@ -229,7 +237,11 @@ async fn ids_made_around_ones_own_cannot_be_computed() {
 #[tokio::test]
 async fn a_non_member_sees_a_preview_without_members() {
     let app = spawn_app().await;
-    let (owner, _) = app.register("owner@example.com").await;
+    preview_on(&app).await;
+}
+
+async fn preview_on(app: &TestApp) {
+    let (owner, _) = app.register("owner-preview@example.com").await;
     let space = app.create_space(&owner, "Town hall").await;
     let outsider = app.anonymous("Curious").await;
     let preview = app.get(&format!("/api/spaces/{space}"), Some(&jwt(&outsider))).await;
@@ -237,7 +249,11 @@ async fn a_non_member_sees_a_preview_without_members() {
     assert_eq!(preview.body["preview"], true);
     assert_eq!(preview.body["title"], "Town hall");
     assert_eq!(preview.body["members"], json!([]));
-    assert!(!preview.text.contains("owner@example.com"), "no e-mail address: {}", preview.text);
+    assert!(
+        !preview.text.contains("owner-preview@example.com"),
+        "no e-mail address: {}",
+        preview.text
+    );
     for hidden in ["cid", "description", "restrict", "role"] {
         assert!(preview.body.get(hidden).is_none(), "{hidden} is for members: {}", preview.text);
     }
@@ -398,7 +414,11 @@ async fn presence_is_bounded_in_size_and_rate() {
 #[tokio::test]
 async fn media_flapping_makes_one_meeting() {
     let app = spawn_app_with(|settings| settings.messages.sends_per_second = 0).await;
-    let (owner, _) = app.register("owner@example.com").await;
+    flapping_on(&app).await;
+}
+
+async fn flapping_on(app: &TestApp) {
+    let (owner, _) = app.register("owner-flap@example.com").await;
     let space = app.create_space(&owner, "Flap").await;
     let guest = app.anonymous("Flapper").await;
     let mut client = plaza_client::RealtimeClient::connect(
@@ -666,4 +686,30 @@ async fn the_history_cut_and_the_archive_hold_on_every_write() {
     app.delete(&format!("/api/messages/{post_id}"), Some(&jwt(&owner)))
         .await
         .assert_error(403, "topic.archived");
+}
+
+/// The controls that rest on storage (attachment indexing, the preview, meeting
+/// records, ids in the listings) hold on PostgreSQL as on SQLite. Runs when
+/// `PLAZA_TEST_PG_URL` is set, as in CI (`PLAZA_REQUIRE_CLUSTER=1` makes it required).
+#[tokio::test]
+async fn storage_controls_hold_on_postgres() {
+    let Some(database) =
+        plaza_db_tests::TestDatabase::postgres().await.expect("create a PostgreSQL database")
+    else {
+        let required = std::env::var("PLAZA_REQUIRE_CLUSTER").is_ok_and(|v| v == "1");
+        assert!(!required, "PLAZA_TEST_PG_URL is required");
+        return;
+    };
+    let url = database.url.clone();
+    let app = spawn_app_with(|settings| {
+        settings.database.url = Some(plaza_server::settings::SecretUrl(url));
+        settings.messages.sends_per_second = 0;
+    })
+    .await;
+    smuggling_is_refused_on(&app).await;
+    preview_on(&app).await;
+    flapping_on(&app).await;
+    ids_on(&app).await;
+    app.stop().await.unwrap();
+    database.remove().await.unwrap();
 }
