@@ -20,7 +20,7 @@ async fn smuggling_is_refused_on(app: &TestApp) {
     let (owner, _) = app.register("owner-smuggle@example.com").await;
     let (thief, _) = app.register("thief-smuggle@example.com").await;
     let private = app.create_space(&owner, "Private").await;
-    let key = crate::compat::upload_text(&app, &owner).await;
+    let key = crate::compat::upload_text(app, &owner).await;
     let item =
         json!({"fileId": key, "provider": "native", "fileType": "document", "name": "a.txt"});
     let sent = app
