@@ -18,7 +18,13 @@ pub enum DomainEvent {
     /// A message was written, edited or deleted (`message.deleted`): `MESSAGE_SENT`.
     /// `origin` names the connection that sent it, which alone gets the loopback copy.
     /// Boxed: by far the largest event.
-    Message { view: Box<crate::messages::MessageView>, origin: Option<String> },
+    /// `hidden_from` lists the users it must not reach: guests whose history starts
+    /// after the message was written, when it is edited or deleted.
+    Message {
+        view: Box<crate::messages::MessageView>,
+        origin: Option<String>,
+        hidden_from: Vec<ObjectId>,
+    },
     /// A media-session event (`MEDIA_SESSION_RESPONSE`): a party's relayed one, or the
     /// server's own meeting, attendee and recording lifecycle. Boxed like messages.
     Media(Box<MediaEvent>),

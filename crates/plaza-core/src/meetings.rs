@@ -345,7 +345,12 @@ impl MeetingService {
                 modified: state.modified,
             };
             let view = MessageView { message, space: space.clone(), sender: None };
-            self.events.publish(DomainEvent::Message { view: Box::new(view), origin: None });
+            let event = DomainEvent::Message {
+                view: Box::new(view),
+                origin: None,
+                hidden_from: Vec::new(),
+            };
+            self.events.publish(event);
         }
     }
 

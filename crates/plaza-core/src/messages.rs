@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use plaza_db::{
     MembershipRecord, MessageCategory, MessageOrder, MessageQuery, MessageRecord, ObjectId,
-    SpaceKind, SpaceRecord, SpaceStatus, Store, Thread, Timestamp, UserRecord,
+    SpaceKind, SpaceRecord, SpaceStatus, Store, Thread, Timestamp, UserKind, UserRecord,
 };
 use serde_json::{Map, Value, json};
 
@@ -354,7 +354,50 @@ impl MessageService {
     }
 
     fn announce(&self, view: &MessageView, origin: Option<String>) {
-        self.events.publish(DomainEvent::Message { view: Box::new(view.clone()), origin });
+        let hidden_from = Vec::new();
+        self.events.publish(DomainEvent::Message {
+            view: Box::new(view.clone()),
+            origin,
+            hidden_from,
+        });
+    }
+
+    /// Announces an edit or a deletion, never to the guests cut off from the message.
+    async fn announce_change(&self, view: &MessageView) -> CoreResult<()> {
+        let hidden_from = self.cut_off_from(&view.space, view.message.created).await?;
+        let view = Box::new(view.clone());
+        self.events.publish(DomainEvent::Message { view, origin: None, hidden_from });
+        Ok(())
+    }
+
+    /// The members of `space` whose history starts after `created`: guests who joined
+    /// after a message was written may not read it, live or not. Edits are rare, so
+    /// reading the member list then is cheap next to the guarantee.
+    async fn cut_off_from(
+        &self,
+        space: &SpaceRecord,
+        created: Timestamp,
+    ) -> CoreResult<Vec<ObjectId>> {
+        if !space.restrict.iter().any(|r| r == crate::spaces::GUEST_HISTORY_CUT) {
+            return Ok(Vec::new());
+        }
+        let mut hidden = Vec::new();
+        let mut offset = 0u32;
+        loop {
+            let (page, total) = self.store.members(space.id, None, offset, 500).await?;
+            for (membership, user) in &page {
+                let anonymous = user.kind == UserKind::Anonymous;
+                if Self::reads_since(space, membership, anonymous)
+                    .is_some_and(|since| created < since)
+                {
+                    hidden.push(user.id);
+                }
+            }
+            offset += u32::try_from(page.len()).unwrap_or(u32::MAX);
+            if page.is_empty() || u64::from(offset) >= total {
+                return Ok(hidden);
+            }
+        }
     }
 
     async fn readable(&self, principal: &Principal, id: &str) -> CoreResult<(MessageView, Party)> {
@@ -454,7 +497,7 @@ impl MessageService {
                 "the message changed since you read it",
             ));
         }
-        self.announce(&view, None);
+        self.announce_change(&view).await?;
         Ok(view)
     }
 
@@ -475,7 +518,7 @@ impl MessageService {
         view.message.deleted = true;
         view.message.content = Map::new();
         view.message.modified = now;
-        self.announce(&view, None);
+        self.announce_change(&view).await?;
         let author = view.message.sender_id;
         self.audit
             .record(

@@ -59,18 +59,20 @@ fn audience(view: &MessageView) -> Vec<String> {
     rooms
 }
 
-/// Emits to `rooms` in every namespace, skipping the socket whose own room is `except`.
+/// Emits to `rooms` in every namespace, skipping the sockets in the `except` rooms (the
+/// origin's own room, or subscribers who must not get it).
 pub(crate) async fn emit_all<A: Adapter>(
     io: &SocketIo<A>,
     rooms: Vec<String>,
-    except: Option<String>,
+    except: impl IntoIterator<Item = String>,
     event: &str,
     payload: &Value,
 ) {
+    let except: Vec<String> = except.into_iter().collect();
     for operators in io.nsps() {
         let mut operators = operators.to(rooms.clone());
-        if let Some(origin) = &except {
-            operators = operators.except(origin.clone());
+        if !except.is_empty() {
+            operators = operators.except(except.clone());
         }
         if let Err(error) = operators.emit(event, payload).await {
             tracing::warn!(%error, event, "emit failed");
@@ -80,11 +82,13 @@ pub(crate) async fn emit_all<A: Adapter>(
 
 async fn deliver<A: Adapter>(io: &SocketIo<A>, base_url: &str, event: DomainEvent) {
     match event {
-        DomainEvent::Message { view, origin } => {
+        DomainEvent::Message { view, origin, hidden_from } => {
             let payload = wire::message(&view, base_url);
             // The origin socket gets its own copy, with loopbackMetadata, from the
-            // handler that received SEND_MESSAGE.
-            emit_all(io, audience(&view), origin, "MESSAGE_SENT", &payload).await;
+            // handler that received SEND_MESSAGE; guests cut off from the message do not.
+            let hidden = hidden_from.iter().map(|user| subscriber_room(view.space.id, user));
+            let except = origin.into_iter().chain(hidden);
+            emit_all(io, audience(&view), except, "MESSAGE_SENT", &payload).await;
         }
         DomainEvent::SpaceUpdated { space, by } => {
             let payload = json!({

@@ -713,3 +713,60 @@ async fn storage_controls_hold_on_postgres() {
     app.stop().await.unwrap();
     database.remove().await.unwrap();
 }
+
+/// Review pass: an edit of a message older than a guest's join does not reach that
+/// guest's open socket (REST and catch-up refuse it too); edits of what they may read do.
+#[tokio::test]
+async fn edits_of_older_messages_do_not_reach_cut_off_guests() {
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let space = app.create_space(&owner, "Edits").await;
+    let chat = |text: &'static str| {
+        let (app, owner, space) = (&app, owner.clone(), space.clone());
+        async move {
+            let sent = app
+                .post(
+                    &format!("/api/spaces/{space}/chats"),
+                    Some(&jwt(&owner)),
+                    &json!({"content": {"bodyText": text}}),
+                )
+                .await;
+            assert!(sent.status.is_success(), "{}", sent.text);
+            sent.body["data"]["_id"].as_str().or(sent.body["_id"].as_str()).unwrap().to_owned()
+        }
+    };
+    let edit = |id: String, text: &'static str| {
+        let (app, owner) = (&app, owner.clone());
+        async move {
+            let edited = app
+                .send(
+                    app.request(
+                        reqwest::Method::PATCH,
+                        &format!("/api/messages/{id}"),
+                        Some(&jwt(&owner)),
+                    )
+                    .json(&json!({"content": {"bodyText": text}})),
+                )
+                .await;
+            assert!(edited.status.is_success(), "{}", edited.text);
+        }
+    };
+    let old = chat("before the guest").await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let guest = app.anonymous("Late").await;
+    let mut guest_socket = RawSocket::subscribed(&app.base, 3, &guest, &space).await;
+    let mut owner_socket = RawSocket::subscribed(&app.base, 4, &owner, &space).await;
+    edit(old, "secret rewrite").await;
+    let to_owner = owner_socket.event_named("MESSAGE_SENT", Duration::from_secs(5)).await;
+    assert_eq!(to_owner.expect("members get edits")["content"]["bodyText"], "secret rewrite");
+    let new = chat("after the guest").await;
+    edit(new, "visible rewrite").await;
+    let mut seen = Vec::new();
+    while let Some(event) =
+        guest_socket.event_named("MESSAGE_SENT", Duration::from_millis(800)).await
+    {
+        seen.push(event["content"]["bodyText"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(!seen.iter().any(|t| t == "secret rewrite"), "{seen:?}");
+    assert!(seen.iter().any(|t| t == "visible rewrite"), "{seen:?}");
+}
