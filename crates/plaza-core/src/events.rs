@@ -11,8 +11,6 @@ use plaza_db::{ObjectId, SpaceRecord, Timestamp, UserRecord};
 pub enum DomainEvent {
     /// A space's title, description, settings or status changed (`topic.updated`).
     SpaceUpdated { space: SpaceRecord, by: ObjectId },
-    /// A user joined, was added, or changed role.
-    MemberChanged { space_id: ObjectId, user_id: ObjectId, role: &'static str, by: ObjectId },
     /// A user was removed (or left): their sockets must stop receiving the space.
     MemberRemoved { space_id: ObjectId, user_id: ObjectId, by: ObjectId },
     /// A message was written, edited or deleted (`message.deleted`): `MESSAGE_SENT`.

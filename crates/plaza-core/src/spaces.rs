@@ -493,7 +493,6 @@ impl SpaceService {
     /// `role` (an invitation never demotes), the change made under the space's lock.
     async fn admit(
         &self,
-        principal: &Principal,
         space: &SpaceRecord,
         user_id: ObjectId,
         role: Role,
@@ -541,12 +540,6 @@ impl SpaceService {
         if self.joins.should_record(space.id, now) {
             self.store.touch_space_activity(space.id, now).await?;
         }
-        self.events.publish(DomainEvent::MemberChanged {
-            space_id: space.id,
-            user_id,
-            role: membership.role.as_str(),
-            by: principal.user_id(),
-        });
         Ok(membership)
     }
 
@@ -568,7 +561,7 @@ impl SpaceService {
                     {
                         return Err(deny("only admins may bring back someone who was removed"));
                     }
-                    let membership = self.admit(principal, space, user.id, role, existing).await?;
+                    let membership = self.admit(space, user.id, role, existing).await?;
                     outcomes.push(InviteOutcome::Added { user, role: membership.role });
                 }
                 None => {
@@ -666,8 +659,7 @@ impl SpaceService {
         }
         self.pins.attempt(&self.audit, principal, &space, pin).await?;
         check_can_join(&space, mine.as_ref(), pin)?;
-        let membership =
-            self.admit(principal, &space, principal.user_id(), Role::Guest, mine).await?;
+        let membership = self.admit(&space, principal.user_id(), Role::Guest, mine).await?;
         Ok((space, membership))
     }
 
@@ -724,8 +716,7 @@ impl SpaceService {
                 "this invitation was already used",
             ));
         }
-        let membership =
-            self.admit(principal, &space, principal.user_id(), invitation.role, mine).await?;
+        let membership = self.admit(&space, principal.user_id(), invitation.role, mine).await?;
         let membership = MembershipRecord { last_access: now, ..membership };
         self.store.update_member_view(&membership).await?;
         self.view(space, Some(membership)).await
@@ -949,12 +940,6 @@ impl SpaceService {
             }
         }
         self.store.touch_space_activity(space.id, now).await?;
-        self.events.publish(DomainEvent::MemberChanged {
-            space_id: space.id,
-            user_id: target.id,
-            role: role.as_str(),
-            by: principal.user_id(),
-        });
         self.audit
             .record(
                 AuditEntry::new(principal, "space.member.role")

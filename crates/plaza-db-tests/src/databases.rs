@@ -7,8 +7,14 @@ use rand::Rng;
 use sqlx::Connection;
 
 /// The PostgreSQL server the tests may use, from `PLAZA_TEST_PG_URL`, if set.
+///
+/// With `PLAZA_REQUIRE_PG=1` (CI sets it) a missing URL is a failure, not a skip: a CI
+/// whose database did not start must not pass the PostgreSQL tests by skipping them.
 pub fn pg_test_url() -> Option<String> {
-    std::env::var("PLAZA_TEST_PG_URL").ok().filter(|url| !url.trim().is_empty())
+    let url = std::env::var("PLAZA_TEST_PG_URL").ok().filter(|url| !url.trim().is_empty());
+    let required = std::env::var("PLAZA_REQUIRE_PG").is_ok_and(|v| v == "1");
+    assert!(url.is_some() || !required, "PLAZA_REQUIRE_PG=1 but PLAZA_TEST_PG_URL is not set");
+    url
 }
 
 /// A fresh, migrated database for one test, removed by [`TestDatabase::remove`].
@@ -84,5 +90,36 @@ impl TestDatabase {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Run by the test below in a child process, never on its own.
+    #[test]
+    #[ignore = "run as a child process by requiring_postgres_turns_a_skip_into_a_failure"]
+    fn probe_the_postgres_url() {
+        let _ = super::pg_test_url();
+    }
+
+    fn probe(require: bool) -> std::process::ExitStatus {
+        let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"));
+        child
+            .args(["--ignored", "--exact", "databases::tests::probe_the_postgres_url"])
+            .env_remove("PLAZA_TEST_PG_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if require {
+            child.env("PLAZA_REQUIRE_PG", "1");
+        } else {
+            child.env_remove("PLAZA_REQUIRE_PG");
+        }
+        child.status().expect("run the probe")
+    }
+
+    #[test]
+    fn requiring_postgres_turns_a_skip_into_a_failure() {
+        assert!(probe(false).success(), "without PLAZA_REQUIRE_PG a missing URL is a skip");
+        assert!(!probe(true).success(), "with PLAZA_REQUIRE_PG=1 it is a failure");
     }
 }

@@ -134,6 +134,5 @@ async fn deliver<A: Adapter>(io: &SocketIo<A>, base_url: &str, event: DomainEven
         DomainEvent::AccessRevoked { scope, reason } => {
             crate::revocation::end_revoked(io, &scope, reason).await;
         }
-        DomainEvent::MemberChanged { .. } => {}
     }
 }
