@@ -11,6 +11,7 @@ mod cli;
 mod cluster;
 mod compat;
 mod config;
+mod docs;
 mod durability;
 mod errors;
 mod files;
