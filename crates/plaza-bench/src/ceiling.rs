@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use crate::Cli;
 use crate::client::{source, websocket};
-use crate::scenarios::Report;
+use crate::report::Report;
 
 async fn serve(listener: TcpListener, frames: broadcast::Sender<Utf8Bytes>) {
     while let Ok((stream, _)) = listener.accept().await {

@@ -14,6 +14,7 @@
 
 mod ceiling;
 mod client;
+mod report;
 mod scenarios;
 
 use std::path::PathBuf;

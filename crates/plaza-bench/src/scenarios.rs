@@ -11,10 +11,7 @@ use serde_json::{Value, json};
 use crate::client::{Connection, Shared, endpoint, histogram, source};
 use crate::{Cli, Scenario};
 
-pub struct Report {
-    pub summary: String,
-    pub json: Value,
-}
+pub use crate::report::Report;
 
 /// Where tokens come from: a file, or Plaza's own registration and guest tokens.
 struct Tokens {

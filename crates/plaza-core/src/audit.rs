@@ -13,7 +13,7 @@ pub use plaza_db::{AuditQuery, AuditRecord};
 use plaza_db::{ObjectId, Store, Timestamp, UserRecord};
 use serde_json::{Map, Value};
 
-use crate::identity::Principal;
+use crate::principal::Principal;
 use crate::{CoreError, CoreResult};
 
 tokio::task_local! {

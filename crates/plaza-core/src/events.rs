@@ -19,7 +19,7 @@ pub enum DomainEvent {
     /// `hidden_from` lists the users it must not reach: guests whose history starts
     /// after the message was written, when it is edited or deleted.
     Message {
-        view: Box<crate::messages::MessageView>,
+        view: Box<crate::views::MessageView>,
         origin: Option<String>,
         hidden_from: Vec<ObjectId>,
     },

@@ -22,6 +22,7 @@ use crate::events::{RevocationReason, RevokedAccess};
 use crate::limits::{LocalRateLimiter, Rate, RateLimiter, rate_limited};
 use crate::{CoreError, CoreResult, ErrorCode};
 
+pub use crate::principal::{Principal, Session};
 pub use admin::{Actor, NewClient, NewServiceApp, NewUserByAdmin};
 pub use credentials::Credential;
 pub use keys::{PublicJwk, SigningKeys};
@@ -113,40 +114,6 @@ pub struct MediaGrant {
     pub conf_id: String,
     /// The media session this token opens (`mdsrvSessionId` in media-session events).
     pub session_id: String,
-}
-
-/// How a request authenticated; logout and revocation act on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Session {
-    Jwt { jti: String, expires_at: Timestamp },
-    OAuth { grant_id: ObjectId, client_id: String, scope: String, expires_at: Timestamp },
-    ServiceApp { jti: String, expires_at: Timestamp, client_id: String },
-}
-
-/// An authenticated caller.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub user: UserRecord,
-    pub session: Session,
-}
-
-impl Principal {
-    pub fn user_id(&self) -> ObjectId {
-        self.user.id
-    }
-
-    /// Server-admin powers need the admin's own session: a token an OAuth client or
-    /// service app holds never carries them.
-    pub fn is_server_admin(&self) -> bool {
-        self.user.is_server_admin
-            && self.user.kind == UserKind::Registered
-            && matches!(self.session, Session::Jwt { .. })
-    }
-
-    /// Whether this is a user's own session (not a token held by an app for them).
-    pub fn is_own_session(&self) -> bool {
-        matches!(self.session, Session::Jwt { .. })
-    }
 }
 
 /// A freshly issued JWT with the user it names.

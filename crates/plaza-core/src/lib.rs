@@ -15,7 +15,9 @@ pub mod identity;
 pub mod limits;
 pub mod meetings;
 pub mod messages;
+pub mod principal;
 pub mod spaces;
+pub mod views;
 
 pub use error::{CoreError, CoreResult, ErrorCode, FieldError};
 pub use plaza_db::{

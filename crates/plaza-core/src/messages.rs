@@ -71,15 +71,7 @@ pub struct NewMessage {
     pub origin: Option<String>,
 }
 
-/// A message with what clients show beside it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MessageView {
-    pub message: MessageRecord,
-    pub space: SpaceRecord,
-    /// The person who wrote it; `None` for the server's own records (meetings), which
-    /// clients see as sent by the space server.
-    pub sender: Option<UserRecord>,
-}
+pub use crate::views::MessageView;
 
 pub struct MessageService {
     store: Arc<dyn Store>,

@@ -2,16 +2,14 @@
 //! `auth` object, else the namespace CONNECT query (v2 clients), else the handshake
 //! URL query; `tokenType` is `jwt` or `oauth`, and may be missing or glued to the token.
 
-use plaza_core::identity::{Credential, Principal};
+use plaza_core::identity::Credential;
 use serde_json::{Value, json};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
 use crate::RealtimeState;
 
-/// The authenticated caller of a socket, kept in its extensions.
-#[derive(Clone)]
-pub struct SocketPrincipal(pub Principal);
+use crate::session::SocketPrincipal;
 
 /// A token as found at connect time.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
-use crate::auth::SocketPrincipal;
+use crate::session::SocketPrincipal;
 use crate::sink::emit_all;
 use crate::turn::Turn;
 use crate::{RealtimeState, socket_room, space_room, subscriber_room};

@@ -13,6 +13,7 @@ mod drain;
 mod events;
 mod redis_driver;
 mod revocation;
+mod session;
 mod sink;
 mod turn;
 
@@ -224,6 +225,6 @@ fn resp3(url: &str) -> String {
 /// Everything a socket needs was set up by the connect middleware (see
 /// `auth::authenticate`), before the CONNECT acknowledgement.
 async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
-    let user = socket.extensions.get::<auth::SocketPrincipal>().map(|p| p.0.user_id());
+    let user = socket.extensions.get::<session::SocketPrincipal>().map(|p| p.0.user_id());
     tracing::debug!(sid = %socket.id, ns = socket.ns(), user = ?user, "socket connected");
 }
