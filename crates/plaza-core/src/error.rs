@@ -95,6 +95,11 @@ pub enum ErrorCode {
     OAuthUnsupportedResponseType,
     OAuthInvalidScope,
     OAuthClientNotFound,
+    /// What the request addressed was gone by the time it was written (removed
+    /// concurrently).
+    ResourceNotFound,
+    /// A concurrent write took what this one needed (a unique name, a slot).
+    ResourceConflict,
     /// A dependency (the database) is not answering; try again later.
     ServiceUnavailable,
     /// Something broke inside the server; details are in its log, never in the answer.
@@ -153,6 +158,8 @@ impl ErrorCode {
         ErrorCode::OAuthUnsupportedResponseType,
         ErrorCode::OAuthInvalidScope,
         ErrorCode::OAuthClientNotFound,
+        ErrorCode::ResourceNotFound,
+        ErrorCode::ResourceConflict,
         ErrorCode::ServiceUnavailable,
         ErrorCode::Internal,
     ];
@@ -208,6 +215,8 @@ impl ErrorCode {
             ErrorCode::OAuthUnsupportedResponseType => "oauth.unsupported_response_type",
             ErrorCode::OAuthInvalidScope => "oauth.invalid_scope",
             ErrorCode::OAuthClientNotFound => "oauth.client_not_found",
+            ErrorCode::ResourceNotFound => "resource.not_found",
+            ErrorCode::ResourceConflict => "resource.conflict",
             ErrorCode::ServiceUnavailable => "service.unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -315,6 +324,16 @@ impl From<StoreError> for CoreError {
                     "the database is not answering; try again",
                 )
             },
+            // A row gone or taken between the service's read and its write: the client's
+            // request lost a race, which is no server failure.
+            StoreError::NotFound => CoreError::new(
+                ErrorCode::ResourceNotFound,
+                "what this request addressed no longer exists",
+            ),
+            StoreError::Conflict { .. } => CoreError::new(
+                ErrorCode::ResourceConflict,
+                "a concurrent change took what this request needed; read again and retry",
+            ),
             other => CoreError::internal(other),
         }
     }
@@ -325,6 +344,21 @@ pub type CoreResult<T> = Result<T, CoreError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_races_are_client_errors_and_failures_are_internal() {
+        let code = |e: StoreError| CoreError::from(e).code;
+        assert_eq!(code(StoreError::NotFound), ErrorCode::ResourceNotFound);
+        assert_eq!(
+            code(StoreError::Conflict { constraint: "x".into() }),
+            ErrorCode::ResourceConflict
+        );
+        assert_eq!(
+            code(StoreError::Unavailable(anyhow::anyhow!("down"))),
+            ErrorCode::ServiceUnavailable
+        );
+        assert_eq!(code(StoreError::Other(anyhow::anyhow!("bug"))), ErrorCode::Internal);
+    }
 
     #[test]
     fn codes_are_unique_and_dotted() {

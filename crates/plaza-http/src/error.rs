@@ -72,6 +72,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::OAuthUnsupportedGrantType
         | ErrorCode::OAuthUnsupportedResponseType
         | ErrorCode::OAuthInvalidScope => StatusCode::BAD_REQUEST,
+        ErrorCode::ResourceNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::ResourceConflict => StatusCode::CONFLICT,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
