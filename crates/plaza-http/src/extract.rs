@@ -109,9 +109,7 @@ pub struct Auth(pub Principal);
 pub(crate) fn credential(parts: &Parts) -> Result<Option<Credential>, ApiError> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else { return Ok(None) };
     let value = value.to_str().map_err(|_| ApiError(CoreError::invalid_token()))?;
-    Credential::from_authorization(value)
-        .map(Some)
-        .ok_or_else(|| ApiError(CoreError::invalid_token()))
+    crate::headers::credential(value).map(Some).ok_or_else(|| ApiError(CoreError::invalid_token()))
 }
 
 impl FromRequestParts<AppState> for Auth {

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
 use futures_util::TryStreamExt;
-use plaza_core::files::{ByteRange, UploadRequest};
+use plaza_core::files::UploadRequest;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::openapi::RefOr;
@@ -297,7 +297,10 @@ async fn download(
     Query(signed): Query<Signed>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(ByteRange::parse);
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::headers::byte_range);
     let download = state.files.open(&key, &signed.expires, &signed.signature, range).await?;
     let size = download.file.content_length as u64;
     let content_type = HeaderValue::from_str(&download.file.content_type)

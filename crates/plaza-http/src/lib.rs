@@ -11,6 +11,7 @@ mod auth;
 pub mod error;
 mod extract;
 mod files;
+mod headers;
 mod meetings;
 mod messages;
 mod meta;
