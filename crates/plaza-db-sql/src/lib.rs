@@ -650,8 +650,10 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
-            // ---- users ----
+        }
 
+        #[async_trait::async_trait]
+        impl plaza_db::IdentityStore for $store {
             async fn insert_user(&self, user: &plaza_db::UserRecord) -> plaza_db::StoreResult<()> {
                 let sql = format!(
                     "INSERT INTO app_user ({}, username_key) \
@@ -755,7 +757,6 @@ macro_rules! impl_sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
-            // ---- user settings ----
 
             async fn user_settings(
                 &self,
@@ -792,7 +793,6 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
-            // ---- registration invitations ----
 
             async fn insert_registration_invite(
                 &self,
@@ -822,7 +822,6 @@ macro_rules! impl_sql_store {
                 Ok(done.rows_affected() > 0)
             }
 
-            // ---- revoked JWTs ----
 
             async fn revoke_jwt(
                 &self,
@@ -874,7 +873,6 @@ macro_rules! impl_sql_store {
                 Ok(purged)
             }
 
-            // ---- OAuth clients and service apps ----
 
             async fn insert_oauth_client(
                 &self,
@@ -947,7 +945,6 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
-            // ---- OAuth codes and tokens ----
 
             async fn insert_auth_code(
                 &self,
@@ -1072,8 +1069,10 @@ macro_rules! impl_sql_store {
                 grant.as_deref().map(sql_rows::id).transpose()
             }
 
-            // ---- spaces ----
+        }
 
+        #[async_trait::async_trait]
+        impl plaza_db::SpaceStore for $store {
             async fn insert_space(
                 &self,
                 space: &plaza_db::SpaceRecord,
@@ -1159,7 +1158,6 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
-            // ---- memberships ----
 
             async fn membership(
                 &self,
@@ -1472,7 +1470,6 @@ macro_rules! impl_sql_store {
                 sql_rows::people(&self.pool, user_id, true, search, offset, limit).await
             }
 
-            // ---- invitations ----
 
             async fn insert_invitation(
                 &self,
@@ -1528,8 +1525,10 @@ macro_rules! impl_sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
-            // ---- messages ----
+        }
 
+        #[async_trait::async_trait]
+        impl plaza_db::MessageStore for $store {
             async fn insert_message(
                 &self,
                 message: &plaza_db::MessageRecord,
@@ -1734,7 +1733,10 @@ macro_rules! impl_sql_store {
                 let rows = query.build().fetch_all(&self.pool).await.map_err(map_error)?;
                 rows.iter().map(sql_rows::message).collect()
             }
+        }
 
+        #[async_trait::async_trait]
+        impl plaza_db::FileStore for $store {
             async fn insert_file(&self, file: &plaza_db::FileRecord) -> plaza_db::StoreResult<()> {
                 sql_rows::put_file(&self.writer, file).await
             }
@@ -1884,7 +1886,10 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(map_error)
             }
+        }
 
+        #[async_trait::async_trait]
+        impl plaza_db::MeetingStore for $store {
             async fn start_meeting(
                 &self,
                 meeting: &plaza_db::MeetingRecord,
@@ -2045,7 +2050,10 @@ macro_rules! impl_sql_store {
                     .map_err(map_error)?;
                 rows.iter().map(sql_rows::meeting).collect()
             }
+        }
 
+        #[async_trait::async_trait]
+        impl plaza_db::ClusterStore for $store {
             async fn beat_node(
                 &self,
                 node_id: &str,
@@ -2140,8 +2148,10 @@ macro_rules! impl_sql_store {
                 Ok(taken.is_some_and(|until| until >= now.millis()))
             }
 
-            // ---- audit log ----
+        }
 
+        #[async_trait::async_trait]
+        impl plaza_db::AuditStore for $store {
             async fn insert_audit_event(
                 &self,
                 event: &plaza_db::AuditRecord,

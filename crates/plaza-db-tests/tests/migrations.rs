@@ -6,7 +6,8 @@
 
 use std::path::Path;
 
-use plaza_db::{MessageCategory, MessageQuery, ObjectId, Store};
+use plaza_db::stores::*;
+use plaza_db::{MessageCategory, MessageQuery, ObjectId};
 use plaza_db_sqlite::SqliteStore;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 

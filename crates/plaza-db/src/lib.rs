@@ -30,5 +30,17 @@ pub use spaces::{
     MembershipRecord, MembershipState, MessageCategory, MessageOrder, MessageQuery, MessageRecord,
     MessageScope, Role, SpaceKind, SpaceRecord, SpaceStatus, Thread,
 };
-pub use store::Store;
+pub use store::{
+    AuditStore, ClusterStore, FileStore, IdentityStore, MeetingStore, MessageStore, SpaceStore,
+    Store,
+};
+
+/// The store and its per-entity parts, for `use plaza_db::stores::*`: calling a part's
+/// method on a concrete store (not a `dyn Store`) needs that part in scope.
+pub mod stores {
+    pub use crate::store::{
+        AuditStore, ClusterStore, FileStore, IdentityStore, MeetingStore, MessageStore, SpaceStore,
+        Store,
+    };
+}
 pub use timestamp::{ParseTimestampError, Timestamp};

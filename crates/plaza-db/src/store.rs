@@ -7,17 +7,35 @@ use crate::{
     Timestamp, UserRecord, UserSettingsRecord, UserStatistics,
 };
 
-/// Everything Plaza persists, behind one seam.
+/// Everything Plaza persists, behind one seam: one sub-trait per entity
+/// ([`IdentityStore`], [`SpaceStore`], [`MessageStore`], [`FileStore`], [`MeetingStore`],
+/// [`ClusterStore`], [`AuditStore`]). A `dyn Store` reaches every part's methods; code
+/// holding a concrete store brings the parts into scope with `use plaza_db::stores::*`.
 ///
 /// Each method is one atomic operation. Implementations map driver errors into
 /// [`crate::StoreError`]: a unique violation becomes `Conflict` naming its constraint, a
 /// missing row on an update becomes `NotFound`. Both backends must pass the contract
 /// suite in `plaza-db-tests`; the method order here is the order in each implementation.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store:
+    IdentityStore
+    + SpaceStore
+    + MessageStore
+    + FileStore
+    + MeetingStore
+    + ClusterStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Checks that the database answers (used by `/ready`).
     async fn ping(&self) -> StoreResult<()>;
+}
 
+/// Accounts, their settings, registration invitations, revoked JWTs, OAuth clients, service apps, codes and tokens. Part of [`Store`].
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
     // ---- users ----
 
     /// Inserts a user. `Conflict { constraint: "user_username_key" }` when another
@@ -114,7 +132,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The grant of a refresh token that was already redeemed, if it is remembered.
     async fn used_refresh_grant(&self, token_hash: &str) -> StoreResult<Option<ObjectId>>;
+}
 
+/// Spaces, memberships and invitations to spaces. Part of [`Store`].
+#[async_trait]
+pub trait SpaceStore: Send + Sync {
     // ---- spaces ----
 
     /// Inserts a space with its first membership, atomically. `Conflict { constraint:
@@ -230,7 +252,11 @@ pub trait Store: Send + Sync + 'static {
         user_id: ObjectId,
         at: Timestamp,
     ) -> StoreResult<bool>;
+}
 
+/// Messages: writes, edits, deletions and every query over them. Part of [`Store`].
+#[async_trait]
+pub trait MessageStore: Send + Sync {
     // ---- messages ----
 
     /// Stores a new message and, in the same transaction: counts it unread for every
@@ -255,7 +281,11 @@ pub trait Store: Send + Sync + 'static {
     /// The messages `query` selects: the `limit` nearest its newest (or oldest) end,
     /// in that order.
     async fn query_messages(&self, query: &MessageQuery) -> StoreResult<Vec<MessageRecord>>;
+}
 
+/// Uploaded files, what makes them readable, and the secrets nodes share. Part of [`Store`].
+#[async_trait]
+pub trait FileStore: Send + Sync {
     // ---- files ----
 
     async fn insert_file(&self, file: &FileRecord) -> StoreResult<()>;
@@ -301,7 +331,11 @@ pub trait Store: Send + Sync + 'static {
     /// The secret called `name`, storing `candidate` first if there is none yet; every
     /// caller (every node) gets the same value.
     async fn secret(&self, name: &str, candidate: &str, at: Timestamp) -> StoreResult<String>;
+}
 
+/// Meetings, saved whole by compare-and-swap. Part of [`Store`].
+#[async_trait]
+pub trait MeetingStore: Send + Sync {
     // ---- meetings ----
 
     /// Starts a meeting: stores `meeting` and its history record `summary` (as
@@ -348,7 +382,11 @@ pub trait Store: Send + Sync + 'static {
         after: Option<ObjectId>,
         limit: u32,
     ) -> StoreResult<Vec<MeetingRecord>>;
+}
 
+/// What several nodes share through the database: heartbeats, rate budgets, ringing calls. Part of [`Store`].
+#[async_trait]
+pub trait ClusterStore: Send + Sync {
     // ---- nodes ----
 
     /// Records that server process `node_id` is alive at `at`.
@@ -375,7 +413,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stops a ringing call: `true` for the one caller that found it still ringing.
     async fn answer_call(&self, call_id: &str, now: Timestamp) -> StoreResult<bool>;
+}
 
+/// The security audit log. Part of [`Store`].
+#[async_trait]
+pub trait AuditStore: Send + Sync {
     // ---- audit log ----
 
     /// Appends one event to the audit log.
