@@ -59,12 +59,11 @@ pub(crate) fn refused_reply(event: &str, data: Value, refusal: &str) -> Option<(
     }
 }
 
-fn error_body(error: &CoreError) -> Value {
-    let mut body = json!({"code": error.code.as_str(), "message": error.message});
-    if let Some(seconds) = error.retry_after_secs {
-        body["retryAfter"] = json!(seconds);
-    }
-    body
+/// The error inside a `*_FAILED` event: the same body a REST answer carries (`code`,
+/// `message`, and `fields` or `retryAfter` when set), from the one place that shapes it.
+pub(crate) fn error_body(error: &CoreError) -> Value {
+    serde_json::to_value(plaza_http::error::ErrorBody::of(error))
+        .unwrap_or_else(|_| json!({"code": error.code.as_str(), "message": error.message}))
 }
 
 /// The space ids this socket is subscribed to.

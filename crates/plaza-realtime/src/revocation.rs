@@ -57,14 +57,15 @@ pub(crate) fn credential_rooms(principal: &Principal) -> Vec<String> {
 /// What a socket is told before it is disconnected: the error (CONTRACT §3 codes) and,
 /// in `reason`, which of the ends it was.
 pub(crate) fn ended_payload(reason: RevocationReason) -> Value {
-    let error = reason.error();
+    let mut payload = crate::events::error_body(&reason.error());
     let name = match reason {
         RevocationReason::TokenRevoked => "token_revoked",
         RevocationReason::TokenExpired => "token_expired",
         RevocationReason::ClientRevoked => "client_revoked",
         RevocationReason::AccountDisabled => "account_disabled",
     };
-    json!({"code": error.code.as_str(), "message": error.message, "reason": name})
+    payload["reason"] = json!(name);
+    payload
 }
 
 /// Ends every connection, on every node, opened with the revoked credentials.

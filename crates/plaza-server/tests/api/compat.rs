@@ -745,3 +745,26 @@ async fn reads_before_joining_answer_what_a_new_guest_would_see() {
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{what}: {}", answer.text);
     }
 }
+
+/// A socket failure carries the same error body as REST, `fields` included.
+#[tokio::test]
+async fn socket_failures_carry_the_rest_error_body() {
+    let app = spawn_app().await;
+    let (owner, space) = owner_and_space(&app).await;
+    let mut socket = RawSocket::subscribed(&app.base, 4, &owner, &space).await;
+    let empty = json!({"topicId": space, "category": "chat", "content": {"bodyText": ""}});
+    socket.emit("SEND_MESSAGE", empty).await;
+    let failed = socket.event_named("SEND_MESSAGE_FAILED", Duration::from_secs(5)).await;
+    let error = failed.expect("refused")["error"].clone();
+    let rest = app
+        .post(
+            &format!("/api/spaces/{space}/chats"),
+            Some(&jwt(&owner)),
+            &json!({"content": {"bodyText": ""}}),
+        )
+        .await;
+    assert_eq!(rest.status, StatusCode::BAD_REQUEST, "{}", rest.text);
+    assert_eq!(error["code"], rest.body["code"]);
+    assert!(error["fields"].is_array(), "{error}");
+    assert_eq!(error["fields"], rest.body["fields"]);
+}
