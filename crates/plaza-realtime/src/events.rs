@@ -15,6 +15,7 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
+use crate::failure::error_body;
 use crate::session::SocketPrincipal;
 use crate::sink::emit_all;
 use crate::turn::Turn;
@@ -57,13 +58,6 @@ pub(crate) fn refused_reply(event: &str, data: Value, refusal: &str) -> Option<(
         }
         _ => None,
     }
-}
-
-/// The error inside a `*_FAILED` event: the same body a REST answer carries (`code`,
-/// `message`, and `fields` or `retryAfter` when set), from the one place that shapes it.
-pub(crate) fn error_body(error: &CoreError) -> Value {
-    serde_json::to_value(plaza_http::error::ErrorBody::of(error))
-        .unwrap_or_else(|_| json!({"code": error.code.as_str(), "message": error.message}))
 }
 
 /// The space ids this socket is subscribed to.

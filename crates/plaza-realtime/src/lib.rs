@@ -11,6 +11,7 @@
 mod auth;
 mod drain;
 mod events;
+mod failure;
 mod redis_driver;
 mod revocation;
 mod session;

@@ -57,7 +57,7 @@ pub(crate) fn credential_rooms(principal: &Principal) -> Vec<String> {
 /// What a socket is told before it is disconnected: the error (CONTRACT §3 codes) and,
 /// in `reason`, which of the ends it was.
 pub(crate) fn ended_payload(reason: RevocationReason) -> Value {
-    let mut payload = crate::events::error_body(&reason.error());
+    let mut payload = crate::failure::error_body(&reason.error());
     let name = match reason {
         RevocationReason::TokenRevoked => "token_revoked",
         RevocationReason::TokenExpired => "token_expired",

@@ -352,8 +352,20 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         () = forward => {}
         () = socket.cancellation_token.cancelled() => {}
     }
-    // PLAZA-PATCH: let the session's close go on now, and give a client that reads
-    // nothing a bounded time to take the last packets, not for ever.
+    // PLAZA-PATCH: what was queued before the close still goes out (the loop above
+    // drained the queue before noticing the cancellation, unpatched: a graceful close
+    // sends the answers to the last events and the DISCONNECT packets this way), then
+    // the lock goes back so that the session's close can go on. A client that reads
+    // nothing gets a bounded time for all that, not for ever.
+    let rest = async {
+        while let Ok(packets) = buffered_rx.try_recv() {
+            for item in packets {
+                map_fn!(item);
+            }
+        }
+        tx.flush().await.ok();
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), rest).await;
     drop(internal_rx);
 
     #[cfg(feature = "tracing")]

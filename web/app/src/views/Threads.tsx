@@ -133,7 +133,11 @@ function Comments({ parent, space, members }: { parent: Message; space: Space; m
   const [comments, setComments] = useState<Message[]>([]);
   const { error, run } = useAction();
   useEffect(() => {
-    void run(async () => setComments(mergeMessages([], await session.client.comments(parent, 100).next())));
+    // Merged into what is there: a comment that arrived live while the page loaded stays.
+    void run(async () => {
+      const page = await session.client.comments(parent, 100).next();
+      setComments((prev) => mergeMessages(prev, page));
+    });
     return session.realtime?.on('message', (m) => {
       if (m.parentMsg?._id === parent._id) setComments((prev) => mergeMessages(prev, [m]));
     });
