@@ -19,6 +19,8 @@ pub enum Action {
     ChangeRole,
     /// Remove a party holding this role (the store keeps the last admin).
     Remove(Role),
+    /// Bring back someone who was removed (by inviting or adding them again).
+    ReadmitRemoved,
     UpdateSpace,
     ArchiveSpace,
     DeleteSpace,
@@ -58,7 +60,8 @@ pub fn allowed(kind: SpaceKind, party: Party, action: Action) -> bool {
         | Action::UpdateSpace
         | Action::ArchiveSpace
         | Action::DeleteSpace
-        | Action::MeetingControl => role == Role::Admin,
+        | Action::MeetingControl
+        | Action::ReadmitRemoved => role == Role::Admin,
         Action::Invite(invited) | Action::Remove(invited) => match role {
             Role::Admin => true,
             Role::Member => invited == Role::Guest,
@@ -94,6 +97,7 @@ mod tests {
         (Action::Remove(Role::Admin), true, false, false, false),
         (Action::Remove(Role::Member), true, false, false, false),
         (Action::Remove(Role::Guest), true, true, false, false),
+        (Action::ReadmitRemoved, true, false, false, false),
         (Action::UpdateSpace, true, false, false, false),
         (Action::ArchiveSpace, true, false, false, false),
         (Action::DeleteSpace, true, false, false, false),

@@ -106,7 +106,9 @@ impl SpaceService {
         // Check every invitee before anything is written.
         let targets = self.resolve_invitees(principal, &space, Some(Role::Admin), invitees).await?;
         self.store.insert_space(&space, &me).await?;
-        let outcomes = self.apply_invitees(principal, &space, true, targets).await?;
+        // The creator is the new space's admin.
+        let creator = Party { role: Some(Role::Admin), anonymous: false };
+        let outcomes = self.apply_invitees(principal, &space, creator, targets).await?;
         Ok((self.view(space, Some(me)).await?, outcomes))
     }
 

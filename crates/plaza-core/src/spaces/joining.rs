@@ -114,7 +114,7 @@ impl SpaceService {
         &self,
         principal: &Principal,
         space: &SpaceRecord,
-        inviter_is_admin: bool,
+        inviter: Party,
         targets: Vec<(Invitee, Role, Option<UserRecord>)>,
     ) -> CoreResult<Vec<InviteOutcome>> {
         let mut outcomes = Vec::with_capacity(targets.len());
@@ -124,7 +124,7 @@ impl SpaceService {
                 Some(user) => {
                     let existing = self.store.membership(space.id, user.id).await?;
                     if existing.as_ref().is_some_and(|m| m.state == MembershipState::Kicked)
-                        && !inviter_is_admin
+                        && !allowed(space.kind, inviter, Action::ReadmitRemoved)
                     {
                         return Err(deny("only admins may bring back someone who was removed"));
                     }
@@ -169,9 +169,9 @@ impl SpaceService {
             return Err(CoreError::new(ErrorCode::TopicArchived, "the space is archived"));
         }
         let mine = self.store.membership(space.id, principal.user_id()).await?;
-        let role = party(principal, mine.as_ref()).role;
-        let targets = self.resolve_invitees(principal, &space, role, invitees).await?;
-        self.apply_invitees(principal, &space, role == Some(Role::Admin), targets).await
+        let inviter = party(principal, mine.as_ref());
+        let targets = self.resolve_invitees(principal, &space, inviter.role, invitees).await?;
+        self.apply_invitees(principal, &space, inviter, targets).await
     }
 
     /// `GET /api/spaces/{id}`: members see it; others who could join it (with the PIN

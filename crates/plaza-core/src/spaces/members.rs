@@ -127,8 +127,10 @@ impl SpaceService {
         let change = if leaving {
             MemberChange::Remove { state: MembershipState::Left, only_if: None }
         } else {
-            // Checked again under the space's lock: the target may be promoted meanwhile.
-            let only_if = (me.role != Some(Role::Admin)).then_some(theirs.role);
+            // Checked again under the space's lock: the target may be promoted meanwhile,
+            // which matters to whoever may not remove every role.
+            let removes_any = allowed(space.kind, me, Action::Remove(Role::Admin));
+            let only_if = (!removes_any).then_some(theirs.role);
             MemberChange::Remove { state: MembershipState::Kicked, only_if }
         };
         let now = Timestamp::now();
