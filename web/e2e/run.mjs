@@ -63,7 +63,7 @@ if (!executablePath) {
   }
 }
 if (!executablePath) {
-  console.error('e2e: no Chromium found; install Debian\'s `chromium` package or set CHROMIUM_PATH');
+  console.error("e2e: no Chromium found; install Debian's `chromium` package or set CHROMIUM_PATH");
   process.exit(2);
 }
 const shots = process.env.PLAZA_SCREENSHOTS;
@@ -93,7 +93,13 @@ async function newPage(browser, options = {}) {
   page.setDefaultTimeout(TIMEOUT);
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (m) => m.type() === 'error' && !/Failed to load resource|net::ERR_INTERNET_DISCONNECTED|WebSocket/.test(m.text()) && problems.push(`console: ${m.text()}`));
+  page.on(
+    'console',
+    (m) =>
+      m.type() === 'error' &&
+      !/Failed to load resource|net::ERR_INTERNET_DISCONNECTED|WebSocket/.test(m.text()) &&
+      problems.push(`console: ${m.text()}`),
+  );
   page.problems = problems;
   return page;
 }
@@ -166,7 +172,11 @@ async function expectMessage(page, text) {
 }
 
 async function closeAll(...pages) {
-  for (const page of pages) await page.context().close().catch(() => undefined);
+  for (const page of pages)
+    await page
+      .context()
+      .close()
+      .catch(() => undefined);
 }
 
 // ---- scenarios ----------------------------------------------------------------------
@@ -232,7 +242,7 @@ const scenarios = {
     await openTab(ann, 'People');
     const role = ann.getByLabel(`Role of ${b.name}`);
     await role.selectOption('admin');
-    await ann.waitForFunction((name) => document.querySelector(`select[id^=role-]`)?.value === 'admin', b.name);
+    await ann.waitForFunction(() => document.querySelector(`select[id^=role-]`)?.value === 'admin');
     ann.once('dialog', (d) => d.accept());
     await ann.getByRole('list', { name: 'Members' }).getByRole('button', { name: 'Remove' }).click();
     await bob.getByText('You were removed from this space.').waitFor();
@@ -290,16 +300,22 @@ const scenarios = {
     await message.getByText('notes.txt').waitFor();
     await message.locator('img.thumb').waitFor();
     // The element appears before its image has loaded: wait for the load (or failure).
-    const thumbLoaded = await message.locator('img.thumb').evaluate((img) => new Promise((resolve) => {
-      const settle = () => resolve(img.naturalWidth > 0);
-      if (img.complete) settle();
-      else {
-        img.addEventListener('load', settle, { once: true });
-        img.addEventListener('error', settle, { once: true });
-      }
-    }));
+    const thumbLoaded = await message.locator('img.thumb').evaluate(
+      (img) =>
+        new Promise((resolve) => {
+          const settle = () => resolve(img.naturalWidth > 0);
+          if (img.complete) settle();
+          else {
+            img.addEventListener('load', settle, { once: true });
+            img.addEventListener('error', settle, { once: true });
+          }
+        }),
+    );
     check(thumbLoaded, 'the image thumbnail loads');
-    const [download] = await Promise.all([bob.waitForEvent('download'), message.getByRole('button', { name: 'Download notes.txt' }).click()]);
+    const [download] = await Promise.all([
+      bob.waitForEvent('download'),
+      message.getByRole('button', { name: 'Download notes.txt' }).click(),
+    ]);
     const path = await download.path();
     check(download.suggestedFilename() === 'notes.txt', `the download is named notes.txt (${download.suggestedFilename()})`);
     check(readFileSync(path, 'utf8') === text, 'the downloaded bytes are the uploaded ones');
@@ -453,12 +469,22 @@ try {
       console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     } catch (error) {
       failed += 1;
-      console.log(`FAIL ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n     ${String(error?.message ?? error).split('\n').slice(0, 6).join('\n     ')}`);
+      console.log(
+        `FAIL ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n     ${String(error?.message ?? error)
+          .split('\n')
+          .slice(0, 6)
+          .join('\n     ')}`,
+      );
       for (const context of browser.contexts()) {
         if (before.has(context)) continue;
         for (const page of context.pages()) {
           if (page.problems?.length) console.log(`     ${page.problems.slice(0, 5).join('\n     ')}`);
-          if (shots) await page.screenshot({ path: join(shots, `failure-${failed}-${context.pages().indexOf(page)}-${Math.random().toString(36).slice(2, 6)}.png`) }).catch(() => undefined);
+          if (shots)
+            await page
+              .screenshot({
+                path: join(shots, `failure-${failed}-${context.pages().indexOf(page)}-${Math.random().toString(36).slice(2, 6)}.png`),
+              })
+              .catch(() => undefined);
         }
       }
     } finally {

@@ -16,7 +16,9 @@ function Banner() {
   if (!s.user || s.status === 'online') return null;
   return (
     <div class="banner" role="status" aria-live="assertive" data-testid="offline-banner">
-      {s.status === 'connecting' ? 'Connecting…' : 'You are offline. Reconnecting… Messages you send will go out once the connection is back.'}
+      {s.status === 'connecting'
+        ? 'Connecting…'
+        : 'You are offline. Reconnecting… Messages you send will go out once the connection is back.'}
     </div>
   );
 }
@@ -47,7 +49,14 @@ function App() {
   const current = route.name === 'space' ? route.params.id : undefined;
   return (
     <div class={current ? 'shell has-space' : 'shell'}>
-      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="topbar">

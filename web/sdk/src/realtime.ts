@@ -236,11 +236,7 @@ export class PlazaRealtime {
    * own copy, matched by `loopbackMetadata`) or rejects with the server's refusal.
    * While offline the message waits and goes out once the space is subscribed again.
    */
-  send(
-    spaceId: Id,
-    content: MessageContent,
-    options: { category?: 'chat' | 'idea' | 'task'; parentMsg?: Id } = {},
-  ): Promise<Message> {
+  send(spaceId: Id, content: MessageContent, options: { category?: 'chat' | 'idea' | 'task'; parentMsg?: Id } = {}): Promise<Message> {
     const id = clientId();
     const payload: Record<string, unknown> = {
       category: options.category ?? 'chat',

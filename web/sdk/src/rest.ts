@@ -181,15 +181,15 @@ export class PlazaClient {
     }
     const text = await response.text();
     if (!response.ok) {
-      throw this.fail(
-        errorFromResponse(response.status, text, response.headers.get('x-request-id'), response.headers.get('retry-after')),
-      );
+      throw this.fail(errorFromResponse(response.status, text, response.headers.get('x-request-id'), response.headers.get('retry-after')));
     }
     if (!text) return undefined as T;
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw this.fail(new PlazaApiError(response.status, { code: 'response.malformed', message: 'the server answered something that is not JSON' }));
+      throw this.fail(
+        new PlazaApiError(response.status, { code: 'response.malformed', message: 'the server answered something that is not JSON' }),
+      );
     }
   }
 
@@ -470,7 +470,10 @@ export class PlazaClient {
 
   // ---- files -------------------------------------------------------------------
 
-  async uploadUrls(files: { contentType: string; contentLength: number; name?: string }[], topicId?: Id): Promise<{ url: string; fileKey: string }[]> {
+  async uploadUrls(
+    files: { contentType: string; contentLength: number; name?: string }[],
+    topicId?: Id,
+  ): Promise<{ url: string; fileKey: string }[]> {
     const answer = await this.post<{ data: { url: string; fileKey: string }[] }>('/api/files/getuploadurl', {
       files: files.map((f) => ({ 'Content-Type': f.contentType, 'Content-Length': f.contentLength, ...(f.name ? { name: f.name } : {}) })),
       ...(topicId ? { topicId } : {}),

@@ -35,13 +35,7 @@ function progressOf(loaded: number, total: number): UploadProgress {
   return { loaded, total, fraction: total > 0 ? Math.min(1, loaded / total) : 1 };
 }
 
-function xhrPut(
-  url: string,
-  body: Blob,
-  contentType: string,
-  onProgress?: ProgressListener,
-  signal?: AbortSignal,
-): Promise<PutResult> {
+function xhrPut(url: string, body: Blob, contentType: string, onProgress?: ProgressListener, signal?: AbortSignal): Promise<PutResult> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('PUT', url);

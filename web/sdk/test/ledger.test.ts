@@ -47,7 +47,13 @@ test('mergeMessages keeps one copy per id, oldest first, newest version wins', (
   const a2 = { ...a, modified: at(20), v: 2 };
   const aOld = { ...a, v: 0, modified: at(-1) };
   const merged = mergeMessages([b, a], [a2, b, aOld]);
-  assert.deepEqual(merged.map((m) => [m._id, m.v]), [['a', 2], ['b', 1]]);
+  assert.deepEqual(
+    merged.map((m) => [m._id, m.v]),
+    [
+      ['a', 2],
+      ['b', 1],
+    ],
+  );
 });
 
 test('the roster answers newcomers, ignores itself and drops those who leave', () => {

@@ -29,10 +29,19 @@ test('the space listing follows nextPageUrl cursors until the last page', async 
   });
   const client = new PlazaClient({ baseUrl: 'http://plaza.test', token: 't', fetch });
   const pager = client.spaces({ search: 'team', topictype: ['group', 'direct'], pinned: true, size: 2 });
-  assert.deepEqual((await pager.next()).map((s) => s._id), ['a', 'b']);
+  assert.deepEqual(
+    (await pager.next()).map((s) => s._id),
+    ['a', 'b'],
+  );
   assert.equal(pager.done, false);
-  assert.deepEqual((await pager.next()).map((s) => s._id), ['c']);
-  assert.deepEqual((await pager.next()).map((s) => s._id), ['d']);
+  assert.deepEqual(
+    (await pager.next()).map((s) => s._id),
+    ['c'],
+  );
+  assert.deepEqual(
+    (await pager.next()).map((s) => s._id),
+    ['d'],
+  );
   assert.equal(pager.done, true);
   assert.deepEqual(await pager.next(), []);
   assert.equal(calls.length, 3, 'no request after the last page');
@@ -90,11 +99,16 @@ test('history sends the Spaces filter names and pages back with nextRefObjId', a
   const { calls, fetch } = fakeFetch((req) =>
     req.url.includes('nextRefObjId')
       ? { body: { data: [{ _id: 'm1' }], nextPageUrl: '' } }
-      : { body: { data: [{ _id: 'm3' }, { _id: 'm2' }], nextPageUrl: '/api/spaces/s1/messages/query?size=2&category=chat&nextRefObjId=m2' } },
+      : {
+          body: { data: [{ _id: 'm3' }, { _id: 'm2' }], nextPageUrl: '/api/spaces/s1/messages/query?size=2&category=chat&nextRefObjId=m2' },
+        },
   );
   const client = new PlazaClient({ token: 't', fetch });
   const all = await client.history('s1', { size: 2, category: 'chat', file_only: false }).collect();
-  assert.deepEqual(all.map((m) => m._id), ['m3', 'm2', 'm1']);
+  assert.deepEqual(
+    all.map((m) => m._id),
+    ['m3', 'm2', 'm1'],
+  );
   assert.equal(calls[0]!.url, '/api/spaces/s1/messages/query?size=2&category=chat&file_only=false');
   assert.equal(calls[1]!.url, '/api/spaces/s1/messages/query?size=2&category=chat&nextRefObjId=m2');
 });

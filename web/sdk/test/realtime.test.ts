@@ -81,7 +81,10 @@ test('after a drop it resubscribes from the newest message seen and drops repeat
   socket.deliver('MESSAGE_SENT', two);
   socket.deliver('MESSAGE_SENT', three);
   socket.deliver('MESSAGE_SENT', three);
-  assert.deepEqual(got.map(([m]) => m.content.bodyText), ['one', 'two', 'three']);
+  assert.deepEqual(
+    got.map(([m]) => m.content.bodyText),
+    ['one', 'two', 'three'],
+  );
   // An edit of an old message is a change, not a repeat.
   socket.deliver('MESSAGE_SENT', { ...one, content: { bodyText: 'one!' }, modified: new Date(Date.now() + 1000).toISOString() });
   assert.deepEqual(got.at(-1)![1], { kind: 'changed', replay: false });
@@ -112,7 +115,10 @@ test('a space with nothing seen catches up from the history after a drop', async
     ['before', true],
     ['while away', true],
   ]);
-  assert.ok(calls.some((c) => c.url.startsWith('/api/users/me/messages?spacelist=s1&after=')), 'edits made while away are synced');
+  assert.ok(
+    calls.some((c) => c.url.startsWith('/api/users/me/messages?spacelist=s1&after=')),
+    'edits made while away are synced',
+  );
 });
 
 test('send resolves with the loopback copy; a send while offline waits for the resubscription', async () => {
@@ -167,7 +173,10 @@ test('presence builds the roster and answers newcomers; removal unsubscribes', a
   socket.deliver('PRESENCE_EVENT_RESPONSE', { category: 'app.event.presence.party.online', topicId: 's1', sender: bob, receivers: [] });
   const reply = socket.sent('SEND_PRESENCE_EVENT').at(-1);
   assert.deepEqual(reply.receivers, [{ _id: 'bob', type: 'user' }]);
-  assert.deepEqual(rt.online('s1').map((p) => p._id), ['bob']);
+  assert.deepEqual(
+    rt.online('s1').map((p) => p._id),
+    ['bob'],
+  );
   socket.deliver('PRESENCE_EVENT_RESPONSE', { category: 'app.event.presence.party.leaves', topicId: 's1', sender: bob });
   assert.deepEqual(rosters, [['bob'], []]);
 

@@ -124,7 +124,15 @@ test('createSpace splits the space from the invitation outcomes', async () => {
     body: {
       data: [
         { topicId: 's9', topic: { _id: 's9', title: 'Team', status: 0 } },
-        { topicId: 's9', inviteeType: 'email', invitee: 'x@example.com', role: 'member', status: 'pending', inviteId: 'i1', joinUrl: 'http://h/api/spaces/invites/i1/join' },
+        {
+          topicId: 's9',
+          inviteeType: 'email',
+          invitee: 'x@example.com',
+          role: 'member',
+          status: 'pending',
+          inviteId: 'i1',
+          joinUrl: 'http://h/api/spaces/invites/i1/join',
+        },
       ],
     },
   }));
@@ -133,7 +141,10 @@ test('createSpace splits the space from the invitation outcomes', async () => {
   assert.equal(space._id, 's9');
   assert.equal(invites.length, 1);
   assert.equal(invites[0]!.inviteId, 'i1');
-  assert.deepEqual(calls[0]!.body, { topic: { title: 'Team', type: 'group' }, invitees: [{ inviteeType: 'email', invitee: 'x@example.com' }] });
+  assert.deepEqual(calls[0]!.body, {
+    topic: { title: 'Team', type: 'group' },
+    invitees: [{ inviteeType: 'email', invitee: 'x@example.com' }],
+  });
 });
 
 test('upload asks for a signed URL, PUTs with progress and builds the attachment', async () => {

@@ -26,7 +26,11 @@ function Thumbnail({ item }: { item: Attachment }) {
       live = false;
     };
   }, [item.thumbnailFile, item.fileId]);
-  return src ? <img class="thumb" src={src} alt={item.name ? `Preview of ${item.name}` : 'Image preview'} loading="lazy" /> : <span class="thumb placeholder" aria-hidden="true" />;
+  return src ? (
+    <img class="thumb" src={src} alt={item.name ? `Preview of ${item.name}` : 'Image preview'} loading="lazy" />
+  ) : (
+    <span class="thumb placeholder" aria-hidden="true" />
+  );
 }
 
 export function Attachments({ items }: { items: Attachment[] | undefined }) {

@@ -29,12 +29,25 @@ export function Auth({ mode, then }: { mode: 'login' | 'register'; then?: string
         {register && (
           <label>
             Display name
-            <input name="displayname" autocomplete="name" value={displayname} onInput={(e) => setDisplayname(e.currentTarget.value)} required />
+            <input
+              name="displayname"
+              autocomplete="name"
+              value={displayname}
+              onInput={(e) => setDisplayname(e.currentTarget.value)}
+              required
+            />
           </label>
         )}
         <label>
           Email
-          <input name="username" type="email" autocomplete="username" value={username} onInput={(e) => setUsername(e.currentTarget.value)} required />
+          <input
+            name="username"
+            type="email"
+            autocomplete="username"
+            value={username}
+            onInput={(e) => setUsername(e.currentTarget.value)}
+            required
+          />
         </label>
         <label>
           Password

@@ -29,7 +29,12 @@ export function Chat({ space, members, isAdmin }: { space: Space; members: Membe
       const page = await p.next();
       if (pager.current !== p) return;
       session.realtime?.remember(page);
-      setMessages((prev) => mergeMessages(prev, page.filter((m) => !m.parentMsg)));
+      setMessages((prev) =>
+        mergeMessages(
+          prev,
+          page.filter((m) => !m.parentMsg),
+        ),
+      );
       setDone(p.done);
     });
 
@@ -155,7 +160,9 @@ function MessageItem({ message: m, mine, isAdmin }: { message: Message; mine: bo
           <>
             {kind && kind !== 'Meeting' && <span class="tag">{kind}</span>}
             {m.category === 'meeting' ? (
-              <p class="body">{(m.content as { meetingStatus?: string }).meetingStatus === 'active' ? 'A meeting is running.' : 'A meeting took place.'}</p>
+              <p class="body">
+                {(m.content as { meetingStatus?: string }).meetingStatus === 'active' ? 'A meeting is running.' : 'A meeting took place.'}
+              </p>
             ) : (
               <p class="body">
                 <RichText text={body} mentions={m.content?.mentions as Mention[] | undefined} />
@@ -193,7 +200,17 @@ function MessageItem({ message: m, mine, isAdmin }: { message: Message; mine: bo
 }
 
 /** The message box: Enter sends, Shift+Enter is a new line, `@` mentions a member. */
-export function Composer({ space, members, parent, placeholder }: { space: Space; members: Member[]; parent?: Message; placeholder?: string }) {
+export function Composer({
+  space,
+  members,
+  parent,
+  placeholder,
+}: {
+  space: Space;
+  members: Member[];
+  parent?: Message;
+  placeholder?: string;
+}) {
   const [text, setText] = useState('');
   const [mentionQuery, setMentionQuery] = useState<string | null>(null);
   const [pending, setPending] = useState<{ id: number; text: string }[]>([]);
@@ -206,7 +223,9 @@ export function Composer({ space, members, parent, placeholder }: { space: Space
   const candidates =
     mentionQuery === null
       ? []
-      : members.filter((m) => m.member !== session.user?._id && (m.displayname || m.username).toLowerCase().includes(mentionQuery.toLowerCase())).slice(0, 6);
+      : members
+          .filter((m) => m.member !== session.user?._id && (m.displayname || m.username).toLowerCase().includes(mentionQuery.toLowerCase()))
+          .slice(0, 6);
 
   const onInput = (value: string) => {
     setText(value);
@@ -278,7 +297,16 @@ export function Composer({ space, members, parent, placeholder }: { space: Space
       <ErrorNote error={error} />
       <div class="composer-row">
         <label class="attach button" title="Attach files">
-          <svg aria-hidden="true" width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">
+          <svg
+            aria-hidden="true"
+            width="18"
+            height="18"
+            viewBox="0 0 24 24"
+            fill="none"
+            stroke="currentColor"
+            stroke-width="2"
+            stroke-linecap="round"
+          >
             <path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l8-8" />
           </svg>
           <span class="sr-only">Attach files</span>

@@ -59,10 +59,23 @@ export function Join({ id, invitation }: { id: string; invitation?: boolean }) {
         <h1 id="join-title">{invitation ? 'Accept the invitation' : 'Join the space'}</h1>
         {!s.user && (
           <>
-            <p>Join as a guest, or <a href="#/login" onClick={() => sessionStorage.setItem('plaza.then', returnTo)}>sign in</a> first.</p>
+            <p>
+              Join as a guest, or{' '}
+              <a href="#/login" onClick={() => sessionStorage.setItem('plaza.then', returnTo)}>
+                sign in
+              </a>{' '}
+              first.
+            </p>
             <label>
               Your name
-              <input name="displayname" autocomplete="name" value={name} onInput={(e) => setName(e.currentTarget.value)} required maxLength={80} />
+              <input
+                name="displayname"
+                autocomplete="name"
+                value={name}
+                onInput={(e) => setName(e.currentTarget.value)}
+                required
+                maxLength={80}
+              />
             </label>
           </>
         )}
@@ -70,7 +83,15 @@ export function Join({ id, invitation }: { id: string; invitation?: boolean }) {
         {needPin && (
           <label>
             Space PIN
-            <input name="pin" inputMode="numeric" autocomplete="off" value={pin} onInput={(e) => setPin(e.currentTarget.value)} required aria-describedby="pin-hint" />
+            <input
+              name="pin"
+              inputMode="numeric"
+              autocomplete="off"
+              value={pin}
+              onInput={(e) => setPin(e.currentTarget.value)}
+              required
+              aria-describedby="pin-hint"
+            />
             <span class="hint" id="pin-hint">
               This space is protected by a PIN. Ask its members for it.
             </span>

@@ -121,7 +121,15 @@ export function MeetingPanel({ space, isAdmin }: { space: Space; isAdmin: boolea
           <h3>Attendees ({attendees.length})</h3>
           <ul class="attendees" aria-label="Attendees">
             {attendees.map((a) => (
-              <Attendee key={a._id} attendee={a} isAdmin={isAdmin} isMe={a._id === me._id} spaceId={sid} meetingId={mid} onError={(e) => run(() => Promise.reject(e))} />
+              <Attendee
+                key={a._id}
+                attendee={a}
+                isAdmin={isAdmin}
+                isMe={a._id === me._id}
+                spaceId={sid}
+                meetingId={mid}
+                onError={(e) => run(() => Promise.reject(e))}
+              />
             ))}
           </ul>
           {meeting.content.recordings.length > 0 && (

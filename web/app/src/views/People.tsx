@@ -104,7 +104,13 @@ export function People({
                     <>Added as {i.role}.</>
                   ) : (
                     <>
-                      Invitation for {i.invitee}: <input readOnly aria-label={`Invitation link for ${i.invitee}`} value={inviteLink(i.inviteId ?? '')} onFocus={(e) => e.currentTarget.select()} />
+                      Invitation for {i.invitee}:{' '}
+                      <input
+                        readOnly
+                        aria-label={`Invitation link for ${i.invitee}`}
+                        value={inviteLink(i.inviteId ?? '')}
+                        onFocus={(e) => e.currentTarget.select()}
+                      />
                     </>
                   )}
                 </li>
@@ -132,10 +138,12 @@ export function People({
                 <select
                   id={`role-${m.member}`}
                   value={m.role}
-                  onChange={(e) => void run(async () => {
-                    await client.setRole(space._id, m, e.currentTarget.value as Role);
-                    reload();
-                  })}
+                  onChange={(e) =>
+                    void run(async () => {
+                      await client.setRole(space._id, m, e.currentTarget.value as Role);
+                      reload();
+                    })
+                  }
                 >
                   <option value="admin">Admin</option>
                   <option value="member">Member</option>

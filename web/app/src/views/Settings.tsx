@@ -51,7 +51,13 @@ export function Settings({ space, isAdmin, onChange }: { space: Space; isAdmin: 
           >
             <label>
               Guest PIN
-              <input value={pin} inputMode="numeric" pattern="[A-Za-z0-9]{0,32}" onInput={(e) => setPin(e.currentTarget.value)} aria-describedby="pin-help" />
+              <input
+                value={pin}
+                inputMode="numeric"
+                pattern="[A-Za-z0-9]{0,32}"
+                onInput={(e) => setPin(e.currentTarget.value)}
+                aria-describedby="pin-help"
+              />
             </label>
             <p class="hint" id="pin-help">
               Up to 32 letters or digits. Guests joining by link must enter it. Leave empty for no PIN.
@@ -69,7 +75,11 @@ export function Settings({ space, isAdmin, onChange }: { space: Space; isAdmin: 
                 aria-describedby="history-help"
                 onChange={(e) => {
                   const earlier = e.currentTarget.checked;
-                  void run(async () => done(earlier ? 'Guests now read the earlier history.' : 'Guests now read only what comes after they join.')(await client.setGuestHistory(space, earlier)));
+                  void run(async () =>
+                    done(earlier ? 'Guests now read the earlier history.' : 'Guests now read only what comes after they join.')(
+                      await client.setGuestHistory(space, earlier),
+                    ),
+                  );
                 }}
               />{' '}
               Guests can read messages from before they joined
@@ -80,7 +90,11 @@ export function Settings({ space, isAdmin, onChange }: { space: Space; isAdmin: 
           </div>
           <div class="card">
             {space.status === 1 ? (
-              <button type="button" disabled={busy} onClick={() => void run(async () => done('Space restored.')(await client.unarchive(space._id)))}>
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() => void run(async () => done('Space restored.')(await client.unarchive(space._id)))}
+              >
                 Unarchive space
               </button>
             ) : (
@@ -88,7 +102,10 @@ export function Settings({ space, isAdmin, onChange }: { space: Space; isAdmin: 
                 type="button"
                 class="danger"
                 disabled={busy}
-                onClick={() => confirm('Archive this space? Nobody can write in it until it is restored.') && void run(async () => done('Space archived.')(await client.archive(space._id)))}
+                onClick={() =>
+                  confirm('Archive this space? Nobody can write in it until it is restored.') &&
+                  void run(async () => done('Space archived.')(await client.archive(space._id)))
+                }
               >
                 Archive space
               </button>

@@ -37,17 +37,20 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
 
   // A new query starts a new pager (debounced while typing).
   useEffect(() => {
-    const timer = setTimeout(() => {
-      pager.current = client.spaces({
-        search: search.trim() ? literal(search.trim()) : undefined,
-        topictype: kind === 'all' ? 'all' : kind,
-        pinned,
-        size: 20,
-      });
-      setSpaces([]);
-      setDone(false);
-      void loadMore();
-    }, search ? 250 : 0);
+    const timer = setTimeout(
+      () => {
+        pager.current = client.spaces({
+          search: search.trim() ? literal(search.trim()) : undefined,
+          topictype: kind === 'all' ? 'all' : kind,
+          pinned,
+          size: 20,
+        });
+        setSpaces([]);
+        setDone(false);
+        void loadMore();
+      },
+      search ? 250 : 0,
+    );
     return () => clearTimeout(timer);
   }, [search, kind, pinned, refresh]);
 
@@ -70,7 +73,10 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
         const index = prev.findIndex((s) => s._id === m.topicId);
         if (index < 0) {
           // A space not listed yet (a first direct message, a space joined elsewhere).
-          void client.space(m.topicId).then((s) => addSpace({ ...s, unreadMessagesCount: currentRef.current === s._id ? 0 : 1 }), () => undefined);
+          void client.space(m.topicId).then(
+            (s) => addSpace({ ...s, unreadMessagesCount: currentRef.current === s._id ? 0 : 1 }),
+            () => undefined,
+          );
           return prev;
         }
         const space = prev[index]!;
@@ -82,7 +88,11 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
     const offUpdate = rt.on('spaceUpdated', (p) =>
       setSpaces((prev) =>
         prev
-          .map((s) => (s._id === p.topicId ? { ...s, title: String(p.topicTitle ?? s.title), status: Number((p.content as { status?: number }).status ?? s.status) } : s))
+          .map((s) =>
+            s._id === p.topicId
+              ? { ...s, title: String(p.topicTitle ?? s.title), status: Number((p.content as { status?: number }).status ?? s.status) }
+              : s,
+          )
           .filter((s) => s.status === 0 || kind === 'all'),
       ),
     );
@@ -104,7 +114,11 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
       listed = prev.some((s) => s._id === current);
       return prev.map((s) => (s._id === current ? { ...s, unreadMessagesCount: 0 } : s));
     });
-    if (!listed) void client.space(current).then((s) => addSpace({ ...s, unreadMessagesCount: 0 }), () => undefined);
+    if (!listed)
+      void client.space(current).then(
+        (s) => addSpace({ ...s, unreadMessagesCount: 0 }),
+        () => undefined,
+      );
   }, [current]);
 
   return (
@@ -121,7 +135,13 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
         <label class="sr-only" for="space-search">
           Search spaces
         </label>
-        <input id="space-search" type="search" placeholder="Search spaces" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+        <input
+          id="space-search"
+          type="search"
+          placeholder="Search spaces"
+          value={search}
+          onInput={(e) => setSearch(e.currentTarget.value)}
+        />
         <div class="row filters">
           <label>
             <span class="sr-only">Space type</span>

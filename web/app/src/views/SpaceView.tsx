@@ -69,11 +69,18 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
     const offUpdate = rt.on('spaceUpdated', (p) => {
       if (p.topicId !== id) return;
       const content = p.content as { title?: string; description?: string; status?: number };
-      setSpace((s) => (s ? { ...s, title: content.title ?? s.title, description: content.description ?? s.description, status: content.status ?? s.status } : s));
+      setSpace((s) =>
+        s
+          ? { ...s, title: content.title ?? s.title, description: content.description ?? s.description, status: content.status ?? s.status }
+          : s,
+      );
       void loadMembers();
       onSpaceChange();
     });
-    const offRemoved = rt.on('unsubscribed', (spaceId, removed) => removed && spaceId === id && setGone('You were removed from this space.'));
+    const offRemoved = rt.on(
+      'unsubscribed',
+      (spaceId, removed) => removed && spaceId === id && setGone('You were removed from this space.'),
+    );
     return () => {
       offRoster();
       offMessage();
@@ -107,7 +114,8 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
           <h1 id="space-title">{space ? name : 'Loading…'}</h1>
           {space && (
             <p class="hint">
-              {space.type === 'direct' ? 'Direct message' : `${members.length} ${members.length === 1 ? 'member' : 'members'}`} · {online.size + 1} online
+              {space.type === 'direct' ? 'Direct message' : `${members.length} ${members.length === 1 ? 'member' : 'members'}`} ·{' '}
+              {online.size + 1} online
               {space.status === 1 && ' · archived'}
               {myRole && ` · you are ${myRole === 'admin' ? 'an admin' : `a ${myRole}`}`}
             </p>
@@ -119,7 +127,12 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
         <>
           <nav class="tabs" aria-label="Space sections">
             {TABS.filter(([key]) => !(space.type === 'direct' && key === 'settings' && false)).map(([key, label]) => (
-              <a key={key} href={`#/spaces/${id}/${key}`} class={tab === key ? 'tab active' : 'tab'} aria-current={tab === key ? 'page' : undefined}>
+              <a
+                key={key}
+                href={`#/spaces/${id}/${key}`}
+                class={tab === key ? 'tab active' : 'tab'}
+                aria-current={tab === key ? 'page' : undefined}
+              >
                 {label}
               </a>
             ))}
@@ -129,7 +142,9 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
             {tab === 'posts' && <Threads space={space} members={members} kind="idea" isAdmin={isAdmin} />}
             {tab === 'tasks' && <Threads space={space} members={members} kind="task" isAdmin={isAdmin} />}
             {tab === 'meeting' && <MeetingPanel space={space} isAdmin={isAdmin} />}
-            {tab === 'people' && <People space={space} members={members} online={online} isAdmin={isAdmin} reload={() => void loadMembers()} />}
+            {tab === 'people' && (
+              <People space={space} members={members} online={online} isAdmin={isAdmin} reload={() => void loadMembers()} />
+            )}
             {tab === 'settings' && (
               <Settings
                 space={space}

@@ -119,7 +119,11 @@ function Thread({ item, space, members, isAdmin }: { item: Message; space: Space
           Comments ({item.chatCount ?? 0})
         </button>
         {mayChange && (
-          <button type="button" class="ghost small" onClick={() => confirm('Delete this?') && void run(() => session.client.deleteMessage(item._id))}>
+          <button
+            type="button"
+            class="ghost small"
+            onClick={() => confirm('Delete this?') && void run(() => session.client.deleteMessage(item._id))}
+          >
             Delete
           </button>
         )}
