@@ -1,5 +1,8 @@
 //! Typed REST calls to a Plaza (or Spaces) server.
 //!
+//! Long because it holds one short method per endpoint of the API, in the order of the
+//! OpenAPI tags; each is a few lines and they share nothing worth a module of its own.
+//!
 //! [`Plaza`] holds the base URL and a token. Each method is one endpoint. A refusal
 //! comes back as [`ClientError::Api`] carrying the server's `{code, message}` (plus
 //! `fields` and `retryAfter` when present). Lists are async streams that follow

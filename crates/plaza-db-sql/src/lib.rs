@@ -1,5 +1,9 @@
 //! The one copy of Plaza's store SQL.
 //!
+//! Long (over 2 000 lines) because it is one macro: every statement of both backends.
+//! Splitting it by entity into files of plain functions is issue 25's next step; the
+//! trait is already split (`plaza_db::store`), one impl block per part.
+//!
 //! SQLite and PostgreSQL agree on everything the store needs: `$N` placeholders,
 //! `ON CONFLICT`, `DELETE ... RETURNING`, booleans bound from Rust `bool`, times as 64-bit
 //! epoch milliseconds and JSON kept as text. Rather than keep two hand-copied
