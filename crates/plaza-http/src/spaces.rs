@@ -1,9 +1,9 @@
-//! Long because it holds one thin handler (with its OpenAPI annotation) per `/api/spaces`
-//! route, about forty of them; the rules are in `plaza_core::spaces`.
-//!
 //! Spaces over REST: create, read, update, delete, join, members, invitations, roles,
 //! direct spaces, personal rooms, the listing and each user's state. Every
 //! `/api/spaces/...` path also answers as `/api/topics/...`.
+//!
+//! Long because it holds one thin handler (with its OpenAPI annotation) per `/api/spaces`
+//! route, about forty of them; the rules are in `plaza_core::spaces`.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

@@ -1,9 +1,9 @@
-//! Just over 800 lines with its tests: the whole state machine in one place, so that
-//! every transition can be read beside the others.
-//!
 //! A meeting's state and its transitions, as pure functions: what the store keeps (as
 //! one JSON document) and what each change makes happen. No I/O here, so every rule of
 //! the state machine is unit-tested.
+//!
+//! Just over 800 lines: the whole state machine in one place, so that every transition
+//! can be read beside the others.
 
 use plaza_db::{ObjectId, Timestamp, UserRecord};
 use serde::{Deserialize, Serialize};
