@@ -15,6 +15,7 @@ mod headers;
 mod meetings;
 mod messages;
 mod meta;
+pub mod metrics;
 mod oauth;
 mod openapi;
 mod schemas;
@@ -107,6 +108,8 @@ pub struct AppState {
     pub files: Arc<plaza_core::files::FileService>,
     pub meetings: Arc<plaza_core::meetings::MeetingService>,
     pub config: Arc<HttpConfig>,
+    /// What the transports count; scraped at `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// The base URL clients should use: the configured one, else `http://<Host>` when the
@@ -346,11 +349,15 @@ fn api_router(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
     let config = state.config.clone();
     let cors = cors(&state.config.cors_origins);
+    let metrics = state.metrics.clone();
     routes()
         .router
         .merge(openapi::swagger_ui())
+        // Not an API operation (and not in the OpenAPI document): the operators' scrape.
+        .route("/metrics", axum::routing::get(metrics::scrape).with_state(metrics.clone()))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::count_requests))
         .layer(axum::middleware::from_fn_with_state(config, client_context))
         .layer(axum::middleware::map_response(no_framing))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -99,6 +99,7 @@ async fn create(
         origin: None,
     };
     let view = state.messages.send(&principal, input).await?;
+    state.metrics.message_persisted("rest");
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"data": wire::message(&view, &base_url(&state, &headers))})),

@@ -114,6 +114,8 @@ pub async fn authenticate<A: Adapter>(
                     ));
                 };
                 socket.extensions.insert(slot);
+                state.metrics.socket_opened(crate::eio_version(&socket));
+                socket.extensions.insert(crate::session::Counted);
                 socket.extensions.insert(state.drain.clone());
                 // Set up here, not in the connect handler: socketioxide acknowledges the
                 // namespace CONNECT before it runs that handler (as a task), so a client

@@ -89,6 +89,7 @@ async fn subscribe<A: Adapter>(
     TryData(data): TryData<Value>,
 ) {
     turn.wait().await;
+    state.metrics.socket_event("SUBSCRIBE_CHANNEL");
     let Some(principal) = principal(&socket) else { return };
     let data = data.unwrap_or(Value::Null);
     let channel = data.get("channel").cloned().unwrap_or(Value::Null);
@@ -145,6 +146,7 @@ async fn unsubscribe<A: Adapter>(
     TryData(data): TryData<Value>,
 ) {
     turn.wait().await;
+    state.metrics.socket_event("UNSUBSCRIBE_CHANNEL");
     let Some(principal) = principal(&socket) else { return };
     let data = data.unwrap_or(Value::Null);
     let space_id =
@@ -177,6 +179,7 @@ async fn send_message<A: Adapter>(
     TryData(data): TryData<Value>,
 ) {
     turn.wait().await;
+    state.metrics.socket_event("SEND_MESSAGE");
     let Some(principal) = principal(&socket) else { return };
     let payload = match data {
         Ok(Value::Object(payload)) => payload,
@@ -230,6 +233,7 @@ async fn send_message<A: Adapter>(
     };
     match state.messages.send(&principal, input).await {
         Ok(view) => {
+            state.metrics.message_persisted("socket");
             let mut own = wire::message(&view, &state.base_url);
             if let Some(loopback) = payload.get("loopbackMetadata") {
                 own["loopbackMetadata"] = loopback.clone();
@@ -250,6 +254,7 @@ async fn presence<A: Adapter>(
     TryData(data): TryData<Value>,
 ) {
     turn.wait().await;
+    state.metrics.socket_event("SEND_PRESENCE_EVENT");
     let Some(principal) = principal(&socket) else { return };
     let Ok(Value::Object(mut payload)) = data else {
         tracing::debug!("malformed SEND_PRESENCE_EVENT dropped");
@@ -331,6 +336,9 @@ async fn disconnected<A: Adapter>(
 ) {
     // The user's connection slot is free again at once, whoever still holds the socket.
     socket.extensions.remove::<crate::ConnectionSlot>();
+    if socket.extensions.remove::<crate::session::Counted>().is_some() {
+        state.metrics.socket_closed(crate::eio_version(&socket));
+    }
     socket.extensions.remove::<crate::revocation::ExpiryTimer>();
     // After every event the socket sent before it went away.
     let turn = Turn::take(&socket);
@@ -364,6 +372,7 @@ async fn media_session<A: Adapter>(
     TryData(data): TryData<Value>,
 ) {
     turn.wait().await;
+    state.metrics.socket_event("SEND_MEDIA_SESSION_EVENTS");
     let Some(principal) = principal(&socket) else { return };
     let Ok(Value::Object(payload)) = data else {
         let error = CoreError::new(

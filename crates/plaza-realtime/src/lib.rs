@@ -59,6 +59,16 @@ pub struct RealtimeState {
     /// user across sockets (and nodes).
     pub presence_per_socket: Arc<dyn plaza_core::limits::RateLimiter>,
     pub presence_per_user: Arc<dyn plaza_core::limits::RateLimiter>,
+    /// What this node counts (open sockets, events in, messages stored).
+    pub metrics: Arc<plaza_http::metrics::Metrics>,
+}
+
+/// The Engine.IO version of a socket, as the metrics label it.
+pub(crate) fn eio_version<A: Adapter>(socket: &SocketRef<A>) -> u8 {
+    match socket.protocol() {
+        socketioxide::ProtocolVersion::V4 => 3,
+        _ => 4,
+    }
 }
 
 /// Bounds on what one user or one slow client may hold.

@@ -404,7 +404,9 @@ impl Application {
         let realtime = Arc::new(RealtimeSink::default());
         let fanout: Arc<dyn EventSink> = Arc::new(Fanout(vec![realtime.clone(), events]));
         let services = Services::build_with_events(&settings, fanout).await?;
+        let metrics = plaza_http::metrics::Metrics::new(Some(settings.metrics.token.0.clone()));
         let state = AppState {
+            metrics: metrics.clone(),
             identity: services.identity.clone(),
             spaces: services.spaces.clone(),
             messages: services.messages.clone(),
@@ -446,6 +448,7 @@ impl Application {
                     burst: settings.limits.presence_burst,
                 })),
                 presence_per_user: services.presence_limiter.clone(),
+                metrics,
                 connections: Default::default(),
                 drain: drain.clone(),
             },

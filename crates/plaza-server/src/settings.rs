@@ -27,6 +27,16 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub web: WebSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// Prometheus metrics at `GET /metrics`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// The bearer token a scrape must send (`Authorization: Bearer <token>`). Empty
+    /// turns `/metrics` off (404): metrics are never open by accident.
+    pub token: Secret,
 }
 
 /// Limits that keep one client, address or slow reader from hurting everyone else.

@@ -21,6 +21,7 @@ mod limits;
 mod listing;
 mod meetings;
 mod messages;
+mod metrics;
 mod oauth;
 mod openapi;
 mod postgres;

@@ -1,0 +1,207 @@
+//! Prometheus metrics: what the transports count, and `GET /metrics` to scrape them.
+//!
+//! One [`Metrics`] per server (a registry of its own, not a process-wide recorder, so
+//! that several servers in one process, as in the tests, count apart). REST requests
+//! are counted by a middleware; the realtime transport counts its sockets and events
+//! through the same value. `/metrics` answers only with `metrics.token` configured,
+//! and only to `Authorization: Bearer <token>`: never open by accident.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, State};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SocketLabels {
+    /// `3` or `4`: the Engine.IO version.
+    eio: u8,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransportLabels {
+    transport: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// The metrics of one server.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_seconds: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    sockets_open: Family<SocketLabels, Gauge>,
+    socket_events: Family<EventLabels, Counter>,
+    messages_persisted: Family<TransportLabels, Counter>,
+    /// The bearer token `/metrics` asks for; `None` turns the endpoint off.
+    token: Option<String>,
+}
+
+impl Metrics {
+    /// Metrics scraped with `token` (none: `/metrics` answers 404).
+    pub fn new(token: Option<String>) -> Arc<Self> {
+        let mut registry = Registry::with_prefix("plaza");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "REST requests by route, method and status",
+            requests.clone(),
+        );
+        let request_seconds =
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        registry.register(
+            "http_request_duration_seconds",
+            "REST request latency by route",
+            request_seconds.clone(),
+        );
+        let sockets_open = Family::<SocketLabels, Gauge>::default();
+        registry.register(
+            "sockets_open",
+            "Socket.IO namespace connections open, by Engine.IO version",
+            sockets_open.clone(),
+        );
+        let socket_events = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "socket_events_in",
+            "Socket.IO events received, by name",
+            socket_events.clone(),
+        );
+        let messages_persisted = Family::<TransportLabels, Counter>::default();
+        registry.register(
+            "messages_persisted",
+            "Messages (chats, posts, tasks) stored, by the transport that sent them",
+            messages_persisted.clone(),
+        );
+        let token = token.filter(|t| !t.is_empty());
+        Arc::new(Metrics {
+            registry,
+            requests,
+            request_seconds,
+            sockets_open,
+            socket_events,
+            messages_persisted,
+            token,
+        })
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+
+    fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let labels = RequestLabels { method: method.to_owned(), route: route.to_owned(), status };
+        self.requests.get_or_create(&labels).inc();
+        self.request_seconds
+            .get_or_create(&RouteLabels { route: route.to_owned() })
+            .observe(seconds);
+    }
+
+    /// A socket connected (`eio`: 3 or 4).
+    pub fn socket_opened(&self, eio: u8) {
+        self.sockets_open.get_or_create(&SocketLabels { eio }).inc();
+    }
+
+    /// A socket went away.
+    pub fn socket_closed(&self, eio: u8) {
+        self.sockets_open.get_or_create(&SocketLabels { eio }).dec();
+    }
+
+    /// A socket event arrived.
+    pub fn socket_event(&self, event: &str) {
+        self.socket_events.get_or_create(&EventLabels { event: event.to_owned() }).inc();
+    }
+
+    /// A message was stored, sent over `transport` (`rest` or `socket`).
+    pub fn message_persisted(&self, transport: &str) {
+        self.messages_persisted
+            .get_or_create(&TransportLabels { transport: transport.to_owned() })
+            .inc();
+    }
+}
+
+/// Counts every REST request by its route pattern (not its path: ids would make every
+/// request a series of its own), method and status, with its latency.
+pub(crate) async fn count_requests(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let response = next.run(request).await;
+    metrics.request(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`: the scrape, for `Authorization: Bearer <metrics.token>` only.
+pub(crate) async fn scrape(State(metrics): State<Arc<Metrics>>, headers: HeaderMap) -> Response {
+    let Some(token) = &metrics.token else {
+        return crate::error::ApiError(plaza_core::CoreError::new(
+            plaza_core::ErrorCode::RouteNotFound,
+            "metrics are off: set metrics.token to scrape them",
+        ))
+        .into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    // Compared in constant time: the token is a secret.
+    let matches = given.is_some_and(|given| {
+        given.len() == token.len()
+            && given.bytes().zip(token.bytes()).fold(0, |a, (x, y)| a | (x ^ y)) == 0
+    });
+    if !matches {
+        return crate::error::ApiError(plaza_core::CoreError::new(
+            plaza_core::ErrorCode::AuthRequired,
+            "scraping metrics needs Authorization: Bearer <metrics.token>",
+        ))
+        .into_response();
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,94 @@
+//! Prometheus metrics at `/metrics`: counters that move with real traffic, behind the
+//! configured token only.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, jwt, spawn_app, spawn_app_with};
+
+/// The value of the series `name{labels}` in a scrape (0 when absent).
+fn value(scrape: &str, name: &str, labels: &str) -> f64 {
+    let series = format!("{name}{{{labels}}} ");
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .map_or(0.0, |v| v.trim().parse().unwrap_or(0.0))
+}
+
+async fn scrape(app: &TestApp, token: &str) -> String {
+    let answer = app.get("/metrics", Some(&format!("Bearer {token}"))).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    answer.text
+}
+
+#[tokio::test]
+async fn counters_move_with_real_traffic() {
+    let app = spawn_app_with(|settings| settings.metrics.token.0 = "scrape-me".into()).await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let space = app.create_space(&owner, "Counted").await;
+    let before = scrape(&app, "scrape-me").await;
+    let me = |s: &str| {
+        value(s, "plaza_http_requests_total", r#"method="GET",route="/api/users/me",status="200""#)
+    };
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/users/me", Some(&jwt(&owner))).await.status, StatusCode::OK);
+    }
+    app.get("/api/users/me", None).await.assert_error(401, "auth.required");
+    let chat = app
+        .post(
+            &format!("/api/spaces/{space}/chats"),
+            Some(&jwt(&owner)),
+            &json!({"content": {"bodyText": "rest"}}),
+        )
+        .await;
+    assert!(chat.status.is_success(), "{}", chat.text);
+    let credentials = plaza_client::realtime::Credentials::jwt(&owner);
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        let mut socket =
+            plaza_client::RealtimeClient::connect(&app.base, "/chat", &credentials).await.unwrap();
+        socket.subscribe(&space, None).unwrap();
+        socket.wait_for("CHANNEL_SUBSCRIBED", Duration::from_secs(10)).await.unwrap();
+        sockets.push(socket);
+    }
+    for n in 0..2 {
+        sockets[0].send_chat(&space, &format!("socket {n}"), Some(json!(n))).unwrap();
+    }
+    for _ in 0..2 {
+        sockets[0].wait_for("MESSAGE_SENT", Duration::from_secs(10)).await.unwrap();
+    }
+    let after = scrape(&app, "scrape-me").await;
+    assert_eq!(me(&after) - me(&before), 3.0, "{after}");
+    let refused = |s: &str| {
+        value(s, "plaza_http_requests_total", r#"method="GET",route="/api/users/me",status="401""#)
+    };
+    assert_eq!(refused(&after) - refused(&before), 1.0);
+    assert_eq!(value(&after, "plaza_sockets_open", r#"eio="4""#), 2.0, "{after}");
+    assert_eq!(value(&after, "plaza_socket_events_in_total", r#"event="SEND_MESSAGE""#), 2.0);
+    assert_eq!(value(&after, "plaza_socket_events_in_total", r#"event="SUBSCRIBE_CHANNEL""#), 2.0);
+    assert_eq!(value(&after, "plaza_messages_persisted_total", r#"transport="socket""#), 2.0);
+    assert_eq!(value(&after, "plaza_messages_persisted_total", r#"transport="rest""#), 1.0);
+    assert!(after.contains("plaza_http_request_duration_seconds_bucket"), "latency histograms");
+    // Closed sockets leave the gauge.
+    for socket in sockets {
+        socket.close().await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while value(&scrape(&app, "scrape-me").await, "plaza_sockets_open", r#"eio="4""#) != 0.0 {
+        assert!(std::time::Instant::now() < deadline, "the gauge goes back to 0");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn scrapes_need_the_token_and_metrics_are_off_without_one() {
+    let app = spawn_app_with(|settings| settings.metrics.token.0 = "scrape-me".into()).await;
+    app.get("/metrics", None).await.assert_error(401, "auth.required");
+    app.get("/metrics", Some("Bearer wrong")).await.assert_error(401, "auth.required");
+    let (user, _) = app.register("user@example.com").await;
+    app.get("/metrics", Some(&jwt(&user))).await.assert_error(401, "auth.required");
+    let off = spawn_app().await;
+    off.get("/metrics", Some("Bearer scrape-me")).await.assert_error(404, "route.not_found");
+}
