@@ -3,8 +3,10 @@
 //! One [`Metrics`] per server (a registry of its own, not a process-wide recorder, so
 //! that several servers in one process, as in the tests, count apart). REST requests
 //! are counted by a middleware; the realtime transport counts its sockets and events
-//! through the same value. `/metrics` answers only with `metrics.token` configured,
-//! and only to `Authorization: Bearer <token>`: never open by accident.
+//! through the same value. `/metrics` on the API's port answers only with
+//! `metrics.token` configured, and only to `Authorization: Bearer <token>`; a separate
+//! `metrics.listen` address (for a network only Prometheus reaches) serves
+//! [`metrics_router`] without one. Never open by accident.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -204,4 +206,15 @@ pub(crate) async fn scrape(State(metrics): State<Arc<Metrics>>, headers: HeaderM
         metrics.render(),
     )
         .into_response()
+}
+
+/// `GET /metrics` without a token, for a listen address of its own (`metrics.listen`).
+pub fn metrics_router(metrics: Arc<Metrics>) -> axum::Router {
+    let render = move || {
+        let metrics = metrics.clone();
+        async move {
+            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.render())
+        }
+    };
+    axum::Router::new().route("/metrics", axum::routing::get(render))
 }

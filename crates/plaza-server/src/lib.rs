@@ -375,6 +375,8 @@ pub struct Application {
     drain: plaza_realtime::Drain,
     closer: plaza_realtime::ConnectionCloser,
     connection_limits: serve::ConnectionLimits,
+    /// The `metrics.listen` address, bound, and what it serves.
+    metrics_listener: Option<(TcpListener, axum::Router)>,
 }
 
 impl Application {
@@ -405,6 +407,7 @@ impl Application {
         let fanout: Arc<dyn EventSink> = Arc::new(Fanout(vec![realtime.clone(), events]));
         let services = Services::build_with_events(&settings, fanout).await?;
         let metrics = plaza_http::metrics::Metrics::new(Some(settings.metrics.token.0.clone()));
+        let metrics_for_listen = metrics.clone();
         let state = AppState {
             metrics: metrics.clone(),
             identity: services.identity.clone(),
@@ -457,7 +460,17 @@ impl Application {
         )
         .await
         .with_context(|| format!("realtime.adapter = {:?}", settings.realtime.adapter))?;
+        let metrics_listener = match settings.metrics.listen {
+            Some(address) => {
+                let listener = TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("metrics.listen = {address}"))?;
+                Some((listener, plaza_http::metrics::metrics_router(metrics_for_listen)))
+            }
+            None => None,
+        };
         Ok(Application {
+            metrics_listener,
             listener,
             router,
             identity: services.identity,
@@ -495,6 +508,19 @@ impl Application {
         ));
         let drops = tokio::spawn(expire_meeting_drops(self.meetings.clone(), stop_rx.clone()));
         let heartbeat = tokio::spawn(keep_node_alive(self.meetings.clone(), stop_rx.clone()));
+        let metrics_server = self.metrics_listener.map(|(listener, router)| {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                };
+                if let Err(error) =
+                    axum::serve(listener, router).with_graceful_shutdown(stopped).await
+                {
+                    tracing::warn!(%error, "the metrics listener failed");
+                }
+            })
+        });
         let server =
             serve::serve(self.listener, self.router, self.connection_limits, stop_rx.clone());
         let mut server = tokio::spawn(server);
@@ -523,6 +549,9 @@ impl Application {
         purge.abort();
         drops.abort();
         heartbeat.abort();
+        if let Some(metrics_server) = metrics_server {
+            metrics_server.abort();
+        }
         match tokio::time::timeout(grace, &mut server).await {
             Ok(finished) => finished.context("server task")?.context("serve")?,
             Err(_) => {

@@ -37,6 +37,9 @@ pub struct MetricsSettings {
     /// The bearer token a scrape must send (`Authorization: Bearer <token>`). Empty
     /// turns `/metrics` off (404): metrics are never open by accident.
     pub token: Secret,
+    /// An address of its own serving `GET /metrics` without a token, for a network only
+    /// Prometheus reaches (e.g. `127.0.0.1:9464`); unset, none is opened.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// Limits that keep one client, address or slow reader from hurting everyone else.

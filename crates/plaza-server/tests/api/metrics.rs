@@ -92,3 +92,23 @@ async fn scrapes_need_the_token_and_metrics_are_off_without_one() {
     let off = spawn_app().await;
     off.get("/metrics", Some("Bearer scrape-me")).await.assert_error(404, "route.not_found");
 }
+
+/// `metrics.listen` serves the scrape on an address of its own, without a token, while
+/// the API's port still keeps `/metrics` closed.
+#[tokio::test]
+async fn a_metrics_address_of_its_own_serves_the_scrape() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let app = spawn_app_with(|settings| settings.metrics.listen = Some(address)).await;
+    assert_eq!(app.get("/api/users/me", None).await.status, StatusCode::UNAUTHORIZED);
+    let scrape = reqwest::get(format!("http://{address}/metrics")).await.unwrap();
+    assert_eq!(scrape.status(), StatusCode::OK);
+    let text = scrape.text().await.unwrap();
+    let refused = value(
+        &text,
+        "plaza_http_requests_total",
+        r#"method="GET",route="/api/users/me",status="401""#,
+    );
+    assert_eq!(refused, 1.0, "{text}");
+    app.get("/metrics", None).await.assert_error(404, "route.not_found");
+}
