@@ -168,6 +168,13 @@ pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Whether `given` is the secret `expected`, compared in constant time so that the
+/// answer's timing tells nothing of how much of a guess was right (PINs, tokens).
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given.bytes().zip(expected.bytes()).fold(0, |a, (x, y)| a | (x ^ y)) == 0
+}
+
 /// Opaque secrets are stored as their SHA-256 (hex): a leaked table grants nothing.
 pub(crate) fn secret_hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()

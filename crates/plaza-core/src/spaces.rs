@@ -260,12 +260,7 @@ fn check_pin(space: &SpaceRecord, given: Option<&str>) -> CoreResult<()> {
         None => {
             Err(CoreError::new(ErrorCode::TopicPasswordRequired, "this space needs its password"))
         }
-        Some(given)
-            if given.len() == pin.len()
-                && given.bytes().zip(pin.bytes()).fold(0, |a, (x, y)| a | (x ^ y)) == 0 =>
-        {
-            Ok(())
-        }
+        Some(given) if crate::identity::same_secret(given, pin) => Ok(()),
         Some(_) => {
             Err(CoreError::new(ErrorCode::TopicPasswordInvalid, "the space password is wrong"))
         }

@@ -188,11 +188,7 @@ pub(crate) async fn scrape(State(metrics): State<Arc<Metrics>>, headers: HeaderM
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
-    // Compared in constant time: the token is a secret.
-    let matches = given.is_some_and(|given| {
-        given.len() == token.len()
-            && given.bytes().zip(token.bytes()).fold(0, |a, (x, y)| a | (x ^ y)) == 0
-    });
+    let matches = given.is_some_and(|given| plaza_core::identity::same_secret(given, token));
     if !matches {
         return crate::error::ApiError(plaza_core::CoreError::new(
             plaza_core::ErrorCode::AuthRequired,

@@ -156,43 +156,6 @@ async fn a_user_holds_a_bounded_number_of_connections() {
     assert!(again.is_some(), "the closed connection's slot never came back");
 }
 
-/// A raw Engine.IO v4 WebSocket, connected and subscribed to `space`, that will
-/// then stop reading.
-async fn subscribed_raw_socket(
-    base: &str,
-    token: &str,
-    space: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
-    let url = format!("{}/socket.io/?EIO=4&transport=websocket", base.replace("http", "ws"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket");
-    // Answers the server's pings while setting up; what follows is the caller's.
-    let next_text = async |socket: &mut tokio_tungstenite::WebSocketStream<_>| loop {
-        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) if text.as_str() == "2" => {
-                socket.send(Message::text("3")).await.unwrap();
-            }
-            Ok(Some(Ok(Message::Text(text)))) => return text.to_string(),
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("the socket ended: {other:?}"),
-        }
-    };
-    assert!(next_text(&mut socket).await.starts_with('0'), "the Engine.IO open packet");
-    let connect = format!("40/chat,{}", json!({"token": token, "tokenType": "jwt"}));
-    socket.send(Message::text(connect)).await.unwrap();
-    let connected = next_text(&mut socket).await;
-    assert!(connected.starts_with("40/chat,"), "connected: {connected}");
-    let subscribe =
-        json!(["SUBSCRIBE_CHANNEL", {"channel": {"_id": space, "type": "topic"}}]).to_string();
-    socket.send(Message::text(format!("42/chat,{subscribe}"))).await.unwrap();
-    loop {
-        if next_text(&mut socket).await.contains("CHANNEL_SUBSCRIBED") {
-            return socket;
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_at_its_next_heartbeat() {
     let app = spawn_app_with(|settings| {
@@ -217,7 +180,8 @@ async fn a_client_that_stops_reading_is_dropped_at_its_next_heartbeat() {
         )
         .await;
     assert!(added.status.is_success(), "{}", added.text);
-    let stalled = subscribed_raw_socket(&app.base, &reader, &space).await;
+    // Subscribed, then never read again.
+    let stalled = crate::compat::RawSocket::subscribed(&app.base, 4, &reader, &space).await;
     let connect_again = || {
         let (base, token) = (app.base.clone(), reader.clone());
         async move {
