@@ -37,6 +37,8 @@ pub enum ErrorCode {
     AuthRegistrationClosed,
     /// Registration needs an invitation for this email.
     AuthInvitationRequired,
+    /// The password-reset token is unknown, used, superseded or expired.
+    AuthResetTokenInvalid,
     /// The caller may not do this.
     PermissionDenied,
     UserNotFound,
@@ -102,6 +104,8 @@ pub enum ErrorCode {
     ResourceConflict,
     /// A dependency (the database) is not answering; try again later.
     ServiceUnavailable,
+    /// The feature sends email and this server has no mail settings.
+    MailNotConfigured,
     /// Something broke inside the server; details are in its log, never in the answer.
     Internal,
 }
@@ -123,6 +127,7 @@ impl ErrorCode {
         ErrorCode::AuthAccountDisabled,
         ErrorCode::AuthRegistrationClosed,
         ErrorCode::AuthInvitationRequired,
+        ErrorCode::AuthResetTokenInvalid,
         ErrorCode::PermissionDenied,
         ErrorCode::UserNotFound,
         ErrorCode::UserUsernameTaken,
@@ -161,6 +166,7 @@ impl ErrorCode {
         ErrorCode::ResourceNotFound,
         ErrorCode::ResourceConflict,
         ErrorCode::ServiceUnavailable,
+        ErrorCode::MailNotConfigured,
         ErrorCode::Internal,
     ];
 
@@ -180,6 +186,7 @@ impl ErrorCode {
             ErrorCode::AuthAccountDisabled => "auth.account_disabled",
             ErrorCode::AuthRegistrationClosed => "auth.registration_closed",
             ErrorCode::AuthInvitationRequired => "auth.invitation_required",
+            ErrorCode::AuthResetTokenInvalid => "auth.reset_token_invalid",
             ErrorCode::PermissionDenied => "permission.denied",
             ErrorCode::UserNotFound => "user.not_found",
             ErrorCode::UserUsernameTaken => "user.username_taken",
@@ -218,6 +225,7 @@ impl ErrorCode {
             ErrorCode::ResourceNotFound => "resource.not_found",
             ErrorCode::ResourceConflict => "resource.conflict",
             ErrorCode::ServiceUnavailable => "service.unavailable",
+            ErrorCode::MailNotConfigured => "mail.not_configured",
             ErrorCode::Internal => "internal",
         }
     }

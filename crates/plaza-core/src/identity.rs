@@ -3,6 +3,7 @@
 mod admin;
 mod credentials;
 mod keys;
+mod mail;
 mod oauth;
 pub mod password;
 mod settings;
@@ -53,6 +54,8 @@ pub struct IdentityConfig {
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
     pub auth_code_ttl_secs: i64,
+    /// How long a password-reset link works.
+    pub password_reset_ttl_secs: i64,
 }
 
 impl Default for IdentityConfig {
@@ -66,6 +69,7 @@ impl Default for IdentityConfig {
             access_token_ttl_secs: 3600,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             auth_code_ttl_secs: 600,
+            password_reset_ttl_secs: 1800,
         }
     }
 }
@@ -159,6 +163,8 @@ pub struct IdentityService {
     auth_limiter: Arc<dyn RateLimiter>,
     /// Where revocations are announced, so that open connections close.
     events: Arc<dyn crate::events::EventSink>,
+    /// Sends password-reset mail.
+    postman: Arc<crate::mail::Postman>,
 }
 
 /// 32 random bytes, URL-safe base64: opaque tokens, codes and client secrets.
@@ -279,7 +285,8 @@ impl IdentityService {
         let audit = AuditLog::new(store.clone());
         let auth_limiter = Arc::new(LocalRateLimiter::new(Rate { per_second: 0, burst: 0 }));
         let events = Arc::new(crate::events::LogSink);
-        IdentityService { store, keys, config, audit, auth_limiter, events }
+        let postman = Arc::new(crate::mail::Postman::none(""));
+        IdentityService { store, keys, config, audit, auth_limiter, events, postman }
     }
 
     /// Announces revocations on `events` (the realtime transport closes connections).
@@ -294,6 +301,12 @@ impl IdentityService {
     }
 
     /// Limits sign-in attempts per client address with `limiter`.
+    /// Sends mail (password resets) through `postman`.
+    pub fn with_postman(mut self, postman: Arc<crate::mail::Postman>) -> Self {
+        self.postman = postman;
+        self
+    }
+
     pub fn with_auth_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.auth_limiter = limiter;
         self

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod digest;
 mod error;
 pub mod events;
 pub mod files;
@@ -13,6 +14,7 @@ pub mod files;
 mod fuzz;
 pub mod identity;
 pub mod limits;
+pub mod mail;
 pub mod meetings;
 pub mod messages;
 pub mod principal;

@@ -156,8 +156,8 @@ pub struct Invitee {
 pub enum InviteOutcome {
     /// A user id: added to the space at once.
     Added { user: UserRecord, role: Role },
-    /// An email: an invitation to accept by link.
-    Pending { invitation: InvitationRecord },
+    /// An email: an invitation to accept by link, and what became of its mail.
+    Pending { invitation: InvitationRecord, mail: crate::mail::MailStatus },
 }
 
 /// The changes of `POST /api/spaces/{id}`; `None` leaves a field alone.
@@ -186,6 +186,8 @@ pub struct SpaceService {
     audit: AuditLog,
     joins: JoinActivity,
     pins: pins::PinGuard,
+    /// Mails email invitations.
+    postman: Arc<crate::mail::Postman>,
 }
 
 /// Coalesces the "recent activity" that members joining give a space.
@@ -293,7 +295,14 @@ impl SpaceService {
             audit,
             joins: JoinActivity::default(),
             pins: pins::PinGuard::default(),
+            postman: Arc::new(crate::mail::Postman::none("")),
         }
+    }
+
+    /// Mails email invitations through `postman`.
+    pub fn with_postman(mut self, postman: Arc<crate::mail::Postman>) -> Self {
+        self.postman = postman;
+        self
     }
 
     /// Bounds attempts at space PINs per caller and per space (see `spaces/pins.rs`).

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backup;
+mod mail;
 
 /// Whether `error` means the database cannot be reached now rather than that the call
 /// was wrong: the connection or pool failed, or the server is shutting down or starting
@@ -738,6 +739,26 @@ macro_rules! impl_sql_store {
                 disabled: bool,
             ) -> plaza_db::StoreResult<()> {
                 sql_rows::set_user_flag(&self.writer, "disabled", id, disabled).await
+            }
+
+            async fn set_password_hash(
+                &self,
+                id: plaza_db::ObjectId,
+                hash: &str,
+            ) -> plaza_db::StoreResult<()> {
+                let done = sqlx::query(
+                    "UPDATE app_user SET password_hash = $1, modified = $2 WHERE user_id = $3",
+                )
+                .bind(hash)
+                .bind(plaza_db::Timestamp::now().millis())
+                .bind(id.to_string())
+                .execute(&self.writer)
+                .await
+                .map_err(map_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(plaza_db::StoreError::NotFound);
+                }
+                Ok(())
             }
 
             async fn set_server_admin(
@@ -2237,5 +2258,6 @@ macro_rules! impl_sql_store {
                 Ok(done.rows_affected())
             }
         }
+        $crate::impl_mail_store!($store, $db);
     };
 }

@@ -55,6 +55,8 @@ macro_rules! contract_suite {
 
 contract_suite!(
     ping_answers,
+    password_resets_keep_the_newest_per_user_and_are_taken_once,
+    digest_items_are_listed_when_due_and_taken_once_oldest_first,
     users_round_trip_by_id_and_username,
     usernames_are_unique_case_insensitively_except_for_guests,
     listing_users_pages_in_creation_order_without_guests,

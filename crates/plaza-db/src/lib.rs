@@ -10,6 +10,7 @@ mod audit;
 mod backup;
 mod error;
 mod id;
+mod mail;
 mod meetings;
 mod records;
 mod spaces;
@@ -20,6 +21,7 @@ pub use audit::{AuditQuery, AuditRecord};
 pub use backup::{BACKUP_TABLES, Backup, BackupItem, BackupSink, BackupSource};
 pub use error::{StoreError, StoreResult};
 pub use id::{ObjectId, ParseObjectIdError};
+pub use mail::{DigestItemRecord, PasswordResetRecord};
 pub use meetings::MeetingRecord;
 pub use records::{
     AuthCodeRecord, ClientKind, FileRecord, FileState, NewUser, OAuthClientRecord,
@@ -31,16 +33,16 @@ pub use spaces::{
     MessageScope, Role, SpaceKind, SpaceRecord, SpaceStatus, Thread,
 };
 pub use store::{
-    AuditStore, ClusterStore, FileStore, IdentityStore, MeetingStore, MessageStore, SpaceStore,
-    Store,
+    AuditStore, ClusterStore, FileStore, IdentityStore, MailStore, MeetingStore, MessageStore,
+    SpaceStore, Store,
 };
 
 /// The store and its per-entity parts, for `use plaza_db::stores::*`: calling a part's
 /// method on a concrete store (not a `dyn Store`) needs that part in scope.
 pub mod stores {
     pub use crate::store::{
-        AuditStore, ClusterStore, FileStore, IdentityStore, MeetingStore, MessageStore, SpaceStore,
-        Store,
+        AuditStore, ClusterStore, FileStore, IdentityStore, MailStore, MeetingStore, MessageStore,
+        SpaceStore, Store,
     };
 }
 pub use timestamp::{ParseTimestampError, Timestamp};

@@ -1,15 +1,16 @@
 use async_trait::async_trait;
 
 use crate::{
-    AuditQuery, AuditRecord, AuthCodeRecord, FileRecord, InvitationRecord, ListingFilter,
-    ListingPage, MeetingRecord, MemberChange, MemberChangeOutcome, MembershipRecord, MessageQuery,
-    MessageRecord, OAuthClientRecord, OAuthTokenRecord, ObjectId, SpaceRecord, StoreResult,
-    Timestamp, UserRecord, UserSettingsRecord, UserStatistics,
+    AuditQuery, AuditRecord, AuthCodeRecord, DigestItemRecord, FileRecord, InvitationRecord,
+    ListingFilter, ListingPage, MeetingRecord, MemberChange, MemberChangeOutcome, MembershipRecord,
+    MessageQuery, MessageRecord, OAuthClientRecord, OAuthTokenRecord, ObjectId,
+    PasswordResetRecord, SpaceRecord, StoreResult, Timestamp, UserRecord, UserSettingsRecord,
+    UserStatistics,
 };
 
 /// Everything Plaza persists, behind one seam: one sub-trait per entity
 /// ([`IdentityStore`], [`SpaceStore`], [`MessageStore`], [`FileStore`], [`MeetingStore`],
-/// [`ClusterStore`], [`AuditStore`]). A `dyn Store` reaches every part's methods; code
+/// [`ClusterStore`], [`AuditStore`], [`MailStore`]). A `dyn Store` reaches every part's methods; code
 /// holding a concrete store brings the parts into scope with `use plaza_db::stores::*`.
 ///
 /// Each method is one atomic operation. Implementations map driver errors into
@@ -25,6 +26,7 @@ pub trait Store:
     + MeetingStore
     + ClusterStore
     + AuditStore
+    + MailStore
     + Send
     + Sync
     + 'static
@@ -53,6 +55,9 @@ pub trait IdentityStore: Send + Sync {
 
     /// Sets or clears the disabled flag. `NotFound` when there is no such user.
     async fn set_user_disabled(&self, id: ObjectId, disabled: bool) -> StoreResult<()>;
+
+    /// Replaces a user's password hash. `NotFound` when there is no such user.
+    async fn set_password_hash(&self, id: ObjectId, hash: &str) -> StoreResult<()>;
 
     /// Sets or clears server-admin rights. `NotFound` when there is no such user.
     async fn set_server_admin(&self, id: ObjectId, admin: bool) -> StoreResult<()>;
@@ -428,4 +433,41 @@ pub trait AuditStore: Send + Sync {
 
     /// Forgets events from before `before`; answers how many went.
     async fn purge_audit_events(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+/// What the email features keep: password-reset tokens and digest items. Part of
+/// [`Store`].
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    // ---- password resets ----
+
+    /// Stores `reset` as its user's only pending reset: earlier ones stop working.
+    async fn replace_password_reset(&self, reset: &PasswordResetRecord) -> StoreResult<()>;
+
+    /// Removes and answers the reset whose token hashes to `token_hash`: one caller
+    /// alone gets it, so a token works once.
+    async fn take_password_reset(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<PasswordResetRecord>>;
+
+    // ---- digest items ----
+
+    /// Adds items; one already there (same user and message) is kept as it is.
+    async fn add_digest_items(&self, items: &[DigestItemRecord]) -> StoreResult<()>;
+
+    /// Users with an item written at or before `before`, up to `limit`.
+    async fn users_with_digest_items(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ObjectId>>;
+
+    /// Removes and answers the user's items written at or before `before`, oldest first:
+    /// one caller (one node) alone gets each item.
+    async fn take_digest_items(
+        &self,
+        user_id: ObjectId,
+        before: Timestamp,
+    ) -> StoreResult<Vec<DigestItemRecord>>;
 }

@@ -14,7 +14,16 @@ use crate::schemas::{IssuedToken, Token};
 use crate::{AppState, Routes, base_url, wire};
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(register, login, logout, anonymous))]
+#[openapi(paths(
+    register,
+    login,
+    logout,
+    anonymous,
+    forgot_password,
+    reset_password,
+    unsubscribe_digest,
+    unsubscribe_digest_one_click
+))]
 pub(crate) struct Doc;
 
 pub(crate) fn routes() -> Routes {
@@ -23,6 +32,12 @@ pub(crate) fn routes() -> Routes {
         .route("/api/auth/login", post(login))
         .route("/api/auth/logout", post(logout))
         .route("/api/anonymous/auth", post(anonymous))
+        .route("/api/auth/password/forgot", post(forgot_password))
+        .route("/api/auth/password/reset", post(reset_password))
+        .route(
+            "/api/users/digest/unsubscribe",
+            axum::routing::get(unsubscribe_digest).post(unsubscribe_digest_one_click),
+        )
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -141,4 +156,113 @@ async fn anonymous(
         })
         .await?;
     Ok(axum::Json(json!({"token": issued.token})))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ForgotBody {
+    /// The account's email.
+    #[schema(max_length = 254)]
+    username: String,
+}
+
+/// POST /api/auth/password/forgot: mails a single-use password-reset link to the
+/// account, if there is one; the answer is the same either way.
+#[utoipa::path(
+    post,
+    path = "/api/auth/password/forgot",
+    tag = "auth",
+    operation_id = "forgotPassword",
+    request_body = ForgotBody,
+    responses(
+        (status = 202, description = "`{mailSent: true}`: a link is on its way if the account exists"),
+        (status = 503, description = "`mail.not_configured`: this server sends no email", body = crate::error::ErrorBody)
+    )
+)]
+async fn forgot_password(
+    State(state): State<AppState>,
+    Json(body): Json<ForgotBody>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    state.identity.request_password_reset(&body.username).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"mailSent": true}))))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    /// The token from the reset mail's link.
+    #[schema(max_length = 256)]
+    token: String,
+    /// The new password.
+    #[schema(min_length = 8, max_length = 1024)]
+    password: String,
+}
+
+/// POST /api/auth/password/reset: sets a new password with the token of a reset mail
+/// (once, before it expires).
+#[utoipa::path(
+    post,
+    path = "/api/auth/password/reset",
+    tag = "auth",
+    operation_id = "resetPassword",
+    request_body = ResetBody,
+    responses(
+        (status = 200, description = "`{passwordChanged: true}`"),
+        (status = 400, description = "`auth.reset_token_invalid`, or `request.invalid` for a weak password", body = crate::error::ErrorBody)
+    )
+)]
+async fn reset_password(
+    State(state): State<AppState>,
+    Json(body): Json<ResetBody>,
+) -> ApiResult<axum::Json<Value>> {
+    state.identity.reset_password(&body.token, &body.password).await?;
+    Ok(axum::Json(json!({"passwordChanged": true})))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct UnsubscribeQuery {
+    /// The token of a digest mail's unsubscribe link.
+    token: String,
+}
+
+/// GET /api/users/digest/unsubscribe: the digest mail's "stop these mails" link; turns
+/// the digest off (the `emailDigest` setting) and says so in a small page.
+#[utoipa::path(
+    get,
+    path = "/api/users/digest/unsubscribe",
+    tag = "users",
+    operation_id = "unsubscribeDigest",
+    params(UnsubscribeQuery),
+    responses((status = 200, description = "An HTML page saying the digest is off", content_type = "text/html"))
+)]
+async fn unsubscribe_digest(
+    State(state): State<AppState>,
+    crate::extract::Query(query): crate::extract::Query<UnsubscribeQuery>,
+) -> ApiResult<axum::response::Html<&'static str>> {
+    state.identity.unsubscribe(&query.token).await?;
+    Ok(axum::response::Html(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unsubscribed</title></head>\
+         <body style=\"font-family:sans-serif;max-width:36em;margin:3em auto\"><h1>You are unsubscribed</h1>\
+         <p>You will no longer get email digests of missed mentions and direct messages. \
+         You can turn them on again in the app's settings.</p></body></html>",
+    ))
+}
+
+/// POST /api/users/digest/unsubscribe: one-click unsubscribe (RFC 8058), as mail
+/// programs send it from the `List-Unsubscribe` header.
+#[utoipa::path(
+    post,
+    path = "/api/users/digest/unsubscribe",
+    tag = "users",
+    operation_id = "unsubscribeDigestOneClick",
+    params(UnsubscribeQuery),
+    responses((status = 200, description = "`{emailDigest: false}`"))
+)]
+async fn unsubscribe_digest_one_click(
+    State(state): State<AppState>,
+    crate::extract::Query(query): crate::extract::Query<UnsubscribeQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    state.identity.unsubscribe(&query.token).await?;
+    Ok(axum::Json(json!({"emailDigest": false})))
 }

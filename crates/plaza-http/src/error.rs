@@ -71,10 +71,13 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::OAuthUnauthorizedClient
         | ErrorCode::OAuthUnsupportedGrantType
         | ErrorCode::OAuthUnsupportedResponseType
-        | ErrorCode::OAuthInvalidScope => StatusCode::BAD_REQUEST,
+        | ErrorCode::OAuthInvalidScope
+        | ErrorCode::AuthResetTokenInvalid => StatusCode::BAD_REQUEST,
         ErrorCode::ResourceNotFound => StatusCode::NOT_FOUND,
         ErrorCode::ResourceConflict => StatusCode::CONFLICT,
-        ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ServiceUnavailable | ErrorCode::MailNotConfigured => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

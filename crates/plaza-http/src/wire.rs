@@ -242,8 +242,11 @@ pub fn invite_outcome(
             "role": role.as_str(),
             "status": "added",
         }),
-        InviteOutcome::Pending { invitation } => {
+        InviteOutcome::Pending { invitation, mail } => {
             let link = format!("{base_url}/api/spaces/invites/{}/join", invitation.id);
+            // The page a person opens (the mail's link); `joinUrl` stays the API call
+            // that Spaces clients make.
+            let web = format!("{base_url}/#/invite/{}", invitation.id);
             let mut value = json!({
                 "topicId": space_id,
                 "inviteId": invitation.id,
@@ -252,9 +255,14 @@ pub fn invite_outcome(
                 "role": invitation.role.as_str(),
                 "status": "pending",
                 "joinUrl": link,
+                "webUrl": web,
+                "mailSent": mail.sent(),
             });
+            if let Some(problem) = mail.problem() {
+                value["mailError"] = json!(problem);
+            }
             if with_html {
-                value["html"] = json!(format!("<a href=\"{link}\">Join the space</a>"));
+                value["html"] = json!(format!("<a href=\"{web}\">Join the space</a>"));
             }
             value
         }

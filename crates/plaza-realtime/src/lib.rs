@@ -12,6 +12,7 @@ mod auth;
 mod drain;
 mod events;
 mod failure;
+mod online;
 mod redis_driver;
 mod revocation;
 mod session;
@@ -38,6 +39,7 @@ use redis_driver::ReconnectingDriver;
 
 pub use auth::SocketCredential;
 pub use drain::{ConnectionCloser, Drain};
+pub use online::OnlineProbe;
 pub use sink::RealtimeSink;
 
 /// What the socket handlers reach.
@@ -138,14 +140,15 @@ pub enum AdapterConfig {
 }
 
 /// Puts Socket.IO on `router` with the chosen adapter and starts delivering what the
-/// core publishes to `sink`; also answers what closes the connections at shutdown.
+/// core publishes to `sink`; also answers what closes the connections at shutdown, and
+/// what tells whether a user is connected anywhere.
 /// With Redis, fails if Redis does not answer.
 pub async fn attach(
     router: axum::Router,
     state: RealtimeState,
     sink: &RealtimeSink,
     adapter: &AdapterConfig,
-) -> anyhow::Result<(axum::Router, ConnectionCloser)> {
+) -> anyhow::Result<(axum::Router, ConnectionCloser, OnlineProbe)> {
     let base_url = state.base_url.clone();
     let limits = state.limits;
     match adapter {
@@ -154,9 +157,9 @@ pub async fn attach(
             for path in NAMESPACES {
                 io.ns(path, on_connect::<LocalAdapter>.with(auth::authenticate::<LocalAdapter>));
             }
-            let closer = closer(&io);
+            let (closer, online) = (closer(&io), OnlineProbe::new(&io));
             sink.start(io, base_url);
-            Ok((router.layer(layer), closer))
+            Ok((router.layer(layer), closer, online))
         }
         AdapterConfig::Redis { url, prefix } => {
             let client =
@@ -176,9 +179,9 @@ pub async fn attach(
                     .await
                     .with_context(|| format!("register namespace {path} with Redis"))?;
             }
-            let closer = closer(&io);
+            let (closer, online) = (closer(&io), OnlineProbe::new(&io));
             sink.start(io, base_url);
-            Ok((router.layer(layer), closer))
+            Ok((router.layer(layer), closer, online))
         }
         AdapterConfig::Postgres { url, prefix } => {
             let pool = sqlx_client::postgres::PgPoolOptions::new()
@@ -197,9 +200,9 @@ pub async fn attach(
                     .await
                     .with_context(|| format!("register namespace {path} with PostgreSQL"))?;
             }
-            let closer = closer(&io);
+            let (closer, online) = (closer(&io), OnlineProbe::new(&io));
             sink.start(io, base_url);
-            Ok((router.layer(layer), closer))
+            Ok((router.layer(layer), closer, online))
         }
     }
 }

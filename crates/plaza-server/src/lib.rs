@@ -18,10 +18,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use plaza_blob::{ObjectBlobStore, S3Config};
+use plaza_core::digest::{DigestNotes, Digests};
 use plaza_core::events::{EventSink, Fanout, LogSink};
 use plaza_core::files::{BlobStore, FileConfig, FileService};
 use plaza_core::identity::{IdentityService, SigningKeys};
 use plaza_core::limits::{LocalRateLimiter, Rate, RateLimiter, StoreRateLimiter};
+use plaza_core::mail::{Mailer, Postman, Site};
 use plaza_core::meetings::{
     CallRegistry, LocalCallRegistry, MeetingConfig, MeetingReactions, MeetingService,
     StoreCallRegistry,
@@ -213,6 +215,21 @@ pub struct Services {
     pub meetings: Arc<MeetingService>,
     /// `SEND_PRESENCE_EVENT`s per user, counted across nodes.
     pub presence_limiter: Arc<dyn RateLimiter>,
+    /// The digests of missed mentions and direct messages (sent only with `[email]`).
+    pub digests: Arc<Digests>,
+}
+
+/// The mail sender `[email]` describes (none when `email.host` is empty), with links
+/// into the web client at `base_url`.
+fn postman(settings: &Settings, base_url: &str) -> anyhow::Result<Postman> {
+    let mailer: Option<Arc<dyn Mailer>> = match settings.smtp_config()? {
+        Some(config) => {
+            Some(Arc::new(plaza_mail::SmtpMailer::new(&config).map_err(|e| anyhow::anyhow!(e))?))
+        }
+        None => None,
+    };
+    let site = Site { name: settings.email.server_name.clone(), base_url: base_url.to_owned() };
+    Ok(Postman::new(mailer, site))
 }
 
 /// The blob store `[files]` names, checked to answer before the server starts.
@@ -256,12 +273,27 @@ async fn open_blobs(settings: &Settings) -> anyhow::Result<Arc<dyn BlobStore>> {
 }
 
 impl Services {
-    /// Builds the services; domain events go to `events`.
+    /// Builds the services; domain events go to `events`. Mail links lead to
+    /// `server.public_url`, else `server.listen`.
     pub async fn build_with_events(
         settings: &Settings,
         events: Arc<dyn EventSink>,
     ) -> anyhow::Result<Services> {
+        let base_url = match &settings.server.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", settings.server.listen),
+        };
+        Self::build_for(settings, events, &base_url).await
+    }
+
+    /// As [`Services::build_with_events`], with mail links leading to `base_url`.
+    pub async fn build_for(
+        settings: &Settings,
+        events: Arc<dyn EventSink>,
+        base_url: &str,
+    ) -> anyhow::Result<Services> {
         let store = open_store(settings).await?;
+        let postman = Arc::new(postman(settings, base_url)?);
         let keys = shared_signing_keys(store.as_ref(), &settings.server.data_dir).await?;
         let limits = &settings.limits;
         // Several nodes share counts and ringing calls through Redis or the database;
@@ -286,6 +318,7 @@ impl Services {
         let identity = Arc::new(
             IdentityService::new(store.clone(), keys, settings.identity_config())
                 .with_events(events.clone())
+                .with_postman(postman.clone())
                 .with_auth_limiter(shared.limiter(
                     "auth",
                     Rate { per_second: limits.auth_per_second, burst: limits.auth_burst },
@@ -316,15 +349,24 @@ impl Services {
         // The meeting service reacts to events it also publishes (a removed member
         // leaves the meeting): it hears them through a listener bound once it exists.
         let reactions = Arc::new(MeetingReactions::default());
-        let events: Arc<dyn EventSink> = Arc::new(Fanout(vec![events, reactions.clone()]));
+        let mut sinks: Vec<Arc<dyn EventSink>> = vec![events, reactions.clone()];
+        if postman.configured() {
+            // Only with mail: noting digest items costs a clone of every message event.
+            sinks.push(Arc::new(DigestNotes::start(store.clone())));
+        }
+        let events: Arc<dyn EventSink> = Arc::new(Fanout(sinks));
         let pin_rate =
             Rate { per_second: limits.pin_attempts_per_second, burst: limits.pin_attempt_burst };
         let space_pin_rate =
             Rate { per_second: pin_rate.per_second * 3, burst: pin_rate.burst * 3 };
-        let spaces = Arc::new(SpaceService::new(store.clone(), events.clone()).with_pin_limiters(
-            shared.limiter("pins", pin_rate),
-            shared.limiter("space-pins", space_pin_rate),
-        ));
+        let spaces = Arc::new(
+            SpaceService::new(store.clone(), events.clone())
+                .with_pin_limiters(
+                    shared.limiter("pins", pin_rate),
+                    shared.limiter("space-pins", space_pin_rate),
+                )
+                .with_postman(postman.clone()),
+        );
         let messages = Arc::new(MessageService::new(
             store.clone(),
             events.clone(),
@@ -352,7 +394,20 @@ impl Services {
             "presence",
             Rate { per_second: limits.presence_per_second * 2, burst: limits.presence_burst * 2 },
         );
-        Ok(Services { store, identity, spaces, messages, files, meetings, presence_limiter })
+        let digest_after = i64::try_from(settings.email.digest_after_secs.saturating_mul(1000))
+            .unwrap_or(i64::MAX);
+        let digests =
+            Arc::new(Digests::new(store.clone(), identity.clone(), postman, digest_after));
+        Ok(Services {
+            store,
+            identity,
+            spaces,
+            messages,
+            files,
+            meetings,
+            presence_limiter,
+            digests,
+        })
     }
 
     /// Builds the services with events logged (the server has no realtime yet).
@@ -368,6 +423,9 @@ pub struct Application {
     identity: Arc<IdentityService>,
     files: Arc<FileService>,
     meetings: Arc<MeetingService>,
+    digests: Arc<Digests>,
+    online: plaza_realtime::OnlineProbe,
+    digest_every: Duration,
     grace: Duration,
     /// How long audit events are kept; `None` keeps them all.
     audit_retention: Option<Duration>,
@@ -405,7 +463,8 @@ impl Application {
         // Sockets hear every event; so does whatever else the caller listens with.
         let realtime = Arc::new(RealtimeSink::default());
         let fanout: Arc<dyn EventSink> = Arc::new(Fanout(vec![realtime.clone(), events]));
-        let services = Services::build_with_events(&settings, fanout).await?;
+        let base_url = realtime_base_url(&settings, &listener);
+        let services = Services::build_for(&settings, fanout, &base_url).await?;
         let metrics = plaza_http::metrics::Metrics::new(Some(settings.metrics.token.0.clone()));
         let metrics_for_listen = metrics.clone();
         let state = AppState {
@@ -432,14 +491,14 @@ impl Application {
             Some(folder) => plaza_web::Assets::Folder(folder.clone()),
             None => plaza_web::Assets::Embedded,
         };
-        let (router, closer) = plaza_realtime::attach(
+        let (router, closer, online) = plaza_realtime::attach(
             plaza_http::router(state).merge(plaza_web::router(web)),
             plaza_realtime::RealtimeState {
                 identity: services.identity.clone(),
                 spaces: services.spaces.clone(),
                 messages: services.messages.clone(),
                 meetings: services.meetings.clone(),
-                base_url: realtime_base_url(&settings, &listener),
+                base_url,
                 limits: plaza_realtime::RealtimeLimits {
                     connections_per_user: settings.limits.connections_per_user,
                     socket_queue: settings.limits.socket_queue,
@@ -476,6 +535,9 @@ impl Application {
             identity: services.identity,
             files: services.files,
             meetings: services.meetings,
+            digests: services.digests,
+            online,
+            digest_every: Duration::from_secs(settings.email.digest_check_secs),
             grace: Duration::from_secs(settings.server.shutdown_grace_secs),
             drain,
             closer,
@@ -508,6 +570,12 @@ impl Application {
         ));
         let drops = tokio::spawn(expire_meeting_drops(self.meetings.clone(), stop_rx.clone()));
         let heartbeat = tokio::spawn(keep_node_alive(self.meetings.clone(), stop_rx.clone()));
+        let digests = tokio::spawn(send_digests(
+            self.digests.clone(),
+            self.online.clone(),
+            self.digest_every,
+            stop_rx.clone(),
+        ));
         let metrics_server = self.metrics_listener.map(|(listener, router)| {
             let mut stop = stop_rx.clone();
             tokio::spawn(async move {
@@ -549,6 +617,7 @@ impl Application {
         purge.abort();
         drops.abort();
         heartbeat.abort();
+        digests.abort();
         if let Some(metrics_server) = metrics_server {
             metrics_server.abort();
         }
@@ -594,6 +663,29 @@ async fn purge_periodically(
                 Ok(purged) => tracing::debug!(purged, "forgot old audit events"),
                 Err(error) => tracing::warn!(%error, "forgetting old audit events failed"),
             }
+        }
+    }
+}
+
+/// Mails the digests that are due, every `every`. Every node runs it; taking an item
+/// deletes it, so each is mailed by one node.
+async fn send_digests(
+    digests: Arc<Digests>,
+    online: plaza_realtime::OnlineProbe,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        match digests.sweep(&online).await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "sent digests of missed messages"),
+            Err(error) => tracing::warn!(%error, "sending digests failed"),
         }
     }
 }

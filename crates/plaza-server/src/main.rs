@@ -20,8 +20,10 @@ use tracing_subscriber::EnvFilter;
     about = "A self-hosted team collaboration server that speaks the Avaya Spaces API"
 )]
 struct Cli {
-    /// A TOML settings file (see `plaza default-config`).
-    #[arg(long, global = true, value_name = "FILE")]
+    /// A TOML settings file (see `plaza default-config`). Without this flag: the file
+    /// PLAZA_CONFIG names, else /etc/plaza/plaza.toml when it exists (the Debian
+    /// package's), else none (the built-in defaults).
+    #[arg(long, global = true, value_name = "FILE", env = "PLAZA_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -202,9 +204,10 @@ fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let load = |flags: &ServerFlags| {
-        Settings::load(cli.config.as_deref(), std::env::vars(), &flags.overrides())
-    };
+    // The Debian package's settings, read when no file is named.
+    let packaged = std::path::Path::new("/etc/plaza/plaza.toml");
+    let config = cli.config.as_deref().or_else(|| packaged.is_file().then_some(packaged));
+    let load = |flags: &ServerFlags| Settings::load(config, std::env::vars(), &flags.overrides());
     match &cli.command {
         Command::DefaultConfig => {
             print!("{}", plaza_server::settings::EXAMPLE_CONFIG);

@@ -28,6 +28,55 @@ pub struct Settings {
     pub web: WebSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+    pub email: EmailSettings,
+}
+
+/// Outgoing mail over SMTP: invitations, password resets, digests of missed messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailSettings {
+    /// The SMTP server; empty sends no mail (invitations then answer with the link to
+    /// share by hand, and password reset by email is off).
+    pub host: String,
+    /// 587 for `starttls`, 465 for `tls`, 25 for a local relay.
+    pub port: u16,
+    /// `starttls` (upgrade required), `tls` (from the first byte) or `none` (only for a
+    /// relay on this machine).
+    pub security: String,
+    /// Sign in to the SMTP server with these when `username` is set.
+    pub username: String,
+    pub password: Secret,
+    /// The `From` of every mail.
+    pub from: String,
+    /// The server's name in subjects and greetings.
+    pub server_name: String,
+    /// How long one delivery may take.
+    pub timeout_secs: u64,
+    /// How long a password-reset link works.
+    pub reset_link_minutes: u64,
+    /// How long a mention or direct message waits, unread and with its person offline,
+    /// before a digest mails it (people turn it off with the `emailDigest` setting).
+    pub digest_after_secs: u64,
+    /// How often each node looks for digests to send.
+    pub digest_check_secs: u64,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings {
+            host: String::new(),
+            port: 587,
+            security: "starttls".to_owned(),
+            username: String::new(),
+            password: Secret::default(),
+            from: "Plaza <plaza@localhost>".to_owned(),
+            server_name: "Plaza".to_owned(),
+            timeout_secs: 15,
+            reset_link_minutes: 30,
+            digest_after_secs: 3600,
+            digest_check_secs: 60,
+        }
+    }
 }
 
 /// Prometheus metrics at `GET /metrics`.
@@ -448,7 +497,36 @@ impl Settings {
                 anyhow::bail!("{name} must be positive");
             }
         }
+        if !self.email.host.is_empty() {
+            self.smtp_config()?;
+        }
+        if self.email.digest_check_secs == 0 || self.email.reset_link_minutes == 0 {
+            anyhow::bail!("email.digest_check_secs and email.reset_link_minutes must be positive");
+        }
         Ok(())
+    }
+
+    /// The SMTP settings, when `email.host` is set.
+    pub fn smtp_config(&self) -> anyhow::Result<Option<plaza_mail::SmtpConfig>> {
+        let email = &self.email;
+        if email.host.is_empty() {
+            return Ok(None);
+        }
+        let security = plaza_mail::Security::parse(&email.security).ok_or_else(|| {
+            anyhow::anyhow!(
+                "email.security must be starttls, tls or none, not {:?}",
+                email.security
+            )
+        })?;
+        Ok(Some(plaza_mail::SmtpConfig {
+            host: email.host.clone(),
+            port: email.port,
+            security,
+            username: (!email.username.is_empty()).then(|| email.username.clone()),
+            password: (!email.password.0.is_empty()).then(|| email.password.0.clone()),
+            from: email.from.clone(),
+            timeout: std::time::Duration::from_secs(email.timeout_secs.max(1)),
+        }))
     }
 
     /// The database URL in effect: the configured one or the SQLite file in `data_dir`.
@@ -467,6 +545,8 @@ impl Settings {
             access_token_ttl_secs: self.auth.access_token_ttl_minutes * 60,
             refresh_token_ttl_secs: self.auth.refresh_token_ttl_days * 24 * 3600,
             service_token_ttl_secs: self.auth.service_token_ttl_minutes * 60,
+            password_reset_ttl_secs: i64::try_from(self.email.reset_link_minutes * 60)
+                .unwrap_or(i64::MAX),
             ..IdentityConfig::default()
         }
     }

@@ -33,6 +33,8 @@ const FIELDS: &[(&str, Kind)] = &[
     ("mANotif", Kind::Text),
     ("dANotif", Kind::Text),
     ("tourFeatures", Kind::TextList),
+    // Plaza's own: the email digest of missed mentions and direct messages.
+    ("emailDigest", Kind::Bool),
 ];
 
 const MAX_TEXT: usize = 256;
@@ -55,6 +57,7 @@ fn defaults() -> Map<String, Value> {
         "mANotif": "vibes",
         "dANotif": "vibes",
         "tourFeatures": [],
+        "emailDigest": true,
         "companyPolicy": {"user": {"denyFeatures": {"attachment": false}}},
     });
     match value {
@@ -93,12 +96,16 @@ impl IdentityService {
     /// `GET /api/users/me/settings`: the caller's settings, created with defaults on
     /// first read.
     pub async fn settings(&self, principal: &Principal) -> CoreResult<UserSettingsRecord> {
-        if let Some(existing) = self.store.user_settings(principal.user_id()).await? {
+        self.settings_of(principal.user_id()).await
+    }
+
+    pub(crate) async fn settings_of(&self, user_id: ObjectId) -> CoreResult<UserSettingsRecord> {
+        if let Some(existing) = self.store.user_settings(user_id).await? {
             return Ok(existing);
         }
         let record = UserSettingsRecord {
             id: ObjectId::new(),
-            user_id: principal.user_id(),
+            user_id,
             settings: defaults(),
             modified: Timestamp::now(),
         };

@@ -144,7 +144,18 @@ impl SpaceService {
                         accepted_at: None,
                     };
                     self.store.insert_invitation(&invitation).await?;
-                    outcomes.push(InviteOutcome::Pending { invitation });
+                    // Stored first: a mail that fails leaves the invitation, and the
+                    // answer says to share the link by hand.
+                    let mail = crate::mail::invitation(
+                        self.postman.site(),
+                        &invitation.invitee,
+                        &space.title,
+                        &principal.user.displayname,
+                        invitation.role.as_str(),
+                        &invitation.id.to_string(),
+                    );
+                    let mail = self.postman.deliver(&mail).await;
+                    outcomes.push(InviteOutcome::Pending { invitation, mail });
                 }
             }
         }

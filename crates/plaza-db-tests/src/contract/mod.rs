@@ -4,6 +4,7 @@
 mod audit;
 mod files;
 mod identity;
+mod mail;
 mod meetings;
 mod messages;
 mod spaces;
@@ -11,6 +12,7 @@ mod spaces;
 pub use audit::*;
 pub use files::*;
 pub use identity::*;
+pub use mail::*;
 pub use meetings::*;
 pub use messages::*;
 pub use spaces::*;

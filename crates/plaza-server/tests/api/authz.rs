@@ -59,6 +59,11 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /api/anonymous/auth", "AAAAAAAA"),
     ("POST /api/auth/login", "AAAAAAAA"),
     ("POST /api/auth/logout", "UUAAAAAA"),
+    // Password reset and the digest's unsubscribe link take their own token, no caller.
+    ("POST /api/auth/password/forgot", "AAAAAAAA"),
+    ("POST /api/auth/password/reset", "AAAAAAAA"),
+    ("GET /api/users/digest/unsubscribe", "AAAAAAAA"),
+    ("POST /api/users/digest/unsubscribe", "AAAAAAAA"),
     ("POST /api/auth/register", "AAAAAAAA"),
     ("GET /api/confnumbers", "UUAAAAAA"),
     ("GET /api/files/download/{key}", "DDDDDDDD"),

@@ -95,6 +95,20 @@ fn the_example_config_is_valid_and_states_the_defaults() {
 }
 
 #[test]
+fn the_debian_package_config_is_valid_and_only_moves_the_data_dir() {
+    // packaging/debian/plaza.toml, installed as /etc/plaza/plaza.toml: the example with
+    // the unit's StateDirectory as data_dir. Regenerate it from `plaza default-config`
+    // when the defaults change.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/debian/plaza.toml");
+    let settings = Settings::load(Some(&path), Vec::new(), &Overrides::default()).unwrap();
+    let mut expected = Settings::default();
+    expected.server.data_dir = PathBuf::from("/var/lib/plaza");
+    assert_eq!(settings, expected, "packaging/debian/plaza.toml states an old default");
+    assert_eq!(settings.server.listen, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
+}
+
+#[test]
 fn database_passwords_never_show_in_debug_output() {
     let mut settings = Settings::default();
     settings.database.url =

@@ -19,6 +19,7 @@ mod fuzz;
 mod helpers;
 mod limits;
 mod listing;
+mod mail;
 mod meetings;
 mod messages;
 mod metrics;

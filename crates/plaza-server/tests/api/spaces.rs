@@ -277,7 +277,7 @@ async fn email_invitations_are_accepted_by_link_with_their_role() {
     assert_eq!(invited.status, StatusCode::OK, "{}", invited.text);
     let entry = &invited.body["data"][0];
     assert_eq!(entry["status"], "pending");
-    assert!(entry["html"].as_str().unwrap().contains("/api/spaces/invites/"));
+    assert!(entry["html"].as_str().unwrap().contains("/#/invite/"));
     let link = entry["joinUrl"].as_str().unwrap().trim_start_matches(&app.base).to_owned();
 
     let (other, _) = app.register("other@example.com").await;
