@@ -22,6 +22,12 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// Busy and idle connections of the pool (`writer` is the same pool).
+    fn open_connections(&self) -> (u64, u64) {
+        let (size, idle) = (u64::from(self.pool.size()), self.pool.num_idle() as u64);
+        (size.saturating_sub(idle), idle)
+    }
+
     /// Connects to `url` (`postgres://user@host:port/db`). Does not migrate: call
     /// [`PostgresStore::migrate`].
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {

@@ -40,6 +40,7 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
 /// writes; it may be a clone of `pool`) on `$store`; an inherent
 /// `async fn write_message(&self, &MessageRecord, is_activity: bool) -> StoreResult<()>`
 /// (`sql_rows::insert_message_alone(&self.writer, ..)` does it one message at a time);
+/// an inherent `fn open_connections(&self) -> (u64, u64)` (busy, idle, over its pools);
 /// and a function `map_error(sqlx::Error) -> plaza_db::StoreError` in scope. It must depend
 /// on `sqlx`, `async-trait`, `serde_json` and `plaza-db`.
 #[macro_export]
@@ -653,6 +654,10 @@ macro_rules! impl_sql_store {
             async fn ping(&self) -> plaza_db::StoreResult<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_error)?;
                 Ok(())
+            }
+
+            fn connections(&self) -> (u64, u64) {
+                self.open_connections()
             }
 
         }

@@ -33,6 +33,15 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Busy and idle connections over the reader pool and the writer.
+    fn open_connections(&self) -> (u64, u64) {
+        let (size, idle) = (
+            u64::from(self.pool.size()) + u64::from(self.writer.size()),
+            (self.pool.num_idle() + self.writer.num_idle()) as u64,
+        );
+        (size.saturating_sub(idle), idle)
+    }
+
     /// Opens (creating if missing) the database at `url` (`sqlite://path/to/file.db`).
     /// Does not migrate: call [`SqliteStore::migrate`].
     pub async fn connect(url: &str) -> anyhow::Result<Self> {

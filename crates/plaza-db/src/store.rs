@@ -33,6 +33,9 @@ pub trait Store:
 {
     /// Checks that the database answers (used by `/ready`).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Open connections to the database: (busy, idle), for `/metrics`.
+    fn connections(&self) -> (u64, u64);
 }
 
 /// Accounts, their settings, registration invitations, revoked JWTs, OAuth clients, service apps, codes and tokens. Part of [`Store`].

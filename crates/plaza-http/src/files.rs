@@ -168,6 +168,7 @@ async fn upload(
             Box::pin(stream),
         )
         .await?;
+    state.metrics.uploaded(u64::try_from(file.content_length).unwrap_or(0));
     Ok(axum::Json(json!({
         "fileKey": file.key,
         "contentType": file.content_type,

@@ -56,8 +56,36 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    /// `busy` or `idle`.
+    state: String,
+}
+
+/// What a scrape reads from elsewhere: the database pool and the process-wide socket
+/// send counters (filled in by the server, which knows them).
+#[derive(Default)]
+pub struct Probes {
+    /// Open database connections: (busy, idle).
+    pub pool: Option<Box<dyn Fn() -> (u64, u64) + Send + Sync>>,
+    /// Packets queued for sockets, and those refused on a full queue, since start.
+    pub socket_packets: Option<Box<dyn Fn() -> (u64, u64) + Send + Sync>>,
+}
+
 /// The metrics of one server.
 pub struct Metrics {
+    socket_events_out: Family<EventLabels, Counter>,
+    socket_deliveries: Counter,
+    socket_queue_drops: Counter,
+    /// What the two counters above last read from the probe.
+    socket_packets_seen: std::sync::Mutex<(u64, u64)>,
+    db_connections: Family<PoolLabels, Gauge>,
+    adapter_publish_seconds: Histogram,
+    adapter_reconnects: Counter,
+    meetings_active: Gauge,
+    meeting_attendees_added: Counter,
+    upload_bytes: Counter,
+    probes: Probes,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     request_seconds: Family<RouteLabels, Histogram, fn() -> Histogram>,
@@ -71,6 +99,11 @@ pub struct Metrics {
 impl Metrics {
     /// Metrics scraped with `token` (none: `/metrics` answers 404).
     pub fn new(token: Option<String>) -> Arc<Self> {
+        Self::with_probes(token, Probes::default())
+    }
+
+    /// As [`Metrics::new`], reading `probes` at each scrape.
+    pub fn with_probes(token: Option<String>, probes: Probes) -> Arc<Self> {
         let mut registry = Registry::with_prefix("plaza");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -105,8 +138,73 @@ impl Metrics {
             "Messages (chats, posts, tasks) stored, by the transport that sent them",
             messages_persisted.clone(),
         );
+        let socket_events_out = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "socket_events_out",
+            "Socket.IO events broadcast to rooms, by name (one per broadcast, not per socket)",
+            socket_events_out.clone(),
+        );
+        let socket_deliveries = Counter::default();
+        registry.register(
+            "socket_deliveries",
+            "Packets queued for sockets to send: every copy of every broadcast and reply",
+            socket_deliveries.clone(),
+        );
+        let socket_queue_drops = Counter::default();
+        registry.register(
+            "socket_queue_drops",
+            "Packets refused because a socket's queue (limits.socket_queue) was full",
+            socket_queue_drops.clone(),
+        );
+        let db_connections = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "db_connections",
+            "Open database connections, busy or idle",
+            db_connections.clone(),
+        );
+        let adapter_publish_seconds = latency_histogram();
+        registry.register(
+            "adapter_publish_duration_seconds",
+            "Latency of publishing an event to the other nodes (Redis adapter)",
+            adapter_publish_seconds.clone(),
+        );
+        let adapter_reconnects = Counter::default();
+        registry.register(
+            "adapter_reconnects",
+            "Times the adapter's connection to Redis was lost and made again",
+            adapter_reconnects.clone(),
+        );
+        let meetings_active = Gauge::default();
+        registry.register(
+            "meetings_active",
+            "Meetings running (started minus ended, as announced by this node)",
+            meetings_active.clone(),
+        );
+        let meeting_attendees_added = Counter::default();
+        registry.register(
+            "meeting_attendees_added",
+            "Attendees whose media joined a meeting",
+            meeting_attendees_added.clone(),
+        );
+        let upload_bytes = Counter::default();
+        registry.register(
+            "upload_bytes",
+            "Bytes of files uploaded and stored",
+            upload_bytes.clone(),
+        );
         let token = token.filter(|t| !t.is_empty());
         Arc::new(Metrics {
+            socket_events_out,
+            socket_deliveries,
+            socket_queue_drops,
+            socket_packets_seen: std::sync::Mutex::default(),
+            db_connections,
+            adapter_publish_seconds,
+            adapter_reconnects,
+            meetings_active,
+            meeting_attendees_added,
+            upload_bytes,
+            probes,
             registry,
             requests,
             request_seconds,
@@ -119,10 +217,63 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
+        self.read_probes();
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+
+    fn read_probes(&self) {
+        if let Some(pool) = &self.probes.pool {
+            let (busy, idle) = pool();
+            let set = |state: &str, value: u64| {
+                let labels = PoolLabels { state: state.to_owned() };
+                self.db_connections
+                    .get_or_create(&labels)
+                    .set(i64::try_from(value).unwrap_or(i64::MAX));
+            };
+            set("busy", busy);
+            set("idle", idle);
+        }
+        if let Some(packets) = &self.probes.socket_packets {
+            let (queued, refused) = packets();
+            let mut seen =
+                self.socket_packets_seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.socket_deliveries.inc_by(queued.saturating_sub(seen.0));
+            self.socket_queue_drops.inc_by(refused.saturating_sub(seen.1));
+            *seen = (queued.max(seen.0), refused.max(seen.1));
+        }
+    }
+
+    /// An event was broadcast to rooms.
+    pub fn socket_event_out(&self, event: &str) {
+        self.socket_events_out.get_or_create(&EventLabels { event: event.to_owned() }).inc();
+    }
+
+    /// The adapter published an event to the other nodes in `seconds`.
+    pub fn adapter_published(&self, seconds: f64) {
+        self.adapter_publish_seconds.observe(seconds);
+    }
+
+    /// The adapter lost its connection and made it again.
+    pub fn adapter_reconnected(&self) {
+        self.adapter_reconnects.inc();
+    }
+
+    /// A meeting started (`+1`) or ended (`-1`).
+    pub fn meeting_changed(&self, delta: i64) {
+        self.meetings_active.inc_by(delta);
+    }
+
+    /// An attendee's media joined a meeting.
+    pub fn meeting_attendee_added(&self) {
+        self.meeting_attendees_added.inc();
+    }
+
+    /// A file of `bytes` was uploaded and stored.
+    pub fn uploaded(&self, bytes: u64) {
+        self.upload_bytes.inc_by(bytes);
     }
 
     fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {

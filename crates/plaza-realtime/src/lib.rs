@@ -42,6 +42,12 @@ pub use drain::{ConnectionCloser, Drain};
 pub use online::OnlineProbe;
 pub use sink::RealtimeSink;
 
+/// Packets queued for sockets to send since the process started, and those refused
+/// because a socket's queue was full (`/metrics`: deliveries and queue drops).
+pub fn socket_packet_counts() -> (u64, u64) {
+    (engineioxide::counters::queued(), engineioxide::counters::refused_full())
+}
+
 /// What the socket handlers reach.
 #[derive(Clone)]
 pub struct RealtimeState {
@@ -151,6 +157,7 @@ pub async fn attach(
 ) -> anyhow::Result<(axum::Router, ConnectionCloser, OnlineProbe)> {
     let base_url = state.base_url.clone();
     let limits = state.limits;
+    let metrics = state.metrics.clone();
     match adapter {
         AdapterConfig::Local => {
             let (layer, io) = builder(limits).with_state(state).build_layer();
@@ -158,15 +165,16 @@ pub async fn attach(
                 io.ns(path, on_connect::<LocalAdapter>.with(auth::authenticate::<LocalAdapter>));
             }
             let (closer, online) = (closer(&io), OnlineProbe::new(&io));
-            sink.start(io, base_url);
+            sink.start(io, base_url, metrics);
             Ok((router.layer(layer), closer, online))
         }
         AdapterConfig::Redis { url, prefix } => {
             let client =
                 redis::Client::open(resp3(url)).context("realtime.adapter is not a Redis URL")?;
             let (gaps, gaps_seen) = tokio::sync::watch::channel(0);
-            let driver =
-                ReconnectingDriver::connect(client, gaps).await.context("connect to Redis")?;
+            let driver = ReconnectingDriver::connect(client, gaps, metrics.clone())
+                .await
+                .context("connect to Redis")?;
             let config = RedisAdapterConfig::new().with_prefix(format!("{prefix}:socket.io"));
             let adapter = RedisAdapterCtr::new_with_driver(driver.clone(), config);
             let (layer, io) = builder(limits)
@@ -180,7 +188,7 @@ pub async fn attach(
                     .with_context(|| format!("register namespace {path} with Redis"))?;
             }
             let (closer, online) = (closer(&io), OnlineProbe::new(&io));
-            sink.start(io, base_url);
+            sink.start(io, base_url, metrics);
             Ok((router.layer(layer), closer, online))
         }
         AdapterConfig::Postgres { url, prefix } => {
@@ -201,7 +209,7 @@ pub async fn attach(
                     .with_context(|| format!("register namespace {path} with PostgreSQL"))?;
             }
             let (closer, online) = (closer(&io), OnlineProbe::new(&io));
-            sink.start(io, base_url);
+            sink.start(io, base_url, metrics);
             Ok((router.layer(layer), closer, online))
         }
     }

@@ -26,6 +26,7 @@ type Handlers = Arc<RwLock<HashMap<String, mpsc::Sender<ChanItem>>>>;
 pub(crate) struct ReconnectingDriver {
     connection: ConnectionManager,
     handlers: Handlers,
+    metrics: Arc<plaza_http::metrics::Metrics>,
 }
 
 /// The driver's errors, as Redis reports them.
@@ -33,7 +34,12 @@ pub(crate) struct ReconnectingDriver {
 #[error(transparent)]
 pub(crate) struct DriverError(#[from] redis::RedisError);
 
-fn deliver(push: PushInfo, handlers: &Handlers, gaps: &watch::Sender<u64>) {
+fn deliver(
+    push: PushInfo,
+    handlers: &Handlers,
+    gaps: &watch::Sender<u64>,
+    metrics: &plaza_http::metrics::Metrics,
+) {
     match push.kind {
         PushKind::Message | PushKind::SMessage if push.data.len() >= 2 => {
             let mut data = push.data.into_iter();
@@ -57,6 +63,7 @@ fn deliver(push: PushInfo, handlers: &Handlers, gaps: &watch::Sender<u64>) {
         PushKind::Disconnection => {
             tracing::warn!("lost the connection to Redis; reconnecting");
             gaps.send_modify(|count| *count += 1);
+            metrics.adapter_reconnected();
         }
         _ => {}
     }
@@ -67,17 +74,19 @@ impl ReconnectingDriver {
     pub(crate) async fn connect(
         client: redis::Client,
         gaps: watch::Sender<u64>,
+        metrics: Arc<plaza_http::metrics::Metrics>,
     ) -> Result<Self, redis::RedisError> {
         let handlers: Handlers = Arc::new(RwLock::new(HashMap::new()));
         let for_pushes = handlers.clone();
+        let metrics_for_pushes = metrics.clone();
         let config = ConnectionManagerConfig::new().set_automatic_resubscription().set_push_sender(
             move |push: PushInfo| {
-                deliver(push, &for_pushes, &gaps);
+                deliver(push, &for_pushes, &gaps, &metrics_for_pushes);
                 Ok::<(), std::convert::Infallible>(())
             },
         );
         let connection = ConnectionManager::new_with_config(client, config).await?;
-        Ok(ReconnectingDriver { connection, handlers })
+        Ok(ReconnectingDriver { connection, handlers, metrics })
     }
 }
 
@@ -86,7 +95,9 @@ impl Driver for ReconnectingDriver {
 
     async fn publish(&self, chan: String, val: Vec<u8>) -> Result<(), Self::Error> {
         let mut connection = self.connection.clone();
+        let started = std::time::Instant::now();
         redis::cmd("PUBLISH").arg(chan).arg(val).query_async::<()>(&mut connection).await?;
+        self.metrics.adapter_published(started.elapsed().as_secs_f64());
         Ok(())
     }
 

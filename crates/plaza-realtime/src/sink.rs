@@ -7,6 +7,7 @@ use plaza_http::wire;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::{space_room, subscriber_room, user_room};
@@ -34,15 +35,41 @@ impl EventSink for RealtimeSink {
 
 impl RealtimeSink {
     /// Starts the delivery task (once).
-    pub(crate) fn start<A: Adapter>(&self, io: SocketIo<A>, base_url: String) {
+    pub(crate) fn start<A: Adapter>(
+        &self,
+        io: SocketIo<A>,
+        base_url: String,
+        metrics: Arc<plaza_http::metrics::Metrics>,
+    ) {
         let Some(mut receiver) = self.receiver.lock().ok().and_then(|mut r| r.take()) else {
             return;
         };
         tokio::spawn(async move {
             while let Some(event) = receiver.recv().await {
+                count(&metrics, &event);
                 deliver(&io, &base_url, event).await;
             }
         });
+    }
+}
+
+/// What `/metrics` learns from an event about to go out.
+fn count(metrics: &plaza_http::metrics::Metrics, event: &DomainEvent) {
+    match event {
+        DomainEvent::Message { .. } | DomainEvent::SpaceUpdated { .. } => {
+            metrics.socket_event_out("MESSAGE_SENT");
+        }
+        DomainEvent::MemberRemoved { .. } => metrics.socket_event_out("CHANNEL_UNSUBSCRIBED"),
+        DomainEvent::Media(media) => {
+            metrics.socket_event_out("MEDIA_SESSION_RESPONSE");
+            match media.category.as_str() {
+                "app.event.meeting.started" => metrics.meeting_changed(1),
+                "app.event.meeting.ended" => metrics.meeting_changed(-1),
+                "app.event.attendee.added" => metrics.meeting_attendee_added(),
+                _ => {}
+            }
+        }
+        DomainEvent::AccessRevoked { .. } => metrics.socket_event_out("SESSION_ENDED"),
     }
 }
 

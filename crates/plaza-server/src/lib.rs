@@ -465,7 +465,15 @@ impl Application {
         let fanout: Arc<dyn EventSink> = Arc::new(Fanout(vec![realtime.clone(), events]));
         let base_url = realtime_base_url(&settings, &listener);
         let services = Services::build_for(&settings, fanout, &base_url).await?;
-        let metrics = plaza_http::metrics::Metrics::new(Some(settings.metrics.token.0.clone()));
+        let pool_store = services.store.clone();
+        let probes = plaza_http::metrics::Probes {
+            pool: Some(Box::new(move || pool_store.connections())),
+            socket_packets: Some(Box::new(plaza_realtime::socket_packet_counts)),
+        };
+        let metrics = plaza_http::metrics::Metrics::with_probes(
+            Some(settings.metrics.token.0.clone()),
+            probes,
+        );
         let metrics_for_listen = metrics.clone();
         let state = AppState {
             metrics: metrics.clone(),

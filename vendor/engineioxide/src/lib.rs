@@ -10,6 +10,7 @@ pub use socket::{DisconnectReason, Socket};
 pub use engineioxide_core::{OpenPacket, Packet, PacketParseError};
 
 pub mod config;
+pub mod counters;
 pub mod handler;
 pub mod layer;
 pub mod service;

@@ -288,9 +288,9 @@ where
         #[cfg(feature = "tracing")]
         tracing::debug!(?packet, "sending packet");
 
-        self.internal_tx
-            .try_send(smallvec![packet])
-            .map_err(|p| match p {
+        let sent = self.internal_tx.try_send(smallvec![packet]);
+        crate::counters::count(&sent); // PLAZA-PATCH: counted for metrics
+        sent.map_err(|p| match p {
                 TrySendError::Full(mut p) => TrySendError::Full(p.pop().unwrap()),
                 TrySendError::Closed(mut p) => TrySendError::Closed(p.pop().unwrap()),
             })?;
@@ -442,8 +442,9 @@ where
     /// If the socket is closed, the function will return a [`TrySendError::Closed`] error.
     #[inline]
     pub fn reserve(&self) -> Result<Permit<'_>, TrySendError<()>> {
-        let permit = self.internal_tx.try_reserve()?;
-        Ok(Permit { inner: permit })
+        let permit = self.internal_tx.try_reserve();
+        crate::counters::count(&permit); // PLAZA-PATCH: counted for metrics
+        Ok(Permit { inner: permit? })
     }
 
     /// Emits a message to the client.

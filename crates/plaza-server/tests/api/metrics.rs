@@ -10,7 +10,8 @@ use crate::helpers::{TestApp, jwt, spawn_app, spawn_app_with};
 
 /// The value of the series `name{labels}` in a scrape (0 when absent).
 fn value(scrape: &str, name: &str, labels: &str) -> f64 {
-    let series = format!("{name}{{{labels}}} ");
+    let series =
+        if labels.is_empty() { format!("{name} ") } else { format!("{name}{{{labels}}} ") };
     scrape
         .lines()
         .find_map(|line| line.strip_prefix(&series))
@@ -59,8 +60,22 @@ async fn counters_move_with_real_traffic() {
     for _ in 0..2 {
         sockets[0].wait_for("MESSAGE_SENT", Duration::from_secs(10)).await.unwrap();
     }
+    let uploaded = vec![b'x'; 1234];
+    crate::files::upload(&app, &owner, "text/plain", uploaded.clone()).await;
     let after = scrape(&app, "scrape-me").await;
     assert_eq!(me(&after) - me(&before), 3.0, "{after}");
+    let out = |s: &str| value(s, "plaza_socket_events_out_total", r#"event="MESSAGE_SENT""#);
+    assert_eq!(out(&after) - out(&before), 3.0, "one broadcast per message: {after}");
+    // Process-wide (other tests' servers count too): at least the copies sent here, the
+    // two subscription answers and the three MESSAGE_SENT copies.
+    let delivered = |s: &str| value(s, "plaza_socket_deliveries_total", "");
+    assert!(delivered(&after) - delivered(&before) >= 5.0, "{after}");
+    assert!(after.contains("plaza_socket_queue_drops_total"), "{after}");
+    assert_eq!(value(&after, "plaza_upload_bytes_total", "") as usize, uploaded.len(), "{after}");
+    let pool = value(&after, "plaza_db_connections", r#"state="busy""#)
+        + value(&after, "plaza_db_connections", r#"state="idle""#);
+    assert!(pool >= 1.0, "database connections are shown: {after}");
+    dashboard_uses_only(&after);
     let refused = |s: &str| {
         value(s, "plaza_http_requests_total", r#"method="GET",route="/api/users/me",status="401""#)
     };
@@ -111,4 +126,33 @@ async fn a_metrics_address_of_its_own_serves_the_scrape() {
     );
     assert_eq!(refused, 1.0, "{text}");
     app.get("/metrics", None).await.assert_error(404, "route.not_found");
+}
+
+/// The Grafana dashboard in docs/ names only series that `exported` (a scrape after
+/// traffic that gave every family a series) has.
+fn dashboard_uses_only(exported: &str) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/grafana-dashboard.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the dashboard")).unwrap();
+    let mut names = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for (at, _) in expr.match_indices("plaza_") {
+                let name: String = expr[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                names.push(name);
+            }
+        }
+    }
+    assert!(names.len() >= 12, "{names:?}");
+    for name in names {
+        let family = name.trim_end_matches("_bucket").trim_end_matches("_total");
+        assert!(
+            exported.contains(&format!("# TYPE {family} ")),
+            "the dashboard names {name}, which /metrics does not export"
+        );
+    }
 }
