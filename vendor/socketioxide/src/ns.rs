@@ -277,7 +277,11 @@ impl<A: Adapter> Namespace<A> {
             packet => {
                 // PLAZA-PATCH: kept for later until the socket is connected here.
                 let mut connecting = self.connecting.lock().unwrap();
-                if let Some(socket) = self.sockets.read().unwrap().get(&sid).cloned()
+                // Read the socket out first: a guard in the `if let` would be held
+                // through `socket.recv`, whose DISCONNECT handling takes the write lock
+                // in `remove_socket` (a deadlock of the whole worker).
+                let socket = self.sockets.read().unwrap().get(&sid).cloned();
+                if let Some(socket) = socket
                     && !connecting.contains_key(&sid)
                 {
                     drop(connecting);

@@ -3,11 +3,15 @@ import './styles.css';
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 
+import { notifier } from './notify.js';
 import { go, useRoute } from './router.js';
 import { session } from './session.js';
 import { useSession } from './ui.js';
 import { Auth } from './views/Auth.js';
 import { Join } from './views/Join.js';
+import { NotifyOffer } from './views/Notifications.js';
+import { Preferences } from './views/Preferences.js';
+import { Forgot, Reset } from './views/Recover.js';
 import { SpaceList } from './views/SpaceList.js';
 import { SpaceView } from './views/SpaceView.js';
 
@@ -36,19 +40,22 @@ function App() {
       </>
     );
   }
+  // Reset links work signed in or not (a used link must still say so).
+  if (route.name === 'reset') return <Reset key={route.params.token} token={route.params.token ?? ''} />;
+  if (route.name === 'forgot' && !s.user) return <Forgot />;
   if (!s.user) {
     const then = sessionStorage.getItem('plaza.then') ?? undefined;
     const done = then ? () => sessionStorage.removeItem('plaza.then') : undefined;
     if (done && s.user) done();
     return <Auth mode={route.name === 'register' ? 'register' : 'login'} then={then} />;
   }
-  if (route.name === 'login' || route.name === 'register') {
+  if (route.name === 'login' || route.name === 'register' || route.name === 'forgot') {
     sessionStorage.removeItem('plaza.then');
     go('/');
   }
   const current = route.name === 'space' ? route.params.id : undefined;
   return (
-    <div class={current ? 'shell has-space' : 'shell'}>
+    <div class={current || route.name === 'settings' ? 'shell has-space' : 'shell'}>
       <a
         class="skip"
         href="#main"
@@ -68,14 +75,20 @@ function App() {
           {s.user.displayname}
           {s.guest && ' (guest)'}
         </span>
+        <a href="#/settings" class="button ghost" aria-current={route.name === 'settings' ? 'page' : undefined}>
+          Settings
+        </a>
         <button type="button" class="ghost" onClick={() => void session.logout().then(() => go('/login'))}>
           Sign out
         </button>
       </header>
       <Banner />
+      <NotifyOffer />
       <div class="layout">
         <SpaceList current={current} refresh={listVersion} />
-        {current ? (
+        {route.name === 'settings' ? (
+          <Preferences />
+        ) : current ? (
           <SpaceView id={current} tab={route.params.tab ?? 'chat'} onSpaceChange={() => setListVersion((v) => v + 1)} />
         ) : (
           <main class="space empty-state" id="main" tabIndex={-1}>
@@ -88,4 +101,5 @@ function App() {
   );
 }
 
+notifier.start();
 render(<App />, document.getElementById('app')!);

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 
 /** Routes live in the hash (`#/spaces/<id>/chat`), so any static server can serve the app. */
 export interface Route {
-  name: 'login' | 'register' | 'home' | 'space' | 'join' | 'invite';
+  name: 'login' | 'register' | 'forgot' | 'reset' | 'settings' | 'home' | 'space' | 'join' | 'invite';
   params: Record<string, string>;
 }
 
@@ -14,6 +14,12 @@ export function parse(hash: string): Route {
       return { name: 'login', params: {} };
     case 'register':
       return { name: 'register', params: {} };
+    case 'forgot':
+      return { name: 'forgot', params: {} };
+    case 'reset':
+      return { name: 'reset', params: { token: a ?? '' } };
+    case 'settings':
+      return { name: 'settings', params: {} };
     case 'spaces':
       if (a) return { name: 'space', params: { id: a, tab: b || 'chat' } };
       return { name: 'home', params: {} };

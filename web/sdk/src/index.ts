@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './types.js';
 export * from './paging.js';
 export * from './ledger.js';
+export * from './notifications.js';
 export * from './presence.js';
 export * from './upload.js';
 export * from './rest.js';

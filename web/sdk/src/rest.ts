@@ -18,6 +18,7 @@ import type {
   SpaceSettings,
   UploadedFile,
   User,
+  UserSettings,
 } from './types.js';
 
 /** The `restrict` entry that keeps guests to what came after they joined. */
@@ -258,6 +259,32 @@ export class PlazaClient {
     return this.get<User>('/api/users/me');
   }
 
+  /**
+   * Asks for a password-reset link by email. The answer is the same whether or not an
+   * account has that address; `mail.not_configured` (503) when the server sends no email.
+   */
+  forgotPassword(username: string): Promise<{ mailSent: boolean }> {
+    return this.request('POST', '/api/auth/password/forgot', { body: { username }, anonymous: true });
+  }
+
+  /** Sets a new password with the token of a reset link; `auth.reset_token_invalid` once used or expired. */
+  resetPassword(token: string, password: string): Promise<{ passwordChanged: boolean }> {
+    return this.request('POST', '/api/auth/password/reset', { body: { token, password }, anonymous: true });
+  }
+
+  /** The caller's settings (the server's defaults for fields never set). */
+  async settings(): Promise<UserSettings> {
+    const answer = await this.get<{ data: UserSettings[] | UserSettings }>('/api/users/me/settings');
+    const data = Array.isArray(answer.data) ? answer.data[0] : answer.data;
+    return data ?? {};
+  }
+
+  /** Changes only the settings given. */
+  async updateSettings(changes: Partial<UserSettings>): Promise<UserSettings> {
+    const answer = await this.post<{ data: UserSettings }>('/api/users/me/settings', changes);
+    return answer.data;
+  }
+
   // ---- spaces ------------------------------------------------------------------
 
   /** The caller's spaces, most recent activity first, paged by cursor. */
@@ -371,6 +398,11 @@ export class PlazaClient {
 
   setPinned(spaceId: Id, pinned: boolean): Promise<{ data: { topicId: Id; isPinned: boolean } }> {
     return this.post(`/api/users/me/spaces/${enc(spaceId)}/preference`, { isPinned: pinned });
+  }
+
+  /** Mutes (`false`) or unmutes (`true`; `null` for the default) a space's notifications. */
+  setNotification(spaceId: Id, notification: boolean | null): Promise<{ data: { topicId: Id; notification: boolean | null } }> {
+    return this.post(`/api/users/me/topics/${enc(spaceId)}/preference`, { notification });
   }
 
   hide(spaceId: Id): Promise<unknown> {

@@ -156,6 +156,19 @@ export interface InviteOutcome {
   status: 'added' | 'pending';
   inviteId?: Id;
   joinUrl?: string;
+  /** Pending email invitations: whether the server emailed the link. */
+  mailSent?: boolean;
+  /** Why no email went out, when `mailSent` is false. */
+  mailError?: string;
+}
+
+/** `/api/users/me/settings`: the caller's preferences plus `_id` and `modified`. */
+export interface UserSettings {
+  _id?: Id;
+  modified?: string;
+  /** Email a digest of missed mentions and direct messages (true when absent). */
+  emailDigest?: boolean;
+  [key: string]: unknown;
 }
 
 export interface UploadedFile {

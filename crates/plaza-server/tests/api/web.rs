@@ -65,9 +65,20 @@ async fn browser_scenarios_pass_in_headless_chromium() {
         eprintln!("no Chromium or no `npm ci` in web/: browser tests skipped");
         return;
     };
-    let app = spawn_app().await;
+    // A real SMTP server, so the scenarios that follow mailed links run too.
+    let sink = crate::mail::SmtpSink::start();
+    let app = crate::helpers::spawn_app_with(|settings| {
+        if let Some(sink) = &sink {
+            sink.configure(settings);
+        }
+    })
+    .await;
     let screenshots = tempfile::tempdir().unwrap();
-    let run = tokio::process::Command::new("node")
+    let mut command = tokio::process::Command::new("node");
+    if let Some(sink) = &sink {
+        command.env("PLAZA_MAIL_LOG", &sink.log);
+    }
+    let run = command
         .arg("e2e/run.mjs")
         .current_dir(&web)
         .env("PLAZA_URL", &app.base)

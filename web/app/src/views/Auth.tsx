@@ -62,9 +62,13 @@ export function Auth({ mode, then }: { mode: 'login' | 'register'; then?: string
             required
           />
         </label>
-        {register && (
+        {register ? (
           <p class="hint" id="password-hint">
             At least 8 characters.
+          </p>
+        ) : (
+          <p class="forgot">
+            <a href="#/forgot">Forgot password?</a>
           </p>
         )}
         <ErrorNote error={error} id="auth-error" />

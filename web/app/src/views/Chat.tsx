@@ -63,10 +63,14 @@ export function Chat({ space, members, isAdmin }: { space: Space; members: Membe
       setTyping((t) => ({ ...t, [who._id]: { name: who.displayname || who.username || 'Someone', until: Date.now() + TYPING_MS } }));
     });
     const timer = setInterval(() => setTyping((t) => Object.fromEntries(Object.entries(t).filter(([, v]) => v.until > Date.now()))), 1000);
+    // What arrived while the tab was hidden is read once it is back.
+    const onVisible = () => document.visibilityState === 'visible' && void client.markRead(space._id).catch(() => undefined);
+    document.addEventListener('visibilitychange', onVisible);
     return () => {
       offMessage();
       offTyping();
       clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisible);
     };
   }, [space._id]);
 

@@ -99,21 +99,7 @@ export function People({
           {invites.length > 0 && (
             <ul class="invites" aria-label="Invitations">
               {invites.map((i) => (
-                <li key={i.inviteId ?? i.invitee}>
-                  {i.status === 'added' ? (
-                    <>Added as {i.role}.</>
-                  ) : (
-                    <>
-                      Invitation for {i.invitee}:{' '}
-                      <input
-                        readOnly
-                        aria-label={`Invitation link for ${i.invitee}`}
-                        value={inviteLink(i.inviteId ?? '')}
-                        onFocus={(e) => e.currentTarget.select()}
-                      />
-                    </>
-                  )}
-                </li>
+                <li key={i.inviteId ?? i.invitee}>{i.status === 'added' ? <>Added as {i.role}.</> : <PendingInvite invite={i} />}</li>
               ))}
             </ul>
           )}
@@ -185,5 +171,35 @@ export function People({
         ))}
       </ul>
     </section>
+  );
+}
+
+/** A pending email invitation: emailed, or a link to pass on by hand. */
+function PendingInvite({ invite: i }: { invite: InviteOutcome }) {
+  const link = (
+    <input
+      readOnly
+      aria-label={`Invitation link for ${i.invitee}`}
+      value={inviteLink(i.inviteId ?? '')}
+      onFocus={(e) => e.currentTarget.select()}
+    />
+  );
+  if (i.mailSent) {
+    return (
+      <>
+        <span role="status">Invitation emailed to {i.invitee}.</span> <span class="hint">The link, to share another way:</span> {link}
+      </>
+    );
+  }
+  return (
+    <>
+      Invitation for {i.invitee}: {link}
+      {i.mailSent === false && (
+        <span class="hint" role="status">
+          {' '}
+          No email was sent{i.mailError ? ` (${i.mailError})` : ''}: share this link with them yourself.
+        </span>
+      )}
+    </>
   );
 }

@@ -1,6 +1,7 @@
 import type { Pager, Space, User } from '@plaza/web-sdk';
 import { useEffect, useRef, useState } from 'preact/hooks';
 
+import { hidden, notifier } from '../notify.js';
 import { go } from '../router.js';
 import { session } from '../session.js';
 import { Avatar, Dialog, ErrorNote, literal, spaceName, useAction } from '../ui.js';
@@ -30,6 +31,7 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
       const items = await p.next();
       if (pager.current !== p) return;
       const live = items.filter((s) => s.status !== 2);
+      notifier.learn(live);
       setSpaces((prev) => [...prev, ...live.filter((s) => !prev.some((x) => x._id === s._id))]);
       setDone(p.done);
       for (const s of live) if (s.status === 0) session.realtime?.subscribe(s._id).catch(() => undefined);
@@ -74,13 +76,17 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
         if (index < 0) {
           // A space not listed yet (a first direct message, a space joined elsewhere).
           void client.space(m.topicId).then(
-            (s) => addSpace({ ...s, unreadMessagesCount: currentRef.current === s._id ? 0 : 1 }),
+            (s) => {
+              notifier.learn([s]);
+              addSpace({ ...s, unreadMessagesCount: currentRef.current === s._id && !hidden() ? 0 : 1 });
+            },
             () => undefined,
           );
           return prev;
         }
         const space = prev[index]!;
-        const unread = currentRef.current === m.topicId ? 0 : (space.unreadMessagesCount ?? 0) + 1;
+        // The open space counts too while the tab is hidden: nobody is reading it.
+        const unread = currentRef.current === m.topicId && !hidden() ? 0 : (space.unreadMessagesCount ?? 0) + 1;
         const updated = { ...space, unreadMessagesCount: unread, lastUpdateTime: m.created };
         return [updated, ...prev.slice(0, index), ...prev.slice(index + 1)];
       });
@@ -106,6 +112,17 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
 
   const addSpace = (space: Space) => setSpaces((prev) => (prev.some((x) => x._id === space._id) ? prev : [space, ...prev]));
 
+  // The tab title counts what the list shows.
+  useEffect(() => notifier.setUnread(Object.fromEntries(spaces.map((s) => [s._id, s.unreadMessagesCount ?? 0]))), [spaces]);
+
+  // Coming back to the tab reads the open space.
+  useEffect(() => {
+    const seen = () =>
+      !hidden() && current && setSpaces((prev) => prev.map((s) => (s._id === current ? { ...s, unreadMessagesCount: 0 } : s)));
+    document.addEventListener('visibilitychange', seen);
+    return () => document.removeEventListener('visibilitychange', seen);
+  }, [current]);
+
   // Opening a space clears its badge, and lists it if it was not (joined by link, invited).
   useEffect(() => {
     if (!current) return;
@@ -116,7 +133,10 @@ export function SpaceList({ current, refresh }: { current?: string | undefined; 
     });
     if (!listed)
       void client.space(current).then(
-        (s) => addSpace({ ...s, unreadMessagesCount: 0 }),
+        (s) => {
+          notifier.learn([s]);
+          addSpace({ ...s, unreadMessagesCount: 0 });
+        },
         () => undefined,
       );
   }, [current]);

@@ -1,11 +1,13 @@
 import { PlazaApiError, type Member, type Space } from '@plaza/web-sdk';
 import { useEffect, useRef, useState } from 'preact/hooks';
 
+import { notifier } from '../notify.js';
 import { go } from '../router.js';
 import { session } from '../session.js';
 import { ErrorNote, spaceName, useAction } from '../ui.js';
 import { Chat } from './Chat.js';
 import { MeetingPanel } from './Meeting.js';
+import { MuteButton } from './Notifications.js';
 import { People } from './People.js';
 import { Settings } from './Settings.js';
 import { Threads } from './Threads.js';
@@ -46,7 +48,9 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
     setMembers([]);
     void run(async () => {
       try {
-        setSpace(await client.space(id, pin()));
+        const loaded = await client.space(id, pin());
+        notifier.learn([loaded]);
+        setSpace(loaded);
       } catch (e) {
         if (e instanceof PlazaApiError && (e.code === 'topic.password_required' || e.code === 'topic.password_invalid')) {
           go(`/join/${id}`);
@@ -121,6 +125,7 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
             </p>
           )}
         </div>
+        {space && <MuteButton space={space} onChange={setSpace} />}
       </header>
       <ErrorNote error={error} />
       {space && (
