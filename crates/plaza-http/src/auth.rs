@@ -176,7 +176,7 @@ struct ForgotBody {
     request_body = ForgotBody,
     responses(
         (status = 202, description = "`{mailSent: true}`: a link is on its way if the account exists"),
-        (status = 503, description = "`mail.not_configured`: this server sends no email", body = crate::error::ErrorBody)
+        (status = 403, description = "`mail.not_configured`: this server sends no email", body = crate::error::ErrorBody)
     )
 )]
 async fn forgot_password(

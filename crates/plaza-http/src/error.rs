@@ -47,6 +47,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::AuthAccountDisabled
         | ErrorCode::AuthRegistrationClosed
         | ErrorCode::AuthInvitationRequired
+        // A feature this server has off, like closed registration.
+        | ErrorCode::MailNotConfigured
         | ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
         ErrorCode::UserNotFound
         | ErrorCode::SettingsNotFound
@@ -75,9 +77,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::AuthResetTokenInvalid => StatusCode::BAD_REQUEST,
         ErrorCode::ResourceNotFound => StatusCode::NOT_FOUND,
         ErrorCode::ResourceConflict => StatusCode::CONFLICT,
-        ErrorCode::ServiceUnavailable | ErrorCode::MailNotConfigured => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -182,11 +182,7 @@ mod tests {
             assert!(status.is_client_error() || status.is_server_error(), "{code}");
             let server_side = matches!(
                 code,
-                ErrorCode::Internal
-                    | ErrorCode::ServiceUnavailable
-                    | ErrorCode::RequestTimeout
-                    // The server lacks mail settings: its side, not the caller's.
-                    | ErrorCode::MailNotConfigured
+                ErrorCode::Internal | ErrorCode::ServiceUnavailable | ErrorCode::RequestTimeout
             );
             assert_eq!(status.is_server_error(), server_side, "{code}");
         }

@@ -261,7 +261,7 @@ export class PlazaClient {
 
   /**
    * Asks for a password-reset link by email. The answer is the same whether or not an
-   * account has that address; `mail.not_configured` (503) when the server sends no email.
+   * account has that address; `mail.not_configured` (403) when the server sends no email.
    */
   forgotPassword(username: string): Promise<{ mailSent: boolean }> {
     return this.request('POST', '/api/auth/password/forgot', { body: { username }, anonymous: true });

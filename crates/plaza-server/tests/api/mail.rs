@@ -181,7 +181,7 @@ async fn with_the_mail_server_down_the_invitation_is_kept_and_the_answer_says_no
     plain
         .post("/api/auth/password/forgot", None, &json!({"username": "ann@example.com"}))
         .await
-        .assert_error(503, "mail.not_configured");
+        .assert_error(403, "mail.not_configured");
 }
 
 async fn login(app: &TestApp, username: &str, password: &str) -> StatusCode {
