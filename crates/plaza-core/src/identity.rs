@@ -277,6 +277,7 @@ pub(crate) fn new_user_record(kind: UserKind, username: String, displayname: Str
         created: now,
         modified: now,
         expires_at: None,
+        credentials_after: None,
     }
 }
 
@@ -606,7 +607,9 @@ impl IdentityService {
                 // A service-app JWT is also accepted under `jwt`: Spaces sockets send
                 // every JWT as tokenType=jwt.
                 let session = self.jwt_session(&claims).await?;
-                self.principal_for(&claims.sub, session).await
+                let principal = self.principal_for(&claims.sub, session).await?;
+                refuse_if_issued_before_reset(&principal.user, claims.iat * 1000)?;
+                Ok(principal)
             }
             Credential::ServiceApp(token) => {
                 let claims: Claims = self.keys.verify(token, &self.config.issuer)?;
@@ -634,7 +637,10 @@ impl IdentityService {
                     scope: record.scope,
                     expires_at: record.expires_at,
                 };
-                self.principal_for(&record.user_id.to_string(), session).await
+                let principal = self.principal_for(&record.user_id.to_string(), session).await?;
+                let issued = record.expires_at.millis() - self.config.access_token_ttl_secs * 1000;
+                refuse_if_issued_before_reset(&principal.user, issued)?;
+                Ok(principal)
             }
         }
     }
@@ -688,6 +694,21 @@ impl IdentityService {
     pub async fn purge_expired_credentials(&self) -> CoreResult<u64> {
         // Verification allows a little clock leeway; keep revocations a minute past expiry.
         Ok(self.store.purge_expired_credentials(Timestamp::now().add_millis(-60_000)).await?)
+    }
+}
+
+/// Refuses a credential issued (epoch milliseconds) before its user's password was
+/// reset: a reset ends the sessions that were open.
+pub(crate) fn refuse_if_issued_before_reset(
+    user: &UserRecord,
+    issued_millis: i64,
+) -> CoreResult<()> {
+    // JWTs say their second only: a token from the reset's own second still counts.
+    match user.credentials_after {
+        Some(after) if issued_millis < after.millis() - after.millis().rem_euclid(1000) => {
+            Err(CoreError::invalid_token())
+        }
+        _ => Ok(()),
     }
 }
 

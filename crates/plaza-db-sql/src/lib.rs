@@ -58,7 +58,7 @@ macro_rules! impl_sql_store {
 
             pub(super) const USER_COLUMNS: &str = "user_id, kind, username, displayname, \
                 password_hash, picture_url, timezone, phone_numbers, is_server_admin, \
-                disabled, created, modified, expires_at";
+                disabled, created, modified, expires_at, credentials_after";
 
             pub(super) const CLIENT_COLUMNS: &str = "client_id, kind, name, secret_hash, \
                 redirect_uris, service_user_id, created_by, created, revoked";
@@ -105,6 +105,8 @@ macro_rules! impl_sql_store {
                     created: Timestamp::from_millis(get(row, "created")?),
                     modified: Timestamp::from_millis(get(row, "modified")?),
                     expires_at: get::<Option<i64>>(row, "expires_at")?
+                        .map(Timestamp::from_millis),
+                    credentials_after: get::<Option<i64>>(row, "credentials_after")?
                         .map(Timestamp::from_millis),
                 })
             }
@@ -667,7 +669,7 @@ macro_rules! impl_sql_store {
             async fn insert_user(&self, user: &plaza_db::UserRecord) -> plaza_db::StoreResult<()> {
                 let sql = format!(
                     "INSERT INTO app_user ({}, username_key) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                     sql_rows::USER_COLUMNS
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -684,6 +686,7 @@ macro_rules! impl_sql_store {
                     .bind(user.created.millis())
                     .bind(user.modified.millis())
                     .bind(user.expires_at.map(plaza_db::Timestamp::millis))
+                    .bind(user.credentials_after.map(plaza_db::Timestamp::millis))
                     .bind(user.username_key())
                     .execute(&self.writer)
                     .await
@@ -751,11 +754,13 @@ macro_rules! impl_sql_store {
                 id: plaza_db::ObjectId,
                 hash: &str,
             ) -> plaza_db::StoreResult<()> {
+                let now = plaza_db::Timestamp::now().millis();
                 let done = sqlx::query(
-                    "UPDATE app_user SET password_hash = $1, modified = $2 WHERE user_id = $3",
+                    "UPDATE app_user SET password_hash = $1, modified = $2, credentials_after = $2 \
+                     WHERE user_id = $3",
                 )
                 .bind(hash)
-                .bind(plaza_db::Timestamp::now().millis())
+                .bind(now)
                 .bind(id.to_string())
                 .execute(&self.writer)
                 .await

@@ -55,6 +55,8 @@ pub struct UserRecord {
     pub modified: Timestamp,
     /// When an anonymous account lapses; `None` for the others.
     pub expires_at: Option<Timestamp>,
+    /// Tokens issued before this are refused (set by a password reset).
+    pub credentials_after: Option<Timestamp>,
 }
 
 impl std::fmt::Debug for UserRecord {

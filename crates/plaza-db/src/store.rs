@@ -59,7 +59,8 @@ pub trait IdentityStore: Send + Sync {
     /// Sets or clears the disabled flag. `NotFound` when there is no such user.
     async fn set_user_disabled(&self, id: ObjectId, disabled: bool) -> StoreResult<()>;
 
-    /// Replaces a user's password hash. `NotFound` when there is no such user.
+    /// Replaces a user's password hash and sets `credentials_after` to now, so that
+    /// tokens issued before are refused. `NotFound` when there is no such user.
     async fn set_password_hash(&self, id: ObjectId, hash: &str) -> StoreResult<()>;
 
     /// Sets or clears server-admin rights. `NotFound` when there is no such user.

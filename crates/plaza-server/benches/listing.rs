@@ -40,6 +40,7 @@ fn user() -> UserRecord {
         created: now,
         modified: now,
         expires_at: None,
+        credentials_after: None,
     }
 }
 

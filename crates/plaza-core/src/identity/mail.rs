@@ -72,7 +72,8 @@ impl IdentityService {
 
     /// `POST /api/auth/password/reset`: sets a new password with a token from a reset
     /// mail. The token works once, only before it expires, and only if it is the
-    /// newest one asked for.
+    /// newest one asked for. Every session opened before ends: its tokens are refused
+    /// and its sockets closed.
     pub async fn reset_password(&self, token: &str, new_password: &str) -> CoreResult<()> {
         self.check_auth_rate().await?;
         validate_password(new_password)?;
@@ -83,6 +84,11 @@ impl IdentityService {
         let user = user.filter(|u| !u.disabled).ok_or_else(reset_token_invalid)?;
         let hash = super::password::hash(new_password.to_owned()).await?;
         self.store.set_password_hash(user.id, &hash).await?;
+        // The sessions open before end, here and on every node.
+        self.announce_revoked(
+            crate::events::RevokedAccess::User(user.id),
+            crate::events::RevocationReason::TokenRevoked,
+        );
         self.audit.record(AuditEntry::new(AuditActor::User(&user), "auth.password.reset")).await;
         Ok(())
     }

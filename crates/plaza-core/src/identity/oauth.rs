@@ -346,6 +346,10 @@ impl IdentityService {
         if record.expires_at <= Timestamp::now() {
             return Err(invalid());
         }
+        // A refresh token from before a password reset is dead with its session.
+        let issued = record.expires_at.millis() - self.config.refresh_token_ttl_secs * 1000;
+        let user = self.store.user_by_id(record.user_id).await?.ok_or_else(invalid)?;
+        super::refuse_if_issued_before_reset(&user, issued).map_err(|_| invalid())?;
         self.store.remember_used_refresh(&hash, record.grant_id, record.expires_at).await?;
         self.issue_tokens_in(client, record.user_id, record.scope, record.grant_id).await
     }

@@ -45,6 +45,7 @@ fn user(kind: UserKind, username: &str) -> UserRecord {
         created: now,
         modified: now,
         expires_at: (kind == UserKind::Anonymous).then(|| now.add_millis(86_400_000)),
+        credentials_after: None,
     }
 }
 

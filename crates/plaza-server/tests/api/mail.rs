@@ -194,7 +194,10 @@ async fn login(app: &TestApp, username: &str, password: &str) -> StatusCode {
 async fn a_password_reset_link_works_once_and_only_while_it_is_the_newest() {
     let Some(sink) = SmtpSink::start() else { return };
     let app = spawn_app_with(|s| sink.configure(s)).await;
-    app.register("ann@example.com").await;
+    let (before_reset, _) = app.register("ann@example.com").await;
+    let mut socket = RealtimeClient::connect(&app.base, "/chat", &Credentials::jwt(&before_reset))
+        .await
+        .unwrap();
 
     // Unknown accounts get the same answer, and no mail.
     let unknown = app
@@ -234,6 +237,12 @@ async fn a_password_reset_link_works_once_and_only_while_it_is_the_newest() {
     let done = app.post("/api/auth/password/reset", None, &reset(&new, "a brand new secret")).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text);
     assert_eq!(done.body["passwordChanged"], true);
+    // The sessions open before the reset end: the token is refused, the socket told.
+    app.get("/api/users/me", Some(&jwt(&before_reset)))
+        .await
+        .assert_error(401, "auth.invalid_token");
+    let ended = socket.wait_for("SESSION_ENDED", Duration::from_secs(10)).await.unwrap();
+    assert_eq!(ended.payload["code"], "auth.invalid_token", "{:?}", ended.payload);
     assert_eq!(login(&app, "ann@example.com", "a brand new secret").await, StatusCode::OK);
     assert_eq!(
         login(&app, "ann@example.com", "correct horse battery").await,
