@@ -35,10 +35,10 @@ pub async fn password_resets_keep_the_newest_per_user_and_are_taken_once(
     }
     assert_eq!(won, 1);
     // A new password refuses what was issued before it.
-    assert_eq!(store.user_by_id(ann.id).await?.unwrap().credentials_after, None);
+    assert_eq!(store.user_by_id(ann.id).await?.expect("ann exists").credentials_after, None);
     let before = Timestamp::now();
     store.set_password_hash(ann.id, "$argon2id$new").await?;
-    let changed = store.user_by_id(ann.id).await?.unwrap();
+    let changed = store.user_by_id(ann.id).await?.expect("ann exists");
     assert_eq!(changed.password_hash.as_deref(), Some("$argon2id$new"));
     assert!(changed.credentials_after.is_some_and(|at| at >= before), "{changed:?}");
     assert!(matches!(
