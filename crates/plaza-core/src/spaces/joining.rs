@@ -117,7 +117,10 @@ impl SpaceService {
         inviter: Party,
         targets: Vec<(Invitee, Role, Option<UserRecord>)>,
     ) -> CoreResult<Vec<InviteOutcome>> {
-        let mut outcomes = Vec::with_capacity(targets.len());
+        // `None` holds an email invitation's place until its mail is tried, so the
+        // answer keeps the invitees' order.
+        let mut outcomes: Vec<Option<InviteOutcome>> = Vec::with_capacity(targets.len());
+        let (mut pending, mut mails) = (Vec::new(), Vec::new());
         for (invitee, role, user) in targets {
             let now = Timestamp::now();
             match user {
@@ -129,7 +132,7 @@ impl SpaceService {
                         return Err(deny("only admins may bring back someone who was removed"));
                     }
                     let membership = self.admit(space, user.id, role, existing).await?;
-                    outcomes.push(InviteOutcome::Added { user, role: membership.role });
+                    outcomes.push(Some(InviteOutcome::Added { user, role: membership.role }));
                 }
                 None => {
                     let invitation = InvitationRecord {
@@ -144,22 +147,30 @@ impl SpaceService {
                         accepted_at: None,
                     };
                     self.store.insert_invitation(&invitation).await?;
-                    // Stored first: a mail that fails leaves the invitation, and the
-                    // answer says to share the link by hand.
-                    let mail = crate::mail::invitation(
+                    mails.push(crate::mail::invitation(
                         self.postman.site(),
                         &invitation.invitee,
                         &space.title,
                         &principal.user.displayname,
                         invitation.role.as_str(),
                         &invitation.id.to_string(),
-                    );
-                    let mail = self.postman.deliver(&mail).await;
-                    outcomes.push(InviteOutcome::Pending { invitation, mail });
+                    ));
+                    pending.push(invitation);
+                    outcomes.push(None);
                 }
             }
         }
-        Ok(outcomes)
+        // Every invitation is stored before any mail is tried: a mail that fails leaves
+        // its invitation, and the answer says to share the link by hand. The mails go
+        // together, so a slow mail server costs one time limit, not one per invitee.
+        let statuses =
+            futures_util::future::join_all(mails.iter().map(|mail| self.postman.deliver(mail)))
+                .await;
+        let mut mailed = pending
+            .into_iter()
+            .zip(statuses)
+            .map(|(invitation, mail)| InviteOutcome::Pending { invitation, mail });
+        Ok(outcomes.into_iter().filter_map(|outcome| outcome.or_else(|| mailed.next())).collect())
     }
 
     /// `POST /api/spaces/{id}/invite`.
