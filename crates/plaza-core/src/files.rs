@@ -16,9 +16,9 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use hmac::{Hmac, Mac};
 use plaza_db::{FileRecord, FileState, ObjectId, Store, Timestamp};
-use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
+use crate::content::Attachment;
 use crate::identity::Principal;
 use crate::limits::{LocalRateLimiter, Rate, RateLimiter, rate_limited};
 use crate::{CoreError, CoreResult, ErrorCode};
@@ -553,22 +553,17 @@ impl FileService {
     /// Checks and completes a message's `content.data[]`: every native attachment must
     /// be a file `sender` uploaded; size and type come from the stored file, and an image
     /// without a thumbnail gets the server-made one.
-    pub async fn attach(
-        &self,
-        sender: ObjectId,
-        content: &mut Map<String, Value>,
-    ) -> CoreResult<()> {
-        let Some(Value::Array(items)) = content.get_mut("data") else { return Ok(()) };
-        for (i, item) in items.iter_mut().enumerate() {
-            let Value::Object(item) = item else { continue };
+    pub async fn attach(&self, sender: ObjectId, attachments: &mut [Attachment]) -> CoreResult<()> {
+        for (i, item) in attachments.iter_mut().enumerate() {
             let field = |name: &str| format!("content.data[{i}].{name}");
-            let provider = item.get("provider").and_then(Value::as_str).unwrap_or("native");
-            if provider != "native" {
+            if !item.is_native() {
                 // A link to another provider's file: its ids are that provider's and are
                 // never indexed as ours (`MessageRecord::file_keys`). One that names a
                 // file stored here is refused, so "attached" always means "checked".
-                for name in ["fileId", "thumbnailFile"] {
-                    let Some(key) = item.get(name).and_then(Value::as_str) else { continue };
+                for (name, key) in
+                    [("fileId", &item.file_id), ("thumbnailFile", &item.thumbnail_file)]
+                {
+                    let Some(key) = key.as_deref() else { continue };
                     if !key.is_empty() && self.store.file(key).await?.is_some() {
                         return Err(CoreError::invalid(
                             field(name),
@@ -582,10 +577,9 @@ impl FileService {
                 file.as_ref().is_some_and(|f| f.owner_id == sender && f.state == FileState::Ready)
             };
             let key = item
-                .get("fileId")
-                .and_then(Value::as_str)
-                .ok_or_else(|| CoreError::invalid(field("fileId"), "is required"))?
-                .to_owned();
+                .file_id
+                .clone()
+                .ok_or_else(|| CoreError::invalid(field("fileId"), "is required"))?;
             let file = self.store.file(&key).await?;
             if !mine(&file) {
                 return Err(CoreError::invalid(
@@ -594,7 +588,7 @@ impl FileService {
                 ));
             }
             let file = file.expect("checked above");
-            match item.get("thumbnailFile").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+            match item.thumbnail_file.as_deref().filter(|t| !t.is_empty()) {
                 Some(thumbnail) => {
                     if !mine(&self.store.file(thumbnail).await?) {
                         return Err(CoreError::invalid(
@@ -605,25 +599,22 @@ impl FileService {
                 }
                 None => {
                     if let Some(made) = &file.thumbnail_key {
-                        item.insert("thumbnailFile".into(), json!(made));
+                        item.thumbnail_file = Some(made.clone());
                     }
                 }
             }
-            item.insert("fileSize".into(), json!(file.content_length));
-            item.insert("provider".into(), json!("native"));
-            if item.get("providerFileType").and_then(Value::as_str).is_none_or(str::is_empty) {
-                item.insert("providerFileType".into(), json!(file.content_type));
+            item.file_size = Some(file.content_length);
+            item.provider = Some("native".to_owned());
+            if item.provider_file_type.as_deref().is_none_or(str::is_empty) {
+                item.provider_file_type = Some(file.content_type.clone());
             }
-            let file_type = item.get("fileType").and_then(Value::as_str).unwrap_or_default();
+            let file_type = item.file_type.as_deref().unwrap_or_default();
             if !["image", "video", "audio", "document"].contains(&file_type) {
                 // Some clients put the MIME type here (catalog §7.5).
-                item.insert("fileType".into(), json!(file_type_of(&file.content_type)));
+                item.file_type = Some(file_type_of(&file.content_type).to_owned());
             }
-            match item.get("name").and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty())
-            {
-                None => {
-                    item.insert("name".into(), json!(file.name.as_deref().unwrap_or("file")));
-                }
+            match item.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                None => item.name = Some(file.name.clone().unwrap_or_else(|| "file".to_owned())),
                 // Downloads then carry the name the message shows.
                 Some(name) if file.name.is_none() => {
                     let name: String = name.chars().take(255).collect();

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod content;
 pub mod digest;
 mod error;
 pub mod events;
@@ -24,6 +25,6 @@ pub mod views;
 pub use error::{CoreError, CoreResult, ErrorCode, FieldError};
 pub use plaza_db::{
     ClientKind, InvitationRecord, MembershipRecord, MembershipState, MessageCategory,
-    MessageRecord, OAuthClientRecord, ObjectId, Role, SpaceKind, SpaceRecord, SpaceStatus,
+    MessageRecord, OAuthClientRecord, ObjectId, Role, SpaceKind, SpaceRecord, SpaceStatus, Thread,
     Timestamp, UserKind, UserRecord, UserSettingsRecord,
 };

@@ -9,7 +9,7 @@ use plaza_db::{
     MembershipRecord, MessageCategory, MessageOrder, MessageQuery, MessageRecord, ObjectId,
     SpaceKind, SpaceRecord, SpaceStatus, Store, Thread, Timestamp, UserKind, UserRecord,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::events::{DomainEvent, EventSink};
@@ -20,12 +20,13 @@ use crate::spaces::access::{Action, Party, allowed};
 use crate::{CoreError, CoreResult, ErrorCode};
 
 mod query;
-pub use query::{ChangesPage, HistoryPage, HistoryParams, MAX_SPACE_LIST, Mine};
+pub use crate::content::{Attachment, MAX_ATTACHMENTS, MessageContent, TaskFields};
+pub use query::{
+    ChangesPage, Direction, HistoryPage, HistoryParams, MAX_SPACE_LIST, Mine, TaskState,
+};
 
 /// Messages per page of history at most.
 pub const MAX_PAGE: u32 = 50;
-/// Attachments per message at most.
-const MAX_ATTACHMENTS: usize = 20;
 /// Ids one bulk delete may name.
 pub const MAX_BULK_DELETE: usize = 100;
 
@@ -56,15 +57,12 @@ const CATCH_UP_OVERLAP_MESSAGES: u32 = 100;
 pub const MAX_CATCH_UP: u32 = 500;
 
 /// A message as a client sends it (socket `SEND_MESSAGE` or REST create).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewMessage {
     pub space_id: String,
     /// `chat`, `idea` or `task`.
-    pub category: String,
-    pub content: Map<String, Value>,
-    /// Fields some clients put at the top level instead of in `content`
-    /// (`assignees`, `dueDate`, `status`, `mentions`, `bodyText`, `description`).
-    pub top_level: Map<String, Value>,
+    pub category: MessageCategory,
+    pub content: MessageContent,
     /// The post or task this is a comment on.
     pub parent_id: Option<String>,
     /// The connection it came from, which alone gets the loopback copy.
@@ -125,110 +123,18 @@ fn topic_not_found() -> CoreError {
     CoreError::new(ErrorCode::TopicNotFound, "no such space")
 }
 
-/// Normalises task assignees to `[{_id}]`, accepting bare ids too (the REST form).
-fn assignees(value: &Value) -> CoreResult<Value> {
-    let invalid =
-        || CoreError::invalid("content.assignees", "must be a list of user ids or {_id} objects");
-    let items = value.as_array().ok_or_else(invalid)?;
-    if items.len() > 100 {
-        return Err(CoreError::invalid("content.assignees", "at most 100 assignees"));
-    }
-    let mut normalised = Vec::with_capacity(items.len());
-    for item in items {
-        let id = item
-            .as_str()
-            .or_else(|| item.get("_id").and_then(Value::as_str))
-            .ok_or_else(invalid)?;
-        let id: ObjectId = id.parse().map_err(|_| invalid())?;
-        normalised.push(json!({"_id": id}));
-    }
-    Ok(Value::Array(normalised))
-}
-
-/// Checks and normalises a message's content for its category.
-fn content_for(
-    category: MessageCategory,
-    input: &NewMessage,
-    max_bytes: usize,
-) -> CoreResult<Map<String, Value>> {
-    let mut content = input.content.clone();
-    for key in ["bodyText", "description", "assignees", "dueDate", "status", "mentions"] {
-        if !content.contains_key(key)
-            && let Some(value) = input.top_level.get(key).filter(|v| !v.is_null())
-        {
-            // Clients send these empty at the top level; only a real value counts.
-            let empty = value.as_str().is_some_and(str::is_empty)
-                || value.as_array().is_some_and(Vec::is_empty);
-            if !empty {
-                content.insert(key.to_owned(), value.clone());
-            }
-        }
-    }
-    for key in ["bodyText", "description"] {
-        match content.get(key) {
-            None | Some(Value::Null) => {
-                content.insert(key.to_owned(), json!(""));
-            }
-            Some(Value::String(_)) => {}
-            Some(_) => {
-                return Err(CoreError::invalid(format!("content.{key}"), "must be a string"));
-            }
-        }
-    }
-    let body_empty =
-        content.get("bodyText").and_then(Value::as_str).is_none_or(|b| b.trim().is_empty());
-    let has_files = content.get("data").and_then(Value::as_array).is_some_and(|d| !d.is_empty());
-    if body_empty && !has_files {
-        return Err(CoreError::invalid(
-            "content.bodyText",
-            "a message needs text or an attachment",
-        ));
-    }
-    match content.get("data") {
-        None | Some(Value::Null) => {
-            content.insert("data".to_owned(), json!([]));
-        }
-        Some(Value::Array(files))
-            if files.len() <= MAX_ATTACHMENTS && files.iter().all(Value::is_object) => {}
-        Some(_) => {
-            return Err(CoreError::invalid(
-                "content.data",
-                format!("must be a list of at most {MAX_ATTACHMENTS} file objects"),
-            ));
-        }
-    }
-    if let Some(mentions) = content.get("mentions")
-        && !mentions.is_array()
-    {
-        return Err(CoreError::invalid("content.mentions", "must be a list"));
-    }
-    if category == MessageCategory::Task {
-        let normalised =
-            content.get("assignees").map(assignees).transpose()?.unwrap_or_else(|| json!([]));
-        content.insert("assignees".to_owned(), normalised);
-        match content.get("dueDate") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(date)) if date.is_empty() || Timestamp::parse(date).is_ok() => {}
-            Some(_) => {
-                return Err(CoreError::invalid("content.dueDate", "must be an ISO-8601 time"));
-            }
-        }
-        let status = match content.get("status").and_then(Value::as_str) {
-            None | Some("") | Some("pending") => "pending",
-            Some("completed") | Some("complete") => "completed",
-            Some(_) => {
-                return Err(CoreError::invalid("content.status", "must be pending or completed"));
-            }
-        };
-        content.insert("status".to_owned(), json!(status));
-    }
-    if Value::Object(content.clone()).to_string().len() > max_bytes {
+/// Checks what Plaza limits in a message's content and gives its stored form.
+fn stored_content(content: MessageContent, max_bytes: usize) -> CoreResult<Map<String, Value>> {
+    let document = content.into_document();
+    // Serialised once to measure it: cheap next to the write it guards.
+    let size = serde_json::to_vec(&document).map_or(usize::MAX, |bytes| bytes.len());
+    if size > max_bytes {
         return Err(CoreError::new(
             ErrorCode::MessageTooLarge,
             format!("a message is at most {max_bytes} bytes"),
         ));
     }
-    Ok(content)
+    Ok(document)
 }
 
 impl MessageService {
@@ -269,9 +175,10 @@ impl MessageService {
             return Err(rate_limited(wait, "messages"));
         }
         let space_id: ObjectId = input.space_id.parse().map_err(|_| topic_not_found())?;
-        let category = MessageCategory::parse(&input.category)
-            .filter(|c| MessageCategory::WRITTEN.contains(c))
-            .ok_or_else(|| CoreError::invalid("category", "must be chat, idea or task"))?;
+        let category = input.category;
+        if !MessageCategory::WRITTEN.contains(&category) {
+            return Err(CoreError::invalid("category", "must be chat, idea or task"));
+        }
         let (space, membership, party) = self.space_and_party(principal, space_id).await?;
         if membership.is_none() {
             return Err(CoreError::permission_denied("only members of the space may write in it"));
@@ -323,8 +230,9 @@ impl MessageService {
                 }
             }
         };
-        let mut content = content_for(category, &input, self.max_content_bytes)?;
-        self.files.attach(principal.user_id(), &mut content).await?;
+        let mut content = input.content;
+        self.files.attach(principal.user_id(), &mut content.attachments).await?;
+        let content = stored_content(content, self.max_content_bytes)?;
         let now = self.clock.next(space.id);
         let message = MessageRecord {
             id: ObjectId::new(),
@@ -476,10 +384,10 @@ impl MessageService {
         for (key, value) in changes {
             content.insert(key, value);
         }
-        let input = NewMessage { content, ..NewMessage::default() };
-        let mut content = content_for(view.message.category, &input, self.max_content_bytes)?;
+        let mut content = MessageContent::from_document(content, view.message.category)?;
         // Attachments stay the sender's files, whoever edits.
-        self.files.attach(view.message.sender_id, &mut content).await?;
+        self.files.attach(view.message.sender_id, &mut content.attachments).await?;
+        let content = stored_content(content, self.max_content_bytes)?;
         let previous = view.message.modified;
         view.message.content = content;
         view.message.modified = Timestamp::now().max(previous.add_millis(1));
@@ -647,61 +555,12 @@ mod tests {
         assert!(other >= start);
     }
 
-    fn input(content: Value, top: Value) -> NewMessage {
-        NewMessage {
-            content: content.as_object().cloned().unwrap_or_default(),
-            top_level: top.as_object().cloned().unwrap_or_default(),
-            ..NewMessage::default()
-        }
-    }
-
     #[test]
-    fn task_content_is_normalised_and_checked() {
-        let id = ObjectId::new().to_string();
-        let task = content_for(MessageCategory::Task, &input(json!({"bodyText": "Ship"}), json!({"assignees": [id], "dueDate": "2026-12-01T00:00:00.000Z", "status": "complete"})), 65_536).unwrap();
-        assert_eq!(task["assignees"], json!([{"_id": id}]));
-        assert_eq!(task["status"], "completed");
-        assert_eq!(task["description"], "");
-        assert_eq!(task["data"], json!([]));
-        assert!(
-            content_for(
-                MessageCategory::Task,
-                &input(json!({"bodyText": "x", "dueDate": "soon"}), json!({})),
-                65_536
-            )
-            .is_err()
-        );
-        assert!(
-            content_for(
-                MessageCategory::Task,
-                &input(json!({"bodyText": "x", "assignees": ["nope"]}), json!({})),
-                65_536
-            )
-            .is_err()
-        );
-        assert!(
-            content_for(
-                MessageCategory::Chat,
-                &input(json!({"bodyText": "  "}), json!({"bodyText": ""})),
-                65_536
-            )
-            .is_err()
-        );
-        assert!(
-            content_for(MessageCategory::Chat, &input(json!({"bodyText": 5}), json!({})), 65_536)
-                .is_err()
-        );
-        let big = "x".repeat(70_000);
-        let error =
-            content_for(MessageCategory::Chat, &input(json!({"bodyText": big}), json!({})), 65_536)
-                .unwrap_err();
+    fn content_over_the_limit_is_refused_as_too_large() {
+        let content = MessageContent { body_text: "x".repeat(70_000), ..Default::default() };
+        let error = stored_content(content, 65_536).unwrap_err();
         assert_eq!(error.code, ErrorCode::MessageTooLarge);
-        let files = content_for(
-            MessageCategory::Chat,
-            &input(json!({"data": [{"fileId": "k"}]}), json!({})),
-            65_536,
-        )
-        .unwrap();
-        assert_eq!(files["bodyText"], "");
+        let small = MessageContent { body_text: "hi".into(), ..Default::default() };
+        assert_eq!(stored_content(small, 65_536).unwrap()["bodyText"], "hi");
     }
 }

@@ -26,7 +26,7 @@ use crate::identity::Principal;
 use crate::{CoreError, CoreResult, ErrorCode};
 use access::{Action, Party, allowed};
 
-pub use listing::{ListPage, ListParams, ListedSpace, PageToken};
+pub use listing::{ListPage, ListParams, ListedSpace, MAX_LIST_SIZE, PageToken};
 
 const MAX_TITLE: usize = 256;
 const MAX_DESCRIPTION: usize = 4096;

@@ -90,14 +90,8 @@ async fn create(
         .as_ref()
         .and_then(|p| p.get("_id").and_then(Value::as_str).or_else(|| p.as_str()))
         .map(str::to_owned);
-    let input = NewMessage {
-        space_id,
-        category: category.as_str().to_owned(),
-        content: body.content,
-        top_level,
-        parent_id,
-        origin: None,
-    };
+    let content = crate::message_input::content(body.content, &top_level, category)?;
+    let input = NewMessage { space_id, category, content, parent_id, origin: None };
     let view = state.messages.send(&principal, input).await?;
     state.metrics.message_persisted("rest");
     Ok((
@@ -342,21 +336,20 @@ struct HistoryQuery {
 }
 
 impl HistoryQuery {
-    fn params(&self) -> HistoryParams {
-        HistoryParams {
+    fn params(&self) -> Result<HistoryParams, plaza_core::CoreError> {
+        crate::params::history(crate::params::RawHistory {
             size: self.size,
-            ref_time: self.ref_time.clone(),
-            direction: self.direction.clone(),
-            category: self.category.clone(),
-            parent_category: self.parentmsg_category.clone(),
-            file_only: self.file_only.clone(),
-            chat_only: self.chatmsg_only.clone(),
-            search: self.searchstring.clone(),
-            older_than: self.next_ref_obj_id.clone(),
-            newer_than: self.prev_ref_obj_id.clone(),
-            page_token: self.page_token.clone(),
-            parent: None,
-        }
+            ref_time: self.ref_time.as_deref(),
+            direction: self.direction.as_deref(),
+            category: self.category.as_deref(),
+            parentmsg_category: self.parentmsg_category.as_deref(),
+            file_only: self.file_only.as_deref(),
+            chatmsg_only: self.chatmsg_only.as_deref(),
+            searchstring: self.searchstring.as_deref(),
+            next_ref_obj_id: self.next_ref_obj_id.as_deref(),
+            prev_ref_obj_id: self.prev_ref_obj_id.as_deref(),
+            page_token: self.page_token.as_deref(),
+        })
     }
 
     /// The URL of a neighbouring page: the same filters, a new anchor.
@@ -409,7 +402,7 @@ async fn query(
     Path(space_id): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let page = state.messages.history(&principal, &space_id, &query.params()).await?;
+    let page = state.messages.history(&principal, &space_id, &query.params()?).await?;
     let path = format!("/api/spaces/{space_id}/messages/query");
     Ok(axum::Json(query.body(&page, &path, &base_url(&state, &headers))))
 }
@@ -423,7 +416,9 @@ async fn list_category(
     category: MessageCategory,
     query: HistoryQuery,
 ) -> ApiResult<axum::Json<Value>> {
-    let params = HistoryParams { category: Some(category.as_str().to_owned()), ..query.params() };
+    // The path names the category: whatever the query says of it is not read.
+    let unfiltered = HistoryQuery { category: None, ..query.clone() };
+    let params = HistoryParams { categories: vec![category], ..unfiltered.params()? };
     let page = state.messages.history(&principal, &space_id, &params).await?;
     let path = format!("/api/spaces/{space_id}/{}s", category.as_str());
     Ok(axum::Json(query.body(&page, &path, &base_url(&state, &headers))))
@@ -488,11 +483,12 @@ async fn comments(
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<axum::Json<Value>> {
     let parent = state.messages.get(&principal, &message_id).await?;
+    // The path names the thread: whatever the query says of categories is not read.
+    let unthreaded = HistoryQuery { category: None, parentmsg_category: None, ..query.clone() };
     let params = HistoryParams {
-        parent: Some(message_id.clone()),
-        category: Some("chat".to_owned()),
-        parent_category: Some("any".to_owned()),
-        ..query.params()
+        thread: plaza_core::Thread::CommentsOn(parent.message.id),
+        categories: vec![MessageCategory::Chat],
+        ..unthreaded.params()?
     };
     let space_id = parent.message.space_id.to_string();
     let page = state.messages.history(&principal, &space_id, &params).await?;
@@ -518,7 +514,7 @@ async fn my_ideas(
     Auth(principal): Auth,
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let page = state.messages.mine(&principal, Mine::Ideas, &query.params()).await?;
+    let page = state.messages.mine(&principal, Mine::Ideas, &query.params()?).await?;
     Ok(axum::Json(query.body(&page, "/api/users/me/ideas", &base_url(&state, &headers))))
 }
 
@@ -538,8 +534,8 @@ async fn my_tasks(
     Auth(principal): Auth,
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let which = Mine::Tasks { status: query.status.as_deref() };
-    let page = state.messages.mine(&principal, which, &query.params()).await?;
+    let which = Mine::Tasks { status: crate::params::task_state(query.status.as_deref())? };
+    let page = state.messages.mine(&principal, which, &query.params()?).await?;
     Ok(axum::Json(query.body(&page, "/api/users/me/tasks", &base_url(&state, &headers))))
 }
 
@@ -560,7 +556,7 @@ async fn my_attachments(
     Auth(principal): Auth,
     Query(query): Query<HistoryQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let page = state.messages.mine(&principal, Mine::Attachments, &query.params()).await?;
+    let page = state.messages.mine(&principal, Mine::Attachments, &query.params()?).await?;
     let path = "/api/users/me/attachments/natives";
     Ok(axum::Json(query.body(&page, path, &base_url(&state, &headers))))
 }
@@ -624,7 +620,7 @@ async fn my_messages(
             &spaces,
             after,
             include_deleted,
-            query.page_token.as_deref(),
+            crate::params::page_token(query.page_token.as_deref())?.as_ref(),
             query.size,
         )
         .await?;

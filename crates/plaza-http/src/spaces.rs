@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{MethodRouter, get, post};
 use plaza_core::CoreError;
-use plaza_core::spaces::{Invitee, ListPage, ListParams, Preference, SpaceUpdate};
+use plaza_core::spaces::{Invitee, ListPage, Preference, SpaceUpdate};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -552,6 +552,24 @@ struct ListQuery {
     sort_by: Option<String>,
 }
 
+impl ListQuery {
+    fn raw(&self) -> crate::params::RawListing<'_> {
+        crate::params::RawListing {
+            size: self.size.as_deref(),
+            page: self.page.as_deref(),
+            search: self.search.as_deref(),
+            topicstatus: self.topicstatus.as_deref(),
+            topictype: self.topictype.as_deref(),
+            filtertype: self.filtertype.as_deref(),
+            includedeleted: self.includedeleted.as_deref(),
+            pageref: self.pageref.as_deref(),
+            after: self.after.as_deref(),
+            page_token: self.page_token.as_deref(),
+            sort_by: self.sort_by.as_deref(),
+        }
+    }
+}
+
 /// A listing URL with `changes` applied to the request's parameters.
 fn listing_url(path: &str, query: &ListQuery, changes: &[(&str, Option<String>)]) -> String {
     let mut pairs: Vec<(&str, String)> = [
@@ -598,19 +616,7 @@ async fn list(
     axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let params = ListParams {
-        size: query.size.clone(),
-        page: query.page.clone(),
-        search: query.search.clone(),
-        topicstatus: query.topicstatus.clone(),
-        topictype: query.topictype.clone(),
-        filtertype: query.filtertype.clone(),
-        includedeleted: query.includedeleted.clone(),
-        pageref: query.pageref.clone(),
-        after: query.after.clone(),
-        page_token: query.page_token.clone(),
-        sort_by: query.sort_by.clone(),
-    };
+    let params = crate::params::listing(query.raw())?;
     let page: ListPage = state.spaces.list(&principal, &params).await?;
     let base = base_url(&state, &headers);
     let data: Vec<Value> = page.items.iter().map(|item| wire::listed_space(item, &base)).collect();
@@ -619,7 +625,7 @@ async fn list(
     let mut body = json!({"data": data, "total": data.len()});
     match page.page_mode {
         Some((next_page, range)) => {
-            let current: u32 = query.page.as_deref().and_then(|p| p.parse().ok()).unwrap_or(0);
+            let current: u32 = params.page.unwrap_or(0);
             let page_url = |number: u32| {
                 listing_url(
                     path,

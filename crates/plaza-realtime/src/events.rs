@@ -9,7 +9,7 @@ use plaza_core::limits::rate_limited;
 use plaza_core::meetings::MediaInput;
 use plaza_core::messages::NewMessage;
 use plaza_core::{CoreError, ErrorCode, ObjectId};
-use plaza_http::wire;
+use plaza_http::{message_input, wire};
 use serde_json::{Map, Value, json};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
@@ -216,21 +216,21 @@ async fn send_message<A: Adapter>(
         );
         return fail(error, Some("app.event.channel.subscription.required"));
     }
-    let content = payload.get("content").and_then(Value::as_object).cloned().unwrap_or_default();
     let parent_id = payload
         .get("parentMsg")
         .and_then(|p| p.get("_id"))
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let top_level: Map<String, Value> = payload.clone();
-    let input = NewMessage {
-        space_id,
-        category: payload.get("category").and_then(Value::as_str).unwrap_or("chat").to_owned(),
-        content,
-        top_level,
-        parent_id,
-        origin: Some(socket_room(&socket)),
+    let category = payload.get("category").and_then(Value::as_str);
+    let content = payload.get("content").and_then(Value::as_object).cloned().unwrap_or_default();
+    let read = message_input::category(category)
+        .and_then(|category| Ok((category, message_input::content(content, &payload, category)?)));
+    let (category, content) = match read {
+        Ok(read) => read,
+        Err(error) => return fail(error, None),
     };
+    let origin = Some(socket_room(&socket));
+    let input = NewMessage { space_id, category, content, parent_id, origin };
     match state.messages.send(&principal, input).await {
         Ok(view) => {
             state.metrics.message_persisted("socket");

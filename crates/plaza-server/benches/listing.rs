@@ -130,26 +130,22 @@ async fn bench(name: &str, database: TestDatabase) -> anyhow::Result<()> {
     let (space, membership) =
         at_depth.first().ok_or_else(|| anyhow::anyhow!("no item at depth"))?;
     let cursor = ListingCursor { time: membership.activity_at.millis(), id: space.id };
-    let token = PageToken { forward: true, time: cursor.time, id: cursor.id.to_string() }.encode();
+    let token = PageToken { forward: true, time: cursor.time, id: cursor.id.to_string() };
 
-    let size = Some(PAGE.to_string());
+    let size = Some(PAGE);
     let cases = [
-        ("first page", ListParams { size: size.clone(), ..Default::default() }),
+        ("first page", ListParams { size, ..Default::default() }),
         (
             "keyset page at 9 500 (pageToken)",
-            ListParams { size: size.clone(), page_token: Some(token), ..Default::default() },
+            ListParams { size, page_token: Some(token), ..Default::default() },
         ),
         (
             "offset page at 9 500 (page=190)",
-            ListParams {
-                size: size.clone(),
-                page: Some((DEPTH / PAGE).to_string()),
-                ..Default::default()
-            },
+            ListParams { size, page: Some(DEPTH / PAGE), ..Default::default() },
         ),
         (
             "search page (regex, scans)",
-            ListParams { size: size.clone(), search: Some("space 9".into()), ..Default::default() },
+            ListParams { size, search: Some("space 9".into()), ..Default::default() },
         ),
     ];
     for (label, params) in cases {

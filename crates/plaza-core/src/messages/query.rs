@@ -6,7 +6,8 @@ use plaza_db::{
     Timestamp,
 };
 
-use super::{MAX_PAGE, MessageService, MessageView, not_found};
+use super::{MAX_PAGE, MessageService, MessageView};
+pub use crate::content::TaskState;
 use crate::identity::Principal;
 use crate::spaces::listing::PageToken;
 use crate::{CoreError, CoreResult};
@@ -16,30 +17,54 @@ const MAX_SEARCH: usize = 200;
 /// Spaces one `/users/me/messages` request may name.
 pub const MAX_SPACE_LIST: usize = 15;
 
-/// The raw parameters of a history request (`messages/query`, `/ideas`, `/tasks`,
-/// comments), validated here so that every transport reads them the same way.
-#[derive(Debug, Clone, Default)]
+/// What a history request asks (`messages/query`, `/ideas`, `/tasks`, comments, the
+/// cross-space lists), parsed by the transport; the limits are checked here.
+#[derive(Debug, Clone)]
 pub struct HistoryParams {
     pub size: Option<u32>,
-    /// `refTime`: ISO-8601 or epoch milliseconds.
-    pub ref_time: Option<String>,
-    /// `before` or `after` `refTime` (`after` when `refTime` is given).
-    pub direction: Option<String>,
-    /// A comma-separated list of `chat`, `idea`, `task`; all when absent.
-    pub category: Option<String>,
-    /// `none` (not comments: the default), `idea`, `task` (comments on posts or on
-    /// tasks), or `any`.
-    pub parent_category: Option<String>,
-    pub file_only: Option<String>,
-    pub chat_only: Option<String>,
+    /// Read from this time (`refTime`), in `direction`.
+    pub ref_time: Option<Timestamp>,
+    pub direction: Direction,
+    /// The categories to show; all of them when empty.
+    pub categories: Vec<MessageCategory>,
+    /// Which messages by thread: top-level ones (the default), comments on posts or
+    /// tasks, comments on one message, or any.
+    pub thread: Thread,
+    pub files_only: bool,
+    /// Chats only (narrows `categories`).
+    pub chat_only: bool,
+    /// Text to look for (case-insensitive).
     pub search: Option<String>,
     /// `nextRefObjId`: the page older than this message.
-    pub older_than: Option<String>,
+    pub older_than: Option<ObjectId>,
     /// `prevRefObjId`: the page newer than this message.
-    pub newer_than: Option<String>,
-    pub page_token: Option<String>,
-    /// Comments on this post or task only.
-    pub parent: Option<String>,
+    pub newer_than: Option<ObjectId>,
+    pub page_token: Option<PageToken>,
+}
+
+impl Default for HistoryParams {
+    fn default() -> Self {
+        HistoryParams {
+            size: None,
+            ref_time: None,
+            direction: Direction::After,
+            categories: Vec::new(),
+            thread: Thread::TopLevel,
+            files_only: false,
+            chat_only: false,
+            search: None,
+            older_than: None,
+            newer_than: None,
+            page_token: None,
+        }
+    }
+}
+
+/// Which side of `refTime` a page reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Before,
+    After,
 }
 
 /// A page of messages, newest first, and where the neighbouring pages start.
@@ -55,11 +80,11 @@ pub struct HistoryPage {
 
 /// Whose messages a cross-space listing shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mine<'a> {
+pub enum Mine {
     /// Posts the caller wrote.
     Ideas,
-    /// Tasks assigned to the caller, optionally with one status.
-    Tasks { status: Option<&'a str> },
+    /// Tasks assigned to the caller, optionally in one state.
+    Tasks { status: Option<TaskState> },
     /// Messages (comments included) with file attachments.
     Attachments,
 }
@@ -74,28 +99,18 @@ pub struct ChangesPage {
     pub skipped: Vec<String>,
 }
 
-/// `yes`, `y`, `true`, `1` and their opposites, as the Spaces docs spell them.
-fn yes(name: &str, value: Option<&str>) -> CoreResult<bool> {
-    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("" | "no" | "n" | "false" | "0") => Ok(false),
-        Some("yes" | "y" | "true" | "1") => Ok(true),
-        Some(_) => Err(CoreError::invalid(name, "must be yes or no")),
+/// The categories asked for, each once; every category when none is named.
+fn categories(asked: &[MessageCategory]) -> Vec<MessageCategory> {
+    if asked.is_empty() {
+        return MessageCategory::ALL.to_vec();
     }
-}
-
-fn categories(list: Option<&str>) -> CoreResult<Vec<MessageCategory>> {
-    let Some(list) = list.filter(|l| !l.trim().is_empty()) else {
-        return Ok(MessageCategory::ALL.to_vec());
-    };
     let mut categories = Vec::new();
-    for name in list.split(',') {
-        let category = MessageCategory::parse(name.trim())
-            .ok_or_else(|| CoreError::invalid("category", "must be chat, idea, task or meeting"))?;
-        if !categories.contains(&category) {
-            categories.push(category);
+    for category in asked {
+        if !categories.contains(category) {
+            categories.push(*category);
         }
     }
-    Ok(categories)
+    categories
 }
 
 fn search(text: Option<&str>) -> CoreResult<Option<String>> {
@@ -134,11 +149,10 @@ impl MessageService {
     async fn position_of(
         &self,
         field: &str,
-        id: &str,
+        id: ObjectId,
         space_id: Option<ObjectId>,
     ) -> CoreResult<(Timestamp, ObjectId)> {
         let invalid = || CoreError::invalid(field, "is not a message of this listing");
-        let id: ObjectId = id.parse().map_err(|_| invalid())?;
         let anchor = self.store.message(id).await?.ok_or_else(invalid)?;
         if space_id.is_some_and(|space| anchor.space_id != space) {
             return Err(invalid());
@@ -151,28 +165,22 @@ impl MessageService {
         params: &HistoryParams,
         space_id: Option<ObjectId>,
     ) -> CoreResult<Anchor> {
-        fn given(v: &Option<String>) -> Option<&str> {
-            v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-        }
-        if let Some(id) = given(&params.older_than) {
+        if let Some(id) = params.older_than {
             return Ok(Anchor::Before(self.position_of("nextRefObjId", id, space_id).await?));
         }
-        if let Some(id) = given(&params.newer_than) {
+        if let Some(id) = params.newer_than {
             return Ok(Anchor::After(self.position_of("prevRefObjId", id, space_id).await?));
         }
-        if let Some(token) = given(&params.page_token) {
-            let (forward, cursor) = PageToken::decode(token)?;
+        if let Some(token) = &params.page_token {
+            let (forward, cursor) = token.position()?;
             let position = (Timestamp::from_millis(cursor.time), cursor.id);
             return Ok(if forward { Anchor::After(position) } else { Anchor::Before(position) });
         }
-        let Some(ref_time) = given(&params.ref_time) else { return Ok(Anchor::Newest) };
-        let at = Timestamp::parse(ref_time)
-            .map_err(|_| CoreError::invalid("refTime", "must be an ISO-8601 time or epoch ms"))?;
-        match params.direction.as_deref().map(str::trim).unwrap_or("after") {
-            "after" | "" => Ok(Anchor::After(time_position(at, true))),
-            "before" => Ok(Anchor::Before(time_position(at, false))),
-            _ => Err(CoreError::invalid("direction", "must be before or after")),
-        }
+        let Some(at) = params.ref_time else { return Ok(Anchor::Newest) };
+        Ok(match params.direction {
+            Direction::After => Anchor::After(time_position(at, true)),
+            Direction::Before => Anchor::Before(time_position(at, false)),
+        })
     }
 
     /// Runs `query` from `anchor`, one extra row telling whether more lie beyond, and
@@ -225,28 +233,13 @@ impl MessageService {
         let since = Self::reads_since(&space, &membership, party.anonymous);
         let size = page_size(params.size, 30);
         let mut query = MessageQuery::in_space(space.id, since, size);
-        query.categories = categories(params.category.as_deref())?;
-        if yes("chatmsg_only", params.chat_only.as_deref())? {
+        query.categories = categories(&params.categories);
+        if params.chat_only {
             query.categories.retain(|c| *c == MessageCategory::Chat);
         }
-        query.files_only = yes("file_only", params.file_only.as_deref())?;
+        query.files_only = params.files_only;
         query.search = search(params.search.as_deref())?;
-        query.thread = match params.parent_category.as_deref().map(str::trim) {
-            None | Some("" | "none") => Thread::TopLevel,
-            Some("idea") => Thread::CommentsOnCategory(MessageCategory::Idea),
-            Some("task") => Thread::CommentsOnCategory(MessageCategory::Task),
-            Some("any" | "all") => Thread::Any,
-            Some(_) => {
-                return Err(CoreError::invalid(
-                    "parentmsg_category",
-                    "must be none, idea, task or any",
-                ));
-            }
-        };
-        if let Some(parent) = &params.parent {
-            let parent: ObjectId = parent.parse().map_err(|_| not_found())?;
-            query.thread = Thread::CommentsOn(parent);
-        }
+        query.thread = params.thread;
         let anchor = self.anchor(params, Some(space.id)).await?;
         let (records, older, newer) = self.page(query, anchor).await?;
         let views = self.with_senders(records).await?;
@@ -258,7 +251,7 @@ impl MessageService {
     pub async fn mine(
         &self,
         principal: &Principal,
-        which: Mine<'_>,
+        which: Mine,
         params: &HistoryParams,
     ) -> CoreResult<HistoryPage> {
         let me = principal.user_id();
@@ -276,14 +269,7 @@ impl MessageService {
             Mine::Tasks { status } => {
                 query.categories = vec![MessageCategory::Task];
                 query.assignee = Some(me);
-                query.task_status = match status.map(str::trim) {
-                    None | Some("" | "all") => None,
-                    Some("pending" | "0") => Some("pending".to_owned()),
-                    Some("completed" | "complete" | "1") => Some("completed".to_owned()),
-                    Some(_) => {
-                        return Err(CoreError::invalid("status", "must be pending or completed"));
-                    }
-                };
+                query.task_status = status.map(|state| state.as_str().to_owned());
             }
         }
         let anchor = self.anchor(params, None).await?;
@@ -300,7 +286,7 @@ impl MessageService {
         space_ids: &[String],
         after: Option<Timestamp>,
         include_deleted: bool,
-        page_token: Option<&str>,
+        page_token: Option<&PageToken>,
         size: Option<u32>,
     ) -> CoreResult<ChangesPage> {
         if space_ids.is_empty() || space_ids.len() > MAX_SPACE_LIST {
@@ -337,9 +323,9 @@ impl MessageService {
             newest_first: false,
             ..MessageQuery::new(MessageScope::Spaces(scopes), size)
         };
-        query.after = match page_token.map(str::trim).filter(|t| !t.is_empty()) {
+        query.after = match page_token {
             Some(token) => {
-                let (_, cursor) = PageToken::decode(token)?;
+                let (_, cursor) = token.position()?;
                 Some((Timestamp::from_millis(cursor.time), cursor.id))
             }
             None => after.map(|at| time_position(at, true)),
@@ -358,16 +344,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flags_and_filters_parse_as_the_docs_spell_them() {
-        assert!(yes("f", Some("Y")).unwrap());
-        assert!(yes("f", Some("yes")).unwrap());
-        assert!(!yes("f", None).unwrap());
-        assert!(yes("f", Some("maybe")).is_err());
-        assert_eq!(
-            categories(Some("task, chat,task")).unwrap(),
-            [MessageCategory::Task, MessageCategory::Chat]
-        );
-        assert!(categories(Some("poll")).is_err());
+    fn filters_are_normalised() {
+        use MessageCategory::{Chat, Task};
+        assert_eq!(categories(&[Task, Chat, Task]), [Task, Chat]);
+        assert_eq!(categories(&[]), MessageCategory::ALL);
         assert_eq!(search(Some("  Hello ")).unwrap().as_deref(), Some("hello"));
         assert!(search(Some(&"x".repeat(201))).is_err());
         let (at, first) = time_position(Timestamp::from_millis(5), false);

@@ -14,27 +14,56 @@ use crate::identity::Principal;
 use crate::{CoreError, CoreResult};
 
 const DEFAULT_SIZE: u32 = 10;
-const MAX_SIZE: u32 = 50;
+/// Spaces one listing page holds at most.
+pub const MAX_LIST_SIZE: u32 = 50;
 const MAX_PATTERN: usize = 256;
 /// How many rows one scan step reads while a search filters them.
 const SEARCH_BATCH: u32 = 200;
 /// Members shown with each listed space.
 const PREVIEW_MEMBERS: u32 = 10;
 
-/// The raw query parameters, as clients send them.
-#[derive(Debug, Clone, Default)]
+/// What a caller asks of the listing. The transport parses the Spaces query spelling
+/// (`topictype=all`, `filtertype=pinned`, `topicstatus=1`, ...) into these; the rules
+/// that are Plaza's own (page sizes, what combines, search patterns) are checked here.
+#[derive(Debug, Clone)]
 pub struct ListParams {
-    pub size: Option<String>,
-    pub page: Option<String>,
+    /// Spaces per page (`None`: the default); 0 is refused, more than the maximum is cut.
+    pub size: Option<u32>,
+    /// A page number: numbered pages instead of keyset pages.
+    pub page: Option<u32>,
+    /// A case-insensitive regular expression over titles (and direct partners' names).
     pub search: Option<String>,
-    pub topicstatus: Option<String>,
-    pub topictype: Option<String>,
-    pub filtertype: Option<String>,
-    pub includedeleted: Option<String>,
-    pub pageref: Option<String>,
-    pub after: Option<String>,
-    pub page_token: Option<String>,
-    pub sort_by: Option<String>,
+    pub statuses: Vec<SpaceStatus>,
+    pub kinds: Vec<SpaceKind>,
+    pub pinned_only: bool,
+    pub include_deleted: bool,
+    /// Only spaces changed after this time.
+    pub after: Option<Timestamp>,
+    /// A counter echoed in the page URLs.
+    pub pageref: Option<i64>,
+    /// Where to continue, from a previous page.
+    pub page_token: Option<PageToken>,
+    /// Ordered by the last message rather than by activity.
+    pub by_last_message: bool,
+}
+
+impl Default for ListParams {
+    /// The listing a client gets with no parameters: active group spaces.
+    fn default() -> Self {
+        ListParams {
+            size: None,
+            page: None,
+            search: None,
+            statuses: vec![SpaceStatus::Active],
+            kinds: vec![SpaceKind::Group],
+            pinned_only: false,
+            include_deleted: false,
+            after: None,
+            pageref: None,
+            page_token: None,
+            by_last_message: false,
+        }
+    }
 }
 
 /// The opaque `pageToken`: base64url JSON naming the item to continue from.
@@ -54,12 +83,24 @@ impl PageToken {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
-    pub(crate) fn decode(text: &str) -> CoreResult<(bool, ListingCursor)> {
-        let invalid = || CoreError::invalid("pageToken", "is not a token this server issued");
-        let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| invalid())?;
-        let token: PageToken = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        let id: ObjectId = token.id.parse().map_err(|_| invalid())?;
-        Ok((token.forward, ListingCursor { time: token.time, id }))
+    /// Reads a token this server issued; anything else is refused as `pageToken`.
+    pub fn decode(text: &str) -> CoreResult<PageToken> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim().trim_end_matches('='))
+            .map_err(|_| Self::invalid())?;
+        let token: PageToken = serde_json::from_slice(&bytes).map_err(|_| Self::invalid())?;
+        token.position()?;
+        Ok(token)
+    }
+
+    fn invalid() -> CoreError {
+        CoreError::invalid("pageToken", "is not a token this server issued")
+    }
+
+    /// Which way the token points, and the item it names.
+    pub(crate) fn position(&self) -> CoreResult<(bool, ListingCursor)> {
+        let id: ObjectId = self.id.parse().map_err(|_| Self::invalid())?;
+        Ok((self.forward, ListingCursor { time: self.time, id }))
     }
 }
 
@@ -83,15 +124,6 @@ pub struct ListPage {
     pub next: Option<PageToken>,
     pub previous: Option<PageToken>,
     pub pageref: Option<i64>,
-}
-
-fn flag(name: &str, value: Option<&str>) -> CoreResult<bool> {
-    match value.map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(false),
-        Some(v) if v.is_empty() || v == "false" || v == "0" => Ok(false),
-        Some(v) if v == "true" || v == "1" => Ok(true),
-        Some(_) => Err(CoreError::invalid(name, "must be true or false")),
-    }
 }
 
 /// Compiles a user's search pattern safely: Rust regexes run in linear time, and the
@@ -124,123 +156,50 @@ pub(crate) struct Parsed {
 }
 
 pub(crate) fn parse(params: &ListParams) -> CoreResult<Parsed> {
-    let size = match params.size.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let size = match params.size {
         None => DEFAULT_SIZE,
-        Some(text) => match text.parse::<u32>() {
-            Ok(0) | Err(_) => {
-                return Err(CoreError::invalid("size", format!("must be 1 to {MAX_SIZE}")));
-            }
-            Ok(n) => n.min(MAX_SIZE),
-        },
+        Some(0) => return Err(CoreError::invalid("size", format!("must be 1 to {MAX_LIST_SIZE}"))),
+        Some(n) => n.min(MAX_LIST_SIZE),
     };
-    let page = match params.page.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => Some(
-            text.parse::<u32>()
-                .map_err(|_| CoreError::invalid("page", "must be a page number from 0"))?,
-        ),
-    };
-    let present = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
-    if page.is_some()
-        && (present(&params.after) || present(&params.pageref) || present(&params.page_token))
+    if params.page.is_some()
+        && (params.after.is_some() || params.pageref.is_some() || params.page_token.is_some())
     {
         return Err(CoreError::invalid(
             "page",
             "cannot be combined with after, pageref or pageToken",
         ));
     }
-    let statuses = match params.topicstatus.as_deref().map(str::trim).unwrap_or("0") {
-        "" | "0" => vec![SpaceStatus::Active],
-        "1" => vec![SpaceStatus::Archived],
-        "2" => vec![SpaceStatus::Deleted],
-        "all" => SpaceStatus::ALL.to_vec(),
-        _ => return Err(CoreError::invalid("topicstatus", "must be 0, 1 or all")),
-    };
-    // `filtertype` is a set (clients repeat it): `pinned`, and space types, which
-    // clients also send there (`filtertype=group&filtertype=direct`) and which then
-    // choose the kinds when `topictype` does not.
-    let mut pinned_only = false;
-    let mut filter_types = Vec::new();
-    for part in params.filtertype.as_deref().unwrap_or_default().split(',') {
-        match part.trim().to_ascii_lowercase().as_str() {
-            "" => {}
-            "pinned" => pinned_only = true,
-            kind @ ("group" | "direct" | "personal" | "all") => filter_types.push(kind.to_owned()),
-            _ => {
-                return Err(CoreError::invalid(
-                    "filtertype",
-                    "must be pinned or a space type (group, direct, personal, all)",
-                ));
-            }
-        }
-    }
-    let types = match params.topictype.as_deref() {
-        Some(types) => types.to_owned(),
-        None if !filter_types.is_empty() => filter_types.join(","),
-        None => "group".to_owned(),
-    };
     let mut kinds = Vec::new();
-    for part in types.split(',') {
-        let part = part.trim().to_ascii_lowercase();
-        let add: &[SpaceKind] = match part.as_str() {
-            "" | "group" => &[SpaceKind::Group],
-            "direct" => &[SpaceKind::Direct],
-            "personal" => &[SpaceKind::Personal],
-            "all" => &[SpaceKind::Group, SpaceKind::Direct],
-            _ => {
-                return Err(CoreError::invalid(
-                    "topictype",
-                    "must be group, direct, personal or all (or a comma list)",
-                ));
-            }
-        };
-        for kind in add {
-            if !kinds.contains(kind) {
-                kinds.push(*kind);
-            }
+    for kind in &params.kinds {
+        if !kinds.contains(kind) {
+            kinds.push(*kind);
         }
     }
-    let by_last_message = match params.sort_by.as_deref().map(str::trim) {
-        None | Some("") => false,
-        Some("lastMessage.modified") => true,
-        Some(_) => return Err(CoreError::invalid("sortBy", "must be lastMessage.modified")),
-    };
-    let after = match params.after.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => Some(
-            Timestamp::parse(text)
-                .map_err(|_| CoreError::invalid("after", "must be epoch milliseconds"))?,
-        ),
-    };
-    let pageref = match params.pageref.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => Some(
-            text.parse::<i64>().map_err(|_| CoreError::invalid("pageref", "must be an integer"))?,
-        ),
+    if kinds.is_empty() {
+        kinds.push(SpaceKind::Group);
+    }
+    let statuses = if params.statuses.is_empty() {
+        vec![SpaceStatus::Active]
+    } else {
+        params.statuses.clone()
     };
     let search =
         params.search.as_deref().filter(|s| !s.is_empty()).map(search_regex).transpose()?;
-    let token = params
-        .page_token
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(PageToken::decode)
-        .transpose()?;
+    let token = params.page_token.as_ref().map(PageToken::position).transpose()?;
     Ok(Parsed {
         size,
-        page,
+        page: params.page,
         search,
         filter: ListingFilter {
             kinds,
             statuses,
-            pinned_only,
-            include_deleted: flag("includedeleted", params.includedeleted.as_deref())?,
-            after,
-            by_last_message,
+            pinned_only: params.pinned_only,
+            include_deleted: params.include_deleted,
+            after: params.after,
+            by_last_message: params.by_last_message,
         },
         token,
-        pageref,
+        pageref: params.pageref,
     })
 }
 
@@ -455,7 +414,7 @@ mod tests {
     fn page_tokens_round_trip_and_reject_forgeries() {
         let id = ObjectId::new();
         let token = PageToken { forward: true, time: 42, id: id.to_string() };
-        let (forward, cursor) = PageToken::decode(&token.encode()).unwrap();
+        let (forward, cursor) = PageToken::decode(&token.encode()).unwrap().position().unwrap();
         assert!(forward);
         assert_eq!(cursor, ListingCursor { time: 42, id });
         assert!(PageToken::decode("not base64 !").is_err());
@@ -473,45 +432,29 @@ mod tests {
     }
 
     #[test]
-    fn parameters_are_validated() {
+    fn plazas_own_rules_are_checked() {
         let bad = |params: ListParams| parse(&params).err().map(|e| e.fields[0].field.clone());
         assert_eq!(
-            bad(ListParams { size: Some("0".into()), ..Default::default() }).as_deref(),
+            bad(ListParams { size: Some(0), ..Default::default() }).as_deref(),
             Some("size")
         );
+        assert_eq!(parse(&ListParams { size: Some(500), ..Default::default() }).unwrap().size, 50);
+        let token = PageToken { forward: true, time: 1, id: ObjectId::new().to_string() };
         assert_eq!(
-            bad(ListParams { size: Some("x".into()), ..Default::default() }).as_deref(),
-            Some("size")
-        );
-        assert_eq!(
-            parse(&ListParams { size: Some("500".into()), ..Default::default() }).unwrap().size,
-            50
-        );
-        assert_eq!(
-            bad(ListParams {
-                page: Some("1".into()),
-                page_token: Some("x".into()),
-                ..Default::default()
-            })
-            .as_deref(),
+            bad(ListParams { page: Some(1), page_token: Some(token), ..Default::default() })
+                .as_deref(),
             Some("page")
         );
         assert_eq!(
-            bad(ListParams { topicstatus: Some("3".into()), ..Default::default() }).as_deref(),
-            Some("topicstatus")
+            bad(ListParams { search: Some("[".into()), ..Default::default() }).as_deref(),
+            Some("search")
         );
-        assert_eq!(
-            bad(ListParams { topictype: Some("group,odd".into()), ..Default::default() })
-                .as_deref(),
-            Some("topictype")
-        );
-        assert_eq!(
-            bad(ListParams { sort_by: Some("title".into()), ..Default::default() }).as_deref(),
-            Some("sortBy")
-        );
-        let all =
-            parse(&ListParams { topictype: Some("all,personal".into()), ..Default::default() })
-                .unwrap();
-        assert_eq!(all.filter.kinds, [SpaceKind::Group, SpaceKind::Direct, SpaceKind::Personal]);
+        let kinds = vec![SpaceKind::Direct, SpaceKind::Direct, SpaceKind::Group];
+        let parsed = parse(&ListParams { kinds, ..Default::default() }).unwrap();
+        assert_eq!(parsed.filter.kinds, [SpaceKind::Direct, SpaceKind::Group]);
+        let none = parse(&ListParams { kinds: vec![], statuses: vec![], ..Default::default() });
+        let none = none.unwrap();
+        assert_eq!(none.filter.kinds, [SpaceKind::Group]);
+        assert_eq!(none.filter.statuses, [SpaceStatus::Active]);
     }
 }
