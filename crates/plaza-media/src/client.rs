@@ -1,0 +1,517 @@
+//! A Rust WebRTC client on str0m, for tests and load tools: it binds its own UDP socket,
+//! makes the offer (full ICE, the controlling side), publishes generated media — 20 ms
+//! Opus-shaped audio frames carrying an audio level, and VP8-shaped video (a keyframe at
+//! start, on request and every two seconds, delta frames otherwise) — and counts what it
+//! receives per publisher. No codec runs: the payloads only have the shape (VP8 frame tag,
+//! keyframe start code) that the SFU and a receiver's depacketizer look at.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::Mid;
+use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, MediaTime};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use thiserror::Error;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::TrackKind;
+
+/// One audio frame every 20 ms, as browsers send Opus.
+const AUDIO_FRAME: Duration = Duration::from_millis(20);
+/// 25 frames a second keeps a test machine's CPU for the SFU, not the client.
+const VIDEO_FRAME: Duration = Duration::from_millis(40);
+/// A keyframe this often even unasked, as encoders do.
+const KEYFRAME_EVERY: u64 = 50;
+const AUDIO_PAYLOAD_BYTES: usize = 80;
+const VIDEO_KEYFRAME_BYTES: usize = 3000;
+const VIDEO_DELTA_BYTES: usize = 800;
+
+/// What the client publishes.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Publish a microphone track.
+    pub audio: bool,
+    /// Publish a camera track.
+    pub video: bool,
+    /// The audio level written in every audio packet (0 loudest, -127 silence).
+    pub audio_level_dbov: i8,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions { audio: true, video: true, audio_level_dbov: -30 }
+    }
+}
+
+/// What arrived from one publisher's track.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Received {
+    /// Frames (for audio: packets).
+    pub frames: u64,
+    /// Payload bytes.
+    pub bytes: u64,
+    /// VP8 keyframes among the frames.
+    pub keyframes: u64,
+}
+
+/// The client's counters.
+#[derive(Debug, Clone, Default)]
+pub struct ClientStats {
+    /// ICE and DTLS are up.
+    pub connected: bool,
+    /// Received media by publisher (the stream id the server gave the m-line) and kind.
+    pub received: HashMap<(String, TrackKind), Received>,
+    /// Audio frames written.
+    pub sent_audio: u64,
+    /// Video frames written.
+    pub sent_video: u64,
+    /// Keyframe requests (PLI/FIR) the server sent us.
+    pub keyframe_requests: u64,
+}
+
+impl ClientStats {
+    /// What arrived from `publisher`'s audio or video so far.
+    pub fn received(&self, publisher: &str, kind: TrackKind) -> Received {
+        self.received.get(&(publisher.to_owned(), kind)).copied().unwrap_or_default()
+    }
+}
+
+/// A refusal by the client's own WebRTC stack (its SDP was refused, or it has stopped).
+#[derive(Debug, Error)]
+#[error("test client: {0}")]
+pub struct ClientError(String);
+
+type Reply<T> = oneshot::Sender<Result<T, ClientError>>;
+
+enum Command {
+    CreateOffer(Reply<String>),
+    AcceptAnswer(String, Reply<()>),
+    AcceptOffer(String, Reply<String>),
+    RequestKeyframe(String, Reply<()>),
+    SetAudioLevel(i8),
+}
+
+/// A running client. Dropping it stops it (its socket closes, its session times out at
+/// the server unless left first).
+pub struct MediaClient {
+    commands: mpsc::UnboundedSender<Command>,
+    stats: Arc<Mutex<ClientStats>>,
+    local_addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for MediaClient {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl MediaClient {
+    /// Binds a socket on 127.0.0.1 and starts the client's task.
+    pub async fn start(options: ClientOptions) -> std::io::Result<MediaClient> {
+        let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        let local_addr = socket.local_addr()?;
+        let mut rtc = Rtc::builder().build(Instant::now());
+        let candidate = Candidate::host(local_addr, "udp")
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        rtc.add_local_candidate(candidate);
+        let stats = Arc::new(Mutex::new(ClientStats::default()));
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let now = Instant::now();
+        let task = ClientTask {
+            rtc,
+            socket,
+            local_addr,
+            audio_level: options.audio_level_dbov,
+            options,
+            stats: stats.clone(),
+            pending: None,
+            audio_mid: None,
+            video_mid: None,
+            offered_mids: Vec::new(),
+            next_audio: now,
+            next_video: now,
+            audio_frames: 0,
+            video_frames: 0,
+            keyframe_wanted: true,
+            next_timeout: now,
+        };
+        let task = tokio::spawn(task.run(receiver));
+        Ok(MediaClient { commands, stats, local_addr, task })
+    }
+
+    /// The client's UDP address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The offer to send to the server: the tracks chosen in [`ClientOptions`] as
+    /// send-only m-lines, or a data channel when publishing nothing (an offer needs one
+    /// m-line at least).
+    pub async fn create_offer(&self) -> Result<String, ClientError> {
+        self.request(Command::CreateOffer).await
+    }
+
+    /// Applies the server's answer to [`MediaClient::create_offer`].
+    pub async fn accept_answer(&self, sdp: &str) -> Result<(), ClientError> {
+        let sdp = sdp.to_owned();
+        self.request(|reply| Command::AcceptAnswer(sdp, reply)).await
+    }
+
+    /// Answers a server offer (tracks of others to receive, or to stop).
+    pub async fn accept_offer(&self, sdp: &str) -> Result<String, ClientError> {
+        let sdp = sdp.to_owned();
+        self.request(|reply| Command::AcceptOffer(sdp, reply)).await
+    }
+
+    /// Sends a PLI for the video received from `publisher`, as a browser whose decoder
+    /// lost the picture does.
+    pub async fn request_keyframe(&self, publisher: &str) -> Result<(), ClientError> {
+        let publisher = publisher.to_owned();
+        self.request(|reply| Command::RequestKeyframe(publisher, reply)).await
+    }
+
+    /// Changes the audio level written in the next audio packets.
+    pub fn set_audio_level(&self, level_dbov: i8) {
+        let _ = self.commands.send(Command::SetAudioLevel(level_dbov));
+    }
+
+    /// A copy of the counters now.
+    pub fn stats(&self) -> ClientStats {
+        lock(&self.stats).clone()
+    }
+
+    /// Waits until `condition` holds for the counters, checking every 10 ms; after
+    /// `timeout`, returns the last counters as the error.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        condition: impl Fn(&ClientStats) -> bool,
+    ) -> Result<ClientStats, ClientStats> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let stats = self.stats();
+            if condition(&stats) {
+                return Ok(stats);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(stats);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn request<T>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, ClientError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || ClientError("the client has stopped".into());
+        self.commands.send(command(reply)).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn lock(stats: &Mutex<ClientStats>) -> MutexGuard<'_, ClientStats> {
+    stats.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+struct ClientTask {
+    rtc: Rtc,
+    socket: UdpSocket,
+    local_addr: SocketAddr,
+    options: ClientOptions,
+    audio_level: i8,
+    stats: Arc<Mutex<ClientStats>>,
+    pending: Option<SdpPendingOffer>,
+    audio_mid: Option<Mid>,
+    video_mid: Option<Mid>,
+    /// The m-lines the server added (others' tracks).
+    offered_mids: Vec<Mid>,
+    next_audio: Instant,
+    next_video: Instant,
+    audio_frames: u64,
+    video_frames: u64,
+    keyframe_wanted: bool,
+    next_timeout: Instant,
+}
+
+enum Wake {
+    Command(Option<Command>),
+    Datagram(std::io::Result<(usize, SocketAddr)>),
+    Timer,
+}
+
+impl ClientTask {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut buffer = vec![0u8; 2048];
+        loop {
+            if !self.drain().await {
+                return;
+            }
+            let deadline = self.next_deadline();
+            let wake = tokio::select! {
+                command = commands.recv() => Wake::Command(command),
+                received = self.socket.recv_from(&mut buffer) => Wake::Datagram(received),
+                () = tokio::time::sleep_until(deadline.into()) => Wake::Timer,
+            };
+            // One mutation of the `Rtc` per turn, then drain (str0m's invariant).
+            match wake {
+                Wake::Command(None) => return,
+                Wake::Command(Some(command)) => self.handle_command(command),
+                Wake::Datagram(Ok((len, source))) => {
+                    let Ok(contents) = buffer[..len].try_into() else { continue };
+                    let receive = Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: self.local_addr,
+                        contents,
+                    };
+                    if self.rtc.handle_input(Input::Receive(Instant::now(), receive)).is_err() {
+                        return;
+                    }
+                }
+                Wake::Datagram(Err(_)) => {}
+                Wake::Timer => self.on_timer(),
+            }
+        }
+    }
+
+    fn connected(&self) -> bool {
+        lock(&self.stats).connected
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let mut deadline = self.next_timeout;
+        if self.connected() {
+            if self.audio_mid.is_some() {
+                deadline = deadline.min(self.next_audio);
+            }
+            if self.video_mid.is_some() {
+                deadline = deadline.min(self.next_video);
+            }
+        }
+        deadline
+    }
+
+    fn on_timer(&mut self) {
+        let now = Instant::now();
+        let connected = self.connected();
+        if connected && self.audio_mid.is_some() && now >= self.next_audio {
+            self.next_audio += AUDIO_FRAME;
+            self.write_audio(now);
+        } else if connected && self.video_mid.is_some() && now >= self.next_video {
+            self.next_video += VIDEO_FRAME;
+            self.write_video(now);
+        } else {
+            let _ = self.rtc.handle_input(Input::Timeout(now));
+        }
+    }
+
+    fn write_audio(&mut self, now: Instant) {
+        let Some(writer) = self.audio_mid.and_then(|mid| self.rtc.writer(mid)) else { return };
+        let Some(pt) =
+            writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt())
+        else {
+            return;
+        };
+        // An Opus TOC byte (CELT, fullband, 20 ms, one frame), then filler.
+        let mut payload = vec![0xFC_u8];
+        payload.extend((0..AUDIO_PAYLOAD_BYTES - 1).map(|i| (i as u64 + self.audio_frames) as u8));
+        let time = MediaTime::new(self.audio_frames * 960, Frequency::FORTY_EIGHT_KHZ);
+        let written = writer.audio_level(self.audio_level, true).write(pt, now, time, payload);
+        if written.is_ok() {
+            self.audio_frames += 1;
+            lock(&self.stats).sent_audio += 1;
+        }
+    }
+
+    fn write_video(&mut self, now: Instant) {
+        let Some(writer) = self.video_mid.and_then(|mid| self.rtc.writer(mid)) else { return };
+        let Some(pt) =
+            writer.payload_params().find(|p| p.spec().codec == Codec::Vp8).map(|p| p.pt())
+        else {
+            return;
+        };
+        let keyframe = self.keyframe_wanted || self.video_frames.is_multiple_of(KEYFRAME_EVERY);
+        let payload = vp8_frame(keyframe, self.video_frames);
+        let time = MediaTime::new(self.video_frames * 3600, Frequency::NINETY_KHZ);
+        if writer.write(pt, now, time, payload).is_ok() {
+            self.video_frames += 1;
+            self.keyframe_wanted &= !keyframe;
+            lock(&self.stats).sent_video += 1;
+        }
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::CreateOffer(reply) => {
+                let mut change = self.rtc.sdp_api();
+                if self.options.audio {
+                    let mid =
+                        change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+                    self.audio_mid = Some(mid);
+                }
+                if self.options.video {
+                    let mid =
+                        change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+                    self.video_mid = Some(mid);
+                }
+                if !self.options.audio && !self.options.video {
+                    change.add_channel("plaza".into());
+                }
+                let result = match change.apply() {
+                    Some((offer, pending)) => {
+                        self.pending = Some(pending);
+                        Ok(offer.to_sdp_string())
+                    }
+                    None => Err(ClientError("nothing to offer".into())),
+                };
+                let _ = reply.send(result);
+            }
+            Command::AcceptAnswer(sdp, reply) => {
+                let result = (|| {
+                    let answer =
+                        SdpAnswer::from_sdp_string(&sdp).map_err(|e| ClientError(e.to_string()))?;
+                    let pending =
+                        self.pending.take().ok_or(ClientError("no offer pending".into()))?;
+                    self.rtc
+                        .sdp_api()
+                        .accept_answer(pending, answer)
+                        .map_err(|e| ClientError(e.to_string()))
+                })();
+                let _ = reply.send(result);
+            }
+            Command::AcceptOffer(sdp, reply) => {
+                let result = SdpOffer::from_sdp_string(&sdp)
+                    .map_err(|e| ClientError(e.to_string()))
+                    .and_then(|offer| {
+                        self.rtc
+                            .sdp_api()
+                            .accept_offer(offer)
+                            .map_err(|e| ClientError(e.to_string()))
+                    })
+                    .map(|answer| answer.to_sdp_string());
+                let _ = reply.send(result);
+            }
+            Command::RequestKeyframe(publisher, reply) => {
+                let _ = reply.send(self.request_keyframe(&publisher));
+            }
+            Command::SetAudioLevel(level) => self.audio_level = level,
+        }
+    }
+
+    fn request_keyframe(&mut self, publisher: &str) -> Result<(), ClientError> {
+        let mid = self
+            .received_video_mid(publisher)
+            .ok_or_else(|| ClientError(format!("no video received from {publisher}")))?;
+        let mut writer = self.rtc.writer(mid).ok_or(ClientError("no writer".into()))?;
+        writer
+            .request_keyframe(None, KeyframeRequestKind::Pli)
+            .map_err(|e| ClientError(e.to_string()))
+    }
+
+    fn received_video_mid(&self, publisher: &str) -> Option<Mid> {
+        self.offered_mids.iter().copied().find(|mid| {
+            self.rtc.media(*mid).is_some_and(|media| {
+                media.kind() == MediaKind::Video && media.stream_id() == publisher
+            })
+        })
+    }
+
+    /// Polls the `Rtc` down to its next timeout; `false` when it has closed.
+    async fn drain(&mut self) -> bool {
+        loop {
+            if !self.rtc.is_alive() {
+                return false;
+            }
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(at)) => {
+                    self.next_timeout = at;
+                    return true;
+                }
+                Ok(Output::Transmit(transmit)) => {
+                    let _ = self.socket.send_to(&transmit.contents, transmit.destination).await;
+                }
+                Ok(Output::Event(event)) => self.handle_event(event),
+                Err(_) => return false,
+            }
+        }
+    }
+
+    fn handle_event(&mut self, event: Event) {
+        match event {
+            Event::Connected => {
+                let now = Instant::now();
+                self.next_audio = now;
+                self.next_video = now;
+                lock(&self.stats).connected = true;
+            }
+            Event::MediaAdded(added) => self.offered_mids.push(added.mid),
+            Event::MediaData(data) => self.count(&data),
+            Event::KeyframeRequest(_) => {
+                self.keyframe_wanted = true;
+                lock(&self.stats).keyframe_requests += 1;
+            }
+            _ => {}
+        }
+    }
+
+    fn count(&mut self, data: &MediaData) {
+        let Some(media) = self.rtc.media(data.mid) else { return };
+        let kind = match media.kind() {
+            MediaKind::Audio => TrackKind::Audio,
+            MediaKind::Video => TrackKind::Video,
+        };
+        let key = (media.stream_id().to_owned(), kind);
+        let mut stats = lock(&self.stats);
+        let received = stats.received.entry(key).or_default();
+        received.frames += 1;
+        received.bytes += data.data.len() as u64;
+        if kind == TrackKind::Video && is_vp8_keyframe(&data.data) {
+            received.keyframes += 1;
+        }
+    }
+}
+
+const VP8_START_CODE: [u8; 3] = [0x9D, 0x01, 0x2A];
+
+/// A VP8 frame's shape (RFC 6386 §9.1): the 3-byte frame tag (bit 0 clear for a keyframe,
+/// show_frame set), for a keyframe the start code and a 640x480 size, then filler.
+fn vp8_frame(keyframe: bool, frame_number: u64) -> Vec<u8> {
+    let len = if keyframe { VIDEO_KEYFRAME_BYTES } else { VIDEO_DELTA_BYTES };
+    let first_partition = 200u32;
+    let tag = (first_partition << 5) | 0x10 | u32::from(!keyframe);
+    let mut frame = tag.to_le_bytes()[..3].to_vec();
+    if keyframe {
+        frame.extend_from_slice(&VP8_START_CODE);
+        frame.extend_from_slice(&640u16.to_le_bytes());
+        frame.extend_from_slice(&480u16.to_le_bytes());
+    }
+    frame.extend((frame.len()..len).map(|i| (i as u64 ^ frame_number) as u8));
+    frame
+}
+
+fn is_vp8_keyframe(frame: &[u8]) -> bool {
+    frame.len() >= 10 && frame[0] & 1 == 0 && frame[3..6] == VP8_START_CODE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_vp8_frames_have_the_keyframe_shape_only_when_asked() {
+        assert!(is_vp8_keyframe(&vp8_frame(true, 0)));
+        assert!(!is_vp8_keyframe(&vp8_frame(false, 1)));
+        assert_eq!(vp8_frame(true, 3).len(), VIDEO_KEYFRAME_BYTES);
+        assert_eq!(vp8_frame(false, 3).len(), VIDEO_DELTA_BYTES);
+    }
+}

@@ -1,0 +1,712 @@
+//! One participant's media session: a `str0m::Rtc` owned and driven by its own task.
+//!
+//! The task is the only code touching its `Rtc`, so no lock guards it, and a panic inside
+//! str0m (which panics on internal bugs by design) unwinds this task alone: the room's
+//! watcher sees the `JoinError` and cleans up (see `server::spawn_peer`).
+//!
+//! The drive loop keeps str0m's single-mutation invariant: every mutation (an input, a
+//! forwarded frame, an SDP change) is followed by draining `poll_output` until it returns
+//! a timeout, before the next one.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, KeyframeRequest, KeyframeRequestKind, MediaAdded, MediaData};
+use str0m::media::{MediaKind, Mid, Rid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn};
+
+use crate::MediaError;
+use crate::demux::PeerKey;
+use crate::room::{Forwarding, LeaveReason, Room, RoomEvent, RoomShared, TrackIn, TrackKind};
+
+/// The longest SDP accepted; real ones are a few kilobytes, even with many m-lines.
+pub const MAX_SDP_BYTES: usize = 64 * 1024;
+/// A publisher is asked for a keyframe at most this often: every subscriber's picture
+/// loss and every new subscriber would otherwise each cost a full keyframe.
+const KEYFRAME_REQUEST_MIN_INTERVAL: Duration = Duration::from_millis(500);
+/// A session whose client has not connected (ICE and DTLS) this long after joining is
+/// closed: an offer that never came, or a media port the client cannot reach. Once
+/// connected, str0m's ICE-lite agent ends a session after 15 s without consent checks.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Network input and forwarded media for a peer's task: bounded, dropped when full.
+pub(crate) enum PeerInput {
+    Datagram { source: SocketAddr, data: Vec<u8>, received: Instant },
+    Media(Arc<Forwarded>),
+}
+
+/// One frame of a publisher's track, on its way to every subscriber's task.
+pub(crate) struct Forwarded {
+    pub track: Arc<TrackIn>,
+    pub data: MediaData,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, MediaError>>;
+
+/// Commands for a peer's task: unbounded (they are few), never dropped.
+pub(crate) enum Control {
+    AcceptOffer {
+        sdp: String,
+        reply: Reply<String>,
+    },
+    AcceptAnswer {
+        sdp: String,
+        reply: Reply<()>,
+    },
+    AddCandidate {
+        candidate: String,
+        reply: Reply<()>,
+    },
+    TrackOpened(Arc<TrackIn>),
+    TrackClosed(u64),
+    /// A subscriber asks this publisher for a keyframe of its track `mid`.
+    KeyframeRequest {
+        mid: Mid,
+        kind: KeyframeRequestKind,
+    },
+    /// Ask for keyframes of all this publisher's video (forwarding resumed).
+    RequestKeyframes,
+    Leave,
+    /// Fault injection for the isolation test: the task panics as str0m would on a bug.
+    #[cfg(test)]
+    Panic,
+}
+
+/// What a participant's session tells the signalling layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerEvent {
+    /// The server offers a renegotiation (others' tracks to receive, or to stop): send it
+    /// to the client and pass its answer to [`PeerHandle::accept_answer`].
+    Offer(String),
+    /// ICE and DTLS are up.
+    Connected,
+    /// The session ended; nothing follows.
+    Closed(LeaveReason),
+}
+
+static NEXT_TRACK_ID: AtomicU64 = AtomicU64::new(1);
+
+struct Published {
+    track: Arc<TrackIn>,
+    /// The simulcast layer forwarded (`None` without simulcast). Layer selection per
+    /// subscriber is to come; until then the first layer the client announced.
+    rid: Option<Rid>,
+    last_keyframe_request: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SubscriptionState {
+    /// To be offered to the client.
+    ToOpen,
+    /// In our offer, waiting for the answer.
+    Negotiating(Mid),
+    Open(Mid),
+    /// The publisher left: the m-line is to be stopped.
+    ToStop(Mid),
+    NegotiatingStop(Mid),
+}
+
+struct Subscription {
+    track: Arc<TrackIn>,
+    state: SubscriptionState,
+    /// The publisher left while the m-line was being negotiated.
+    withdrawn: bool,
+}
+
+pub(crate) struct PeerTask {
+    pub key: PeerKey,
+    pub participant: String,
+    pub room: Arc<RoomShared>,
+    pub rtc: Rtc,
+    pub socket: Arc<UdpSocket>,
+    /// The address of our host candidate: the destination str0m expects on input.
+    pub local_addr: SocketAddr,
+    pub forwarding: Arc<Forwarding>,
+    pub events: mpsc::UnboundedSender<PeerEvent>,
+    published: Vec<Published>,
+    subscriptions: Vec<Subscription>,
+    pending: Option<SdpPendingOffer>,
+    /// Server offers wait for the client's first offer to be answered.
+    answered_first_offer: bool,
+    connected: bool,
+    next_timeout: Instant,
+    connect_deadline: Instant,
+    exit: Option<LeaveReason>,
+}
+
+pub(crate) struct PeerChannels {
+    pub media: mpsc::Receiver<PeerInput>,
+    pub control: mpsc::UnboundedReceiver<Control>,
+    /// Resolves when every [`PeerHandle`] is gone.
+    pub handles_gone: oneshot::Receiver<()>,
+}
+
+impl PeerTask {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        key: PeerKey,
+        participant: String,
+        room: Arc<RoomShared>,
+        rtc: Rtc,
+        socket: Arc<UdpSocket>,
+        local_addr: SocketAddr,
+        forwarding: Arc<Forwarding>,
+        events: mpsc::UnboundedSender<PeerEvent>,
+        existing_tracks: Vec<Arc<TrackIn>>,
+    ) -> Self {
+        let subscriptions = existing_tracks
+            .into_iter()
+            .map(|track| Subscription { track, state: SubscriptionState::ToOpen, withdrawn: false })
+            .collect();
+        PeerTask {
+            key,
+            participant,
+            room,
+            rtc,
+            socket,
+            local_addr,
+            forwarding,
+            events,
+            published: Vec::new(),
+            subscriptions,
+            pending: None,
+            answered_first_offer: false,
+            connected: false,
+            next_timeout: Instant::now(),
+            connect_deadline: Instant::now() + CONNECT_TIMEOUT,
+            exit: None,
+        }
+    }
+
+    /// Drives the `Rtc` until the session ends; returns why.
+    pub async fn run(mut self, mut channels: PeerChannels) -> LeaveReason {
+        loop {
+            if let Err(reason) = self.drain().await {
+                return reason;
+            }
+            if self.negotiate_if_needed()
+                && let Err(reason) = self.drain().await
+            {
+                return reason;
+            }
+            let deadline = match self.connected {
+                true => self.next_timeout,
+                false => self.next_timeout.min(self.connect_deadline),
+            };
+            let deadline = tokio::time::Instant::from_std(deadline);
+            tokio::select! {
+                biased;
+                _ = &mut channels.handles_gone => return self.close().await,
+                Some(command) = channels.control.recv() => {
+                    if matches!(command, Control::Leave) {
+                        return self.close().await;
+                    }
+                    self.handle_control(command);
+                }
+                Some(input) = channels.media.recv() => self.handle_input(input),
+                () = tokio::time::sleep_until(deadline) => {
+                    let now = Instant::now();
+                    if !self.connected && now >= self.connect_deadline {
+                        let why = format!("no media connection within {CONNECT_TIMEOUT:?}");
+                        return LeaveReason::Failed(why);
+                    }
+                    self.feed(Input::Timeout(now));
+                }
+            }
+        }
+    }
+
+    /// Sends what str0m wants sent (DTLS close_notify, RTCP BYE) and ends.
+    async fn close(&mut self) -> LeaveReason {
+        if self.rtc.close().is_ok() {
+            let _ = self.drain().await;
+        }
+        LeaveReason::Left
+    }
+
+    fn feed(&mut self, input: Input<'_>) {
+        if let Err(e) = self.rtc.handle_input(input) {
+            self.exit = Some(LeaveReason::Failed(format!("webrtc: {e}")));
+        }
+    }
+
+    fn handle_input(&mut self, input: PeerInput) {
+        match input {
+            PeerInput::Datagram { source, data, received } => {
+                let Ok(contents) = data.as_slice().try_into() else {
+                    debug!(participant = %self.participant, "unrecognised datagram dropped");
+                    return;
+                };
+                let receive = Receive {
+                    proto: Protocol::Udp,
+                    source,
+                    destination: self.local_addr,
+                    contents,
+                };
+                self.feed(Input::Receive(received, receive));
+            }
+            PeerInput::Media(forwarded) => self.write_forwarded(&forwarded),
+        }
+    }
+
+    /// Polls str0m until it only has a timeout left: transmits, handles events.
+    async fn drain(&mut self) -> Result<(), LeaveReason> {
+        loop {
+            if let Some(reason) = self.exit.take() {
+                return Err(reason);
+            }
+            if !self.rtc.is_alive() {
+                return Err(LeaveReason::Disconnected);
+            }
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(at)) => {
+                    self.next_timeout = at;
+                    return Ok(());
+                }
+                Ok(Output::Transmit(transmit)) => {
+                    // A send error (e.g. no route) is the network's loss, like a dropped
+                    // datagram; ICE notices if it lasts.
+                    if let Err(e) =
+                        self.socket.send_to(&transmit.contents, transmit.destination).await
+                    {
+                        debug!(participant = %self.participant, "send failed: {e}");
+                    }
+                }
+                Ok(Output::Event(event)) => self.handle_event(event),
+                Err(e) => return Err(LeaveReason::Failed(format!("webrtc: {e}"))),
+            }
+        }
+    }
+
+    fn handle_event(&mut self, event: Event) {
+        match event {
+            Event::Connected => {
+                self.connected = true;
+                self.room.emit(RoomEvent::Connected { participant: self.participant.clone() });
+                let _ = self.events.send(PeerEvent::Connected);
+                self.ask_keyframes_for_subscriptions();
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                // ICE-lite: the client's consent checks stopped. Reconnection (ICE restart
+                // within a grace period) is for the signalling integration to add.
+                self.exit = Some(LeaveReason::Disconnected);
+            }
+            Event::MediaAdded(added) => self.publish(added),
+            Event::MediaData(data) => self.forward(data),
+            Event::KeyframeRequest(request) => self.relay_keyframe_request(request),
+            _ => {}
+        }
+    }
+
+    fn handle_control(&mut self, command: Control) {
+        match command {
+            Control::AcceptOffer { sdp, reply } => {
+                let _ = reply.send(self.accept_offer(&sdp));
+            }
+            Control::AcceptAnswer { sdp, reply } => {
+                let _ = reply.send(self.accept_answer(&sdp));
+            }
+            Control::AddCandidate { candidate, reply } => {
+                let _ = reply.send(self.add_candidate(&candidate));
+            }
+            Control::TrackOpened(track) => self.subscriptions.push(Subscription {
+                track,
+                state: SubscriptionState::ToOpen,
+                withdrawn: false,
+            }),
+            Control::TrackClosed(track_id) => self.withdraw(track_id),
+            Control::KeyframeRequest { mid, kind } => {
+                if let Some(index) = self.published.iter().position(|p| p.track.mid == mid) {
+                    self.request_keyframe(index, kind);
+                }
+            }
+            Control::RequestKeyframes => {
+                for index in 0..self.published.len() {
+                    if self.published[index].track.kind == MediaKind::Video {
+                        self.request_keyframe(index, KeyframeRequestKind::Pli);
+                    }
+                }
+            }
+            Control::Leave => {}
+            #[cfg(test)]
+            Control::Panic => panic!("fault injected into the peer task of {}", self.participant),
+        }
+    }
+
+    fn accept_offer(&mut self, sdp: &str) -> Result<String, MediaError> {
+        let offer = SdpOffer::from_sdp_string(bounded_sdp(sdp)?)
+            .map_err(|e| MediaError::MalformedSdp(e.to_string()))?;
+        // str0m drops any offer of ours still waiting for an answer (glare: the client's
+        // offer wins); what it carried is offered again afterwards.
+        let result = self.rtc.sdp_api().accept_offer(offer);
+        self.pending = None;
+        self.subscriptions.retain_mut(|sub| match sub.state {
+            SubscriptionState::Negotiating(_) if sub.withdrawn => false,
+            SubscriptionState::Negotiating(_) => {
+                sub.state = SubscriptionState::ToOpen;
+                true
+            }
+            SubscriptionState::NegotiatingStop(mid) => {
+                sub.state = SubscriptionState::ToStop(mid);
+                true
+            }
+            _ => true,
+        });
+        let answer = result.map_err(|e| MediaError::SdpRefused(e.to_string()))?;
+        self.answered_first_offer = true;
+        Ok(answer.to_sdp_string())
+    }
+
+    fn accept_answer(&mut self, sdp: &str) -> Result<(), MediaError> {
+        let answer = SdpAnswer::from_sdp_string(bounded_sdp(sdp)?)
+            .map_err(|e| MediaError::MalformedSdp(e.to_string()))?;
+        let pending = self.pending.take().ok_or(MediaError::NoPendingOffer)?;
+        let result = self.rtc.sdp_api().accept_answer(pending, answer);
+        let accepted = result.is_ok();
+        self.subscriptions.retain_mut(|sub| match sub.state {
+            SubscriptionState::Negotiating(mid) => {
+                sub.state = match (accepted, sub.withdrawn) {
+                    (true, true) => SubscriptionState::ToStop(mid),
+                    (true, false) => SubscriptionState::Open(mid),
+                    // Refused: offered again with the next offer.
+                    (false, _) => SubscriptionState::ToOpen,
+                };
+                !sub.withdrawn || accepted
+            }
+            SubscriptionState::NegotiatingStop(mid) => {
+                if accepted {
+                    false
+                } else {
+                    sub.state = SubscriptionState::ToStop(mid);
+                    true
+                }
+            }
+            _ => true,
+        });
+        result.map_err(|e| MediaError::SdpRefused(e.to_string()))?;
+        self.ask_keyframes_for_subscriptions();
+        Ok(())
+    }
+
+    fn add_candidate(&mut self, line: &str) -> Result<(), MediaError> {
+        let line = line.trim().trim_start_matches("a=");
+        let candidate = Candidate::from_sdp_string(line)
+            .map_err(|e| MediaError::MalformedCandidate(e.to_string()))?;
+        self.rtc.add_remote_candidate(candidate);
+        Ok(())
+    }
+
+    /// Offers the client the tracks it should receive (or stop receiving), one exchange at
+    /// a time. Returns whether an offer was made (a mutation: drain after it).
+    fn negotiate_if_needed(&mut self) -> bool {
+        if !self.answered_first_offer || self.pending.is_some() {
+            return false;
+        }
+        let changes = self.subscriptions.iter().any(|sub| {
+            matches!(sub.state, SubscriptionState::ToOpen | SubscriptionState::ToStop(_))
+        });
+        if !changes {
+            return false;
+        }
+        let mut change = self.rtc.sdp_api();
+        for sub in &mut self.subscriptions {
+            match sub.state {
+                SubscriptionState::ToOpen => {
+                    // The stream id (msid) names the publisher: the client groups a
+                    // person's audio and video by it.
+                    let mid = change.add_media(
+                        sub.track.kind,
+                        Direction::SendOnly,
+                        Some(sub.track.origin.clone()),
+                        Some(format!("{}-{}", sub.track.kind, sub.track.id)),
+                        None,
+                    );
+                    sub.state = SubscriptionState::Negotiating(mid);
+                }
+                SubscriptionState::ToStop(mid) => {
+                    change.stop_media(mid);
+                    sub.state = SubscriptionState::NegotiatingStop(mid);
+                }
+                _ => {}
+            }
+        }
+        let Some((offer, pending)) = change.apply() else {
+            return false;
+        };
+        self.pending = Some(pending);
+        let _ = self.events.send(PeerEvent::Offer(offer.to_sdp_string()));
+        true
+    }
+
+    /// The client added an m-line it sends on: a track for everyone else.
+    fn publish(&mut self, added: MediaAdded) {
+        if !matches!(added.direction, Direction::RecvOnly | Direction::SendRecv) {
+            return;
+        }
+        let rid = added.simulcast.as_ref().and_then(|simulcast| {
+            simulcast.recv.first().or(simulcast.send.first()).map(|layer| layer.rid)
+        });
+        let track = Arc::new(TrackIn {
+            id: NEXT_TRACK_ID.fetch_add(1, Ordering::Relaxed),
+            origin: self.participant.clone(),
+            origin_key: self.key,
+            mid: added.mid,
+            kind: added.kind,
+        });
+        self.published.push(Published { track: track.clone(), rid, last_keyframe_request: None });
+        self.room.publish(track);
+    }
+
+    /// A frame from our client: to every other participant's task, unless muted.
+    fn forward(&mut self, data: MediaData) {
+        let Some(index) = self.published.iter().position(|p| p.track.mid == data.mid) else {
+            return;
+        };
+        let published = &self.published[index];
+        if data.rid != published.rid {
+            return;
+        }
+        let kind = TrackKind::of(published.track.kind);
+        let track = published.track.clone();
+        if kind == TrackKind::Video && !data.contiguous {
+            // Packets were lost beyond what NACK recovered: subscribers' decoders need a
+            // fresh keyframe.
+            self.request_keyframe(index, KeyframeRequestKind::Pli);
+        }
+        if !self.forwarding.allows(kind) {
+            return;
+        }
+        if kind == TrackKind::Audio
+            && let Some(level) = data.ext_vals.audio_level
+        {
+            self.room.speaker().record(&self.participant, level, data.ext_vals.voice_activity);
+        }
+        let forwarded = Arc::new(Forwarded { track, data });
+        let counters = &self.room.counters;
+        for link in self.room.links().iter().filter(|link| link.key != self.key) {
+            match link.media.try_send(PeerInput::Media(forwarded.clone())) {
+                Ok(()) => counters.forwarded.fetch_add(1, Ordering::Relaxed),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    counters.dropped.fetch_add(1, Ordering::Relaxed)
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => 0,
+            };
+        }
+    }
+
+    /// A frame of someone else's track, to our client.
+    fn write_forwarded(&mut self, forwarded: &Forwarded) {
+        if !self.connected {
+            return;
+        }
+        let Some(SubscriptionState::Open(mid)) = self
+            .subscriptions
+            .iter()
+            .find(|sub| sub.track.id == forwarded.track.id)
+            .map(|sub| sub.state)
+        else {
+            return;
+        };
+        let Some(writer) = self.rtc.writer(mid) else { return };
+        // The same codec under the client's own payload type number; none when the client
+        // did not accept that codec (e.g. H.264 to a VP8-only client).
+        let Some(pt) = writer.match_params(forwarded.data.params) else { return };
+        let data = &forwarded.data;
+        let writer = match data.ext_vals.audio_level {
+            Some(level) => writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(true)),
+            None => writer,
+        };
+        if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
+            debug!(participant = %self.participant, "forwarded frame not written: {e}");
+        }
+    }
+
+    /// Our client cannot decode a track it receives: ask that track's publisher.
+    fn relay_keyframe_request(&mut self, request: KeyframeRequest) {
+        let Some(sub) =
+            self.subscriptions.iter().find(|sub| sub.state == SubscriptionState::Open(request.mid))
+        else {
+            return;
+        };
+        ask_publisher_for_keyframe(&self.room, &sub.track, request.kind);
+    }
+
+    /// A subscriber that just connected, or whose new m-lines were just accepted, needs a
+    /// keyframe of every video it receives before it can show anything.
+    fn ask_keyframes_for_subscriptions(&self) {
+        if !self.connected {
+            return;
+        }
+        for sub in &self.subscriptions {
+            if sub.track.kind != MediaKind::Video
+                || !matches!(sub.state, SubscriptionState::Open(_))
+            {
+                continue;
+            }
+            ask_publisher_for_keyframe(&self.room, &sub.track, KeyframeRequestKind::Pli);
+        }
+    }
+
+    fn request_keyframe(&mut self, index: usize, kind: KeyframeRequestKind) {
+        let now = Instant::now();
+        let published = &mut self.published[index];
+        if published
+            .last_keyframe_request
+            .is_some_and(|last| now.duration_since(last) < KEYFRAME_REQUEST_MIN_INTERVAL)
+        {
+            return;
+        }
+        let (mid, rid) = (published.track.mid, published.rid);
+        let Some(mut writer) = self.rtc.writer(mid) else { return };
+        // FIR is only possible where negotiated; PLI is what browsers always accept.
+        let kind =
+            if writer.is_request_keyframe_possible(kind) { kind } else { KeyframeRequestKind::Pli };
+        match writer.request_keyframe(rid, kind) {
+            Ok(()) => self.published[index].last_keyframe_request = Some(now),
+            // No stream received yet for that mid: nothing to ask.
+            Err(e) => debug!(participant = %self.participant, "keyframe request: {e}"),
+        }
+    }
+
+    /// The publisher of `track_id` left.
+    fn withdraw(&mut self, track_id: u64) {
+        self.subscriptions.retain_mut(|sub| {
+            if sub.track.id != track_id {
+                return true;
+            }
+            sub.withdrawn = true;
+            match sub.state {
+                SubscriptionState::ToOpen => false,
+                SubscriptionState::Open(mid) => {
+                    sub.state = SubscriptionState::ToStop(mid);
+                    true
+                }
+                _ => true,
+            }
+        });
+    }
+}
+
+/// Asks the task publishing `track` for a keyframe (unless that session is gone, or the
+/// participant rejoined since: their new session has new tracks).
+fn ask_publisher_for_keyframe(room: &RoomShared, track: &TrackIn, kind: KeyframeRequestKind) {
+    if let Some(link) = room.link(&track.origin)
+        && link.key == track.origin_key
+    {
+        let _ = link.control.send(Control::KeyframeRequest { mid: track.mid, kind });
+    }
+}
+
+fn bounded_sdp(sdp: &str) -> Result<&str, MediaError> {
+    if sdp.len() > MAX_SDP_BYTES {
+        return Err(MediaError::MalformedSdp(format!(
+            "{} bytes, more than the {MAX_SDP_BYTES} accepted",
+            sdp.len()
+        )));
+    }
+    Ok(sdp)
+}
+
+struct HandleInner {
+    control: mpsc::UnboundedSender<Control>,
+    /// Dropped with the last handle: the session ends.
+    _alive: oneshot::Sender<()>,
+}
+
+/// The signalling layer's handle on one participant's media session. Clones share the
+/// session; it ends with [`PeerHandle::leave`] or when the last clone is dropped.
+#[derive(Clone)]
+pub struct PeerHandle {
+    participant: Arc<str>,
+    room: Room,
+    inner: Arc<HandleInner>,
+}
+
+/// The events of one participant's session (see [`PeerEvent`]).
+pub struct PeerEvents {
+    pub(crate) events: mpsc::UnboundedReceiver<PeerEvent>,
+}
+
+impl PeerEvents {
+    /// The next event; `None` once the session has ended and every event was read.
+    pub async fn next(&mut self) -> Option<PeerEvent> {
+        self.events.recv().await
+    }
+}
+
+impl PeerHandle {
+    pub(crate) fn new(
+        participant: &str,
+        room: Room,
+        control: mpsc::UnboundedSender<Control>,
+        alive: oneshot::Sender<()>,
+    ) -> Self {
+        PeerHandle {
+            participant: participant.into(),
+            room,
+            inner: Arc::new(HandleInner { control, _alive: alive }),
+        }
+    }
+
+    /// The participant id.
+    pub fn participant(&self) -> &str {
+        &self.participant
+    }
+
+    /// The room this session belongs to.
+    pub fn room(&self) -> &Room {
+        &self.room
+    }
+
+    /// Answers the client's SDP offer (the first one, or a renegotiation of its own, e.g.
+    /// a camera added). Returns the SDP answer to send back.
+    pub async fn accept_offer(&self, sdp: &str) -> Result<String, MediaError> {
+        let sdp = sdp.to_owned();
+        self.request(|reply| Control::AcceptOffer { sdp, reply }).await
+    }
+
+    /// Completes a renegotiation the server offered ([`PeerEvent::Offer`]).
+    pub async fn accept_answer(&self, sdp: &str) -> Result<(), MediaError> {
+        let sdp = sdp.to_owned();
+        self.request(|reply| Control::AcceptAnswer { sdp, reply }).await
+    }
+
+    /// Adds a trickled ICE candidate of the client (`candidate:...`, with or without
+    /// `a=`). An ICE-lite server learns the client's address from its checks anyway, so
+    /// this is optional.
+    pub async fn add_remote_candidate(&self, candidate: &str) -> Result<(), MediaError> {
+        let candidate = candidate.to_owned();
+        self.request(|reply| Control::AddCandidate { candidate, reply }).await
+    }
+
+    /// Ends the session now (other clones included); the room reports
+    /// [`RoomEvent::Left`] with [`LeaveReason::Left`].
+    pub fn leave(&self) {
+        let _ = self.inner.control.send(Control::Leave);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn inject_panic(&self) {
+        let _ = self.inner.control.send(Control::Panic);
+    }
+
+    async fn request<T>(&self, command: impl FnOnce(Reply<T>) -> Control) -> Result<T, MediaError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner.control.send(command(reply)).map_err(|_| MediaError::SessionEnded)?;
+        answer.await.map_err(|_| MediaError::SessionEnded)?
+    }
+}
+
+/// Logged when a peer's task ends other than by leaving.
+pub(crate) fn log_exit(participant: &str, room: &str, reason: &LeaveReason) {
+    if let LeaveReason::Failed(why) = reason {
+        warn!(participant, room, "media session failed: {why}");
+    }
+}

@@ -1,0 +1,386 @@
+//! Rooms: the participants of one meeting, the tracks they publish, who forwards what,
+//! and the room's event stream.
+//!
+//! A room holds no `Rtc`: each participant's lives in its own task (see `peer`). The room
+//! is the shared directory those tasks consult (behind short-held locks) to find one
+//! another, and the place where a task that ended, however it ended, is cleaned up.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+
+use str0m::media::{MediaKind, Mid};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::MediaError;
+use crate::demux::PeerKey;
+use crate::peer::{Control, PeerInput};
+use crate::server::Registry;
+use crate::speaker::{SPEAKER_EVALUATION_INTERVAL, SpeakerDetector};
+
+/// Audio or video: what an admin can stop forwarding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrackKind {
+    /// Microphone audio (Opus).
+    Audio,
+    /// Camera or screen video (VP8, H.264).
+    Video,
+}
+
+impl TrackKind {
+    pub(crate) fn of(kind: MediaKind) -> TrackKind {
+        match kind {
+            MediaKind::Audio => TrackKind::Audio,
+            MediaKind::Video => TrackKind::Video,
+        }
+    }
+}
+
+/// Why a participant's media session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaveReason {
+    /// The signalling side ended it ([`crate::PeerHandle::leave`] or dropping the handle).
+    Left,
+    /// The transport closed: ICE consent lost, DTLS closed by the other side.
+    Disconnected,
+    /// The session failed inside the engine (a WebRTC error, or a panic of its task);
+    /// only this participant is affected.
+    Failed(String),
+}
+
+/// What happens in a room, for the signalling layer (meeting state, active speaker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomEvent {
+    /// A participant was admitted (their offer/answer may still be under way).
+    Joined {
+        /// The participant id.
+        participant: String,
+    },
+    /// A participant's transport is up (ICE and DTLS): media can flow.
+    Connected {
+        /// The participant id.
+        participant: String,
+    },
+    /// A participant started sending a track; every other participant is offered it.
+    TrackPublished {
+        /// The publisher.
+        participant: String,
+        /// Audio or video.
+        kind: TrackKind,
+    },
+    /// A participant's media session ended; the others stop receiving their tracks.
+    Left {
+        /// The participant id.
+        participant: String,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// Forwarding of someone's audio or video was stopped or resumed.
+    ForwardingChanged {
+        /// Whose media.
+        participant: String,
+        /// Audio or video.
+        kind: TrackKind,
+        /// Whether it is forwarded now.
+        forwarding: bool,
+    },
+    /// Someone else became the active speaker (at most a few times a second).
+    ActiveSpeaker {
+        /// The participant id.
+        participant: String,
+    },
+}
+
+/// A track a participant publishes. Subscribers refer to it by `id`.
+#[derive(Debug)]
+pub(crate) struct TrackIn {
+    pub id: u64,
+    pub origin: String,
+    pub origin_key: PeerKey,
+    pub mid: Mid,
+    pub kind: MediaKind,
+}
+
+/// Whether a participant's audio and video are forwarded (admin mute). Read by the
+/// publisher's task on every packet, hence atomics rather than a lock.
+#[derive(Debug)]
+pub(crate) struct Forwarding {
+    audio: AtomicBool,
+    video: AtomicBool,
+}
+
+impl Forwarding {
+    fn new() -> Self {
+        Forwarding { audio: AtomicBool::new(true), video: AtomicBool::new(true) }
+    }
+
+    fn flag(&self, kind: TrackKind) -> &AtomicBool {
+        match kind {
+            TrackKind::Audio => &self.audio,
+            TrackKind::Video => &self.video,
+        }
+    }
+
+    pub fn allows(&self, kind: TrackKind) -> bool {
+        self.flag(kind).load(Ordering::Relaxed)
+    }
+}
+
+/// How the room reaches one participant's task.
+#[derive(Clone)]
+pub(crate) struct PeerLink {
+    pub key: PeerKey,
+    pub participant: String,
+    /// Datagrams and forwarded media: bounded, dropped when the task falls behind.
+    pub media: mpsc::Sender<PeerInput>,
+    /// Negotiation and track changes: never dropped.
+    pub control: mpsc::UnboundedSender<Control>,
+    pub forwarding: Arc<Forwarding>,
+}
+
+#[derive(Default)]
+struct Members {
+    peers: HashMap<String, PeerLink>,
+    tracks: Vec<Arc<TrackIn>>,
+}
+
+/// Counters of a room (for tests and the benchmark).
+#[derive(Debug, Default)]
+pub(crate) struct RoomCounters {
+    /// Media frames handed to subscribers' tasks.
+    pub forwarded: AtomicU64,
+    /// Media frames dropped because a subscriber's task was behind.
+    pub dropped: AtomicU64,
+}
+
+pub(crate) struct RoomShared {
+    pub id: String,
+    max_participants: usize,
+    members: Mutex<Members>,
+    /// The links of every participant, rebuilt on join and leave, so that a publisher's
+    /// task clones one `Arc` per packet instead of locking `members`.
+    links: RwLock<Arc<[PeerLink]>>,
+    events: broadcast::Sender<RoomEvent>,
+    speaker: Mutex<SpeakerDetector>,
+    pub counters: RoomCounters,
+    registry: Weak<Registry>,
+}
+
+/// How many room events a slow listener may fall behind before it misses some.
+const ROOM_EVENT_BACKLOG: usize = 256;
+
+impl RoomShared {
+    pub fn new(
+        id: String,
+        max_participants: usize,
+        registry: Weak<Registry>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Arc<Self> {
+        let (events, _) = broadcast::channel(ROOM_EVENT_BACKLOG);
+        let room = Arc::new(RoomShared {
+            id,
+            max_participants,
+            members: Mutex::default(),
+            links: RwLock::new(Arc::from(Vec::new())),
+            events,
+            speaker: Mutex::default(),
+            counters: RoomCounters::default(),
+            registry,
+        });
+        runtime.spawn(evaluate_speakers(Arc::downgrade(&room)));
+        room
+    }
+
+    fn members(&self) -> MutexGuard<'_, Members> {
+        // Nothing under this lock panics halfway through an update; see `Demux::read`.
+        self.members.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Admits a participant: refuses at the limit or when already present; returns the
+    /// tracks published so far, which the newcomer subscribes to.
+    pub fn admit(&self, link: PeerLink) -> Result<Vec<Arc<TrackIn>>, MediaError> {
+        let mut members = self.members();
+        if members.peers.contains_key(&link.participant) {
+            return Err(MediaError::AlreadyJoined {
+                room: self.id.clone(),
+                participant: link.participant.clone(),
+            });
+        }
+        if members.peers.len() >= self.max_participants {
+            return Err(MediaError::RoomFull {
+                room: self.id.clone(),
+                limit: self.max_participants,
+            });
+        }
+        let participant = link.participant.clone();
+        members.peers.insert(participant.clone(), link);
+        self.rebuild_links(&members);
+        let tracks = members.tracks.clone();
+        drop(members);
+        self.emit(RoomEvent::Joined { participant });
+        Ok(tracks)
+    }
+
+    /// A participant's task started receiving a track: every other participant is told.
+    pub fn publish(&self, track: Arc<TrackIn>) {
+        let mut members = self.members();
+        members.tracks.push(track.clone());
+        for link in members.peers.values().filter(|link| link.key != track.origin_key) {
+            // A closed channel means that task is ending; its cleanup follows.
+            let _ = link.control.send(Control::TrackOpened(track.clone()));
+        }
+        drop(members);
+        self.emit(RoomEvent::TrackPublished {
+            participant: track.origin.clone(),
+            kind: TrackKind::of(track.kind),
+        });
+    }
+
+    /// Cleans up after a participant's task ended, whatever the way (including a panic):
+    /// their tracks are withdrawn from everyone, their socket routes forgotten.
+    pub fn remove(&self, key: PeerKey, participant: &str, reason: LeaveReason) {
+        let mut members = self.members();
+        if members.peers.get(participant).map(|link| link.key) != Some(key) {
+            return;
+        }
+        members.peers.remove(participant);
+        let (gone, kept): (Vec<_>, Vec<_>) =
+            members.tracks.drain(..).partition(|track| track.origin_key == key);
+        members.tracks = kept;
+        for link in members.peers.values() {
+            for track in &gone {
+                let _ = link.control.send(Control::TrackClosed(track.id));
+            }
+        }
+        self.rebuild_links(&members);
+        let now_empty = members.peers.is_empty();
+        drop(members);
+        self.speaker().forget(participant);
+        if let Some(registry) = self.registry.upgrade() {
+            registry.demux.unregister(key);
+            if now_empty {
+                registry.forget_room_if_empty(&self.id);
+            }
+        }
+        self.emit(RoomEvent::Left { participant: participant.to_owned(), reason });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members().peers.is_empty()
+    }
+
+    fn rebuild_links(&self, members: &Members) {
+        let links: Arc<[PeerLink]> = members.peers.values().cloned().collect();
+        *self.links.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = links;
+    }
+
+    /// Everyone's links, for forwarding one packet.
+    pub fn links(&self) -> Arc<[PeerLink]> {
+        self.links.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    pub fn link(&self, participant: &str) -> Option<PeerLink> {
+        self.members().peers.get(participant).cloned()
+    }
+
+    pub fn emit(&self, event: RoomEvent) {
+        // No listener is fine: the signalling layer may not watch this room.
+        let _ = self.events.send(event);
+    }
+
+    pub fn speaker(&self) -> MutexGuard<'_, SpeakerDetector> {
+        self.speaker.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The room's speaker clock: evaluates the levels gathered since the last tick. Holds the
+/// room weakly so that it ends with the room.
+async fn evaluate_speakers(room: Weak<RoomShared>) {
+    let mut ticks = tokio::time::interval(SPEAKER_EVALUATION_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(room) = room.upgrade() else { return };
+        let change = room.speaker().evaluate();
+        if let Some(participant) = change {
+            room.emit(RoomEvent::ActiveSpeaker { participant });
+        }
+    }
+}
+
+/// A room, as the signalling layer sees it.
+#[derive(Clone)]
+pub struct Room {
+    pub(crate) shared: Arc<RoomShared>,
+}
+
+impl Room {
+    /// The room id (meeting or space id).
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    /// The participants with a media session, in no particular order.
+    pub fn participants(&self) -> Vec<String> {
+        self.shared.members().peers.keys().cloned().collect()
+    }
+
+    /// The room's events from now on. A listener more than 256 events behind loses the
+    /// oldest (`RecvError::Lagged`) rather than slowing the room down.
+    pub fn events(&self) -> broadcast::Receiver<RoomEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// The active speaker now, if anyone has spoken.
+    pub fn active_speaker(&self) -> Option<String> {
+        self.shared.speaker().current().map(str::to_owned)
+    }
+
+    /// Stops (`false`) or resumes (`true`) forwarding `participant`'s audio or video to
+    /// everyone (the admin's mute, "turn video off"). Their media still reaches the
+    /// server; nobody receives it. Resuming video asks the publisher for a keyframe so that
+    /// the picture comes back at once.
+    pub fn set_forwarding(
+        &self,
+        participant: &str,
+        kind: TrackKind,
+        forwarding: bool,
+    ) -> Result<(), MediaError> {
+        let link = self.shared.link(participant).ok_or_else(|| MediaError::NotInRoom {
+            room: self.shared.id.clone(),
+            participant: participant.to_owned(),
+        })?;
+        let was = link.forwarding.flag(kind).swap(forwarding, Ordering::Relaxed);
+        if was == forwarding {
+            return Ok(());
+        }
+        if forwarding && kind == TrackKind::Video {
+            let _ = link.control.send(Control::RequestKeyframes);
+        }
+        if !forwarding && kind == TrackKind::Audio {
+            self.shared.speaker().forget(participant);
+        }
+        self.shared.emit(RoomEvent::ForwardingChanged {
+            participant: participant.to_owned(),
+            kind,
+            forwarding,
+        });
+        Ok(())
+    }
+
+    /// Whether `participant`'s audio or video is forwarded (`None`: not in the room).
+    pub fn is_forwarding(&self, participant: &str, kind: TrackKind) -> Option<bool> {
+        self.shared.link(participant).map(|link| link.forwarding.allows(kind))
+    }
+
+    /// Media frames forwarded to subscribers so far, and frames dropped because a
+    /// subscriber could not keep up.
+    pub fn forwarding_counts(&self) -> (u64, u64) {
+        let counters = &self.shared.counters;
+        (counters.forwarded.load(Ordering::Relaxed), counters.dropped.load(Ordering::Relaxed))
+    }
+}
+
+pub(crate) fn new_forwarding() -> Arc<Forwarding> {
+    Arc::new(Forwarding::new())
+}

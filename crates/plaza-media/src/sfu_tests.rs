@@ -1,0 +1,424 @@
+//! End-to-end tests of the SFU over real loopback UDP, with the crate's str0m client on
+//! the other side: ICE, DTLS, SRTP and RTP all happen for real; only the signalling
+//! (offer/answer relay) is done by the test in-process.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use crate::client::{ClientOptions, ClientStats, MediaClient};
+use crate::{LeaveReason, MediaConfig, MediaError, MediaServer, PeerEvent, PeerHandle};
+use crate::{RoomEvent, TrackKind};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn server(max_participants: usize) -> MediaServer {
+    let config = MediaConfig {
+        udp_listen: "127.0.0.1:0".parse().unwrap(),
+        public_ip: None,
+        max_participants,
+    };
+    MediaServer::bind(config).await.unwrap()
+}
+
+fn publisher() -> ClientOptions {
+    ClientOptions::default()
+}
+
+fn subscriber() -> ClientOptions {
+    ClientOptions { audio: false, video: false, ..ClientOptions::default() }
+}
+
+/// A participant: the server-side session, the client, and the task relaying the
+/// server's renegotiation offers to the client and its answers back (the signalling).
+struct Participant {
+    name: String,
+    peer: PeerHandle,
+    client: Arc<MediaClient>,
+    relay: JoinHandle<()>,
+    relay_errors: Arc<Mutex<Vec<String>>>,
+    closed: Arc<Mutex<Option<LeaveReason>>>,
+}
+
+impl Drop for Participant {
+    fn drop(&mut self) {
+        self.relay.abort();
+    }
+}
+
+impl Participant {
+    fn stats(&self) -> ClientStats {
+        self.client.stats()
+    }
+
+    async fn wait_for(&self, what: &str, condition: impl Fn(&ClientStats) -> bool) -> ClientStats {
+        match self.client.wait_for(WAIT, condition).await {
+            Ok(stats) => stats,
+            Err(stats) => panic!("{}: timed out waiting for {what}; stats: {stats:#?}", self.name),
+        }
+    }
+
+    fn relay_errors(&self) -> Vec<String> {
+        self.relay_errors.lock().unwrap().clone()
+    }
+}
+
+async fn connect(
+    server: &MediaServer,
+    room: &str,
+    name: &str,
+    options: ClientOptions,
+) -> Participant {
+    let (peer, mut events) = server.join(room, name).unwrap();
+    let client = Arc::new(MediaClient::start(options).await.unwrap());
+    let offer = client.create_offer().await.unwrap();
+    let answer = tokio::time::timeout(WAIT, peer.accept_offer(&offer)).await.unwrap().unwrap();
+    client.accept_answer(&answer).await.unwrap();
+    let relay_errors = Arc::new(Mutex::new(Vec::new()));
+    let closed = Arc::new(Mutex::new(None));
+    let relay = tokio::spawn({
+        let (peer, client) = (peer.clone(), client.clone());
+        let (relay_errors, closed) = (relay_errors.clone(), closed.clone());
+        async move {
+            while let Some(event) = events.next().await {
+                match event {
+                    PeerEvent::Offer(sdp) => {
+                        let outcome = match client.accept_offer(&sdp).await {
+                            Ok(answer) => {
+                                peer.accept_answer(&answer).await.map_err(|e| e.to_string())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        };
+                        if let Err(e) = outcome {
+                            relay_errors.lock().unwrap().push(e);
+                        }
+                    }
+                    PeerEvent::Closed(reason) => *closed.lock().unwrap() = Some(reason),
+                    PeerEvent::Connected => {}
+                }
+            }
+        }
+    });
+    Participant { name: name.to_owned(), peer, client, relay, relay_errors, closed }
+}
+
+async fn expect_event(
+    events: &mut broadcast::Receiver<RoomEvent>,
+    what: &str,
+    wanted: impl Fn(&RoomEvent) -> bool,
+) -> RoomEvent {
+    let found = tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await {
+                Ok(event) if wanted(&event) => return event,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => panic!("room events closed"),
+            }
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("timed out waiting for the room event: {what}"))
+}
+
+fn audio_from(stats: &ClientStats, publisher: &str) -> u64 {
+    stats.received(publisher, TrackKind::Audio).frames
+}
+
+fn video_from(stats: &ClientStats, publisher: &str) -> u64 {
+    stats.received(publisher, TrackKind::Video).frames
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_publisher_reaches_two_subscribers_with_audio_and_video() {
+    let server = server(10).await;
+    let alice = connect(&server, "space-a", "alice", publisher()).await;
+    let bob = connect(&server, "space-a", "bob", subscriber()).await;
+    let carol = connect(&server, "space-a", "carol", subscriber()).await;
+
+    for subscriber in [&bob, &carol] {
+        let stats = subscriber
+            .wait_for("alice's audio and video", |s| {
+                audio_from(s, "alice") >= 25
+                    && video_from(s, "alice") >= 10
+                    && s.received("alice", TrackKind::Video).keyframes >= 1
+            })
+            .await;
+        assert!(stats.received("alice", TrackKind::Audio).bytes >= 25 * 80, "{stats:#?}");
+        assert_eq!(stats.received.len(), 2, "only alice's two tracks: {stats:#?}");
+    }
+    // The publisher receives nothing of its own.
+    assert!(alice.stats().received.is_empty(), "{:#?}", alice.stats());
+    // New subscribers asked alice for a keyframe through the server.
+    assert!(alice.stats().keyframe_requests >= 1);
+
+    // A subscriber's PLI reaches the publisher (after the 500 ms throttle of the requests
+    // made when they connected).
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let before = alice.stats().keyframe_requests;
+    bob.client.request_keyframe("alice").await.unwrap();
+    alice.wait_for("bob's keyframe request", |s| s.keyframe_requests > before).await;
+
+    let (forwarded, _dropped) = server.room("space-a").unwrap().forwarding_counts();
+    assert!(forwarded >= 70, "forwarded {forwarded}");
+    for participant in [&alice, &bob, &carol] {
+        assert!(participant.relay_errors().is_empty(), "{:?}", participant.relay_errors());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_mute_stops_audio_reaching_others_until_unmuted() {
+    let server = server(10).await;
+    let alice = connect(&server, "space-m", "alice", publisher()).await;
+    let bob = connect(&server, "space-m", "bob", subscriber()).await;
+    let room = server.room("space-m").unwrap();
+    let mut events = room.events();
+    bob.wait_for("alice's audio", |s| audio_from(s, "alice") >= 10).await;
+
+    room.set_forwarding("alice", TrackKind::Audio, false).unwrap();
+    expect_event(&mut events, "alice muted", |e| {
+        *e == RoomEvent::ForwardingChanged {
+            participant: "alice".into(),
+            kind: TrackKind::Audio,
+            forwarding: false,
+        }
+    })
+    .await;
+    assert_eq!(room.is_forwarding("alice", TrackKind::Audio), Some(false));
+    // Let frames already on their way arrive, then nothing more may.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let muted = bob.stats();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let later = bob.stats();
+    assert_eq!(audio_from(&later, "alice"), audio_from(&muted, "alice"), "audio while muted");
+    assert!(video_from(&later, "alice") > video_from(&muted, "alice"), "video stopped too");
+    assert!(alice.stats().sent_audio > 0);
+
+    room.set_forwarding("alice", TrackKind::Audio, true).unwrap();
+    let unmuted_at = audio_from(&later, "alice");
+    bob.wait_for("alice's audio after unmute", |s| audio_from(s, "alice") >= unmuted_at + 10).await;
+
+    let err = room.set_forwarding("nobody", TrackKind::Audio, false).unwrap_err();
+    assert!(matches!(err, MediaError::NotInRoom { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_leaving_is_reported_and_the_others_carry_on() {
+    let server = server(10).await;
+    let audio_only = || ClientOptions { video: false, ..ClientOptions::default() };
+    let alice = connect(&server, "space-l", "alice", audio_only()).await;
+    let bob = connect(&server, "space-l", "bob", audio_only()).await;
+    let carol = connect(&server, "space-l", "carol", audio_only()).await;
+    let room = server.room("space-l").unwrap();
+    let mut events = room.events();
+    alice
+        .wait_for("bob and carol", |s| audio_from(s, "bob") >= 10 && audio_from(s, "carol") >= 10)
+        .await;
+    bob.wait_for("alice and carol", |s| {
+        audio_from(s, "alice") >= 10 && audio_from(s, "carol") >= 10
+    })
+    .await;
+
+    carol.peer.leave();
+    expect_event(&mut events, "carol left", |e| {
+        *e == RoomEvent::Left { participant: "carol".into(), reason: LeaveReason::Left }
+    })
+    .await;
+    let mut participants = room.participants();
+    participants.sort();
+    assert_eq!(participants, ["alice", "bob"]);
+
+    // The others keep receiving each other, and nothing more of carol.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (alice_then, bob_then) = (alice.stats(), bob.stats());
+    alice
+        .wait_for("more of bob", |s| audio_from(s, "bob") >= audio_from(&alice_then, "bob") + 25)
+        .await;
+    bob.wait_for("more of alice", |s| {
+        audio_from(s, "alice") >= audio_from(&bob_then, "alice") + 25
+    })
+    .await;
+    assert_eq!(audio_from(&alice.stats(), "carol"), audio_from(&alice_then, "carol"));
+    assert!(alice.relay_errors().is_empty(), "{:?}", alice.relay_errors());
+    assert!(bob.relay_errors().is_empty(), "{:?}", bob.relay_errors());
+
+    // The room disappears with its last participant.
+    alice.peer.leave();
+    bob.peer.leave();
+    let mut left = Vec::new();
+    for _ in 0..2 {
+        match expect_event(&mut events, "alice and bob left", |e| {
+            matches!(e, RoomEvent::Left { .. })
+        })
+        .await
+        {
+            RoomEvent::Left { participant, reason } => left.push((participant, reason)),
+            _ => unreachable!("only Left events are picked"),
+        }
+    }
+    left.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(left, [("alice".into(), LeaveReason::Left), ("bob".into(), LeaveReason::Left)]);
+    assert!(server.room("space-l").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_sdp_is_refused_clearly_and_harms_no_one() {
+    let server = server(10).await;
+    let alice = connect(&server, "space-d", "alice", publisher()).await;
+    let bob = connect(&server, "space-d", "bob", subscriber()).await;
+    bob.wait_for("alice's audio", |s| audio_from(s, "alice") >= 5).await;
+
+    let (mallory, _events) = server.join("space-d", "mallory").unwrap();
+    let err = mallory.accept_offer("this is not SDP").await.unwrap_err();
+    assert!(matches!(err, MediaError::MalformedSdp(_)), "{err}");
+    let huge = "v=0\r\n".repeat(20_000);
+    let err = mallory.accept_offer(&huge).await.unwrap_err();
+    assert!(err.to_string().contains("more than the"), "{err}");
+    let err = mallory.accept_answer("v=0\r\n").await.unwrap_err();
+    assert!(matches!(err, MediaError::MalformedSdp(_) | MediaError::NoPendingOffer), "{err}");
+    let err = mallory.add_remote_candidate("candidate:garbage").await.unwrap_err();
+    assert!(matches!(err, MediaError::MalformedCandidate(_)), "{err}");
+
+    // An offer without m-lines parses but cannot be negotiated.
+    let client = MediaClient::start(subscriber()).await.unwrap();
+    let offer = client.create_offer().await.unwrap();
+    let no_media: String = offer
+        .split("\r\n")
+        .take_while(|line| !line.starts_with("m="))
+        .filter(|line| !line.starts_with("a=group"))
+        .map(|line| format!("{line}\r\n"))
+        .collect();
+    let err = mallory.accept_offer(&no_media).await.unwrap_err();
+    assert!(matches!(err, MediaError::SdpRefused(_)), "{err}");
+
+    // A server answer with nothing pending is refused as such.
+    let err = mallory.accept_answer(&offer).await.unwrap_err();
+    assert!(matches!(err, MediaError::NoPendingOffer), "{err}");
+
+    // Alice still reaches bob.
+    let then = audio_from(&bob.stats(), "alice");
+    bob.wait_for("more of alice", |s| audio_from(s, "alice") >= then + 25).await;
+    assert!(alice.relay_errors().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_participant_limit_refuses_clearly() {
+    let server = server(2).await;
+    let (first, _first_events) = server.join("space-e", "one").unwrap();
+    let (_second, _second_events) = server.join("space-e", "two").unwrap();
+    let err = server.join("space-e", "three").err().unwrap();
+    assert!(matches!(err, MediaError::RoomFull { limit: 2, .. }), "{err}");
+    assert_eq!(err.to_string(), "room space-e is full: at most 2 participants");
+    let err = server.join("space-e", "two").err().unwrap();
+    assert!(matches!(err, MediaError::AlreadyJoined { .. }), "{err}");
+    // Another room is not affected.
+    let (_elsewhere, _events) = server.join("space-other", "three").unwrap();
+
+    // A place freed is a place taken.
+    let room = server.room("space-e").unwrap();
+    let mut events = room.events();
+    first.leave();
+    expect_event(&mut events, "one left", |e| matches!(e, RoomEvent::Left { .. })).await;
+    let (_third, _third_events) = server.join("space-e", "three").unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_session_is_closed_alone() {
+    let server = server(10).await;
+    let alice = connect(&server, "space-f", "alice", publisher()).await;
+    let bob = connect(&server, "space-f", "bob", publisher()).await;
+    let carol = connect(&server, "space-f", "carol", subscriber()).await;
+    let room = server.room("space-f").unwrap();
+    let mut events = room.events();
+    carol
+        .wait_for("alice and bob", |s| audio_from(s, "alice") >= 5 && audio_from(s, "bob") >= 5)
+        .await;
+    alice.wait_for("bob's audio", |s| audio_from(s, "bob") >= 5).await;
+
+    bob.peer.inject_panic();
+    let event = expect_event(
+        &mut events,
+        "bob failed",
+        |e| matches!(e, RoomEvent::Left { participant, .. } if participant == "bob"),
+    )
+    .await;
+    assert!(
+        matches!(&event, RoomEvent::Left { reason: LeaveReason::Failed(why), .. } if why.contains("internal error")),
+        "{event:?}"
+    );
+    tokio::time::timeout(WAIT, async {
+        while bob.closed.lock().unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("bob's session reports its end");
+    let err = bob.peer.accept_answer("v=0").await.unwrap_err();
+    assert!(matches!(err, MediaError::SessionEnded), "{err}");
+
+    // Carol and alice are unaffected; bob's tracks are withdrawn from them (a server
+    // offer stopping those m-lines, answered without error).
+    let then = audio_from(&carol.stats(), "alice");
+    carol.wait_for("more of alice", |s| audio_from(s, "alice") >= then + 25).await;
+    let mut participants = room.participants();
+    participants.sort();
+    assert_eq!(participants, ["alice", "carol"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (alice_then, carol_then) = (alice.stats(), carol.stats());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(audio_from(&alice.stats(), "bob"), audio_from(&alice_then, "bob"));
+    assert_eq!(audio_from(&carol.stats(), "bob"), audio_from(&carol_then, "bob"));
+    assert!(alice.relay_errors().is_empty(), "{:?}", alice.relay_errors());
+    assert!(carol.relay_errors().is_empty(), "{:?}", carol.relay_errors());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_whose_transport_vanishes_is_removed_after_the_ice_grace() {
+    let server = server(10).await;
+    let alice = connect(&server, "space-t", "alice", publisher()).await;
+    let bob = connect(&server, "space-t", "bob", subscriber()).await;
+    let room = server.room("space-t").unwrap();
+    let mut events = room.events();
+    bob.wait_for("alice's audio", |s| audio_from(s, "alice") >= 5).await;
+
+    // The signalling still holds alice's handle; only her network is gone (the client's
+    // task and socket stop, as when a laptop's Wi-Fi drops).
+    let alice_session = alice.peer.clone();
+    drop(alice);
+    let event = expect_event(
+        &mut events,
+        "alice disconnected",
+        |e| matches!(e, RoomEvent::Left { participant, .. } if participant == "alice"),
+    )
+    .await;
+    assert_eq!(
+        event,
+        RoomEvent::Left { participant: "alice".into(), reason: LeaveReason::Disconnected }
+    );
+    assert_eq!(room.participants(), ["bob"]);
+    let err = alice_session.accept_answer("v=0").await.unwrap_err();
+    assert!(matches!(err, MediaError::SessionEnded), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loudest_voice_is_announced_as_active_speaker() {
+    let server = server(10).await;
+    let audio_at = |level| ClientOptions { video: false, audio: true, audio_level_dbov: level };
+    let alice = connect(&server, "space-s", "alice", audio_at(-20)).await;
+    let room = server.room("space-s").unwrap();
+    let mut events = room.events();
+    let bob = connect(&server, "space-s", "bob", audio_at(-70)).await;
+    expect_event(&mut events, "alice speaking", |e| {
+        *e == RoomEvent::ActiveSpeaker { participant: "alice".into() }
+    })
+    .await;
+
+    alice.client.set_audio_level(-95);
+    bob.client.set_audio_level(-15);
+    expect_event(&mut events, "bob speaking", |e| {
+        *e == RoomEvent::ActiveSpeaker { participant: "bob".into() }
+    })
+    .await;
+    assert_eq!(room.active_speaker().as_deref(), Some("bob"));
+}
