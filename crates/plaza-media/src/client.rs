@@ -96,6 +96,8 @@ enum Command {
     AcceptOffer(String, Reply<String>),
     RequestKeyframe(String, Reply<()>),
     SetAudioLevel(i8),
+    RestartIce(Reply<String>),
+    MoveToNewSocket(Reply<SocketAddr>),
 }
 
 /// A running client. Dropping it stops it (its socket closes, its session times out at
@@ -136,6 +138,7 @@ impl MediaClient {
             audio_mid: None,
             video_mid: None,
             offered_mids: Vec::new(),
+            deferred_candidate: None,
             next_audio: now,
             next_video: now,
             audio_frames: 0,
@@ -147,7 +150,7 @@ impl MediaClient {
         Ok(MediaClient { commands, stats, local_addr, task })
     }
 
-    /// The client's UDP address.
+    /// The client's first UDP address (see [`MediaClient::change_network`]).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -176,6 +179,16 @@ impl MediaClient {
     pub async fn request_keyframe(&self, publisher: &str) -> Result<(), ClientError> {
         let publisher = publisher.to_owned();
         self.request(|reply| Command::RequestKeyframe(publisher, reply)).await
+    }
+
+    /// Simulates a network change (a laptop moving from Wi-Fi to a cable): the client
+    /// restarts ICE with new credentials and continues from a new UDP socket. Returns the
+    /// ICE-restart offer to pass to the server, whose answer goes to
+    /// [`MediaClient::accept_answer`].
+    pub async fn change_network(&self) -> Result<String, ClientError> {
+        let offer = self.request(Command::RestartIce).await?;
+        self.request(Command::MoveToNewSocket).await?;
+        Ok(offer)
     }
 
     /// Changes the audio level written in the next audio packets.
@@ -235,6 +248,8 @@ struct ClientTask {
     video_mid: Option<Mid>,
     /// The m-lines the server added (others' tracks).
     offered_mids: Vec<Mid>,
+    /// The new socket's candidate, waiting for the ICE restart to complete.
+    deferred_candidate: Option<Candidate>,
     next_audio: Instant,
     next_video: Instant,
     audio_frames: u64,
@@ -255,6 +270,12 @@ impl ClientTask {
         loop {
             if !self.drain().await {
                 return;
+            }
+            if self.pending.is_none()
+                && let Some(candidate) = self.deferred_candidate.take()
+            {
+                self.rtc.add_local_candidate(candidate);
+                continue;
             }
             let deadline = self.next_deadline();
             let wake = tokio::select! {
@@ -405,7 +426,40 @@ impl ClientTask {
                 let _ = reply.send(self.request_keyframe(&publisher));
             }
             Command::SetAudioLevel(level) => self.audio_level = level,
+            Command::RestartIce(reply) => {
+                let mut change = self.rtc.sdp_api();
+                // The old socket's candidate goes with it; the new one is added next turn.
+                change.ice_restart(false);
+                let result = match change.apply() {
+                    Some((offer, pending)) => {
+                        self.pending = Some(pending);
+                        Ok(offer.to_sdp_string())
+                    }
+                    None => Err(ClientError("no ICE restart to offer".into())),
+                };
+                let _ = reply.send(result);
+            }
+            Command::MoveToNewSocket(reply) => {
+                let _ = reply.send(self.move_to_new_socket());
+            }
         }
+    }
+
+    fn move_to_new_socket(&mut self) -> Result<SocketAddr, ClientError> {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|socket| {
+                socket.set_nonblocking(true)?;
+                UdpSocket::from_std(socket)
+            })
+            .map_err(|e| ClientError(format!("new socket: {e}")))?;
+        let addr = socket.local_addr().map_err(|e| ClientError(e.to_string()))?;
+        let candidate = Candidate::host(addr, "udp").map_err(|e| ClientError(e.to_string()))?;
+        self.socket = socket;
+        self.local_addr = addr;
+        // str0m applies our ICE restart (dropping the old local candidates) when the
+        // answer arrives; the new candidate is added after that (see `run`).
+        self.deferred_candidate = Some(candidate);
+        Ok(addr)
     }
 
     fn request_keyframe(&mut self, publisher: &str) -> Result<(), ClientError> {

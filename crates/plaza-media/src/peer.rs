@@ -130,6 +130,8 @@ pub(crate) struct PeerTask {
     pub local_addr: SocketAddr,
     pub forwarding: Arc<Forwarding>,
     pub events: mpsc::UnboundedSender<PeerEvent>,
+    /// Our current ICE username fragment (it changes with an ICE restart).
+    ufrag: String,
     published: Vec<Published>,
     subscriptions: Vec<Subscription>,
     pending: Option<SdpPendingOffer>,
@@ -159,6 +161,7 @@ impl PeerTask {
         local_addr: SocketAddr,
         forwarding: Arc<Forwarding>,
         events: mpsc::UnboundedSender<PeerEvent>,
+        ufrag: String,
         existing_tracks: Vec<Arc<TrackIn>>,
     ) -> Self {
         let subscriptions = existing_tracks
@@ -174,6 +177,7 @@ impl PeerTask {
             local_addr,
             forwarding,
             events,
+            ufrag,
             published: Vec::new(),
             subscriptions,
             pending: None,
@@ -359,9 +363,18 @@ impl PeerTask {
             }
             _ => true,
         });
-        let answer = result.map_err(|e| MediaError::SdpRefused(e.to_string()))?;
+        let answer = result.map_err(|e| MediaError::SdpRefused(e.to_string()))?.to_sdp_string();
         self.answered_first_offer = true;
-        Ok(answer.to_sdp_string())
+        // A client that restarts ICE (e.g. its network changed) makes str0m pick new local
+        // credentials: the socket's routing table must know the new ufrag, or the checks
+        // from the client's new address would reach no one.
+        if let Some(ufrag) = session_ufrag(&answer)
+            && ufrag != self.ufrag
+        {
+            self.room.route_ufrag(self.key, &self.participant, ufrag.to_owned());
+            self.ufrag = ufrag.to_owned();
+        }
+        Ok(answer)
     }
 
     fn accept_answer(&mut self, sdp: &str) -> Result<(), MediaError> {
@@ -602,6 +615,11 @@ fn ask_publisher_for_keyframe(room: &RoomShared, track: &TrackIn, kind: Keyframe
     {
         let _ = link.control.send(Control::KeyframeRequest { mid: track.mid, kind });
     }
+}
+
+/// The `a=ice-ufrag` of an SDP we wrote (str0m writes one per m-line, all equal).
+fn session_ufrag(sdp: &str) -> Option<&str> {
+    sdp.lines().find_map(|line| line.strip_prefix("a=ice-ufrag:")).map(str::trim)
 }
 
 fn bounded_sdp(sdp: &str) -> Result<&str, MediaError> {

@@ -13,7 +13,7 @@ use str0m::media::{MediaKind, Mid};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::MediaError;
-use crate::demux::PeerKey;
+use crate::demux::{PeerKey, Route};
 use crate::peer::{Control, PeerInput};
 use crate::server::Registry;
 use crate::speaker::{SPEAKER_EVALUATION_INTERVAL, SpeakerDetector};
@@ -263,6 +263,14 @@ impl RoomShared {
             }
         }
         self.emit(RoomEvent::Left { participant: participant.to_owned(), reason });
+    }
+
+    /// Routes datagrams naming `ufrag` (a session's new ICE credentials) to that session.
+    pub fn route_ufrag(&self, key: PeerKey, participant: &str, ufrag: String) {
+        let Some(link) = self.link(participant).filter(|link| link.key == key) else { return };
+        if let Some(registry) = self.registry.upgrade() {
+            registry.demux.register(ufrag, Route { key, input: link.media });
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -172,7 +172,8 @@ impl MediaServer {
         drop(rooms);
 
         let credentials = IceCreds::new();
-        inner.registry.demux.register(credentials.ufrag.clone(), Route { key, input: media_tx });
+        let ufrag = credentials.ufrag.clone();
+        inner.registry.demux.register(ufrag.clone(), Route { key, input: media_tx });
         let rtc = self.new_rtc(credentials);
         let task = PeerTask::new(
             key,
@@ -183,6 +184,7 @@ impl MediaServer {
             inner.announced,
             forwarding,
             events_tx.clone(),
+            ufrag,
             existing_tracks,
         );
         let channels =

@@ -422,3 +422,29 @@ async fn the_loudest_voice_is_announced_as_active_speaker() {
     .await;
     assert_eq!(room.active_speaker().as_deref(), Some("bob"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_changing_network_restarts_ice_and_keeps_its_place() {
+    let server = server(10).await;
+    let alice = connect(&server, "space-r", "alice", publisher()).await;
+    let bob = connect(&server, "space-r", "bob", subscriber()).await;
+    let room = server.room("space-r").unwrap();
+    let mut events = room.events();
+    bob.wait_for("alice's audio", |s| audio_from(s, "alice") >= 5).await;
+
+    // New address, new ICE credentials: only the new ufrag can route the new checks.
+    let offer = bob.client.change_network().await.unwrap();
+    let answer = bob.peer.accept_offer(&offer).await.unwrap();
+    bob.client.accept_answer(&answer).await.unwrap();
+    let then = audio_from(&bob.stats(), "alice");
+    bob.wait_for("alice's audio on the new path", |s| audio_from(s, "alice") >= then + 25).await;
+
+    let mut participants = room.participants();
+    participants.sort();
+    assert_eq!(participants, ["alice", "bob"]);
+    // No one left or joined meanwhile.
+    while let Ok(event) = events.try_recv() {
+        assert!(!matches!(event, RoomEvent::Left { .. } | RoomEvent::Joined { .. }), "{event:?}");
+    }
+    assert!(alice.relay_errors().is_empty() && bob.relay_errors().is_empty());
+}
