@@ -16,11 +16,7 @@ use std::sync::RwLock;
 
 use tokio::sync::mpsc;
 
-use crate::peer::PeerInput;
-
-/// An identifier unique to one peer session for the process lifetime (participant ids
-/// repeat when someone rejoins; this does not).
-pub(crate) type PeerKey = u64;
+use crate::link::{PeerInput, PeerKey};
 
 #[derive(Clone)]
 pub(crate) struct Route {

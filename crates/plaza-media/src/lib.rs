@@ -65,6 +65,7 @@
 mod config;
 mod demux;
 mod error;
+mod link;
 mod peer;
 mod room;
 mod server;
@@ -77,7 +78,8 @@ mod sfu_tests;
 
 pub use config::MediaConfig;
 pub use error::MediaError;
+pub use link::TrackKind;
 pub use peer::{CONNECT_TIMEOUT, MAX_SDP_BYTES, PeerEvent, PeerEvents, PeerHandle};
-pub use room::{LeaveReason, Room, RoomEvent, TrackKind};
+pub use room::{LeaveReason, Room, RoomEvent};
 pub use server::MediaServer;
 pub use speaker::{SPEAKER_EVALUATION_INTERVAL, SPEECH_THRESHOLD_DBOV, SWITCH_MARGIN_DB};

@@ -23,8 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::MediaError;
-use crate::demux::PeerKey;
-use crate::room::{Forwarding, LeaveReason, Room, RoomEvent, RoomShared, TrackIn, TrackKind};
+use crate::link::{Control, Forwarded, Forwarding, PeerInput, PeerKey, Reply, TrackIn, TrackKind};
+use crate::room::{LeaveReason, Room, RoomEvent, RoomShared};
 
 /// The longest SDP accepted; real ones are a few kilobytes, even with many m-lines.
 pub const MAX_SDP_BYTES: usize = 64 * 1024;
@@ -35,49 +35,6 @@ const KEYFRAME_REQUEST_MIN_INTERVAL: Duration = Duration::from_millis(500);
 /// closed: an offer that never came, or a media port the client cannot reach. Once
 /// connected, str0m's ICE-lite agent ends a session after 15 s without consent checks.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Network input and forwarded media for a peer's task: bounded, dropped when full.
-pub(crate) enum PeerInput {
-    Datagram { source: SocketAddr, data: Vec<u8>, received: Instant },
-    Media(Arc<Forwarded>),
-}
-
-/// One frame of a publisher's track, on its way to every subscriber's task.
-pub(crate) struct Forwarded {
-    pub track: Arc<TrackIn>,
-    pub data: MediaData,
-}
-
-type Reply<T> = oneshot::Sender<Result<T, MediaError>>;
-
-/// Commands for a peer's task: unbounded (they are few), never dropped.
-pub(crate) enum Control {
-    AcceptOffer {
-        sdp: String,
-        reply: Reply<String>,
-    },
-    AcceptAnswer {
-        sdp: String,
-        reply: Reply<()>,
-    },
-    AddCandidate {
-        candidate: String,
-        reply: Reply<()>,
-    },
-    TrackOpened(Arc<TrackIn>),
-    TrackClosed(u64),
-    /// A subscriber asks this publisher for a keyframe of its track `mid`.
-    KeyframeRequest {
-        mid: Mid,
-        kind: KeyframeRequestKind,
-    },
-    /// Ask for keyframes of all this publisher's video (forwarding resumed).
-    RequestKeyframes,
-    Leave,
-    /// Fault injection for the isolation test: the task panics as str0m would on a bug.
-    #[cfg(test)]
-    Panic,
-}
 
 /// What a participant's session tells the signalling layer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,35 +6,15 @@
 //! another, and the place where a task that ended, however it ended, is cleaned up.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
-use str0m::media::{MediaKind, Mid};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 
 use crate::MediaError;
-use crate::demux::{PeerKey, Route};
-use crate::peer::{Control, PeerInput};
-use crate::server::Registry;
+use crate::demux::{Demux, Route};
+use crate::link::{Control, PeerKey, PeerLink, TrackIn, TrackKind};
 use crate::speaker::{SPEAKER_EVALUATION_INTERVAL, SpeakerDetector};
-
-/// Audio or video: what an admin can stop forwarding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TrackKind {
-    /// Microphone audio (Opus).
-    Audio,
-    /// Camera or screen video (VP8, H.264).
-    Video,
-}
-
-impl TrackKind {
-    pub(crate) fn of(kind: MediaKind) -> TrackKind {
-        match kind {
-            MediaKind::Audio => TrackKind::Audio,
-            MediaKind::Video => TrackKind::Video,
-        }
-    }
-}
 
 /// Why a participant's media session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,53 +71,6 @@ pub enum RoomEvent {
     },
 }
 
-/// A track a participant publishes. Subscribers refer to it by `id`.
-#[derive(Debug)]
-pub(crate) struct TrackIn {
-    pub id: u64,
-    pub origin: String,
-    pub origin_key: PeerKey,
-    pub mid: Mid,
-    pub kind: MediaKind,
-}
-
-/// Whether a participant's audio and video are forwarded (admin mute). Read by the
-/// publisher's task on every packet, hence atomics rather than a lock.
-#[derive(Debug)]
-pub(crate) struct Forwarding {
-    audio: AtomicBool,
-    video: AtomicBool,
-}
-
-impl Forwarding {
-    fn new() -> Self {
-        Forwarding { audio: AtomicBool::new(true), video: AtomicBool::new(true) }
-    }
-
-    fn flag(&self, kind: TrackKind) -> &AtomicBool {
-        match kind {
-            TrackKind::Audio => &self.audio,
-            TrackKind::Video => &self.video,
-        }
-    }
-
-    pub fn allows(&self, kind: TrackKind) -> bool {
-        self.flag(kind).load(Ordering::Relaxed)
-    }
-}
-
-/// How the room reaches one participant's task.
-#[derive(Clone)]
-pub(crate) struct PeerLink {
-    pub key: PeerKey,
-    pub participant: String,
-    /// Datagrams and forwarded media: bounded, dropped when the task falls behind.
-    pub media: mpsc::Sender<PeerInput>,
-    /// Negotiation and track changes: never dropped.
-    pub control: mpsc::UnboundedSender<Control>,
-    pub forwarding: Arc<Forwarding>,
-}
-
 #[derive(Default)]
 struct Members {
     peers: HashMap<String, PeerLink>,
@@ -163,7 +96,30 @@ pub(crate) struct RoomShared {
     events: broadcast::Sender<RoomEvent>,
     speaker: Mutex<SpeakerDetector>,
     pub counters: RoomCounters,
-    registry: Weak<Registry>,
+    demux: Arc<Demux>,
+    directory: Weak<Rooms>,
+}
+
+/// The rooms of a server, by id.
+#[derive(Default)]
+pub(crate) struct Rooms {
+    map: Mutex<HashMap<String, Arc<RoomShared>>>,
+}
+
+impl Rooms {
+    pub fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<RoomShared>>> {
+        self.map.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Drops an empty room, so that the next join starts a fresh one (the meeting ended).
+    /// Joining holds the same lock while admitting, so a room is never dropped under a
+    /// participant being admitted.
+    fn forget_if_empty(&self, id: &str) {
+        let mut rooms = self.lock();
+        if rooms.get(id).is_some_and(|room| room.is_empty()) {
+            rooms.remove(id);
+        }
+    }
 }
 
 /// How many room events a slow listener may fall behind before it misses some.
@@ -173,7 +129,8 @@ impl RoomShared {
     pub fn new(
         id: String,
         max_participants: usize,
-        registry: Weak<Registry>,
+        demux: Arc<Demux>,
+        directory: Weak<Rooms>,
         runtime: &tokio::runtime::Handle,
     ) -> Arc<Self> {
         let (events, _) = broadcast::channel(ROOM_EVENT_BACKLOG);
@@ -185,7 +142,8 @@ impl RoomShared {
             events,
             speaker: Mutex::default(),
             counters: RoomCounters::default(),
-            registry,
+            demux,
+            directory,
         });
         runtime.spawn(evaluate_speakers(Arc::downgrade(&room)));
         room
@@ -256,11 +214,9 @@ impl RoomShared {
         let now_empty = members.peers.is_empty();
         drop(members);
         self.speaker().forget(participant);
-        if let Some(registry) = self.registry.upgrade() {
-            registry.demux.unregister(key);
-            if now_empty {
-                registry.forget_room_if_empty(&self.id);
-            }
+        self.demux.unregister(key);
+        if now_empty && let Some(directory) = self.directory.upgrade() {
+            directory.forget_if_empty(&self.id);
         }
         self.emit(RoomEvent::Left { participant: participant.to_owned(), reason });
     }
@@ -268,9 +224,7 @@ impl RoomShared {
     /// Routes datagrams naming `ufrag` (a session's new ICE credentials) to that session.
     pub fn route_ufrag(&self, key: PeerKey, participant: &str, ufrag: String) {
         let Some(link) = self.link(participant).filter(|link| link.key == key) else { return };
-        if let Some(registry) = self.registry.upgrade() {
-            registry.demux.register(ufrag, Route { key, input: link.media });
-        }
+        self.demux.register(ufrag, Route { key, input: link.media });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -387,8 +341,4 @@ impl Room {
         let counters = &self.shared.counters;
         (counters.forwarded.load(Ordering::Relaxed), counters.dropped.load(Ordering::Relaxed))
     }
-}
-
-pub(crate) fn new_forwarding() -> Arc<Forwarding> {
-    Arc::new(Forwarding::new())
 }

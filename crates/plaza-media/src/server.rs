@@ -1,9 +1,8 @@
 //! The media server: the shared UDP socket, the rooms, and joining.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use str0m::config::{CryptoProvider, DtlsCert};
@@ -14,9 +13,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, error, warn};
 
-use crate::demux::{Demux, PeerKey, Route};
-use crate::peer::{PeerChannels, PeerEvent, PeerEvents, PeerHandle, PeerInput, PeerTask, log_exit};
-use crate::room::{LeaveReason, PeerLink, Room, RoomShared, new_forwarding};
+use crate::demux::{Demux, Route};
+use crate::link::{PeerInput, PeerKey, PeerLink, new_forwarding};
+use crate::peer::{PeerChannels, PeerEvent, PeerEvents, PeerHandle, PeerTask, log_exit};
+use crate::room::{LeaveReason, Room, RoomShared, Rooms};
 use crate::{MediaConfig, MediaError};
 
 /// Datagrams and forwarded frames a peer's task may have waiting before more are dropped:
@@ -26,31 +26,10 @@ const PEER_INPUT_QUEUE: usize = 1024;
 /// Larger than any datagram WebRTC sends (str0m's MTU is at most 1500 bytes minus headers).
 const RECEIVE_BUFFER: usize = 2048;
 
-/// Rooms and the socket routing table, shared by the server and the rooms.
-pub(crate) struct Registry {
-    pub demux: Demux,
-    rooms: Mutex<HashMap<String, Arc<RoomShared>>>,
-}
-
-impl Registry {
-    fn rooms(&self) -> MutexGuard<'_, HashMap<String, Arc<RoomShared>>> {
-        self.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Drops an empty room, so that the next join starts a fresh one (the meeting ended).
-    /// Joining holds the same lock while admitting, so a room is never dropped under a
-    /// participant being admitted.
-    pub fn forget_room_if_empty(&self, id: &str) {
-        let mut rooms = self.rooms();
-        if rooms.get(id).is_some_and(|room| room.is_empty()) {
-            rooms.remove(id);
-        }
-    }
-}
-
 struct ServerInner {
     config: MediaConfig,
-    registry: Arc<Registry>,
+    rooms: Arc<Rooms>,
+    demux: Arc<Demux>,
     socket: Arc<UdpSocket>,
     /// The ICE host candidate every participant is given.
     announced: SocketAddr,
@@ -95,14 +74,14 @@ impl MediaServer {
             MediaError::Config("the crypto provider cannot make a DTLS certificate".into())
         })?;
         let socket = Arc::new(socket);
-        let registry =
-            Arc::new(Registry { demux: Demux::default(), rooms: Mutex::new(HashMap::new()) });
+        let demux = Arc::new(Demux::default());
         let runtime = Handle::current();
-        let receiver = runtime.spawn(receive(socket.clone(), registry.clone()));
+        let receiver = runtime.spawn(receive(socket.clone(), demux.clone()));
         Ok(MediaServer {
             inner: Arc::new(ServerInner {
                 config,
-                registry,
+                rooms: Arc::default(),
+                demux,
                 socket,
                 announced,
                 crypto,
@@ -126,7 +105,7 @@ impl MediaServer {
 
     /// The room `id`, if anyone is in it.
     pub fn room(&self, id: &str) -> Option<Room> {
-        self.inner.registry.rooms().get(id).map(|shared| Room { shared: shared.clone() })
+        self.inner.rooms.lock().get(id).map(|shared| Room { shared: shared.clone() })
     }
 
     /// Admits `participant` into room `room_id` (created on first join) and starts their
@@ -152,14 +131,15 @@ impl MediaServer {
             forwarding: forwarding.clone(),
         };
 
-        let mut rooms = inner.registry.rooms();
+        let mut rooms = inner.rooms.lock();
         let room = rooms
             .entry(room_id.to_owned())
             .or_insert_with(|| {
                 RoomShared::new(
                     room_id.to_owned(),
                     inner.config.max_participants,
-                    Arc::downgrade(&inner.registry),
+                    inner.demux.clone(),
+                    Arc::downgrade(&inner.rooms),
                     &inner.runtime,
                 )
             })
@@ -173,7 +153,7 @@ impl MediaServer {
 
         let credentials = IceCreds::new();
         let ufrag = credentials.ufrag.clone();
-        inner.registry.demux.register(ufrag.clone(), Route { key, input: media_tx });
+        inner.demux.register(ufrag.clone(), Route { key, input: media_tx });
         let rtc = self.new_rtc(credentials);
         let task = PeerTask::new(
             key,
@@ -247,7 +227,7 @@ fn spawn_peer(
 }
 
 /// The socket loop: every datagram to the peer it belongs to.
-async fn receive(socket: Arc<UdpSocket>, registry: Arc<Registry>) {
+async fn receive(socket: Arc<UdpSocket>, demux: Arc<Demux>) {
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
     loop {
         let (len, source) = match socket.recv_from(&mut buffer).await {
@@ -261,7 +241,7 @@ async fn receive(socket: Arc<UdpSocket>, registry: Arc<Registry>) {
         };
         let received = Instant::now();
         let datagram = &buffer[..len];
-        let Some(route) = registry.demux.route(source, datagram) else {
+        let Some(route) = demux.route(source, datagram) else {
             debug!(%source, len, "datagram for no session");
             continue;
         };
