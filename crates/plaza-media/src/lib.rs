@@ -72,6 +72,7 @@ mod server;
 mod speaker;
 
 pub mod client;
+pub mod loopback;
 
 #[cfg(test)]
 mod sfu_tests;
@@ -80,6 +81,6 @@ pub use config::MediaConfig;
 pub use error::MediaError;
 pub use link::TrackKind;
 pub use peer::{CONNECT_TIMEOUT, MAX_SDP_BYTES, PeerEvent, PeerEvents, PeerHandle};
-pub use room::{LeaveReason, Room, RoomEvent};
+pub use room::{LeaveReason, Room, RoomEvent, RoomStats};
 pub use server::MediaServer;
 pub use speaker::{SPEAKER_EVALUATION_INTERVAL, SPEECH_THRESHOLD_DBOV, SWITCH_MARGIN_DB};

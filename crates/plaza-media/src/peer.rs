@@ -26,8 +26,9 @@ use crate::MediaError;
 use crate::link::{Control, Forwarded, Forwarding, PeerInput, PeerKey, Reply, TrackIn, TrackKind};
 use crate::room::{LeaveReason, Room, RoomEvent, RoomShared};
 
-/// The longest SDP accepted; real ones are a few kilobytes, even with many m-lines.
-pub const MAX_SDP_BYTES: usize = 64 * 1024;
+/// The longest SDP accepted. An SDP grows by about 1.8 kB per m-line and a subscriber
+/// has two per publisher: 20 publishers make 73 kB, 100 make 360 kB.
+pub const MAX_SDP_BYTES: usize = 512 * 1024;
 /// A publisher is asked for a keyframe at most this often: every subscriber's picture
 /// loss and every new subscriber would otherwise each cost a full keyframe.
 const KEYFRAME_REQUEST_MIN_INTERVAL: Duration = Duration::from_millis(500);
@@ -232,6 +233,11 @@ impl PeerTask {
                     return Ok(());
                 }
                 Ok(Output::Transmit(transmit)) => {
+                    let counters = &self.room.counters;
+                    counters.sent_datagrams.fetch_add(1, Ordering::Relaxed);
+                    counters
+                        .sent_bytes
+                        .fetch_add(transmit.contents.len() as u64, Ordering::Relaxed);
                     // A send error (e.g. no route) is the network's loss, like a dropped
                     // datagram; ICE notices if it lasts.
                     if let Err(e) =

@@ -80,10 +80,23 @@ struct Members {
 /// Counters of a room (for tests and the benchmark).
 #[derive(Debug, Default)]
 pub(crate) struct RoomCounters {
-    /// Media frames handed to subscribers' tasks.
     pub forwarded: AtomicU64,
-    /// Media frames dropped because a subscriber's task was behind.
     pub dropped: AtomicU64,
+    pub sent_datagrams: AtomicU64,
+    pub sent_bytes: AtomicU64,
+}
+
+/// What a room's sessions have done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoomStats {
+    /// Media frames handed from a publisher's task to a subscriber's.
+    pub forwarded_frames: u64,
+    /// Frames dropped because a subscriber's task was behind.
+    pub dropped_frames: u64,
+    /// Datagrams the room's sessions sent (RTP, RTCP, STUN, DTLS).
+    pub sent_datagrams: u64,
+    /// Their bytes.
+    pub sent_bytes: u64,
 }
 
 pub(crate) struct RoomShared {
@@ -335,10 +348,14 @@ impl Room {
         self.shared.link(participant).map(|link| link.forwarding.allows(kind))
     }
 
-    /// Media frames forwarded to subscribers so far, and frames dropped because a
-    /// subscriber could not keep up.
-    pub fn forwarding_counts(&self) -> (u64, u64) {
+    /// What the room's sessions have done so far.
+    pub fn stats(&self) -> RoomStats {
         let counters = &self.shared.counters;
-        (counters.forwarded.load(Ordering::Relaxed), counters.dropped.load(Ordering::Relaxed))
+        RoomStats {
+            forwarded_frames: counters.forwarded.load(Ordering::Relaxed),
+            dropped_frames: counters.dropped.load(Ordering::Relaxed),
+            sent_datagrams: counters.sent_datagrams.load(Ordering::Relaxed),
+            sent_bytes: counters.sent_bytes.load(Ordering::Relaxed),
+        }
     }
 }

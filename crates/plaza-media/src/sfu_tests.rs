@@ -2,15 +2,13 @@
 //! the other side: ICE, DTLS, SRTP and RTP all happen for real; only the signalling
 //! (offer/answer relay) is done by the test in-process.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::broadcast;
-use tokio::task::JoinHandle;
 
 use crate::client::{ClientOptions, ClientStats, MediaClient};
-use crate::{LeaveReason, MediaConfig, MediaError, MediaServer, PeerEvent, PeerHandle};
-use crate::{RoomEvent, TrackKind};
+use crate::loopback::LoopbackParticipant;
+use crate::{LeaveReason, MediaConfig, MediaError, MediaServer, RoomEvent, TrackKind};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -31,39 +29,7 @@ fn subscriber() -> ClientOptions {
     ClientOptions { audio: false, video: false, ..ClientOptions::default() }
 }
 
-/// A participant: the server-side session, the client, and the task relaying the
-/// server's renegotiation offers to the client and its answers back (the signalling).
-struct Participant {
-    name: String,
-    peer: PeerHandle,
-    client: Arc<MediaClient>,
-    relay: JoinHandle<()>,
-    relay_errors: Arc<Mutex<Vec<String>>>,
-    closed: Arc<Mutex<Option<LeaveReason>>>,
-}
-
-impl Drop for Participant {
-    fn drop(&mut self) {
-        self.relay.abort();
-    }
-}
-
-impl Participant {
-    fn stats(&self) -> ClientStats {
-        self.client.stats()
-    }
-
-    async fn wait_for(&self, what: &str, condition: impl Fn(&ClientStats) -> bool) -> ClientStats {
-        match self.client.wait_for(WAIT, condition).await {
-            Ok(stats) => stats,
-            Err(stats) => panic!("{}: timed out waiting for {what}; stats: {stats:#?}", self.name),
-        }
-    }
-
-    fn relay_errors(&self) -> Vec<String> {
-        self.relay_errors.lock().unwrap().clone()
-    }
-}
+type Participant = LoopbackParticipant;
 
 async fn connect(
     server: &MediaServer,
@@ -71,37 +37,7 @@ async fn connect(
     name: &str,
     options: ClientOptions,
 ) -> Participant {
-    let (peer, mut events) = server.join(room, name).unwrap();
-    let client = Arc::new(MediaClient::start(options).await.unwrap());
-    let offer = client.create_offer().await.unwrap();
-    let answer = tokio::time::timeout(WAIT, peer.accept_offer(&offer)).await.unwrap().unwrap();
-    client.accept_answer(&answer).await.unwrap();
-    let relay_errors = Arc::new(Mutex::new(Vec::new()));
-    let closed = Arc::new(Mutex::new(None));
-    let relay = tokio::spawn({
-        let (peer, client) = (peer.clone(), client.clone());
-        let (relay_errors, closed) = (relay_errors.clone(), closed.clone());
-        async move {
-            while let Some(event) = events.next().await {
-                match event {
-                    PeerEvent::Offer(sdp) => {
-                        let outcome = match client.accept_offer(&sdp).await {
-                            Ok(answer) => {
-                                peer.accept_answer(&answer).await.map_err(|e| e.to_string())
-                            }
-                            Err(e) => Err(e.to_string()),
-                        };
-                        if let Err(e) = outcome {
-                            relay_errors.lock().unwrap().push(e);
-                        }
-                    }
-                    PeerEvent::Closed(reason) => *closed.lock().unwrap() = Some(reason),
-                    PeerEvent::Connected => {}
-                }
-            }
-        }
-    });
-    Participant { name: name.to_owned(), peer, client, relay, relay_errors, closed }
+    LoopbackParticipant::join(server, room, name, options).await.unwrap()
 }
 
 async fn expect_event(
@@ -139,7 +75,7 @@ async fn one_publisher_reaches_two_subscribers_with_audio_and_video() {
 
     for subscriber in [&bob, &carol] {
         let stats = subscriber
-            .wait_for("alice's audio and video", |s| {
+            .expect(WAIT, "alice's audio and video", |s| {
                 audio_from(s, "alice") >= 25
                     && video_from(s, "alice") >= 10
                     && s.received("alice", TrackKind::Video).keyframes >= 1
@@ -158,10 +94,11 @@ async fn one_publisher_reaches_two_subscribers_with_audio_and_video() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     let before = alice.stats().keyframe_requests;
     bob.client.request_keyframe("alice").await.unwrap();
-    alice.wait_for("bob's keyframe request", |s| s.keyframe_requests > before).await;
+    alice.expect(WAIT, "bob's keyframe request", |s| s.keyframe_requests > before).await;
 
-    let (forwarded, _dropped) = server.room("space-a").unwrap().forwarding_counts();
-    assert!(forwarded >= 70, "forwarded {forwarded}");
+    let stats = server.room("space-a").unwrap().stats();
+    assert!(stats.forwarded_frames >= 70, "{stats:?}");
+    assert!(stats.sent_datagrams >= stats.forwarded_frames, "{stats:?}");
     for participant in [&alice, &bob, &carol] {
         assert!(participant.relay_errors().is_empty(), "{:?}", participant.relay_errors());
     }
@@ -174,7 +111,7 @@ async fn an_admin_mute_stops_audio_reaching_others_until_unmuted() {
     let bob = connect(&server, "space-m", "bob", subscriber()).await;
     let room = server.room("space-m").unwrap();
     let mut events = room.events();
-    bob.wait_for("alice's audio", |s| audio_from(s, "alice") >= 10).await;
+    bob.expect(WAIT, "alice's audio", |s| audio_from(s, "alice") >= 10).await;
 
     room.set_forwarding("alice", TrackKind::Audio, false).unwrap();
     expect_event(&mut events, "alice muted", |e| {
@@ -197,7 +134,8 @@ async fn an_admin_mute_stops_audio_reaching_others_until_unmuted() {
 
     room.set_forwarding("alice", TrackKind::Audio, true).unwrap();
     let unmuted_at = audio_from(&later, "alice");
-    bob.wait_for("alice's audio after unmute", |s| audio_from(s, "alice") >= unmuted_at + 10).await;
+    bob.expect(WAIT, "alice's audio after unmute", |s| audio_from(s, "alice") >= unmuted_at + 10)
+        .await;
 
     let err = room.set_forwarding("nobody", TrackKind::Audio, false).unwrap_err();
     assert!(matches!(err, MediaError::NotInRoom { .. }), "{err}");
@@ -213,9 +151,11 @@ async fn a_participant_leaving_is_reported_and_the_others_carry_on() {
     let room = server.room("space-l").unwrap();
     let mut events = room.events();
     alice
-        .wait_for("bob and carol", |s| audio_from(s, "bob") >= 10 && audio_from(s, "carol") >= 10)
+        .expect(WAIT, "bob and carol", |s| {
+            audio_from(s, "bob") >= 10 && audio_from(s, "carol") >= 10
+        })
         .await;
-    bob.wait_for("alice and carol", |s| {
+    bob.expect(WAIT, "alice and carol", |s| {
         audio_from(s, "alice") >= 10 && audio_from(s, "carol") >= 10
     })
     .await;
@@ -233,9 +173,11 @@ async fn a_participant_leaving_is_reported_and_the_others_carry_on() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (alice_then, bob_then) = (alice.stats(), bob.stats());
     alice
-        .wait_for("more of bob", |s| audio_from(s, "bob") >= audio_from(&alice_then, "bob") + 25)
+        .expect(WAIT, "more of bob", |s| {
+            audio_from(s, "bob") >= audio_from(&alice_then, "bob") + 25
+        })
         .await;
-    bob.wait_for("more of alice", |s| {
+    bob.expect(WAIT, "more of alice", |s| {
         audio_from(s, "alice") >= audio_from(&bob_then, "alice") + 25
     })
     .await;
@@ -267,12 +209,12 @@ async fn malformed_sdp_is_refused_clearly_and_harms_no_one() {
     let server = server(10).await;
     let alice = connect(&server, "space-d", "alice", publisher()).await;
     let bob = connect(&server, "space-d", "bob", subscriber()).await;
-    bob.wait_for("alice's audio", |s| audio_from(s, "alice") >= 5).await;
+    bob.expect(WAIT, "alice's audio", |s| audio_from(s, "alice") >= 5).await;
 
     let (mallory, _events) = server.join("space-d", "mallory").unwrap();
     let err = mallory.accept_offer("this is not SDP").await.unwrap_err();
     assert!(matches!(err, MediaError::MalformedSdp(_)), "{err}");
-    let huge = "v=0\r\n".repeat(20_000);
+    let huge = "v=0\r\n".repeat(crate::MAX_SDP_BYTES / 5 + 1);
     let err = mallory.accept_offer(&huge).await.unwrap_err();
     assert!(err.to_string().contains("more than the"), "{err}");
     let err = mallory.accept_answer("v=0\r\n").await.unwrap_err();
@@ -298,7 +240,7 @@ async fn malformed_sdp_is_refused_clearly_and_harms_no_one() {
 
     // Alice still reaches bob.
     let then = audio_from(&bob.stats(), "alice");
-    bob.wait_for("more of alice", |s| audio_from(s, "alice") >= then + 25).await;
+    bob.expect(WAIT, "more of alice", |s| audio_from(s, "alice") >= then + 25).await;
     assert!(alice.relay_errors().is_empty());
 }
 
@@ -332,9 +274,9 @@ async fn a_panicking_session_is_closed_alone() {
     let room = server.room("space-f").unwrap();
     let mut events = room.events();
     carol
-        .wait_for("alice and bob", |s| audio_from(s, "alice") >= 5 && audio_from(s, "bob") >= 5)
+        .expect(WAIT, "alice and bob", |s| audio_from(s, "alice") >= 5 && audio_from(s, "bob") >= 5)
         .await;
-    alice.wait_for("bob's audio", |s| audio_from(s, "bob") >= 5).await;
+    alice.expect(WAIT, "bob's audio", |s| audio_from(s, "bob") >= 5).await;
 
     bob.peer.inject_panic();
     let event = expect_event(
@@ -348,7 +290,7 @@ async fn a_panicking_session_is_closed_alone() {
         "{event:?}"
     );
     tokio::time::timeout(WAIT, async {
-        while bob.closed.lock().unwrap().is_none() {
+        while bob.closed().is_none() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     })
@@ -360,7 +302,7 @@ async fn a_panicking_session_is_closed_alone() {
     // Carol and alice are unaffected; bob's tracks are withdrawn from them (a server
     // offer stopping those m-lines, answered without error).
     let then = audio_from(&carol.stats(), "alice");
-    carol.wait_for("more of alice", |s| audio_from(s, "alice") >= then + 25).await;
+    carol.expect(WAIT, "more of alice", |s| audio_from(s, "alice") >= then + 25).await;
     let mut participants = room.participants();
     participants.sort();
     assert_eq!(participants, ["alice", "carol"]);
@@ -380,7 +322,7 @@ async fn a_client_whose_transport_vanishes_is_removed_after_the_ice_grace() {
     let bob = connect(&server, "space-t", "bob", subscriber()).await;
     let room = server.room("space-t").unwrap();
     let mut events = room.events();
-    bob.wait_for("alice's audio", |s| audio_from(s, "alice") >= 5).await;
+    bob.expect(WAIT, "alice's audio", |s| audio_from(s, "alice") >= 5).await;
 
     // The signalling still holds alice's handle; only her network is gone (the client's
     // task and socket stop, as when a laptop's Wi-Fi drops).
@@ -430,14 +372,15 @@ async fn a_client_changing_network_restarts_ice_and_keeps_its_place() {
     let bob = connect(&server, "space-r", "bob", subscriber()).await;
     let room = server.room("space-r").unwrap();
     let mut events = room.events();
-    bob.wait_for("alice's audio", |s| audio_from(s, "alice") >= 5).await;
+    bob.expect(WAIT, "alice's audio", |s| audio_from(s, "alice") >= 5).await;
 
     // New address, new ICE credentials: only the new ufrag can route the new checks.
     let offer = bob.client.change_network().await.unwrap();
     let answer = bob.peer.accept_offer(&offer).await.unwrap();
     bob.client.accept_answer(&answer).await.unwrap();
     let then = audio_from(&bob.stats(), "alice");
-    bob.wait_for("alice's audio on the new path", |s| audio_from(s, "alice") >= then + 25).await;
+    bob.expect(WAIT, "alice's audio on the new path", |s| audio_from(s, "alice") >= then + 25)
+        .await;
 
     let mut participants = room.participants();
     participants.sort();
