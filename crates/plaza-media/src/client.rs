@@ -14,7 +14,7 @@ use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::Mid;
 use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, MediaTime};
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use thiserror::Error;
 use tokio::net::UdpSocket;
@@ -22,6 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::TrackKind;
+
+mod tcp;
+use tcp::{ClientTcp, Frame};
 
 /// One audio frame every 20 ms, as browsers send Opus.
 const AUDIO_FRAME: Duration = Duration::from_millis(20);
@@ -42,11 +45,14 @@ pub struct ClientOptions {
     pub video: bool,
     /// The audio level written in every audio packet (0 loudest, -127 silence).
     pub audio_level_dbov: i8,
+    /// Connect over ICE-TCP only, as behind a firewall that drops UDP: the client offers
+    /// an active TCP candidate and no UDP one.
+    pub tcp_only: bool,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions { audio: true, video: true, audio_level_dbov: -30 }
+        ClientOptions { audio: true, video: true, audio_level_dbov: -30, tcp_only: false }
     }
 }
 
@@ -74,6 +80,8 @@ pub struct ClientStats {
     pub sent_video: u64,
     /// Keyframe requests (PLI/FIR) the server sent us.
     pub keyframe_requests: u64,
+    /// Packets received over ICE-TCP.
+    pub tcp_packets: u64,
 }
 
 impl ClientStats {
@@ -121,9 +129,16 @@ impl MediaClient {
         let socket = UdpSocket::bind("127.0.0.1:0").await?;
         let local_addr = socket.local_addr()?;
         let mut rtc = Rtc::builder().build(Instant::now());
-        let candidate = Candidate::host(local_addr, "udp")
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        let (tcp, candidate) = if options.tcp_only {
+            let (tcp, addr) = ClientTcp::bind()?;
+            let candidate = Candidate::builder().tcp().host(addr).tcptype(TcpType::Active).build();
+            (Some((tcp, addr)), candidate)
+        } else {
+            (None, Candidate::host(local_addr, "udp"))
+        };
+        let candidate = candidate.map_err(|e| std::io::Error::other(e.to_string()))?;
         rtc.add_local_candidate(candidate);
+        let (tcp_frames, tcp_received) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(ClientStats::default()));
         let (commands, receiver) = mpsc::unbounded_channel();
         let now = Instant::now();
@@ -145,8 +160,10 @@ impl MediaClient {
             video_frames: 0,
             keyframe_wanted: true,
             next_timeout: now,
+            tcp,
+            tcp_frames,
         };
-        let task = tokio::spawn(task.run(receiver));
+        let task = tokio::spawn(task.run(receiver, tcp_received));
         Ok(MediaClient { commands, stats, local_addr, task })
     }
 
@@ -256,16 +273,24 @@ struct ClientTask {
     video_frames: u64,
     keyframe_wanted: bool,
     next_timeout: Instant,
+    /// ICE-TCP (with `tcp_only`): the connection and its local address.
+    tcp: Option<(ClientTcp, SocketAddr)>,
+    tcp_frames: mpsc::UnboundedSender<Frame>,
 }
 
 enum Wake {
     Command(Option<Command>),
     Datagram(std::io::Result<(usize, SocketAddr)>),
+    TcpFrame(Frame),
     Timer,
 }
 
 impl ClientTask {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut tcp_frames: mpsc::UnboundedReceiver<Frame>,
+    ) {
         let mut buffer = vec![0u8; 2048];
         loop {
             if !self.drain().await {
@@ -281,6 +306,7 @@ impl ClientTask {
             let wake = tokio::select! {
                 command = commands.recv() => Wake::Command(command),
                 received = self.socket.recv_from(&mut buffer) => Wake::Datagram(received),
+                Some(frame) = tcp_frames.recv() => Wake::TcpFrame(frame),
                 () = tokio::time::sleep_until(deadline.into()) => Wake::Timer,
             };
             // One mutation of the `Rtc` per turn, then drain (str0m's invariant).
@@ -300,6 +326,17 @@ impl ClientTask {
                     }
                 }
                 Wake::Datagram(Err(_)) => {}
+                Wake::TcpFrame((source, frame)) => {
+                    let Some(destination) = self.tcp.as_ref().map(|(_, addr)| *addr) else {
+                        continue;
+                    };
+                    let Ok(contents) = frame.as_slice().try_into() else { continue };
+                    lock(&self.stats).tcp_packets += 1;
+                    let receive = Receive { proto: Protocol::Tcp, source, destination, contents };
+                    if self.rtc.handle_input(Input::Receive(Instant::now(), receive)).is_err() {
+                        return;
+                    }
+                }
                 Wake::Timer => self.on_timer(),
             }
         }
@@ -491,9 +528,15 @@ impl ClientTask {
                     self.next_timeout = at;
                     return true;
                 }
-                Ok(Output::Transmit(transmit)) => {
-                    let _ = self.socket.send_to(&transmit.contents, transmit.destination).await;
-                }
+                Ok(Output::Transmit(transmit)) => match (transmit.proto, &mut self.tcp) {
+                    (Protocol::Udp, _) => {
+                        let _ = self.socket.send_to(&transmit.contents, transmit.destination).await;
+                    }
+                    (_, Some((tcp, _))) => {
+                        tcp.send(transmit.destination, &transmit.contents, &self.tcp_frames).await;
+                    }
+                    (_, None) => {}
+                },
                 Ok(Output::Event(event)) => self.handle_event(event),
                 Err(_) => return false,
             }

@@ -15,6 +15,10 @@ pub struct MediaConfig {
     /// announced, or, when that is unspecified (`0.0.0.0`), the address of the interface
     /// holding the default route.
     pub public_ip: Option<IpAddr>,
+    /// The TCP address for ICE-TCP (RFC 6544), the fallback for networks that block UDP
+    /// (`media.tcp_listen`); announced as a passive candidate with the same IP as the UDP
+    /// one. `None`: UDP only.
+    pub tcp_listen: Option<SocketAddr>,
     /// How many people one room (meeting) may hold (`media.max_participants`); one more is
     /// refused with [`MediaError::RoomFull`].
     pub max_participants: usize,
@@ -25,6 +29,7 @@ impl Default for MediaConfig {
         MediaConfig {
             udp_listen: SocketAddr::from(([0, 0, 0, 0], 50_000)),
             public_ip: None,
+            tcp_listen: None,
             max_participants: 50,
         }
     }

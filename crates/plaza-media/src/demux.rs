@@ -61,6 +61,11 @@ impl Demux {
         self.read().by_addr.get(&source).cloned()
     }
 
+    /// The session whose ICE ufrag is `ufrag` (an ICE-TCP connection's first request).
+    pub fn route_ufrag(&self, ufrag: &str) -> Option<Route> {
+        self.read().by_ufrag.get(ufrag).cloned()
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables> {
         // A panic while holding this lock can only come from HashMap itself; the table is
         // still consistent then, so poisoning is ignored.

@@ -16,6 +16,9 @@
 //!   address) and answers the clients' connectivity checks. A datagram goes to the session
 //!   whose ICE username fragment its STUN USERNAME names, and then by source address
 //!   (DTLS, SRTP); see `demux`.
+//! - **ICE-TCP** ([`MediaConfig::tcp_listen`], RFC 6544) for networks that drop UDP: a
+//!   passive TCP candidate; each connection carries one session's packets in RFC 4571
+//!   frames and belongs to the session its first STUN request names; see `tcp`.
 //! - **One task per participant** owns that participant's `str0m::Rtc`. A panic in it
 //!   (str0m panics on internal bugs by design) ends that task only: a watcher sees the
 //!   `JoinError`, withdraws the participant from the room and reports
@@ -70,6 +73,7 @@ mod peer;
 mod room;
 mod server;
 mod speaker;
+mod tcp;
 
 pub mod client;
 pub mod loopback;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::net::Protocol;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::MediaError;
@@ -83,7 +84,7 @@ pub(crate) struct PeerLink {
 
 /// Network input and forwarded media for a peer's task: bounded, dropped when full.
 pub(crate) enum PeerInput {
-    Datagram { source: SocketAddr, data: Vec<u8>, received: Instant },
+    Datagram { proto: Protocol, source: SocketAddr, data: Vec<u8>, received: Instant },
     Media(Arc<Forwarded>),
 }
 

@@ -25,6 +25,7 @@ use tracing::{debug, warn};
 use crate::MediaError;
 use crate::link::{Control, Forwarded, Forwarding, PeerInput, PeerKey, Reply, TrackIn, TrackKind};
 use crate::room::{LeaveReason, Room, RoomEvent, RoomShared};
+use crate::tcp::TcpConnections;
 
 /// The longest SDP accepted. An SDP grows by about 1.8 kB per m-line and a subscriber
 /// has two per publisher: 20 publishers make 73 kB, 100 make 360 kB.
@@ -83,9 +84,7 @@ pub(crate) struct PeerTask {
     pub participant: String,
     pub room: Arc<RoomShared>,
     pub rtc: Rtc,
-    pub socket: Arc<UdpSocket>,
-    /// The address of our host candidate: the destination str0m expects on input.
-    pub local_addr: SocketAddr,
+    pub transport: Arc<Transport>,
     pub forwarding: Arc<Forwarding>,
     pub events: mpsc::UnboundedSender<PeerEvent>,
     /// Our current ICE username fragment (it changes with an ICE restart).
@@ -99,6 +98,16 @@ pub(crate) struct PeerTask {
     next_timeout: Instant,
     connect_deadline: Instant,
     exit: Option<LeaveReason>,
+}
+
+/// The server's sockets, shared by every session.
+pub(crate) struct Transport {
+    pub udp: Arc<UdpSocket>,
+    /// Our UDP host candidate: the destination str0m expects on UDP input.
+    pub udp_candidate: SocketAddr,
+    /// Our passive TCP host candidate, when ICE-TCP is on.
+    pub tcp_candidate: Option<SocketAddr>,
+    pub tcp: Arc<TcpConnections>,
 }
 
 pub(crate) struct PeerChannels {
@@ -115,8 +124,7 @@ impl PeerTask {
         participant: String,
         room: Arc<RoomShared>,
         rtc: Rtc,
-        socket: Arc<UdpSocket>,
-        local_addr: SocketAddr,
+        transport: Arc<Transport>,
         forwarding: Arc<Forwarding>,
         events: mpsc::UnboundedSender<PeerEvent>,
         ufrag: String,
@@ -131,8 +139,7 @@ impl PeerTask {
             participant,
             room,
             rtc,
-            socket,
-            local_addr,
+            transport,
             forwarding,
             events,
             ufrag,
@@ -201,17 +208,21 @@ impl PeerTask {
 
     fn handle_input(&mut self, input: PeerInput) {
         match input {
-            PeerInput::Datagram { source, data, received } => {
+            PeerInput::Datagram { proto, source, data, received } => {
                 let Ok(contents) = data.as_slice().try_into() else {
                     debug!(participant = %self.participant, "unrecognised datagram dropped");
                     return;
                 };
-                let receive = Receive {
-                    proto: Protocol::Udp,
-                    source,
-                    destination: self.local_addr,
-                    contents,
+                // The destination str0m expects is our candidate's address for that
+                // transport, whatever address the socket is bound to.
+                let destination = match proto {
+                    Protocol::Udp => self.transport.udp_candidate,
+                    _ => match self.transport.tcp_candidate {
+                        Some(addr) => addr,
+                        None => return,
+                    },
                 };
+                let receive = Receive { proto, source, destination, contents };
                 self.feed(Input::Receive(received, receive));
             }
             PeerInput::Media(forwarded) => self.write_forwarded(&forwarded),
@@ -238,10 +249,14 @@ impl PeerTask {
                     counters
                         .sent_bytes
                         .fetch_add(transmit.contents.len() as u64, Ordering::Relaxed);
+                    if transmit.proto != Protocol::Udp {
+                        self.transport.tcp.send(transmit.destination, &transmit.contents);
+                        continue;
+                    }
                     // A send error (e.g. no route) is the network's loss, like a dropped
                     // datagram; ICE notices if it lasts.
                     if let Err(e) =
-                        self.socket.send_to(&transmit.contents, transmit.destination).await
+                        self.transport.udp.send_to(&transmit.contents, transmit.destination).await
                     {
                         debug!(participant = %self.participant, "send failed: {e}");
                     }

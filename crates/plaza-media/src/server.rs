@@ -1,4 +1,4 @@
-//! The media server: the shared UDP socket, the rooms, and joining.
+//! The media server: the shared UDP socket (and ICE-TCP listener), the rooms, and joining.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use str0m::config::{CryptoProvider, DtlsCert};
+use str0m::net::{Protocol, TcpType};
 use str0m::{Candidate, IceCreds, Rtc};
-use tokio::net::UdpSocket;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -15,8 +16,9 @@ use tracing::{debug, error, warn};
 
 use crate::demux::{Demux, Route};
 use crate::link::{PeerInput, PeerKey, PeerLink, new_forwarding};
-use crate::peer::{PeerChannels, PeerEvent, PeerEvents, PeerHandle, PeerTask, log_exit};
+use crate::peer::{PeerChannels, PeerEvent, PeerEvents, PeerHandle, PeerTask, Transport, log_exit};
 use crate::room::{LeaveReason, Room, RoomShared, Rooms};
+use crate::tcp::{self, TcpConnections};
 use crate::{MediaConfig, MediaError};
 
 /// Datagrams and forwarded frames a peer's task may have waiting before more are dropped:
@@ -30,21 +32,23 @@ struct ServerInner {
     config: MediaConfig,
     rooms: Arc<Rooms>,
     demux: Arc<Demux>,
-    socket: Arc<UdpSocket>,
-    /// The ICE host candidate every participant is given.
-    announced: SocketAddr,
+    /// The sockets, and the host candidates every participant is given.
+    transport: Arc<Transport>,
     crypto: Arc<CryptoProvider>,
     /// One certificate for every session: its generation is the costly part of a join,
     /// and the fingerprint only has to match what this server's answers say.
     dtls_cert: DtlsCert,
     runtime: Handle,
-    receiver: JoinHandle<()>,
+    /// The UDP receiving task and the ICE-TCP accepting task.
+    listeners: Vec<JoinHandle<()>>,
     next_key: AtomicU64,
 }
 
 impl Drop for ServerInner {
     fn drop(&mut self) {
-        self.receiver.abort();
+        for listener in &self.listeners {
+            listener.abort();
+        }
     }
 }
 
@@ -73,21 +77,43 @@ impl MediaServer {
         let dtls_cert = crypto.dtls_provider.generate_certificate().ok_or_else(|| {
             MediaError::Config("the crypto provider cannot make a DTLS certificate".into())
         })?;
+        let tcp_listener = match config.tcp_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| MediaError::Socket { addr, source })?,
+            ),
+            None => None,
+        };
+        let tcp_candidate = match &tcp_listener {
+            Some(listener) => {
+                let bound = listener
+                    .local_addr()
+                    .map_err(|source| MediaError::Socket { addr: bound, source })?;
+                Some(SocketAddr::new(announced.ip(), bound.port()))
+            }
+            None => None,
+        };
         let socket = Arc::new(socket);
         let demux = Arc::new(Demux::default());
+        let tcp = Arc::new(TcpConnections::default());
         let runtime = Handle::current();
-        let receiver = runtime.spawn(receive(socket.clone(), demux.clone()));
+        let mut listeners = vec![runtime.spawn(receive(socket.clone(), demux.clone()))];
+        if let Some(listener) = tcp_listener {
+            listeners.push(runtime.spawn(tcp::accept(listener, demux.clone(), tcp.clone())));
+        }
+        let transport =
+            Arc::new(Transport { udp: socket, udp_candidate: announced, tcp_candidate, tcp });
         Ok(MediaServer {
             inner: Arc::new(ServerInner {
                 config,
                 rooms: Arc::default(),
                 demux,
-                socket,
-                announced,
+                transport,
                 crypto,
                 dtls_cert,
                 runtime,
-                receiver,
+                listeners,
                 next_key: AtomicU64::new(1),
             }),
         })
@@ -95,12 +121,17 @@ impl MediaServer {
 
     /// The address the socket is bound to.
     pub fn local_addr(&self) -> SocketAddr {
-        self.inner.socket.local_addr().unwrap_or(self.inner.config.udp_listen)
+        self.inner.transport.udp.local_addr().unwrap_or(self.inner.config.udp_listen)
     }
 
-    /// The address announced to clients (the ICE host candidate).
+    /// The address announced to clients (the UDP ICE host candidate).
     pub fn announced_addr(&self) -> SocketAddr {
-        self.inner.announced
+        self.inner.transport.udp_candidate
+    }
+
+    /// The ICE-TCP candidate's address, when ICE-TCP is on.
+    pub fn announced_tcp_addr(&self) -> Option<SocketAddr> {
+        self.inner.transport.tcp_candidate
     }
 
     /// The room `id`, if anyone is in it.
@@ -160,8 +191,7 @@ impl MediaServer {
             participant.to_owned(),
             room.clone(),
             rtc,
-            inner.socket.clone(),
-            inner.announced,
+            inner.transport.clone(),
             forwarding,
             events_tx.clone(),
             ufrag,
@@ -188,12 +218,20 @@ impl MediaServer {
             .enable_vp8(true)
             .enable_h264(true)
             .build(Instant::now());
-        match Candidate::host(inner.announced, "udp") {
-            Ok(candidate) => {
-                rtc.add_local_candidate(candidate);
+        let transport = &inner.transport;
+        let udp = Candidate::host(transport.udp_candidate, "udp");
+        // Passive: the client connects to us (RFC 6544); an ICE-lite server never dials.
+        let tcp = transport
+            .tcp_candidate
+            .map(|addr| Candidate::builder().tcp().host(addr).tcptype(TcpType::Passive).build());
+        for candidate in std::iter::once(udp).chain(tcp) {
+            match candidate {
+                Ok(candidate) => {
+                    rtc.add_local_candidate(candidate);
+                }
+                // Only an unusable address fails here, and `bind` already refused those.
+                Err(e) => error!("host candidate: {e}"),
             }
-            // Only an unusable address fails here, and `bind` already refused those.
-            Err(e) => error!("host candidate {}: {e}", inner.announced),
         }
         rtc
     }
@@ -245,7 +283,8 @@ async fn receive(socket: Arc<UdpSocket>, demux: Arc<Demux>) {
             debug!(%source, len, "datagram for no session");
             continue;
         };
-        let input = PeerInput::Datagram { source, data: datagram.to_vec(), received };
+        let input =
+            PeerInput::Datagram { proto: Protocol::Udp, source, data: datagram.to_vec(), received };
         // Full: the session is behind; the datagram is lost as on a congested link.
         let _ = route.input.try_send(input);
     }

@@ -16,6 +16,7 @@ async fn server(max_participants: usize) -> MediaServer {
     let config = MediaConfig {
         udp_listen: "127.0.0.1:0".parse().unwrap(),
         public_ip: None,
+        tcp_listen: Some("127.0.0.1:0".parse().unwrap()),
         max_participants,
     };
     MediaServer::bind(config).await.unwrap()
@@ -346,7 +347,8 @@ async fn a_client_whose_transport_vanishes_is_removed_after_the_ice_grace() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loudest_voice_is_announced_as_active_speaker() {
     let server = server(10).await;
-    let audio_at = |level| ClientOptions { video: false, audio: true, audio_level_dbov: level };
+    let audio_at =
+        |level| ClientOptions { video: false, audio_level_dbov: level, ..ClientOptions::default() };
     let alice = connect(&server, "space-s", "alice", audio_at(-20)).await;
     let room = server.room("space-s").unwrap();
     let mut events = room.events();
@@ -390,4 +392,41 @@ async fn a_client_changing_network_restarts_ice_and_keeps_its_place() {
         assert!(!matches!(event, RoomEvent::Left { .. } | RoomEvent::Joined { .. }), "{event:?}");
     }
     assert!(alice.relay_errors().is_empty() && bob.relay_errors().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_udp_connects_over_ice_tcp() {
+    let server = server(10).await;
+    assert!(server.announced_tcp_addr().is_some());
+    let tcp_only =
+        |audio| ClientOptions { audio, video: audio, tcp_only: true, ..ClientOptions::default() };
+    let alice = connect(&server, "space-tcp", "alice", tcp_only(true)).await;
+    let bob = connect(&server, "space-tcp", "bob", subscriber()).await;
+    let carol = connect(&server, "space-tcp", "carol", tcp_only(false)).await;
+
+    // Alice publishes over TCP to bob (UDP) and carol (TCP).
+    for listener in [&bob, &carol] {
+        listener
+            .expect(WAIT, "alice's audio and video", |s| {
+                audio_from(s, "alice") >= 25 && video_from(s, "alice") >= 10
+            })
+            .await;
+    }
+    assert!(carol.stats().tcp_packets > 25, "{:#?}", carol.stats());
+    assert!(alice.stats().tcp_packets > 0, "{:#?}", alice.stats());
+    assert_eq!(bob.stats().tcp_packets, 0);
+    assert!(alice.relay_errors().is_empty() && carol.relay_errors().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ice_tcp_connection_naming_no_session_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = server(10).await;
+    let addr = server.announced_tcp_addr().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // A well-framed packet that is not a STUN request for any session.
+    stream.write_all(&[0, 4, 0x80, 0, 0, 0]).await.unwrap();
+    let mut buffer = [0u8; 16];
+    let read = tokio::time::timeout(WAIT, stream.read(&mut buffer)).await.unwrap();
+    assert!(matches!(read, Ok(0) | Err(_)), "the server closes the connection: {read:?}");
 }

@@ -110,6 +110,7 @@ fn run_scenario(scenario: &Scenario, window: Duration) -> Measured {
     let config = MediaConfig {
         udp_listen: "127.0.0.1:0".parse().expect("address"),
         public_ip: None,
+        tcp_listen: None,
         max_participants: scenario.publishers + scenario.listeners,
     };
     let server = sfu.block_on(MediaServer::bind(config)).expect("SFU binds");
