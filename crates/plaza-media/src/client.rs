@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::change::{SdpAnswer, SdpApi, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::Mid;
 use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, MediaTime};
@@ -105,6 +105,8 @@ enum Command {
     RequestKeyframe(String, Reply<()>),
     SetAudioLevel(i8),
     RestartIce(Reply<String>),
+    AddTrack(TrackKind, Reply<String>),
+    SetSending(TrackKind, bool, Reply<String>),
     MoveToNewSocket(Reply<SocketAddr>),
 }
 
@@ -156,6 +158,8 @@ impl MediaClient {
             deferred_candidate: None,
             next_audio: now,
             next_video: now,
+            audio_paused: false,
+            video_paused: false,
             audio_frames: 0,
             video_frames: 0,
             keyframe_wanted: true,
@@ -206,6 +210,19 @@ impl MediaClient {
         let offer = self.request(Command::RestartIce).await?;
         self.request(Command::MoveToNewSocket).await?;
         Ok(offer)
+    }
+
+    /// Starts publishing a track after joining (a camera turned on, a screen share):
+    /// returns the offer to pass to the server, whose answer goes to
+    /// [`MediaClient::accept_answer`].
+    pub async fn add_track(&self, kind: TrackKind) -> Result<String, ClientError> {
+        self.request(|reply| Command::AddTrack(kind, reply)).await
+    }
+
+    /// Turns a published track off (`inactive`, as a browser's `transceiver.direction`
+    /// does) or on again: returns the offer, as [`MediaClient::add_track`].
+    pub async fn set_sending(&self, kind: TrackKind, sending: bool) -> Result<String, ClientError> {
+        self.request(|reply| Command::SetSending(kind, sending, reply)).await
     }
 
     /// Changes the audio level written in the next audio packets.
@@ -269,6 +286,9 @@ struct ClientTask {
     deferred_candidate: Option<Candidate>,
     next_audio: Instant,
     next_video: Instant,
+    /// Turned off by [`MediaClient::set_sending`].
+    audio_paused: bool,
+    video_paused: bool,
     audio_frames: u64,
     video_frames: u64,
     keyframe_wanted: bool,
@@ -374,6 +394,11 @@ impl ClientTask {
     }
 
     fn write_audio(&mut self, now: Instant) {
+        if self.audio_paused {
+            // Media time keeps pace with the clock, as a paused browser track's does.
+            self.audio_frames += 1;
+            return;
+        }
         let Some(writer) = self.audio_mid.and_then(|mid| self.rtc.writer(mid)) else { return };
         let Some(pt) =
             writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt())
@@ -392,6 +417,10 @@ impl ClientTask {
     }
 
     fn write_video(&mut self, now: Instant) {
+        if self.video_paused {
+            self.video_frames += 1;
+            return;
+        }
         let Some(writer) = self.video_mid.and_then(|mid| self.rtc.writer(mid)) else { return };
         let Some(pt) =
             writer.payload_params().find(|p| p.spec().codec == Codec::Vp8).map(|p| p.pt())
@@ -479,7 +508,48 @@ impl ClientTask {
             Command::MoveToNewSocket(reply) => {
                 let _ = reply.send(self.move_to_new_socket());
             }
+            Command::AddTrack(kind, reply) => {
+                let media_kind = match kind {
+                    TrackKind::Audio => MediaKind::Audio,
+                    TrackKind::Video => MediaKind::Video,
+                };
+                let mut change = self.rtc.sdp_api();
+                let mid = change.add_media(media_kind, Direction::SendOnly, None, None, None);
+                let offer = offer(change);
+                *self.mid_of(kind) = Some(mid);
+                let _ = reply.send(self.keep_pending(offer));
+            }
+            Command::SetSending(kind, sending, reply) => {
+                let Some(mid) = *self.mid_of(kind) else {
+                    let _ = reply.send(Err(ClientError(format!("no {kind:?} track"))));
+                    return;
+                };
+                let direction = if sending { Direction::SendOnly } else { Direction::Inactive };
+                match kind {
+                    TrackKind::Audio => self.audio_paused = !sending,
+                    TrackKind::Video => self.video_paused = !sending,
+                }
+                self.keyframe_wanted |= sending;
+                let mut change = self.rtc.sdp_api();
+                change.set_direction(mid, direction);
+                let offer = offer(change);
+                let _ = reply.send(self.keep_pending(offer));
+            }
         }
+    }
+
+    fn mid_of(&mut self, kind: TrackKind) -> &mut Option<Mid> {
+        match kind {
+            TrackKind::Audio => &mut self.audio_mid,
+            TrackKind::Video => &mut self.video_mid,
+        }
+    }
+
+    fn keep_pending(&mut self, offer: Result<Offer, ClientError>) -> Result<String, ClientError> {
+        offer.map(|(sdp, pending)| {
+            self.pending = Some(pending);
+            sdp
+        })
     }
 
     fn move_to_new_socket(&mut self) -> Result<SocketAddr, ClientError> {
@@ -576,6 +646,13 @@ impl ClientTask {
             received.keyframes += 1;
         }
     }
+}
+
+type Offer = (String, SdpPendingOffer);
+
+fn offer(change: SdpApi<'_>) -> Result<Offer, ClientError> {
+    let (offer, pending) = change.apply().ok_or(ClientError("nothing to offer".into()))?;
+    Ok((offer.to_sdp_string(), pending))
 }
 
 const VP8_START_CODE: [u8; 3] = [0x9D, 0x01, 0x2A];

@@ -57,7 +57,8 @@
 //!    at a time; a client offer crossing ours wins (ours is re-made after it).
 //! 4. [`Room::events`] drives the meeting state: `Connected` (attendee joined, meeting
 //!    started), `Left` (attendee left; the room disappears with its last participant),
-//!    `ActiveSpeaker`, `ForwardingChanged`.
+//!    `TrackPublished`/`TrackUnpublished` (camera, microphone, screen share on and off:
+//!    the client's own renegotiations), `ActiveSpeaker`, `ForwardingChanged`.
 //! 5. Admin controls → [`Room::set_forwarding`]; leaving → [`PeerHandle::leave`] (or drop
 //!    every clone of the handle, e.g. when the socket disconnects).
 //!
@@ -68,6 +69,7 @@
 mod config;
 mod demux;
 mod error;
+mod handle;
 mod link;
 mod peer;
 mod room;
@@ -83,8 +85,9 @@ mod sfu_tests;
 
 pub use config::MediaConfig;
 pub use error::MediaError;
+pub use handle::{PeerEvent, PeerEvents, PeerHandle};
 pub use link::TrackKind;
-pub use peer::{CONNECT_TIMEOUT, MAX_SDP_BYTES, PeerEvent, PeerEvents, PeerHandle};
+pub use peer::{CONNECT_TIMEOUT, MAX_SDP_BYTES};
 pub use room::{LeaveReason, Room, RoomEvent, RoomStats};
 pub use server::MediaServer;
 pub use speaker::{SPEAKER_EVALUATION_INTERVAL, SPEECH_THRESHOLD_DBOV, SWITCH_MARGIN_DB};

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequest, KeyframeRequestKind, MediaAdded, MediaData};
-use str0m::media::{MediaKind, Mid, Rid};
+use str0m::media::{MediaKind, Mid, Rid, Rids};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
@@ -23,8 +23,9 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::MediaError;
-use crate::link::{Control, Forwarded, Forwarding, PeerInput, PeerKey, Reply, TrackIn, TrackKind};
-use crate::room::{LeaveReason, Room, RoomEvent, RoomShared};
+use crate::handle::PeerEvent;
+use crate::link::{Control, Forwarded, Forwarding, PeerInput, PeerKey, TrackIn, TrackKind};
+use crate::room::{LeaveReason, RoomEvent, RoomShared};
 use crate::tcp::TcpConnections;
 
 /// The longest SDP accepted. An SDP grows by about 1.8 kB per m-line and a subscriber
@@ -37,18 +38,6 @@ const KEYFRAME_REQUEST_MIN_INTERVAL: Duration = Duration::from_millis(500);
 /// closed: an offer that never came, or a media port the client cannot reach. Once
 /// connected, str0m's ICE-lite agent ends a session after 15 s without consent checks.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What a participant's session tells the signalling layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PeerEvent {
-    /// The server offers a renegotiation (others' tracks to receive, or to stop): send it
-    /// to the client and pass its answer to [`PeerHandle::accept_answer`].
-    Offer(String),
-    /// ICE and DTLS are up.
-    Connected,
-    /// The session ended; nothing follows.
-    Closed(LeaveReason),
-}
 
 static NEXT_TRACK_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -281,6 +270,7 @@ impl PeerTask {
                 self.exit = Some(LeaveReason::Disconnected);
             }
             Event::MediaAdded(added) => self.publish(added),
+            Event::MediaChanged(changed) => self.direction_changed(changed.mid, changed.direction),
             Event::MediaData(data) => self.forward(data),
             Event::KeyframeRequest(request) => self.relay_keyframe_request(request),
             _ => {}
@@ -438,21 +428,51 @@ impl PeerTask {
 
     /// The client added an m-line it sends on: a track for everyone else.
     fn publish(&mut self, added: MediaAdded) {
-        if !matches!(added.direction, Direction::RecvOnly | Direction::SendRecv) {
+        if !receives(added.direction) {
             return;
         }
         let rid = added.simulcast.as_ref().and_then(|simulcast| {
             simulcast.recv.first().or(simulcast.send.first()).map(|layer| layer.rid)
         });
+        self.publish_track(added.mid, added.kind, rid);
+    }
+
+    fn publish_track(&mut self, mid: Mid, kind: MediaKind, rid: Option<Rid>) {
         let track = Arc::new(TrackIn {
             id: NEXT_TRACK_ID.fetch_add(1, Ordering::Relaxed),
             origin: self.participant.clone(),
             origin_key: self.key,
-            mid: added.mid,
-            kind: added.kind,
+            mid,
+            kind,
         });
         self.published.push(Published { track: track.clone(), rid, last_keyframe_request: None });
         self.room.publish(track);
+    }
+
+    /// The client renegotiated an m-line's direction: a camera or screen share turned off
+    /// (`inactive`, or stopped) withdraws its track from everyone; turned on again, or a
+    /// transceiver the client reuses to send, publishes it anew.
+    fn direction_changed(&mut self, mid: Mid, direction: Direction) {
+        let published = self.published.iter().position(|p| p.track.mid == mid);
+        match (published, receives(direction)) {
+            (None, true) => {
+                let media = self.rtc.media(mid).map(|media| {
+                    let rid = match media.rids_rx() {
+                        Rids::Specific(rids) => rids.first().copied(),
+                        _ => None,
+                    };
+                    (media.kind(), rid)
+                });
+                if let Some((kind, rid)) = media {
+                    self.publish_track(mid, kind, rid);
+                }
+            }
+            (Some(index), false) => {
+                let withdrawn = self.published.remove(index);
+                self.room.unpublish(&withdrawn.track);
+            }
+            _ => {}
+        }
     }
 
     /// A frame from our client: to every other participant's task, unless muted.
@@ -585,6 +605,11 @@ impl PeerTask {
     }
 }
 
+/// Whether an m-line of this direction (ours) carries media from the client.
+fn receives(direction: Direction) -> bool {
+    matches!(direction, Direction::RecvOnly | Direction::SendRecv)
+}
+
 /// Asks the task publishing `track` for a keyframe (unless that session is gone, or the
 /// participant rejoined since: their new session has new tracks).
 fn ask_publisher_for_keyframe(room: &RoomShared, track: &TrackIn, kind: KeyframeRequestKind) {
@@ -608,96 +633,6 @@ fn bounded_sdp(sdp: &str) -> Result<&str, MediaError> {
         )));
     }
     Ok(sdp)
-}
-
-struct HandleInner {
-    control: mpsc::UnboundedSender<Control>,
-    /// Dropped with the last handle: the session ends.
-    _alive: oneshot::Sender<()>,
-}
-
-/// The signalling layer's handle on one participant's media session. Clones share the
-/// session; it ends with [`PeerHandle::leave`] or when the last clone is dropped.
-#[derive(Clone)]
-pub struct PeerHandle {
-    participant: Arc<str>,
-    room: Room,
-    inner: Arc<HandleInner>,
-}
-
-/// The events of one participant's session (see [`PeerEvent`]).
-pub struct PeerEvents {
-    pub(crate) events: mpsc::UnboundedReceiver<PeerEvent>,
-}
-
-impl PeerEvents {
-    /// The next event; `None` once the session has ended and every event was read.
-    pub async fn next(&mut self) -> Option<PeerEvent> {
-        self.events.recv().await
-    }
-}
-
-impl PeerHandle {
-    pub(crate) fn new(
-        participant: &str,
-        room: Room,
-        control: mpsc::UnboundedSender<Control>,
-        alive: oneshot::Sender<()>,
-    ) -> Self {
-        PeerHandle {
-            participant: participant.into(),
-            room,
-            inner: Arc::new(HandleInner { control, _alive: alive }),
-        }
-    }
-
-    /// The participant id.
-    pub fn participant(&self) -> &str {
-        &self.participant
-    }
-
-    /// The room this session belongs to.
-    pub fn room(&self) -> &Room {
-        &self.room
-    }
-
-    /// Answers the client's SDP offer (the first one, or a renegotiation of its own, e.g.
-    /// a camera added). Returns the SDP answer to send back.
-    pub async fn accept_offer(&self, sdp: &str) -> Result<String, MediaError> {
-        let sdp = sdp.to_owned();
-        self.request(|reply| Control::AcceptOffer { sdp, reply }).await
-    }
-
-    /// Completes a renegotiation the server offered ([`PeerEvent::Offer`]).
-    pub async fn accept_answer(&self, sdp: &str) -> Result<(), MediaError> {
-        let sdp = sdp.to_owned();
-        self.request(|reply| Control::AcceptAnswer { sdp, reply }).await
-    }
-
-    /// Adds a trickled ICE candidate of the client (`candidate:...`, with or without
-    /// `a=`). An ICE-lite server learns the client's address from its checks anyway, so
-    /// this is optional.
-    pub async fn add_remote_candidate(&self, candidate: &str) -> Result<(), MediaError> {
-        let candidate = candidate.to_owned();
-        self.request(|reply| Control::AddCandidate { candidate, reply }).await
-    }
-
-    /// Ends the session now (other clones included); the room reports
-    /// [`RoomEvent::Left`] with [`LeaveReason::Left`].
-    pub fn leave(&self) {
-        let _ = self.inner.control.send(Control::Leave);
-    }
-
-    #[cfg(test)]
-    pub(crate) fn inject_panic(&self) {
-        let _ = self.inner.control.send(Control::Panic);
-    }
-
-    async fn request<T>(&self, command: impl FnOnce(Reply<T>) -> Control) -> Result<T, MediaError> {
-        let (reply, answer) = oneshot::channel();
-        self.inner.control.send(command(reply)).map_err(|_| MediaError::SessionEnded)?;
-        answer.await.map_err(|_| MediaError::SessionEnded)?
-    }
 }
 
 /// Logged when a peer's task ends other than by leaving.

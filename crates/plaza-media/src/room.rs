@@ -48,6 +48,15 @@ pub enum RoomEvent {
         /// Audio or video.
         kind: TrackKind,
     },
+    /// A participant stopped sending a track (camera off, screen share ended, by
+    /// renegotiation); the others stop receiving it. A participant who leaves gets
+    /// [`RoomEvent::Left`] only.
+    TrackUnpublished {
+        /// The publisher.
+        participant: String,
+        /// Audio or video.
+        kind: TrackKind,
+    },
     /// A participant's media session ended; the others stop receiving their tracks.
     Left {
         /// The participant id.
@@ -202,6 +211,21 @@ impl RoomShared {
         }
         drop(members);
         self.emit(RoomEvent::TrackPublished {
+            participant: track.origin.clone(),
+            kind: TrackKind::of(track.kind),
+        });
+    }
+
+    /// A participant stopped sending a track (camera off, screen share ended): everyone
+    /// else stops receiving it.
+    pub fn unpublish(&self, track: &TrackIn) {
+        let mut members = self.members();
+        members.tracks.retain(|published| published.id != track.id);
+        for link in members.peers.values().filter(|link| link.key != track.origin_key) {
+            let _ = link.control.send(Control::TrackClosed(track.id));
+        }
+        drop(members);
+        self.emit(RoomEvent::TrackUnpublished {
             participant: track.origin.clone(),
             kind: TrackKind::of(track.kind),
         });

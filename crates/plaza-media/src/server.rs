@@ -15,8 +15,9 @@ use tokio::task::JoinHandle;
 use tracing::{debug, error, warn};
 
 use crate::demux::{Demux, Route};
+use crate::handle::{PeerEvent, PeerEvents, PeerHandle};
 use crate::link::{PeerInput, PeerKey, PeerLink, new_forwarding};
-use crate::peer::{PeerChannels, PeerEvent, PeerEvents, PeerHandle, PeerTask, Transport, log_exit};
+use crate::peer::{PeerChannels, PeerTask, Transport, log_exit};
 use crate::room::{LeaveReason, Room, RoomShared, Rooms};
 use crate::tcp::{self, TcpConnections};
 use crate::{MediaConfig, MediaError};

@@ -430,3 +430,49 @@ async fn an_ice_tcp_connection_naming_no_session_is_closed() {
     let read = tokio::time::timeout(WAIT, stream.read(&mut buffer)).await.unwrap();
     assert!(matches!(read, Ok(0) | Err(_)), "the server closes the connection: {read:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracks_started_and_stopped_by_renegotiation_reach_everyone() {
+    let server = server(10).await;
+    let alice = connect(&server, "space-share", "alice", publisher()).await;
+    let bob = connect(&server, "space-share", "bob", subscriber()).await;
+    let room = server.room("space-share").unwrap();
+    let mut events = room.events();
+    bob.expect(WAIT, "alice's media", |s| {
+        audio_from(s, "alice") >= 5 && video_from(s, "alice") >= 2
+    })
+    .await;
+
+    // Bob, who joined listening only, starts a screen share.
+    let offer = bob.client.add_track(TrackKind::Video).await.unwrap();
+    let answer = bob.peer.accept_offer(&offer).await.unwrap();
+    bob.client.accept_answer(&answer).await.unwrap();
+    let bob_video = RoomEvent::TrackPublished { participant: "bob".into(), kind: TrackKind::Video };
+    expect_event(&mut events, "bob's share published", |e| *e == bob_video).await;
+    alice.expect(WAIT, "bob's screen", |s| video_from(s, "bob") >= 10).await;
+
+    // He stops it: nothing more of it reaches alice.
+    let offer = bob.client.set_sending(TrackKind::Video, false).await.unwrap();
+    let answer = bob.peer.accept_offer(&offer).await.unwrap();
+    bob.client.accept_answer(&answer).await.unwrap();
+    expect_event(&mut events, "bob's share withdrawn", |e| {
+        *e == RoomEvent::TrackUnpublished { participant: "bob".into(), kind: TrackKind::Video }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped = video_from(&alice.stats(), "bob");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(video_from(&alice.stats(), "bob"), stopped);
+
+    // And shares again on the same transceiver.
+    let offer = bob.client.set_sending(TrackKind::Video, true).await.unwrap();
+    let answer = bob.peer.accept_offer(&offer).await.unwrap();
+    bob.client.accept_answer(&answer).await.unwrap();
+    expect_event(&mut events, "bob's share published again", |e| *e == bob_video).await;
+    alice.expect(WAIT, "bob's screen again", |s| video_from(s, "bob") >= stopped + 10).await;
+    // Alice's own tracks never stopped reaching bob.
+    let then = video_from(&bob.stats(), "alice");
+    bob.expect(WAIT, "more of alice", |s| video_from(s, "alice") >= then + 10).await;
+    assert!(alice.relay_errors().is_empty(), "{:?}", alice.relay_errors());
+    assert!(bob.relay_errors().is_empty(), "{:?}", bob.relay_errors());
+}
