@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 
 use crate::TrackKind;
 
+mod shapes;
 mod tcp;
 use tcp::{ClientTcp, Frame};
 
@@ -33,8 +34,6 @@ const VIDEO_FRAME: Duration = Duration::from_millis(40);
 /// A keyframe this often even unasked, as encoders do.
 const KEYFRAME_EVERY: u64 = 50;
 const AUDIO_PAYLOAD_BYTES: usize = 80;
-const VIDEO_KEYFRAME_BYTES: usize = 3000;
-const VIDEO_DELTA_BYTES: usize = 800;
 
 /// What the client publishes.
 #[derive(Debug, Clone)]
@@ -48,11 +47,19 @@ pub struct ClientOptions {
     /// Connect over ICE-TCP only, as behind a firewall that drops UDP: the client offers
     /// an active TCP candidate and no UDP one.
     pub tcp_only: bool,
+    /// The one video codec the client offers and sends: `Codec::Vp8` or `Codec::H264`.
+    pub video_codec: Codec,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions { audio: true, video: true, audio_level_dbov: -30, tcp_only: false }
+        ClientOptions {
+            audio: true,
+            video: true,
+            audio_level_dbov: -30,
+            tcp_only: false,
+            video_codec: Codec::Vp8,
+        }
     }
 }
 
@@ -63,8 +70,10 @@ pub struct Received {
     pub frames: u64,
     /// Payload bytes.
     pub bytes: u64,
-    /// VP8 keyframes among the frames.
+    /// Keyframes among the frames (VP8 or H.264).
     pub keyframes: u64,
+    /// The codec of the last frame.
+    pub codec: Option<Codec>,
 }
 
 /// The client's counters.
@@ -130,7 +139,13 @@ impl MediaClient {
     pub async fn start(options: ClientOptions) -> std::io::Result<MediaClient> {
         let socket = UdpSocket::bind("127.0.0.1:0").await?;
         let local_addr = socket.local_addr()?;
-        let mut rtc = Rtc::builder().build(Instant::now());
+        // Only Opus and the one video codec: the server must forward that codec or nothing.
+        let builder = Rtc::builder().clear_codecs().enable_opus(true, false);
+        let builder = match options.video_codec {
+            Codec::H264 => builder.enable_h264(true),
+            _ => builder.enable_vp8(true),
+        };
+        let mut rtc = builder.build(Instant::now());
         let (tcp, candidate) = if options.tcp_only {
             let (tcp, addr) = ClientTcp::bind()?;
             let candidate = Candidate::builder().tcp().host(addr).tcptype(TcpType::Active).build();
@@ -421,14 +436,14 @@ impl ClientTask {
             self.video_frames += 1;
             return;
         }
+        let codec = self.options.video_codec;
         let Some(writer) = self.video_mid.and_then(|mid| self.rtc.writer(mid)) else { return };
-        let Some(pt) =
-            writer.payload_params().find(|p| p.spec().codec == Codec::Vp8).map(|p| p.pt())
+        let Some(pt) = writer.payload_params().find(|p| p.spec().codec == codec).map(|p| p.pt())
         else {
             return;
         };
         let keyframe = self.keyframe_wanted || self.video_frames.is_multiple_of(KEYFRAME_EVERY);
-        let payload = vp8_frame(keyframe, self.video_frames);
+        let payload = shapes::video_frame(codec, keyframe, self.video_frames);
         let time = MediaTime::new(self.video_frames * 3600, Frequency::NINETY_KHZ);
         if writer.write(pt, now, time, payload).is_ok() {
             self.video_frames += 1;
@@ -642,7 +657,9 @@ impl ClientTask {
         let received = stats.received.entry(key).or_default();
         received.frames += 1;
         received.bytes += data.data.len() as u64;
-        if kind == TrackKind::Video && is_vp8_keyframe(&data.data) {
+        let codec = data.params.spec().codec;
+        received.codec = Some(codec);
+        if kind == TrackKind::Video && shapes::is_keyframe(codec, &data.data) {
             received.keyframes += 1;
         }
     }
@@ -653,39 +670,4 @@ type Offer = (String, SdpPendingOffer);
 fn offer(change: SdpApi<'_>) -> Result<Offer, ClientError> {
     let (offer, pending) = change.apply().ok_or(ClientError("nothing to offer".into()))?;
     Ok((offer.to_sdp_string(), pending))
-}
-
-const VP8_START_CODE: [u8; 3] = [0x9D, 0x01, 0x2A];
-
-/// A VP8 frame's shape (RFC 6386 §9.1): the 3-byte frame tag (bit 0 clear for a keyframe,
-/// show_frame set), for a keyframe the start code and a 640x480 size, then filler.
-fn vp8_frame(keyframe: bool, frame_number: u64) -> Vec<u8> {
-    let len = if keyframe { VIDEO_KEYFRAME_BYTES } else { VIDEO_DELTA_BYTES };
-    let first_partition = 200u32;
-    let tag = (first_partition << 5) | 0x10 | u32::from(!keyframe);
-    let mut frame = tag.to_le_bytes()[..3].to_vec();
-    if keyframe {
-        frame.extend_from_slice(&VP8_START_CODE);
-        frame.extend_from_slice(&640u16.to_le_bytes());
-        frame.extend_from_slice(&480u16.to_le_bytes());
-    }
-    frame.extend((frame.len()..len).map(|i| (i as u64 ^ frame_number) as u8));
-    frame
-}
-
-fn is_vp8_keyframe(frame: &[u8]) -> bool {
-    frame.len() >= 10 && frame[0] & 1 == 0 && frame[3..6] == VP8_START_CODE
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_vp8_frames_have_the_keyframe_shape_only_when_asked() {
-        assert!(is_vp8_keyframe(&vp8_frame(true, 0)));
-        assert!(!is_vp8_keyframe(&vp8_frame(false, 1)));
-        assert_eq!(vp8_frame(true, 3).len(), VIDEO_KEYFRAME_BYTES);
-        assert_eq!(vp8_frame(false, 3).len(), VIDEO_DELTA_BYTES);
-    }
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+use str0m::format::Codec;
+
 use crate::client::{ClientOptions, ClientStats, MediaClient};
 use crate::loopback::LoopbackParticipant;
 use crate::{LeaveReason, MediaConfig, MediaError, MediaServer, RoomEvent, TrackKind};
@@ -475,4 +477,30 @@ async fn tracks_started_and_stopped_by_renegotiation_reach_everyone() {
     bob.expect(WAIT, "more of alice", |s| video_from(s, "alice") >= then + 10).await;
     assert!(alice.relay_errors().is_empty(), "{:?}", alice.relay_errors());
     assert!(bob.relay_errors().is_empty(), "{:?}", bob.relay_errors());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_reaches_those_who_accept_it_and_only_them() {
+    let server = server(10).await;
+    let h264 = |audio| ClientOptions {
+        audio,
+        video: audio,
+        video_codec: Codec::H264,
+        ..ClientOptions::default()
+    };
+    let alice = connect(&server, "space-264", "alice", h264(true)).await;
+    let bob = connect(&server, "space-264", "bob", h264(false)).await;
+    let carol = connect(&server, "space-264", "carol", subscriber()).await;
+
+    let stats = bob
+        .expect(WAIT, "alice's H.264", |s| {
+            video_from(s, "alice") >= 10 && s.received("alice", TrackKind::Video).keyframes >= 1
+        })
+        .await;
+    assert_eq!(stats.received("alice", TrackKind::Video).codec, Some(Codec::H264));
+    // Carol's client takes VP8 only: she hears alice but gets no picture in a codec she
+    // cannot decode.
+    carol.expect(WAIT, "alice's audio", |s| audio_from(s, "alice") >= 25).await;
+    assert_eq!(video_from(&carol.stats(), "alice"), 0);
+    assert!(alice.relay_errors().is_empty() && bob.relay_errors().is_empty());
 }

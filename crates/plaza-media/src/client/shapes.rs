@@ -1,0 +1,108 @@
+//! The shapes of the generated media: just enough of each codec's framing for the SFU's
+//! and the receiver's depacketizers (VP8 frame tag and keyframe start code, RFC 6386 §9.1;
+//! H.264 Annex B NAL units, RFC 6184), with filler where the coded picture would be.
+
+use str0m::format::Codec;
+
+/// Length of a generated keyframe and of the frames between keyframes.
+const VIDEO_KEYFRAME_BYTES: usize = 3000;
+const VIDEO_DELTA_BYTES: usize = 800;
+
+/// A frame of `codec` (VP8 or H.264), a keyframe or not.
+pub(super) fn video_frame(codec: Codec, keyframe: bool, frame_number: u64) -> Vec<u8> {
+    match codec {
+        Codec::H264 => h264_frame(keyframe, frame_number),
+        _ => vp8_frame(keyframe, frame_number),
+    }
+}
+
+/// Whether a received frame of `codec` is a keyframe.
+pub(super) fn is_keyframe(codec: Codec, frame: &[u8]) -> bool {
+    match codec {
+        Codec::H264 => is_h264_keyframe(frame),
+        Codec::Vp8 => is_vp8_keyframe(frame),
+        _ => false,
+    }
+}
+
+/// Filler that never contains `00 00` (so no Annex B start code by accident).
+fn filler(len: usize, frame_number: u64) -> impl Iterator<Item = u8> {
+    (0..len).map(move |i| 0x80 | ((i as u64 ^ frame_number) as u8 & 0x7F))
+}
+
+const VP8_START_CODE: [u8; 3] = [0x9D, 0x01, 0x2A];
+
+/// A VP8 frame's shape (RFC 6386 §9.1): the 3-byte frame tag (bit 0 clear for a keyframe,
+/// show_frame set), for a keyframe the start code and a 640x480 size, then filler.
+fn vp8_frame(keyframe: bool, frame_number: u64) -> Vec<u8> {
+    let len = if keyframe { VIDEO_KEYFRAME_BYTES } else { VIDEO_DELTA_BYTES };
+    let first_partition = 200u32;
+    let tag = (first_partition << 5) | 0x10 | u32::from(!keyframe);
+    let mut frame = tag.to_le_bytes()[..3].to_vec();
+    if keyframe {
+        frame.extend_from_slice(&VP8_START_CODE);
+        frame.extend_from_slice(&640u16.to_le_bytes());
+        frame.extend_from_slice(&480u16.to_le_bytes());
+    }
+    let filled = len - frame.len();
+    frame.extend(filler(filled, frame_number));
+    frame
+}
+
+fn is_vp8_keyframe(frame: &[u8]) -> bool {
+    frame.len() >= 10 && frame[0] & 1 == 0 && frame[3..6] == VP8_START_CODE
+}
+
+const ANNEX_B_START: [u8; 4] = [0, 0, 0, 1];
+const H264_IDR: u8 = 5;
+
+/// An H.264 access unit in Annex B: for a keyframe SPS, PPS and an IDR slice; otherwise
+/// one non-IDR slice.
+fn h264_frame(keyframe: bool, frame_number: u64) -> Vec<u8> {
+    let mut frame = Vec::new();
+    if keyframe {
+        // SPS (nal_ref_idc 3, type 7): constrained baseline, level 3.1.
+        frame.extend_from_slice(&ANNEX_B_START);
+        frame.extend_from_slice(&[0x67, 0x42, 0xE0, 0x1F]);
+        frame.extend(filler(8, frame_number));
+        // PPS (type 8).
+        frame.extend_from_slice(&ANNEX_B_START);
+        frame.extend_from_slice(&[0x68, 0xCE, 0x3C, 0x80]);
+        // IDR slice (type 5).
+        frame.extend_from_slice(&ANNEX_B_START);
+        frame.push(0x60 | H264_IDR);
+        frame.extend(filler(VIDEO_KEYFRAME_BYTES, frame_number));
+    } else {
+        // Non-IDR slice (nal_ref_idc 2, type 1).
+        frame.extend_from_slice(&ANNEX_B_START);
+        frame.push(0x41);
+        frame.extend(filler(VIDEO_DELTA_BYTES, frame_number));
+    }
+    frame
+}
+
+/// Whether an Annex B access unit holds an IDR slice.
+fn is_h264_keyframe(frame: &[u8]) -> bool {
+    frame.windows(4).any(|w| w[..3] == [0, 0, 1] && w[3] & 0x1F == H264_IDR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_h264_frames_have_an_idr_slice_only_when_asked() {
+        assert!(is_keyframe(Codec::H264, &video_frame(Codec::H264, true, 0)));
+        assert!(!is_keyframe(Codec::H264, &video_frame(Codec::H264, false, 1)));
+        let delta = video_frame(Codec::H264, false, 7);
+        assert!(!delta[ANNEX_B_START.len()..].windows(3).any(|w| w == [0, 0, 1]), "one NAL unit");
+    }
+
+    #[test]
+    fn generated_vp8_frames_have_the_keyframe_shape_only_when_asked() {
+        assert!(is_vp8_keyframe(&vp8_frame(true, 0)));
+        assert!(!is_vp8_keyframe(&vp8_frame(false, 1)));
+        assert_eq!(vp8_frame(true, 3).len(), VIDEO_KEYFRAME_BYTES);
+        assert_eq!(vp8_frame(false, 3).len(), VIDEO_DELTA_BYTES);
+    }
+}
