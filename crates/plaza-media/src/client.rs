@@ -15,6 +15,8 @@ use str0m::format::Codec;
 use str0m::media::Mid;
 use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, MediaTime};
 use str0m::net::{Protocol, Receive, TcpType};
+use str0m::rtp::RawPacket;
+use str0m::rtp::rtcp::Rtcp;
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use thiserror::Error;
 use tokio::net::UdpSocket;
@@ -49,6 +51,9 @@ pub struct ClientOptions {
     pub tcp_only: bool,
     /// The one video codec the client offers and sends: `Codec::Vp8` or `Codec::H264`.
     pub video_codec: Codec,
+    /// Count the RTCP the server sends ([`ClientStats::rtcp_received`]); it costs a copy
+    /// of every packet (str0m's raw packet events), so only tests ask for it.
+    pub count_rtcp: bool,
 }
 
 impl Default for ClientOptions {
@@ -59,6 +64,7 @@ impl Default for ClientOptions {
             audio_level_dbov: -30,
             tcp_only: false,
             video_codec: Codec::Vp8,
+            count_rtcp: false,
         }
     }
 }
@@ -91,6 +97,9 @@ pub struct ClientStats {
     pub keyframe_requests: u64,
     /// Packets received over ICE-TCP.
     pub tcp_packets: u64,
+    /// RTCP received by kind (`twcc`, `nack`, `pli`, `fir`, `sr`, `rr`, `remb`, ...), with
+    /// [`ClientOptions::count_rtcp`].
+    pub rtcp_received: HashMap<&'static str, u64>,
 }
 
 impl ClientStats {
@@ -145,7 +154,7 @@ impl MediaClient {
             Codec::H264 => builder.enable_h264(true),
             _ => builder.enable_vp8(true),
         };
-        let mut rtc = builder.build(Instant::now());
+        let mut rtc = builder.enable_raw_packets(options.count_rtcp).build(Instant::now());
         let (tcp, candidate) = if options.tcp_only {
             let (tcp, addr) = ClientTcp::bind()?;
             let candidate = Candidate::builder().tcp().host(addr).tcptype(TcpType::Active).build();
@@ -638,6 +647,11 @@ impl ClientTask {
             }
             Event::MediaAdded(added) => self.offered_mids.push(added.mid),
             Event::MediaData(data) => self.count(&data),
+            Event::RawPacket(raw) => {
+                if let RawPacket::RtcpRx(rtcp) = *raw {
+                    *lock(&self.stats).rtcp_received.entry(rtcp_kind(&rtcp)).or_default() += 1;
+                }
+            }
             Event::KeyframeRequest(_) => {
                 self.keyframe_wanted = true;
                 lock(&self.stats).keyframe_requests += 1;
@@ -662,6 +676,22 @@ impl ClientTask {
         if kind == TrackKind::Video && shapes::is_keyframe(codec, &data.data) {
             received.keyframes += 1;
         }
+    }
+}
+
+fn rtcp_kind(rtcp: &Rtcp) -> &'static str {
+    match rtcp {
+        Rtcp::SenderReport(_) => "sr",
+        Rtcp::ReceiverReport(_) => "rr",
+        Rtcp::ExtendedReport(_) => "xr",
+        Rtcp::SourceDescription(_) => "sdes",
+        Rtcp::Goodbye(_) => "bye",
+        Rtcp::Nack(_) => "nack",
+        Rtcp::Pli(_) => "pli",
+        Rtcp::Fir(_) => "fir",
+        Rtcp::Twcc(_) => "twcc",
+        Rtcp::Remb(_) => "remb",
+        _ => "other",
     }
 }
 

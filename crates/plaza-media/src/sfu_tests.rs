@@ -72,8 +72,9 @@ fn video_from(stats: &ClientStats, publisher: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_publisher_reaches_two_subscribers_with_audio_and_video() {
     let server = server(10).await;
-    let alice = connect(&server, "space-a", "alice", publisher()).await;
-    let bob = connect(&server, "space-a", "bob", subscriber()).await;
+    let counting = |options| ClientOptions { count_rtcp: true, ..options };
+    let alice = connect(&server, "space-a", "alice", counting(publisher())).await;
+    let bob = connect(&server, "space-a", "bob", counting(subscriber())).await;
     let carol = connect(&server, "space-a", "carol", subscriber()).await;
 
     for subscriber in [&bob, &carol] {
@@ -98,6 +99,15 @@ async fn one_publisher_reaches_two_subscribers_with_audio_and_video() {
     let before = alice.stats().keyframe_requests;
     bob.client.request_keyframe("alice").await.unwrap();
     alice.expect(WAIT, "bob's keyframe request", |s| s.keyframe_requests > before).await;
+
+    // RTCP per leg: the publisher gets transport-wide congestion feedback (its bandwidth
+    // estimator adapts to it) and receiver reports; a subscriber gets sender reports.
+    let rtcp = alice.expect(WAIT, "TWCC feedback and receiver reports", |s| {
+        s.rtcp_received.get("twcc").is_some_and(|n| *n > 0)
+            && s.rtcp_received.get("rr").is_some_and(|n| *n > 0)
+    });
+    rtcp.await;
+    bob.expect(WAIT, "sender reports", |s| s.rtcp_received.get("sr").is_some_and(|n| *n > 0)).await;
 
     let stats = server.room("space-a").unwrap().stats();
     assert!(stats.forwarded_frames >= 70, "{stats:?}");
