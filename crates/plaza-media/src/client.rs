@@ -54,6 +54,9 @@ pub struct ClientOptions {
     /// Count the RTCP the server sends ([`ClientStats::rtcp_received`]); it costs a copy
     /// of every packet (str0m's raw packet events), so only tests ask for it.
     pub count_rtcp: bool,
+    /// A lossy network: every Nth incoming RTP datagram is dropped (0: none), so that the
+    /// server's NACK/RTX handling shows.
+    pub drop_every_nth_rtp: u64,
 }
 
 impl Default for ClientOptions {
@@ -65,6 +68,7 @@ impl Default for ClientOptions {
             tcp_only: false,
             video_codec: Codec::Vp8,
             count_rtcp: false,
+            drop_every_nth_rtp: 0,
         }
     }
 }
@@ -78,6 +82,12 @@ pub struct Received {
     pub bytes: u64,
     /// Keyframes among the frames (VP8 or H.264).
     pub keyframes: u64,
+    /// Frames after a gap that retransmission did not fill.
+    pub discontinuities: u64,
+    /// Video frames never received: gaps in the numbers the sender put in its frames.
+    pub missing_frames: u64,
+    /// The number of the last video frame received.
+    pub last_frame_number: Option<u64>,
     /// The codec of the last frame.
     pub codec: Option<Codec>,
 }
@@ -100,6 +110,10 @@ pub struct ClientStats {
     /// RTCP received by kind (`twcc`, `nack`, `pli`, `fir`, `sr`, `rr`, `remb`, ...), with
     /// [`ClientOptions::count_rtcp`].
     pub rtcp_received: HashMap<&'static str, u64>,
+    /// RTCP the client sent, by kind (with [`ClientOptions::count_rtcp`]).
+    pub rtcp_sent: HashMap<&'static str, u64>,
+    /// RTP datagrams dropped as [`ClientOptions::drop_every_nth_rtp`] asks.
+    pub rtp_dropped: u64,
 }
 
 impl ClientStats {
@@ -182,6 +196,7 @@ impl MediaClient {
             deferred_candidate: None,
             next_audio: now,
             next_video: now,
+            rtp_seen: 0,
             audio_paused: false,
             video_paused: false,
             audio_frames: 0,
@@ -310,6 +325,8 @@ struct ClientTask {
     deferred_candidate: Option<Candidate>,
     next_audio: Instant,
     next_video: Instant,
+    /// RTP datagrams received, for [`ClientOptions::drop_every_nth_rtp`].
+    rtp_seen: u64,
     /// Turned off by [`MediaClient::set_sending`].
     audio_paused: bool,
     video_paused: bool,
@@ -358,6 +375,9 @@ impl ClientTask {
                 Wake::Command(None) => return,
                 Wake::Command(Some(command)) => self.handle_command(command),
                 Wake::Datagram(Ok((len, source))) => {
+                    if self.drops(&buffer[..len]) {
+                        continue;
+                    }
                     let Ok(contents) = buffer[..len].try_into() else { continue };
                     let receive = Receive {
                         proto: Protocol::Udp,
@@ -648,8 +668,15 @@ impl ClientTask {
             Event::MediaAdded(added) => self.offered_mids.push(added.mid),
             Event::MediaData(data) => self.count(&data),
             Event::RawPacket(raw) => {
-                if let RawPacket::RtcpRx(rtcp) = *raw {
-                    *lock(&self.stats).rtcp_received.entry(rtcp_kind(&rtcp)).or_default() += 1;
+                let mut stats = lock(&self.stats);
+                match *raw {
+                    RawPacket::RtcpRx(rtcp) => {
+                        *stats.rtcp_received.entry(rtcp_kind(&rtcp)).or_default() += 1;
+                    }
+                    RawPacket::RtcpTx(rtcp) => {
+                        *stats.rtcp_sent.entry(rtcp_kind(&rtcp)).or_default() += 1;
+                    }
+                    _ => {}
                 }
             }
             Event::KeyframeRequest(_) => {
@@ -658,6 +685,23 @@ impl ClientTask {
             }
             _ => {}
         }
+    }
+
+    /// Whether this datagram is one the simulated lossy network drops: SRTP (RTP version
+    /// 2 in the first byte, a payload type outside RTCP's 192 to 223), every Nth.
+    fn drops(&mut self, datagram: &[u8]) -> bool {
+        let nth = self.options.drop_every_nth_rtp;
+        let is_rtp =
+            datagram.len() > 12 && datagram[0] >> 6 == 2 && !(192..=223).contains(&datagram[1]);
+        if nth == 0 || !is_rtp {
+            return false;
+        }
+        self.rtp_seen += 1;
+        let drop = self.rtp_seen.is_multiple_of(nth);
+        if drop {
+            lock(&self.stats).rtp_dropped += 1;
+        }
+        drop
     }
 
     fn count(&mut self, data: &MediaData) {
@@ -671,10 +715,21 @@ impl ClientTask {
         let received = stats.received.entry(key).or_default();
         received.frames += 1;
         received.bytes += data.data.len() as u64;
+        received.discontinuities += u64::from(!data.contiguous);
         let codec = data.params.spec().codec;
         received.codec = Some(codec);
         if kind == TrackKind::Video && shapes::is_keyframe(codec, &data.data) {
             received.keyframes += 1;
+        }
+        if kind == TrackKind::Video
+            && let Some(number) = shapes::frame_number(&data.data)
+        {
+            if let Some(last) = received.last_frame_number
+                && number > last
+            {
+                received.missing_frames += number - last - 1;
+            }
+            received.last_frame_number = Some(number);
         }
     }
 }

@@ -514,3 +514,26 @@ async fn h264_reaches_those_who_accept_it_and_only_them() {
     assert_eq!(video_from(&carol.stats(), "alice"), 0);
     assert!(alice.relay_errors().is_empty() && bob.relay_errors().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packets_lost_on_the_way_to_a_subscriber_are_retransmitted() {
+    let server = server(10).await;
+    let alice = connect(&server, "space-nack", "alice", publisher()).await;
+    // Bob's network loses every 7th RTP packet.
+    let lossy = ClientOptions { count_rtcp: true, drop_every_nth_rtp: 7, ..subscriber() };
+    let bob = connect(&server, "space-nack", "bob", lossy).await;
+
+    let stats =
+        bob.expect(WAIT, "100 frames of alice's video", |s| video_from(s, "alice") >= 100).await;
+    assert!(stats.rtp_dropped >= 20, "{stats:#?}");
+    assert!(stats.rtcp_sent.get("nack").is_some_and(|n| *n > 0), "bob asked again: {stats:#?}");
+    // Audio is not retransmitted (Opus conceals losses): its gaps show what the loss does,
+    // about one packet in seven. Video frames are one to three packets, so without resends
+    // one in seven or more would be missing (14 of 100); the server resends lost packets
+    // from its buffer for bob's leg, and a frame is lost only when a resend is lost too.
+    let audio = stats.received("alice", TrackKind::Audio);
+    let video = stats.received("alice", TrackKind::Video);
+    assert!(audio.discontinuities >= 10, "{stats:#?}");
+    assert!(video.missing_frames <= 3, "{stats:#?}");
+    assert!(alice.stats().sent_video > video.last_frame_number.unwrap_or(0));
+}

@@ -8,12 +8,25 @@ use str0m::format::Codec;
 const VIDEO_KEYFRAME_BYTES: usize = 3000;
 const VIDEO_DELTA_BYTES: usize = 800;
 
-/// A frame of `codec` (VP8 or H.264), a keyframe or not.
+/// Bytes at the end of every generated video frame that carry its number.
+const NUMBER_BYTES: usize = 8;
+
+/// A frame of `codec` (VP8 or H.264), a keyframe or not, ending with its number (so a
+/// receiver can tell a lost frame from a late one).
 pub(super) fn video_frame(codec: Codec, keyframe: bool, frame_number: u64) -> Vec<u8> {
-    match codec {
+    let mut frame = match codec {
         Codec::H264 => h264_frame(keyframe, frame_number),
         _ => vp8_frame(keyframe, frame_number),
-    }
+    };
+    // Seven bits a byte with the top bit set: never `00 00 01`, an Annex B start code.
+    frame.extend((0..NUMBER_BYTES).map(|i| 0x80 | ((frame_number >> (7 * i)) as u8 & 0x7F)));
+    frame
+}
+
+/// The number [`video_frame`] put at the end of `frame`.
+pub(super) fn frame_number(frame: &[u8]) -> Option<u64> {
+    let tail = frame.get(frame.len().checked_sub(NUMBER_BYTES)?..)?;
+    Some(tail.iter().enumerate().fold(0, |n, (i, b)| n | (u64::from(b & 0x7F) << (7 * i))))
 }
 
 /// Whether a received frame of `codec` is a keyframe.
@@ -89,6 +102,14 @@ fn is_h264_keyframe(frame: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_frames_carry_their_number() {
+        for n in [0, 1, 127, 128, 65_536, 1 << 40] {
+            assert_eq!(frame_number(&video_frame(Codec::Vp8, n % 2 == 0, n)), Some(n));
+            assert_eq!(frame_number(&video_frame(Codec::H264, n % 2 == 0, n)), Some(n));
+        }
+    }
 
     #[test]
     fn generated_h264_frames_have_an_idr_slice_only_when_asked() {
