@@ -94,7 +94,7 @@ impl PeerHandle {
     }
 
     /// Ends the session now (other clones included); the room reports
-    /// [`RoomEvent::Left`] with [`LeaveReason::Left`].
+    /// [`crate::RoomEvent::Left`] with [`LeaveReason::Left`].
     pub fn leave(&self) {
         let _ = self.inner.control.send(Control::Leave);
     }

@@ -56,7 +56,7 @@ enum SubscriptionState {
     /// In our offer, waiting for the answer.
     Negotiating(Mid),
     Open(Mid),
-    /// The publisher left: the m-line is to be stopped.
+    /// The publisher left or turned the track off: the m-line is to be stopped.
     ToStop(Mid),
     NegotiatingStop(Mid),
 }
@@ -64,7 +64,7 @@ enum SubscriptionState {
 struct Subscription {
     track: Arc<TrackIn>,
     state: SubscriptionState,
-    /// The publisher left while the m-line was being negotiated.
+    /// The track was withdrawn while its m-line was being negotiated.
     withdrawn: bool,
 }
 
@@ -102,7 +102,7 @@ pub(crate) struct Transport {
 pub(crate) struct PeerChannels {
     pub media: mpsc::Receiver<PeerInput>,
     pub control: mpsc::UnboundedReceiver<Control>,
-    /// Resolves when every [`PeerHandle`] is gone.
+    /// Resolves when every `PeerHandle` of the session is gone.
     pub handles_gone: oneshot::Receiver<()>,
 }
 
@@ -586,7 +586,7 @@ impl PeerTask {
         }
     }
 
-    /// The publisher of `track_id` left.
+    /// The publisher of `track_id` left or turned it off.
     fn withdraw(&mut self, track_id: u64) {
         self.subscriptions.retain_mut(|sub| {
             if sub.track.id != track_id {
