@@ -41,6 +41,16 @@
 //! - **Active speaker** comes from the audio-level header extension (RFC 6464), evaluated
 //!   every 400 ms ([`RoomEvent::ActiveSpeaker`]).
 //!
+//! # Deployment
+//!
+//! Open the UDP port of `udp_listen` (and the TCP port of `tcp_listen` for clients whose
+//! network drops UDP) to clients. Behind a 1:1 NAT (a cloud VM's public address), set
+//! `public_ip` to the public address: it is what clients are told to send to. On a LAN or
+//! loopback nothing else is needed: the server is ICE-lite with a host candidate, and the
+//! clients' checks reach it directly; no STUN or TURN server is involved. Clients behind
+//! restrictive NATs that allow neither need a TURN server of their own (handed to them as
+//! `ice_servers`, to come with the signalling).
+//!
 //! # Signalling (what the integration needs)
 //!
 //! The Socket.IO layer is to call this API; nothing here knows about sockets or tokens.
