@@ -1,5 +1,5 @@
-//! Plaza's media plane: a WebRTC SFU (selective forwarding unit) on
-//! [str0m](https://docs.rs/str0m), sans-IO and ICE-lite.
+//! Plaza's media plane: a WebRTC SFU (selective forwarding unit) on the `str0m` crate,
+//! sans-IO and ICE-lite.
 //!
 //! # How media flows
 //!
