@@ -1,10 +1,8 @@
 //! The SQL of [`plaza_db::MailStore`]: password resets and digest items.
 
-use plaza_db::{
-    DigestItemRecord, ObjectId, PasswordResetRecord, StoreError, StoreResult, Timestamp,
-};
+use plaza_db::{DigestItemRecord, ObjectId, PasswordResetRecord, StoreResult, Timestamp};
 
-use crate::rows::Yields;
+use crate::rows::{DbRow, Yields};
 
 pub const RESET_COLUMNS: &str = "token_hash, user_id, created, expires_at";
 pub const ITEM_COLUMNS: &str = "user_id, message_id, space_id, created";
@@ -14,11 +12,10 @@ fn millis(row: &impl Yields<i64>, column: &str) -> StoreResult<Timestamp> {
 }
 
 pub fn id(row: &impl Yields<String>, column: &str) -> StoreResult<ObjectId> {
-    let value = row.value(column)?;
-    value.parse().map_err(|_| StoreError::other(format!("stored id is invalid: {value:?}")))
+    crate::rows::id(&row.value(column)?)
 }
 
-pub fn reset<R: Yields<String> + Yields<i64>>(row: &R) -> StoreResult<PasswordResetRecord> {
+pub fn reset<R: DbRow>(row: &R) -> StoreResult<PasswordResetRecord> {
     Ok(PasswordResetRecord {
         token_hash: row.value("token_hash")?,
         user_id: id(row, "user_id")?,
@@ -27,7 +24,7 @@ pub fn reset<R: Yields<String> + Yields<i64>>(row: &R) -> StoreResult<PasswordRe
     })
 }
 
-pub fn item<R: Yields<String> + Yields<i64>>(row: &R) -> StoreResult<DigestItemRecord> {
+pub fn item<R: DbRow>(row: &R) -> StoreResult<DigestItemRecord> {
     Ok(DigestItemRecord {
         user_id: id(row, "user_id")?,
         message_id: id(row, "message_id")?,
