@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { session } from '../session.js';
 import { ErrorNote, plainText, RichText, senderName, time, useAction } from '../ui.js';
 import { Attachments } from './Attachments.js';
-import { Composer } from './Chat.js';
+import { Composer } from './Composer.js';
 
 /** The Posts or Tasks tab: the list, a form to add one, and comments on each. */
 export function Threads({ space, members, kind, isAdmin }: { space: Space; members: Member[]; kind: 'idea' | 'task'; isAdmin: boolean }) {
