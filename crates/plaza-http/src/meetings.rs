@@ -8,13 +8,15 @@ use axum::routing::{get, post};
 use plaza_core::CoreError;
 use plaza_core::meetings::{ConferenceEvent, HandAnswer, MeetingView, permissions};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use utoipa::IntoParams;
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, JsonOrForm, Path, Query};
-use crate::schemas::{Data, Meeting, Page};
-use crate::{AppState, Routes, base_url, wire};
+use plaza_wire::messages::MediaToken;
+use plaza_wire::{Data, Meeting, Page};
+
+use crate::{AppState, Routes, base_url};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -64,8 +66,12 @@ pub(crate) fn routes() -> Routes {
 
 type Body = JsonOrForm<Map<String, Value>>;
 
-fn meeting_body(state: &AppState, headers: &HeaderMap, view: &MeetingView) -> axum::Json<Value> {
-    axum::Json(json!({"data": wire::meeting(view, &base_url(state, headers))}))
+fn meeting_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    view: &MeetingView,
+) -> axum::Json<Data<Meeting>> {
+    axum::Json(Data::new(Meeting::of(view, &base_url(state, headers))))
 }
 
 /// GET /api/spaces/{id}/activemeeting: the bare meeting object, 404 when none runs.
@@ -83,9 +89,9 @@ async fn active(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Meeting>> {
     let view = state.meetings.active(&principal, &space_id).await?;
-    Ok(axum::Json(wire::meeting(&view, &base_url(&state, &headers))))
+    Ok(axum::Json(Meeting::of(&view, &base_url(&state, &headers))))
 }
 
 #[derive(Deserialize, Default, IntoParams)]
@@ -114,16 +120,16 @@ async fn history(
     Auth(principal): Auth,
     Path(space_id): Path<String>,
     Query(query): Query<HistoryQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Meeting>>> {
     let page =
         state.meetings.history(&principal, &space_id, query.before.as_deref(), query.size).await?;
     let base = base_url(&state, &headers);
-    let data: Vec<Value> = page.meetings.iter().map(|m| wire::meeting(m, &base)).collect();
+    let data: Vec<Meeting> = page.meetings.iter().map(|m| Meeting::of(m, &base)).collect();
     let size = query.size.unwrap_or(50);
     let next = page.next_before.map_or(String::new(), |before| {
         format!("{base}/api/spaces/{space_id}/meetings?size={size}&before={before}")
     });
-    Ok(axum::Json(json!({"total": page.total, "data": data, "nextPageUrl": next})))
+    Ok(axum::Json(Page::of(data).total(u64::try_from(page.total).unwrap_or_default()).next(next)))
 }
 
 /// POST .../meetings/{mid}/end: ends the meeting for everyone.
@@ -141,7 +147,7 @@ async fn end(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path((space_id, meeting_id)): Path<(String, String)>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     let view = state.meetings.end(&principal, &space_id, &meeting_id).await?;
     Ok(meeting_body(&state, &headers, &view))
 }
@@ -180,7 +186,7 @@ async fn mute_all(
     Auth(principal): Auth,
     Path((space_id, meeting_id)): Path<(String, String)>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     let exclusion = ids(&body, "exclusionList")?;
     let view = state.meetings.mute_all(&principal, &space_id, &meeting_id, &exclusion).await?;
     Ok(meeting_body(&state, &headers, &view))
@@ -212,7 +218,7 @@ async fn media_state(
         String,
     )>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     if !ATTENDEE_TYPES.contains(&attendee_type.as_str()) {
         return Err(CoreError::invalid("attendeeType", "must be user or anonymous").into());
     }
@@ -240,7 +246,7 @@ async fn raise_hand(
     Auth(principal): Auth,
     Path((space_id, meeting_id)): Path<(String, String)>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     let requested = permissions(body.get("requestedPermissions"), "requestedPermissions")?;
     let view = state.meetings.raise_hand(&principal, &space_id, &meeting_id, requested).await?;
     Ok(meeting_body(&state, &headers, &view))
@@ -253,7 +259,7 @@ async fn answer_hand(
     (space_id, meeting_id): (String, String),
     body: Map<String, Value>,
     answer: HandAnswer,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     let field = match answer {
         HandAnswer::Accept => "grantedPermissions",
         HandAnswer::Lower => "rejectedPermissions",
@@ -287,7 +293,7 @@ async fn accept_hand(
     Auth(principal): Auth,
     Path(ids): Path<(String, String)>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     answer_hand(state, headers, principal, ids, body, HandAnswer::Accept).await
 }
 
@@ -308,7 +314,7 @@ async fn lower_hand(
     Auth(principal): Auth,
     Path(ids): Path<(String, String)>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     answer_hand(state, headers, principal, ids, body, HandAnswer::Lower).await
 }
 
@@ -330,7 +336,7 @@ async fn report_conference(
     principal: plaza_core::identity::Principal,
     body: ConferenceReportBody,
     event: ConferenceEvent,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     let view =
         state.meetings.report_conference(&principal, &body.vcid, event, body.duration).await?;
     Ok(meeting_body(&state, &headers, &view))
@@ -352,7 +358,7 @@ async fn conference_start(
     headers: HeaderMap,
     Auth(principal): Auth,
     JsonOrForm(body): JsonOrForm<ConferenceReportBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     report_conference(state, headers, principal, body, ConferenceEvent::Start).await
 }
 
@@ -372,7 +378,7 @@ async fn conference_stop(
     headers: HeaderMap,
     Auth(principal): Auth,
     JsonOrForm(body): JsonOrForm<ConferenceReportBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     report_conference(state, headers, principal, body, ConferenceEvent::Stop).await
 }
 
@@ -393,7 +399,7 @@ async fn layout(
     Auth(principal): Auth,
     Path((space_id, meeting_id)): Path<(String, String)>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     let text = |key: &str| body.get(key).and_then(Value::as_str);
     let view = state
         .meetings
@@ -404,10 +410,14 @@ async fn layout(
 
 /// The recording calls' answer: `{data: [event]}` with the recording at
 /// `data[0].content.recordings[0]` (catalog §3.8).
-fn recording_body(view: &MeetingView, base: &str, category: &str) -> axum::Json<Value> {
-    let mut event = wire::meeting(view, base);
-    event["category"] = json!(category);
-    axum::Json(json!({"data": [event]}))
+fn recording_body(
+    view: &MeetingView,
+    base: &str,
+    category: &str,
+) -> axum::Json<Data<Vec<Meeting>>> {
+    let mut event = Meeting::of(view, base);
+    event.category = category.to_owned();
+    axum::Json(Data::new(vec![event]))
 }
 
 /// POST .../meetings/{mid}/recordings: starts recording (no body).
@@ -425,7 +435,7 @@ async fn start_recording(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path((space_id, meeting_id)): Path<(String, String)>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Vec<Meeting>>>> {
     let (view, _) = state.meetings.start_recording(&principal, &space_id, &meeting_id).await?;
     Ok(recording_body(&view, &base_url(&state, &headers), "app.event.recording.started"))
 }
@@ -445,7 +455,7 @@ async fn stop_recording(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path((space_id, meeting_id, recording_id)): Path<(String, String, String)>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Vec<Meeting>>>> {
     let view =
         state.meetings.stop_recording(&principal, &space_id, &meeting_id, &recording_id).await?;
     Ok(recording_body(&view, &base_url(&state, &headers), "app.event.recording.ended"))
@@ -459,18 +469,13 @@ async fn stop_recording(
     operation_id = "mediaToken",
     params(("space_id" = String, Path, description = "The space's id")),
     security(("authorization" = [])),
-    responses((status = 200, description = "`{token, sessionId, confId, expires}`", body = Object))
+    responses((status = 200, description = "`{token, sessionId, confId, expires}`", body = MediaToken))
 )]
 async fn media_token(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<MediaToken>> {
     let issued = state.meetings.media_token(&principal, &space_id).await?;
-    Ok(axum::Json(json!({
-        "token": issued.token,
-        "sessionId": issued.session_id,
-        "confId": issued.conf_id,
-        "expires": issued.expires_at,
-    })))
+    Ok(axum::Json(MediaToken::of(&issued)))
 }
