@@ -114,7 +114,7 @@ async fn subscribe<A: Adapter>(
         emit(&socket, "SUBSCRIBE_CHANNEL_FAILED", &payload);
     };
     let password = request.channel.as_ref().and_then(|c| c.password.as_deref());
-    let space = match state.spaces.enter(&principal, &space_id, password).await {
+    let space = match state.spaces.enter(&principal, space_id, password).await {
         Ok((space, _)) => space,
         Err(error) => return fail(error),
     };

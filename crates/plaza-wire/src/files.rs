@@ -77,7 +77,6 @@ pub struct AuditEvent {
     /// The client's address as the server saw it.
     pub ip: Option<String>,
     /// Action-specific facts (old and new role, client name, ...).
-    #[schema(value_type = Object)]
     pub details: Value,
 }
 

@@ -54,7 +54,6 @@ pub struct Message {
     pub modified: Timestamp,
     /// Only on the sender's own copy of `MESSAGE_SENT`: the `loopbackMetadata` it sent.
     #[serde(rename = "loopbackMetadata", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub loopback_metadata: Option<Value>,
 }
 
@@ -211,7 +210,6 @@ pub struct MediaEvent {
     pub created: Value,
     /// Only on the origin socket's own copy: the `loopbackMetadata` it sent.
     #[serde(rename = "loopbackMetadata", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub loopback_metadata: Option<Value>,
     /// Any other field the sender put in its event.
     #[serde(flatten)]

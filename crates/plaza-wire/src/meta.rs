@@ -46,7 +46,6 @@ impl ServiceConfigurations {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Jwks {
     /// The public keys, as JWKs.
-    #[schema(value_type = Vec<Object>)]
     pub keys: Value,
 }
 

@@ -79,7 +79,6 @@ pub struct SendMessage {
     pub parent_msg: Option<IdRef>,
     /// Anything; echoed on the sender's own `MESSAGE_SENT` only.
     #[serde(rename = "loopbackMetadata", default, deserialize_with = "lenient::present")]
-    #[schema(value_type = Option<Object>)]
     pub loopback_metadata: Option<Value>,
 }
 
@@ -89,7 +88,6 @@ pub struct SendMessage {
 pub enum Receiver {
     Ref(IdRef),
     Id(String),
-    #[schema(value_type = Object)]
     Other(Value),
 }
 

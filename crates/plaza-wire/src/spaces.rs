@@ -74,7 +74,6 @@ pub struct Member {
     pub displayname: String,
     /// The member's picture, or this server's default one.
     pub picture_url: String,
-    #[schema(value_type = Object)]
     pub phone_numbers: Value,
 }
 
@@ -121,7 +120,6 @@ pub struct Space {
     pub modified: Timestamp,
     /// `settings.msgRetention`, repeated at the top when set.
     #[serde(rename = "msgRetention", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub msg_retention: Option<Value>,
     /// The caller's role (members only).
     #[serde(skip_serializing_if = "Option::is_none")]

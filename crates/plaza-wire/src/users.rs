@@ -77,7 +77,6 @@ pub struct User {
     /// An IANA time zone name, when the user set one.
     pub timezone: Option<String>,
     /// The user's phone numbers, as they stored them.
-    #[schema(value_type = Object)]
     pub phone_numbers: Value,
     #[schema(value_type = String)]
     pub created: Timestamp,
