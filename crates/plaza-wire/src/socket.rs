@@ -318,3 +318,107 @@ pub struct SessionEnded {
     /// `logout`, `grant_revoked`, `token_revoked`, `client_revoked`, `account_disabled`, ...
     pub reason: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lenient::{Inbound, from_value};
+    use serde_json::json;
+
+    fn send(value: Value) -> Inbound<SendMessage> {
+        Inbound::parse(Some(value)).expect("an object")
+    }
+
+    #[test]
+    fn only_objects_are_inbound_payloads() {
+        assert!(Inbound::<SendMessage>::parse(Some(json!([1]))).is_none());
+        assert!(Inbound::<SendMessage>::parse(Some(json!("x"))).is_none());
+        assert!(Inbound::<SendMessage>::parse(None).is_none());
+    }
+
+    #[test]
+    fn fields_of_the_wrong_type_read_as_absent_and_the_raw_payload_is_kept() {
+        let payload = json!({
+            "topicId": 5,
+            "category": ["idea"],
+            "content": "text",
+            "parentMsg": ["abc"],
+            "extra": {"kept": true},
+        });
+        let message = send(payload.clone());
+        assert_eq!(message.fields.topic_id, None);
+        assert_eq!(message.fields.category, None);
+        assert_eq!(message.fields.content, None);
+        assert_eq!(message.fields.parent_msg, None);
+        assert_eq!(message.fields.loopback_metadata, None);
+        assert_eq!(Value::Object(message.raw), payload);
+    }
+
+    #[test]
+    fn well_formed_fields_are_read() {
+        let message = send(json!({
+            "topicId": "s1",
+            "category": "task",
+            "content": {"bodyText": "hi"},
+            "parentMsg": {"_id": "p1"},
+            "loopbackMetadata": null,
+        }));
+        assert_eq!(message.fields.topic_id.as_deref(), Some("s1"));
+        assert_eq!(message.fields.category.as_deref(), Some("task"));
+        assert_eq!(message.fields.content, json!({"bodyText": "hi"}).as_object().cloned());
+        assert_eq!(message.fields.parent_msg.and_then(|p| p._id).as_deref(), Some("p1"));
+        // Present but null: echoed as null on the sender's copy, as before.
+        assert_eq!(message.fields.loopback_metadata, Some(Value::Null));
+        let odd_parent = send(json!({"parentMsg": {"_id": 7}}));
+        assert_eq!(odd_parent.fields.parent_msg.and_then(|p| p._id), None);
+    }
+
+    #[test]
+    fn a_subscription_reads_any_value() {
+        let request: SubscribeChannel = from_value(&json!({
+            "channel": {"_id": "s1", "password": "1234"},
+            "lastMessageId": "m1",
+        }));
+        assert_eq!(request.space_id(), "s1");
+        assert_eq!(request.channel.and_then(|c| c.password).as_deref(), Some("1234"));
+        assert_eq!(request.last_message_id.as_deref(), Some("m1"));
+        for odd in
+            [json!(null), json!([1]), json!({"channel": "s1"}), json!({"channel": {"_id": 1}})]
+        {
+            let request: SubscribeChannel = from_value(&odd);
+            assert_eq!(request.space_id(), "", "{odd}");
+            let request: UnsubscribeChannel = from_value(&odd);
+            assert_eq!(request.space_id(), "", "{odd}");
+        }
+    }
+
+    #[test]
+    fn receivers_are_ids_or_refs_and_nothing_else() {
+        let event: SendPresenceEvent = from_value(&json!({
+            "topicId": "s1",
+            "receivers": [{"_id": "a"}, "b", {"_id": 3}, ["c"], 4, {}],
+        }));
+        let ids: Vec<Option<&str>> = event.receivers.iter().flatten().map(Receiver::id).collect();
+        assert_eq!(ids, [Some("a"), Some("b"), None, None, None, None]);
+        let event: SendPresenceEvent = from_value(&json!({"receivers": {"_id": "a"}}));
+        assert!(event.receivers.is_none());
+    }
+
+    #[test]
+    fn a_failure_echoes_the_payload_with_error_and_type_in_place() {
+        let payload = json!({"topicId": "s1", "error": "old", "type": "mine"});
+        let error = ErrorBody::bare("permission.denied", "no");
+        let kept =
+            Failed::echo(payload.as_object().cloned().unwrap_or_default(), error.clone(), None);
+        assert_eq!(
+            serde_json::to_value(&kept).unwrap_or_default(),
+            json!({"topicId": "s1", "type": "mine", "error": {"code": "permission.denied", "message": "no"}})
+        );
+        let typed =
+            Failed::echo(payload.as_object().cloned().unwrap_or_default(), error, Some("t"));
+        assert_eq!(
+            serde_json::to_value(&typed).unwrap_or_default(),
+            json!({"topicId": "s1", "type": "t", "error": {"code": "permission.denied", "message": "no"}})
+        );
+    }
+}
