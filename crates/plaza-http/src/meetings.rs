@@ -13,7 +13,7 @@ use utoipa::IntoParams;
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, JsonOrForm, Path, Query};
-use plaza_wire::messages::MediaToken;
+use plaza_wire::meetings::{AnswerHandBody, LayoutBody, MediaToken, MuteAllBody, RaiseHandBody};
 use plaza_wire::{Data, Meeting, Page};
 
 use crate::{AppState, Routes, base_url};
@@ -64,7 +64,14 @@ pub(crate) fn routes() -> Routes {
         .route("/api/analytics/video/conference/stop", post(conference_stop))
 }
 
+/// A control's body: any JSON object (or form), read into its `plaza-wire` type with
+/// [`read`].
 type Body = JsonOrForm<Map<String, Value>>;
+
+/// The typed reading of a control's body (fields of another type read as absent).
+fn read<T: serde::de::DeserializeOwned + Default>(body: Map<String, Value>) -> T {
+    plaza_wire::lenient::from_value(&Value::Object(body))
+}
 
 fn meeting_body(
     state: &AppState,
@@ -153,8 +160,8 @@ async fn end(
 }
 
 /// A list of ids in a body field (ids or `{_id}` / `{attendeeId}` objects).
-fn ids(body: &Map<String, Value>, field: &str) -> ApiResult<Vec<String>> {
-    let Some(list) = body.get(field).filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+fn ids(list: Option<&Value>, field: &str) -> ApiResult<Vec<String>> {
+    let Some(list) = list.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
     let invalid = || CoreError::invalid(field, "must be a list of attendee ids");
     let items = list.as_array().ok_or_else(invalid)?;
     let mut found = Vec::with_capacity(items.len());
@@ -176,7 +183,7 @@ fn ids(body: &Map<String, Value>, field: &str) -> ApiResult<Vec<String>> {
     tag = "meetings",
     operation_id = "muteAll",
     params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
-    request_body(content = Object, description = "`{exclusionList?: [attendee ids]}`"),
+    request_body(content = MuteAllBody, description = "`{exclusionList?: [attendee ids]}`"),
     security(("authorization" = [])),
     responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
 )]
@@ -187,7 +194,8 @@ async fn mute_all(
     Path((space_id, meeting_id)): Path<(String, String)>,
     JsonOrForm(body): Body,
 ) -> ApiResult<axum::Json<Data<Meeting>>> {
-    let exclusion = ids(&body, "exclusionList")?;
+    let body: MuteAllBody = read(body);
+    let exclusion = ids(body.exclusion_list.as_ref(), "exclusionList")?;
     let view = state.meetings.mute_all(&principal, &space_id, &meeting_id, &exclusion).await?;
     Ok(meeting_body(&state, &headers, &view))
 }
@@ -236,7 +244,7 @@ async fn media_state(
     tag = "meetings",
     operation_id = "raiseHand",
     params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
-    request_body(content = Object, description = "`{requestedPermissions}`"),
+    request_body(content = RaiseHandBody, description = "`{requestedPermissions}`"),
     security(("authorization" = [])),
     responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
 )]
@@ -247,7 +255,8 @@ async fn raise_hand(
     Path((space_id, meeting_id)): Path<(String, String)>,
     JsonOrForm(body): Body,
 ) -> ApiResult<axum::Json<Data<Meeting>>> {
-    let requested = permissions(body.get("requestedPermissions"), "requestedPermissions")?;
+    let body: RaiseHandBody = read(body);
+    let requested = permissions(body.requested_permissions.as_ref(), "requestedPermissions")?;
     let view = state.meetings.raise_hand(&principal, &space_id, &meeting_id, requested).await?;
     Ok(meeting_body(&state, &headers, &view))
 }
@@ -260,14 +269,15 @@ async fn answer_hand(
     body: Map<String, Value>,
     answer: HandAnswer,
 ) -> ApiResult<axum::Json<Data<Meeting>>> {
-    let field = match answer {
-        HandAnswer::Accept => "grantedPermissions",
-        HandAnswer::Lower => "rejectedPermissions",
+    let body: AnswerHandBody = read(body);
+    let (field, list) = match answer {
+        HandAnswer::Accept => ("grantedPermissions", body.granted_permissions.as_ref()),
+        HandAnswer::Lower => ("rejectedPermissions", body.rejected_permissions.as_ref()),
     };
-    let named = permissions(body.get(field), field)?;
+    let named = permissions(list, field)?;
     let attendee = body
-        .get("attendeeId")
-        .and_then(Value::as_str)
+        .attendee_id
+        .as_deref()
         .ok_or_else(|| CoreError::invalid("attendeeId", "is required"))?;
     let view = state
         .meetings
@@ -283,7 +293,7 @@ async fn answer_hand(
     tag = "meetings",
     operation_id = "acceptHand",
     params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
-    request_body(content = Object, description = "`{grantedPermissions, attendeeId, attendeeType}`"),
+    request_body(content = AnswerHandBody, description = "`{grantedPermissions, attendeeId, attendeeType}`"),
     security(("authorization" = [])),
     responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
 )]
@@ -304,7 +314,7 @@ async fn accept_hand(
     tag = "meetings",
     operation_id = "lowerHand",
     params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
-    request_body(content = Object, description = "`{rejectedPermissions, attendeeId, attendeeType}`"),
+    request_body(content = AnswerHandBody, description = "`{rejectedPermissions, attendeeId, attendeeType}`"),
     security(("authorization" = [])),
     responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
 )]
@@ -389,7 +399,7 @@ async fn conference_stop(
     tag = "meetings",
     operation_id = "setLayout",
     params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
-    request_body(content = Object, description = "`{layout, backgroundTheme?}`"),
+    request_body(content = LayoutBody, description = "`{layout, backgroundTheme?}`"),
     security(("authorization" = [])),
     responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
 )]
@@ -400,11 +410,9 @@ async fn layout(
     Path((space_id, meeting_id)): Path<(String, String)>,
     JsonOrForm(body): Body,
 ) -> ApiResult<axum::Json<Data<Meeting>>> {
-    let text = |key: &str| body.get(key).and_then(Value::as_str);
-    let view = state
-        .meetings
-        .set_layout(&principal, &space_id, &meeting_id, text("layout"), text("backgroundTheme"))
-        .await?;
+    let body: LayoutBody = read(body);
+    let (layout, theme) = (body.layout.as_deref(), body.background_theme.as_deref());
+    let view = state.meetings.set_layout(&principal, &space_id, &meeting_id, layout, theme).await?;
     Ok(meeting_body(&state, &headers, &view))
 }
 

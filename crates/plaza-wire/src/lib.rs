@@ -20,6 +20,7 @@ pub mod envelope;
 pub mod error;
 pub mod files;
 pub mod lenient;
+pub mod meetings;
 pub mod messages;
 pub mod meta;
 pub mod socket;

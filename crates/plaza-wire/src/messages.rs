@@ -314,27 +314,3 @@ impl DeleteReport {
         }
     }
 }
-
-/// `GET /api/mediasessions/mpaas/token/{spaceId}`: a token for the media server.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct MediaToken {
-    pub token: String,
-    #[serde(rename = "sessionId")]
-    pub session_id: String,
-    /// The meeting's conference id.
-    #[serde(rename = "confId")]
-    pub conf_id: String,
-    #[schema(value_type = String)]
-    pub expires: Timestamp,
-}
-
-impl MediaToken {
-    pub fn of(issued: &plaza_core::meetings::MediaToken) -> Self {
-        MediaToken {
-            token: issued.token.clone(),
-            session_id: issued.session_id.clone(),
-            conf_id: issued.conf_id.clone(),
-            expires: issued.expires_at,
-        }
-    }
-}

@@ -2142,6 +2142,17 @@ export interface components {
             picturefile?: string | null;
             username?: string | null;
         };
+        /** @description `POST .../attendees/raisedhands/accept` and `.../lower`. */
+        AnswerHandBody: {
+            /** @description Whose hand. */
+            attendeeId?: string | null;
+            /** @description `userId` or `anonymousId` (not read: the id alone identifies the person). */
+            attendeeType?: string | null;
+            /** @description What `accept` grants (`PERMISSION_UNMUTE` when absent or empty). */
+            grantedPermissions?: string[] | null;
+            /** @description What `lower` refuses (`PERMISSION_UNMUTE` when absent or empty). */
+            rejectedPermissions?: string[] | null;
+        };
         /** @description A member whose role changed, or who was removed (without `role`). */
         AttendeeChange: {
             /** @description The member's user id. */
@@ -2766,6 +2777,11 @@ export interface components {
             modified: string;
             sender: components["schemas"]["Sender"];
         };
+        /** @description `POST .../layout`. */
+        LayoutBody: {
+            backgroundTheme?: string | null;
+            layout?: string | null;
+        };
         /** @description A listing entry: the space, or a deleted or left one trimmed to its times */
         ListedSpace: components["schemas"]["Space"] | components["schemas"]["RemovedSpace"];
         LoginBody: {
@@ -2922,6 +2938,11 @@ export interface components {
             };
             /** @description The `modified` the client last saw: a stale one is refused. */
             modified?: string | null;
+        };
+        /** @description `POST .../muteall`. */
+        MuteAllBody: {
+            /** @description Attendees to leave unmuted: ids, or `{attendeeId}` / `{_id}` objects. */
+            exclusionList?: Record<string, never>[] | null;
         };
         /** @description A create body: `content` plus the fields some clients put at the top level. */
         NewMessageBody: {
@@ -3334,6 +3355,11 @@ export interface components {
             sender: components["schemas"]["Sender"];
         } & {
             [key: string]: unknown;
+        };
+        /** @description `POST .../attendees/raisedhands`. */
+        RaiseHandBody: {
+            /** @description `PERMISSION_UNMUTE`, ... (`PERMISSION_UNMUTE` when absent or empty). */
+            requestedPermissions?: string[] | null;
         };
         /** @description `markread`: the caller's read state in the space now. */
         ReadState: {
@@ -6116,7 +6142,7 @@ export interface operations {
         /** @description `{requestedPermissions}` */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["RaiseHandBody"];
             };
         };
         responses: {
@@ -6164,7 +6190,7 @@ export interface operations {
         /** @description `{grantedPermissions, attendeeId, attendeeType}` */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["AnswerHandBody"];
             };
         };
         responses: {
@@ -6212,7 +6238,7 @@ export interface operations {
         /** @description `{rejectedPermissions, attendeeId, attendeeType}` */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["AnswerHandBody"];
             };
         };
         responses: {
@@ -6355,7 +6381,7 @@ export interface operations {
         /** @description `{layout, backgroundTheme?}` */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["LayoutBody"];
             };
         };
         responses: {
@@ -6403,7 +6429,7 @@ export interface operations {
         /** @description `{exclusionList?: [attendee ids]}` */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["MuteAllBody"];
             };
         };
         responses: {
@@ -7676,7 +7702,7 @@ export interface operations {
         /** @description `{requestedPermissions}` */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["RaiseHandBody"];
             };
         };
         responses: {
@@ -7724,7 +7750,7 @@ export interface operations {
         /** @description `{grantedPermissions, attendeeId, attendeeType}` */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["AnswerHandBody"];
             };
         };
         responses: {
@@ -7772,7 +7798,7 @@ export interface operations {
         /** @description `{rejectedPermissions, attendeeId, attendeeType}` */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["AnswerHandBody"];
             };
         };
         responses: {
@@ -7915,7 +7941,7 @@ export interface operations {
         /** @description `{layout, backgroundTheme?}` */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["LayoutBody"];
             };
         };
         responses: {
@@ -7963,7 +7989,7 @@ export interface operations {
         /** @description `{exclusionList?: [attendee ids]}` */
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["MuteAllBody"];
             };
         };
         responses: {
