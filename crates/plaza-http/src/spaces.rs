@@ -9,21 +9,19 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{MethodRouter, get, post};
 use plaza_core::CoreError;
-use plaza_core::spaces::{Invitee, ListPage, ListParams, Preference, SpaceUpdate};
-use serde::{Deserialize, Deserializer};
+use plaza_core::spaces::{Invitee, ListPage, ListParams, SpaceUpdate};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path, Query};
-use plaza_wire::spaces::{
-    AttendeeChange, DeletedSpace, InviteEntry, InvitedSpace, PreferenceState, ReadState,
-};
-use plaza_wire::{
-    Data, InviteOutcome, Joined, ListedSpace, Member, MembershipEntry, Page, SpaceAnswer, User,
-};
+use plaza_wire::spaces::{AttendeeChange, DeletedSpace, InviteEntry, InvitedSpace};
+use plaza_wire::{Data, InviteOutcome, Joined, ListedSpace, Member, Page, SpaceAnswer, User};
 
 use crate::{AppState, Routes, base_url};
+
+mod own;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -40,10 +38,10 @@ use crate::{AppState, Routes, base_url};
     direct,
     personal_room,
     list,
-    mark_read,
-    hide,
-    unhide,
-    preference,
+    own::mark_read,
+    own::hide,
+    own::unhide,
+    own::preference,
     colleagues,
     people_with_dm
 ))]
@@ -90,10 +88,10 @@ pub(crate) fn routes() -> Routes {
     );
     router = both(router, "/direct/{user_type}/{user_id}", get(direct));
     router = mine(router, "", get(list));
-    router = mine(router, "/{space_id}/markread", post(mark_read));
-    router = mine(router, "/{space_id}/hide", post(hide));
-    router = mine(router, "/{space_id}/unhide", post(unhide));
-    router = mine(router, "/{space_id}/preference", post(preference));
+    router = mine(router, "/{space_id}/markread", post(own::mark_read));
+    router = mine(router, "/{space_id}/hide", post(own::hide));
+    router = mine(router, "/{space_id}/unhide", post(own::unhide));
+    router = mine(router, "/{space_id}/preference", post(own::preference));
     router
         .route("/api/users/meetingroom/{email}", get(personal_room))
         .route("/api/users/{user}/colleagues", get(colleagues))
@@ -681,118 +679,6 @@ async fn list(
         }
     }
     Ok(axum::Json(body))
-}
-
-/// POST /api/users/me/spaces/{id}/markread: everything in the space is read.
-#[utoipa::path(
-    post,
-    path = "/api/users/me/spaces/{space_id}/markread",
-    tag = "spaces",
-    operation_id = "markSpaceRead",
-    params(("space_id" = String, Path, description = "The space's id")),
-    security(("authorization" = [])),
-    responses((status = 200, description = "`{data: {topicId, unreadMessagesCount, messagesLastReadTime}}`", body = Data<ReadState>))
-)]
-async fn mark_read(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<Data<ReadState>>> {
-    let membership = state.spaces.mark_read(&principal, &space_id).await?;
-    Ok(axum::Json(Data::new(ReadState {
-        topic_id: membership.space_id,
-        unread_messages_count: membership.unread_count,
-        messages_last_read_time: membership.messages_last_read_time,
-    })))
-}
-
-async fn set_hidden(
-    state: &AppState,
-    principal: &plaza_core::identity::Principal,
-    space_id: &str,
-    hidden: bool,
-) -> ApiResult<axum::Json<MembershipEntry>> {
-    let (space, membership) = state.spaces.set_hidden(principal, space_id, hidden).await?;
-    Ok(axum::Json(MembershipEntry::of(&space, &membership)))
-}
-
-/// POST /api/users/me/spaces/{id}/hide: the membership record, `status: 4`.
-#[utoipa::path(
-    post,
-    path = "/api/users/me/spaces/{space_id}/hide",
-    tag = "spaces",
-    operation_id = "hideSpace",
-    params(("space_id" = String, Path, description = "The space's id")),
-    security(("authorization" = [])),
-    responses((status = 200, description = "The membership record", body = MembershipEntry))
-)]
-async fn hide(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<MembershipEntry>> {
-    set_hidden(&state, &principal, &space_id, true).await
-}
-
-/// POST /api/users/me/spaces/{id}/unhide: the space shows in the listing again.
-#[utoipa::path(
-    post,
-    path = "/api/users/me/spaces/{space_id}/unhide",
-    tag = "spaces",
-    operation_id = "unhideSpace",
-    params(("space_id" = String, Path, description = "The space's id")),
-    security(("authorization" = [])),
-    responses((status = 200, description = "The membership record", body = MembershipEntry))
-)]
-async fn unhide(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<MembershipEntry>> {
-    set_hidden(&state, &principal, &space_id, false).await
-}
-
-/// `Some(None)` for an explicit null, `None` for an absent field.
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<bool>>, D::Error> {
-    Option::<bool>::deserialize(deserializer).map(Some)
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct PreferenceBody {
-    #[serde(default, rename = "isPinned", deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
-    is_pinned: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
-    notification: Option<Option<bool>>,
-}
-
-/// POST /api/users/me/topics/{id}/preference: `{isPinned, notification}`, each
-/// true, false or null; absent fields are left alone.
-#[utoipa::path(
-    post,
-    path = "/api/users/me/spaces/{space_id}/preference",
-    tag = "spaces",
-    operation_id = "setSpacePreference",
-    params(("space_id" = String, Path, description = "The space's id")),
-    request_body = PreferenceBody,
-    security(("authorization" = [])),
-    responses((status = 200, description = "`{data: {topicId, isPinned, notification}}`", body = Data<PreferenceState>))
-)]
-async fn preference(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(space_id): Path<String>,
-    Json(body): Json<PreferenceBody>,
-) -> ApiResult<axum::Json<Data<PreferenceState>>> {
-    let preference = Preference { is_pinned: body.is_pinned, notification: body.notification };
-    let membership = state.spaces.set_preference(&principal, &space_id, preference).await?;
-    Ok(axum::Json(Data::new(PreferenceState {
-        topic_id: membership.space_id,
-        is_pinned: membership.is_pinned,
-        notification: membership.notification,
-    })))
 }
 
 async fn people(
