@@ -320,12 +320,11 @@ pub struct LastMessage {
 /// What the listing shows of a last message.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LastMessageContent {
-    /// The message's `content.bodyText` as stored (`null` when it has none).
+    /// The message's `content.bodyText` as stored (a string from every client that
+    /// follows the API; `null` when it has none).
     #[serde(rename = "bodyText")]
-    #[schema(value_type = Option<String>)]
     pub body_text: Value,
     /// The message's `content.description` as stored (`null` when it has none).
-    #[schema(value_type = Option<String>)]
     pub description: Value,
     #[schema(value_type = String)]
     pub created: Timestamp,

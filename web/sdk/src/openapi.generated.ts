@@ -2769,11 +2769,14 @@ export interface components {
         };
         /** @description What the listing shows of a last message. */
         LastMessageContent: {
-            /** @description The message's `content.bodyText` as stored (`null` when it has none). */
-            bodyText?: string | null;
+            /**
+             * @description The message's `content.bodyText` as stored (a string from every client that
+             *     follows the API; `null` when it has none).
+             */
+            bodyText: unknown;
             created: string;
             /** @description The message's `content.description` as stored (`null` when it has none). */
-            description?: string | null;
+            description: unknown;
             modified: string;
             sender: components["schemas"]["Sender"];
         };

@@ -45,7 +45,12 @@ export interface SpaceSettings {
 
 export type LastMessage = Omit<W['LastMessage'], 'category' | 'content'> & {
   category: MessageCategory;
-  content: Omit<W['LastMessageContent'], 'sender'> & { sender?: Sender };
+  /** `bodyText` and `description` are stored content: any JSON on the wire, text from clients. */
+  content: Omit<W['LastMessageContent'], 'sender' | 'bodyText' | 'description'> & {
+    bodyText?: string | null;
+    description?: string | null;
+    sender?: Sender;
+  };
 };
 
 /**
