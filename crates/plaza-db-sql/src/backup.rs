@@ -79,24 +79,34 @@ pub fn order_by(table: &str) -> &'static str {
     if table == "message" { "ORDER BY parent_id IS NOT NULL, message_id" } else { "ORDER BY 1" }
 }
 
-/// Implements `plaza_db::Backup` for `$store` on the sqlx database `$db`.
-///
-/// The expansion site provides `map_error` (as for [`crate::impl_sql_store!`]) and:
-/// `BACKEND: &str`; `SNAPSHOT: Option<&str>`, a statement that makes a transaction a
-/// consistent read-only snapshot, if BEGIN alone does not; `RESTORE_PREPARE: &[&str]`,
-/// statements run first in the restore transaction; `TABLES_SQL`, listing the schema's
-/// tables as `name`; and `COLUMNS_SQL`, listing a table's (`$1`) columns as `name` and
-/// `declared` type, in order.
+/// What a backend tells the shared backup code beside [`crate::SqlBackend`].
+pub trait SqlBackup: crate::SqlBackend {
+    /// The backend's name in a backup's header.
+    const BACKEND: &'static str;
+    /// A statement that makes a transaction a consistent read-only snapshot, if BEGIN
+    /// alone does not.
+    const SNAPSHOT: Option<&'static str>;
+    /// Statements run first in the restore transaction.
+    const RESTORE_PREPARE: &'static [&'static str];
+    /// Lists the schema's tables as `name`.
+    const TABLES_SQL: &'static str;
+    /// Lists a table's (`$1`) columns as `name` and `declared` type, in order.
+    const COLUMNS_SQL: &'static str;
+}
+
+/// Implements `plaza_db::Backup` for `$store`, which implements [`SqlBackup`].
 #[macro_export]
 macro_rules! impl_sql_backup {
-    ($store:ty, $db:path) => {
-        impl $store {
+    ($store:ty) => {
+        const _: () = {
+            $crate::sql_prelude!($store);
+
             async fn backup_columns(
-                conn: &mut <$db as sqlx::Database>::Connection,
+                conn: &mut <Db as sqlx::Database>::Connection,
                 table: &str,
             ) -> plaza_db::StoreResult<Vec<(String, $crate::backup::ColumnKind)>> {
-                use sqlx::Row;
-                let rows = sqlx::query(COLUMNS_SQL)
+                use $crate::__private::sqlx::Row;
+                let rows = sqlx::query(<$store as $crate::backup::SqlBackup>::COLUMNS_SQL)
                     .bind(table.to_owned())
                     .fetch_all(&mut *conn)
                     .await
@@ -114,152 +124,152 @@ macro_rules! impl_sql_backup {
                     })
                     .collect()
             }
-        }
 
-        #[async_trait::async_trait]
-        impl plaza_db::Backup for $store {
-            fn backend(&self) -> &'static str {
-                BACKEND
-            }
-
-            async fn schema_version(&self) -> plaza_db::StoreResult<i64> {
-                let version: Option<i64> =
-                    sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                        .fetch_one(&self.pool)
-                        .await
-                        .map_err(map_error)?;
-                Ok(version.unwrap_or(0))
-            }
-
-            async fn export(
-                &self,
-                sink: &mut (dyn plaza_db::BackupSink + Send),
-            ) -> plaza_db::StoreResult<()> {
-                use sqlx::Row;
-                use $crate::backup::ColumnKind;
-                let mut tx = self.pool.begin().await.map_err(map_error)?;
-                if let Some(snapshot) = SNAPSHOT {
-                    sqlx::query(snapshot).execute(&mut *tx).await.map_err(map_error)?;
+            #[$crate::__private::async_trait]
+            impl plaza_db::Backup for $store {
+                fn backend(&self) -> &'static str {
+                    <$store as $crate::backup::SqlBackup>::BACKEND
                 }
-                let tables: Vec<String> =
-                    sqlx::query_scalar(TABLES_SQL).fetch_all(&mut *tx).await.map_err(map_error)?;
-                if let Some(unknown) =
-                    tables.iter().find(|t| !plaza_db::BACKUP_TABLES.contains(&t.as_str()))
-                {
-                    return Err(plaza_db::StoreError::other(format!(
-                        "table {unknown} is not in plaza_db::BACKUP_TABLES: backups would miss it"
-                    )));
+
+                async fn schema_version(&self) -> plaza_db::StoreResult<i64> {
+                    let version: Option<i64> =
+                        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                            .fetch_one(self.reader())
+                            .await
+                            .map_err(map_error)?;
+                    Ok(version.unwrap_or(0))
                 }
-                for table in plaza_db::BACKUP_TABLES {
-                    let columns = Self::backup_columns(&mut tx, table).await?;
-                    let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-                    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                        "SELECT COUNT(*) FROM {table}"
-                    )))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(map_error)?;
-                    sink.table(table, &names, u64::try_from(count).unwrap_or(0))?;
-                    let sql = format!(
-                        "SELECT {} FROM {table} {}",
-                        names.join(", "),
-                        $crate::backup::order_by(table)
-                    );
-                    let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *tx);
-                    while let Some(row) =
-                        futures_util::TryStreamExt::try_next(&mut rows).await.map_err(map_error)?
-                    {
-                        let mut values = Vec::with_capacity(columns.len());
-                        for (index, (_, kind)) in columns.iter().enumerate() {
-                            let value = match kind {
-                                ColumnKind::Text => {
-                                    serde_json::json!(
-                                        row.try_get::<Option<String>, _>(index)
-                                            .map_err(map_error)?
-                                    )
-                                }
-                                ColumnKind::Integer => {
-                                    serde_json::json!(
-                                        row.try_get::<Option<i64>, _>(index).map_err(map_error)?
-                                    )
-                                }
-                                ColumnKind::Boolean => {
-                                    serde_json::json!(
-                                        row.try_get::<Option<bool>, _>(index).map_err(map_error)?
-                                    )
-                                }
-                            };
-                            values.push(value);
-                        }
-                        sink.row(values)?;
+
+                async fn export(
+                    &self,
+                    sink: &mut (dyn plaza_db::BackupSink + Send),
+                ) -> plaza_db::StoreResult<()> {
+                    use $crate::__private::sqlx::Row;
+                    use $crate::backup::ColumnKind;
+                    let mut tx = self.reader().begin().await.map_err(map_error)?;
+                    if let Some(snapshot) = <$store as $crate::backup::SqlBackup>::SNAPSHOT {
+                        sqlx::query(snapshot).execute(&mut *tx).await.map_err(map_error)?;
                     }
-                }
-                tx.commit().await.map_err(map_error)?;
-                Ok(())
-            }
-
-            async fn import(
-                &self,
-                source: &mut (dyn plaza_db::BackupSource + Send),
-            ) -> plaza_db::StoreResult<u64> {
-                use $crate::backup::{Cell, ColumnKind};
-                let invalid = |message: String| plaza_db::StoreError::other(message);
-                let mut tx = self.writer.begin().await.map_err(map_error)?;
-                for statement in RESTORE_PREPARE {
-                    sqlx::query(*statement).execute(&mut *tx).await.map_err(map_error)?;
-                }
-                for table in ["app_user", "space", "message"] {
-                    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                        "SELECT COUNT(*) FROM {table}"
-                    )))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(map_error)?;
-                    if count > 0 {
-                        return Err(invalid(format!(
-                            "the database already has data ({table}); restore into a new one"
+                    let tables: Vec<String> =
+                        sqlx::query_scalar(<$store as $crate::backup::SqlBackup>::TABLES_SQL).fetch_all(&mut *tx).await.map_err(map_error)?;
+                    if let Some(unknown) =
+                        tables.iter().find(|t| !plaza_db::BACKUP_TABLES.contains(&t.as_str()))
+                    {
+                        return Err(plaza_db::StoreError::other(format!(
+                            "table {unknown} is not in plaza_db::BACKUP_TABLES: backups would miss it"
                         )));
                     }
-                }
-                // Rows the migrations seeded are replaced by the backup's.
-                sqlx::query("DELETE FROM plaza_meta").execute(&mut *tx).await.map_err(map_error)?;
-                let mut current: Option<(String, Vec<ColumnKind>)> = None;
-                let mut loaded = 0u64;
-                while let Some(item) = source.next_item()? {
-                    match item {
-                        plaza_db::BackupItem::Table { name, columns } => {
-                            let here = Self::backup_columns(&mut tx, &name).await?;
-                            let kinds = $crate::backup::match_columns(&name, &columns, &here)
-                                .map_err(invalid)?;
-                            current = Some(($crate::backup::insert_sql(&name, &columns), kinds));
-                        }
-                        plaza_db::BackupItem::Row(values) => {
-                            let Some((sql, kinds)) = &current else {
-                                return Err(invalid("a row comes before any table".to_owned()));
-                            };
-                            if values.len() != kinds.len() {
-                                return Err(invalid(format!(
-                                    "a row has {} values for {} columns",
-                                    values.len(),
-                                    kinds.len()
-                                )));
-                            }
-                            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-                            for (kind, value) in kinds.iter().zip(&values) {
-                                query = match $crate::backup::cell(*kind, value).map_err(invalid)? {
-                                    Cell::Text(text) => query.bind(text),
-                                    Cell::Integer(number) => query.bind(number),
-                                    Cell::Boolean(flag) => query.bind(flag),
+                    for table in plaza_db::BACKUP_TABLES {
+                        let columns = backup_columns(&mut tx, table).await?;
+                        let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+                        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                            "SELECT COUNT(*) FROM {table}"
+                        )))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(map_error)?;
+                        sink.table(table, &names, u64::try_from(count).unwrap_or(0))?;
+                        let sql = format!(
+                            "SELECT {} FROM {table} {}",
+                            names.join(", "),
+                            $crate::backup::order_by(table)
+                        );
+                        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *tx);
+                        while let Some(row) =
+                            $crate::__private::futures_util::TryStreamExt::try_next(&mut rows).await.map_err(map_error)?
+                        {
+                            let mut values = Vec::with_capacity(columns.len());
+                            for (index, (_, kind)) in columns.iter().enumerate() {
+                                let value = match kind {
+                                    ColumnKind::Text => {
+                                        $crate::__private::serde_json::json!(
+                                            row.try_get::<Option<String>, _>(index)
+                                                .map_err(map_error)?
+                                        )
+                                    }
+                                    ColumnKind::Integer => {
+                                        $crate::__private::serde_json::json!(
+                                            row.try_get::<Option<i64>, _>(index).map_err(map_error)?
+                                        )
+                                    }
+                                    ColumnKind::Boolean => {
+                                        $crate::__private::serde_json::json!(
+                                            row.try_get::<Option<bool>, _>(index).map_err(map_error)?
+                                        )
+                                    }
                                 };
+                                values.push(value);
                             }
-                            query.execute(&mut *tx).await.map_err(map_error)?;
-                            loaded += 1;
+                            sink.row(values)?;
                         }
                     }
+                    tx.commit().await.map_err(map_error)?;
+                    Ok(())
                 }
-                tx.commit().await.map_err(map_error)?;
-                Ok(loaded)
+
+                async fn import(
+                    &self,
+                    source: &mut (dyn plaza_db::BackupSource + Send),
+                ) -> plaza_db::StoreResult<u64> {
+                    use $crate::backup::{Cell, ColumnKind};
+                    let invalid = |message: String| plaza_db::StoreError::other(message);
+                    let mut tx = self.writer().begin().await.map_err(map_error)?;
+                    for statement in <$store as $crate::backup::SqlBackup>::RESTORE_PREPARE {
+                        sqlx::query(*statement).execute(&mut *tx).await.map_err(map_error)?;
+                    }
+                    for table in ["app_user", "space", "message"] {
+                        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                            "SELECT COUNT(*) FROM {table}"
+                        )))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(map_error)?;
+                        if count > 0 {
+                            return Err(invalid(format!(
+                                "the database already has data ({table}); restore into a new one"
+                            )));
+                        }
+                    }
+                    // Rows the migrations seeded are replaced by the backup's.
+                    sqlx::query("DELETE FROM plaza_meta").execute(&mut *tx).await.map_err(map_error)?;
+                    let mut current: Option<(String, Vec<ColumnKind>)> = None;
+                    let mut loaded = 0u64;
+                    while let Some(item) = source.next_item()? {
+                        match item {
+                            plaza_db::BackupItem::Table { name, columns } => {
+                                let here = backup_columns(&mut tx, &name).await?;
+                                let kinds = $crate::backup::match_columns(&name, &columns, &here)
+                                    .map_err(invalid)?;
+                                current = Some(($crate::backup::insert_sql(&name, &columns), kinds));
+                            }
+                            plaza_db::BackupItem::Row(values) => {
+                                let Some((sql, kinds)) = &current else {
+                                    return Err(invalid("a row comes before any table".to_owned()));
+                                };
+                                if values.len() != kinds.len() {
+                                    return Err(invalid(format!(
+                                        "a row has {} values for {} columns",
+                                        values.len(),
+                                        kinds.len()
+                                    )));
+                                }
+                                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                                for (kind, value) in kinds.iter().zip(&values) {
+                                    query = match $crate::backup::cell(*kind, value).map_err(invalid)? {
+                                        Cell::Text(text) => query.bind(text),
+                                        Cell::Integer(number) => query.bind(number),
+                                        Cell::Boolean(flag) => query.bind(flag),
+                                    };
+                                }
+                                query.execute(&mut *tx).await.map_err(map_error)?;
+                                loaded += 1;
+                            }
+                        }
+                    }
+                    tx.commit().await.map_err(map_error)?;
+                    Ok(loaded)
+                }
             }
-        }
+        };
     };
 }

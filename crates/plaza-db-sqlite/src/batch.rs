@@ -18,7 +18,9 @@ use plaza_db::{MessageRecord, ObjectId, StoreError, StoreResult};
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use tokio::sync::oneshot;
 
-use crate::{SqliteStore, map_error, sql_rows};
+use plaza_db_sql::MessageSql;
+
+use crate::{SqliteStore, map_error};
 
 /// The most sends written in one transaction. The message insert binds 14 values a
 /// row, well under SQLite's limit of 32 766.
@@ -44,9 +46,9 @@ impl SendBatcher {
 }
 
 impl SqliteStore {
-    /// Queues the send, then either finds it written by the batch before, or writes every
-    /// queued send as the next batch.
-    pub(crate) async fn write_message(
+    /// The backend's `write_message`: queues the send, then either finds it written by
+    /// the batch before, or writes every queued send as the next batch.
+    pub(crate) async fn write_batched(
         &self,
         message: &MessageRecord,
         is_activity: bool,
@@ -90,8 +92,7 @@ impl SqliteStore {
             }
         }
         for send in batch {
-            let result =
-                sql_rows::insert_message_alone(&self.writer, &send.message, send.is_activity).await;
+            let result = self.insert_message_alone(&send.message, send.is_activity).await;
             let _ = send.done.send(result);
         }
     }
@@ -100,10 +101,10 @@ impl SqliteStore {
         let mut tx = self.writer.begin().await.map_err(map_error)?;
         let mut first_seq = number_messages(&mut tx, batch).await?;
 
-        let mut insert = sql_rows::message_insert();
+        let mut insert = Self::message_insert();
         insert.push_values(batch, |row, send| {
             let seq = first_seq.entry(send.message.space_id).or_default();
-            sql_rows::push_message_row(row, &send.message, *seq);
+            Self::push_message_row(row, &send.message, *seq);
             *seq += 1;
         });
         insert.build().execute(&mut *tx).await.map_err(map_error)?;

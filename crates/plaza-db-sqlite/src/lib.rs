@@ -5,8 +5,9 @@
 //! contending for SQLite's lock, whose busy handler backs off by sleeping (up to 100 ms a
 //! turn), which made sends under load slow and bursty. The busy timeout remains for
 //! other processes (`plaza backup`) that open the same file. The SQL itself is shared with
-//! the PostgreSQL backend through `plaza_db_sql::impl_sql_store!`; this crate owns the
-//! migrations, the connection setup and the mapping of driver errors.
+//! the PostgreSQL backend through `plaza_db_sql::impl_sql_store!`, which reaches this crate's
+//! pools and error mapping through `plaza_db_sql::SqlBackend`; this crate owns the
+//! migrations, the connection setup, the mapping of driver errors and the group commit.
 #![forbid(unsafe_code)]
 
 mod batch;
@@ -33,15 +34,6 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Busy and idle connections over the reader pool and the writer.
-    fn open_connections(&self) -> (u64, u64) {
-        let (size, idle) = (
-            u64::from(self.pool.size()) + u64::from(self.writer.size()),
-            (self.pool.num_idle() + self.writer.num_idle()) as u64,
-        );
-        (size.saturating_sub(idle), idle)
-    }
-
     /// Opens (creating if missing) the database at `url` (`sqlite://path/to/file.db`).
     /// Does not migrate: call [`SqliteStore::migrate`].
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
@@ -106,16 +98,53 @@ fn map_error(error: sqlx::Error) -> StoreError {
     StoreError::Other(error.into())
 }
 
-plaza_db_sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
+impl plaza_db_sql::SqlBackend for SqliteStore {
+    type Db = sqlx::Sqlite;
+
+    fn reader(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    fn map_error(error: sqlx::Error) -> StoreError {
+        map_error(error)
+    }
+
+    /// Busy and idle connections over the reader pool and the writer.
+    fn open_connections(&self) -> (u64, u64) {
+        let (size, idle) = (
+            u64::from(self.pool.size()) + u64::from(self.writer.size()),
+            (self.pool.num_idle() + self.writer.num_idle()) as u64,
+        );
+        (size.saturating_sub(idle), idle)
+    }
+
+    /// Concurrent sends are written together (see `batch`).
+    async fn write_message(
+        &self,
+        message: &plaza_db::MessageRecord,
+        is_activity: bool,
+    ) -> plaza_db::StoreResult<()> {
+        self.write_batched(message, is_activity).await
+    }
+}
+
+plaza_db_sql::impl_sql_store!(SqliteStore);
 
 // For backups (see `plaza_db_sql::impl_sql_backup!`). In WAL mode a read transaction
 // sees one snapshot from its first read, while the server keeps writing.
-const BACKEND: &str = "sqlite";
-const SNAPSHOT: Option<&str> = None;
-// Comments may be loaded before the post they belong to; keys are checked at commit.
-const RESTORE_PREPARE: &[&str] = &["PRAGMA defer_foreign_keys = ON"];
-const TABLES_SQL: &str = "SELECT name FROM sqlite_master WHERE type = 'table' \
-    AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> '_sqlx_migrations' ORDER BY name";
-const COLUMNS_SQL: &str = "SELECT name, type AS declared FROM pragma_table_info($1) ORDER BY cid";
+impl plaza_db_sql::backup::SqlBackup for SqliteStore {
+    const BACKEND: &'static str = "sqlite";
+    const SNAPSHOT: Option<&'static str> = None;
+    // Comments may be loaded before the post they belong to; keys are checked at commit.
+    const RESTORE_PREPARE: &'static [&'static str] = &["PRAGMA defer_foreign_keys = ON"];
+    const TABLES_SQL: &'static str = "SELECT name FROM sqlite_master WHERE type = 'table' \
+        AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> '_sqlx_migrations' ORDER BY name";
+    const COLUMNS_SQL: &'static str =
+        "SELECT name, type AS declared FROM pragma_table_info($1) ORDER BY cid";
+}
 
-plaza_db_sql::impl_sql_backup!(SqliteStore, sqlx::Sqlite);
+plaza_db_sql::impl_sql_backup!(SqliteStore);

@@ -7,13 +7,14 @@ use axum::routing::{delete, get, post};
 use plaza_core::identity::{Actor, NewClient, NewServiceApp, NewUserByAdmin};
 use plaza_core::{ClientKind, CoreError, ObjectId};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::schemas::{Data, OAuthClient, Page, User};
-use crate::{AppState, Routes, base_url, wire};
+use plaza_wire::users::Invited;
+use plaza_wire::{Data, OAuthClient, Page, User};
+
+use crate::{AppState, Routes, base_url};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -66,7 +67,7 @@ async fn list_users(
     headers: HeaderMap,
     Auth(principal): Auth,
     Query(query): Query<ListUsersQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<User>>> {
     let after = query
         .after
         .filter(|a| !a.is_empty())
@@ -83,8 +84,8 @@ async fn list_users(
         _ => String::new(),
     };
     let base = base_url(&state, &headers);
-    let data: Vec<Value> = users.iter().map(|u| wire::user(u, &base)).collect();
-    Ok(axum::Json(json!({"data": data, "total": data.len(), "nextPageUrl": next})))
+    let data: Vec<User> = users.iter().map(|u| User::of(u, &base)).collect();
+    Ok(axum::Json(Page::counted(data).next(next)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -116,7 +117,7 @@ async fn create_user(
     headers: HeaderMap,
     Auth(principal): Auth,
     Json(body): Json<CreateUserBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<Data<User>>)> {
     let user = state
         .identity
         .admin_create_user(
@@ -129,10 +130,7 @@ async fn create_user(
             },
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({"data": wire::user(&user, &base_url(&state, &headers))})),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(Data::new(User::of(&user, &base_url(&state, &headers))))))
 }
 
 async fn set_disabled(
@@ -141,9 +139,9 @@ async fn set_disabled(
     principal: &plaza_core::identity::Principal,
     user: &str,
     disabled: bool,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<User>>> {
     let user = state.identity.admin_set_disabled(Actor::User(principal), user, disabled).await?;
-    Ok(axum::Json(json!({"data": wire::user(&user, &base_url(&state, headers))})))
+    Ok(axum::Json(Data::new(User::of(&user, &base_url(&state, headers)))))
 }
 
 /// POST /api/admin/users/{id or username}/disable: the account can no longer sign in
@@ -162,7 +160,7 @@ async fn disable_user(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path(user): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<User>>> {
     set_disabled(state, &headers, &principal, &user, true).await
 }
 
@@ -181,7 +179,7 @@ async fn enable_user(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path(user): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<User>>> {
     set_disabled(state, &headers, &principal, &user, false).await
 }
 
@@ -200,25 +198,25 @@ struct InviteBody {
     operation_id = "adminInvite",
     request_body = InviteBody,
     security(("authorization" = [])),
-    responses((status = 201, description = "`{data: {email}}`", body = Object))
+    responses((status = 201, description = "`{data: {email}}`", body = Data<Invited>))
 )]
 async fn invite(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Json(body): Json<InviteBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<Data<Invited>>)> {
     let email = state.identity.admin_invite(Actor::User(&principal), &body.email).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"data": {"email": email}}))))
+    Ok((StatusCode::CREATED, axum::Json(Data::new(Invited { email }))))
 }
 
 async fn list_clients(
     state: &AppState,
     principal: &plaza_core::identity::Principal,
     kind: ClientKind,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<OAuthClient>>> {
     let clients = state.identity.admin_list_clients(Actor::User(principal), Some(kind)).await?;
-    let data: Vec<Value> = clients.iter().map(|c| wire::client(c, None)).collect();
-    Ok(axum::Json(json!({"data": data, "total": data.len()})))
+    let data: Vec<OAuthClient> = clients.iter().map(|c| OAuthClient::of(c, None)).collect();
+    Ok(axum::Json(Page::counted(data)))
 }
 
 /// GET /api/admin/oauth-clients: the OAuth clients.
@@ -233,7 +231,7 @@ async fn list_clients(
 async fn list_oauth_clients(
     State(state): State<AppState>,
     Auth(principal): Auth,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<OAuthClient>>> {
     list_clients(&state, &principal, ClientKind::OAuth).await
 }
 
@@ -249,7 +247,7 @@ async fn list_oauth_clients(
 async fn list_service_apps(
     State(state): State<AppState>,
     Auth(principal): Auth,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<OAuthClient>>> {
     list_clients(&state, &principal, ClientKind::ServiceApp).await
 }
 
@@ -277,7 +275,7 @@ async fn create_oauth_client(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Json(body): Json<CreateClientBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<Data<OAuthClient>>)> {
     let (client, secret) = state
         .identity
         .admin_create_client(
@@ -285,7 +283,7 @@ async fn create_oauth_client(
             NewClient { name: body.name, redirect_uris: body.redirect_uris, public: body.public },
         )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"data": wire::client(&client, secret.as_deref())}))))
+    Ok((StatusCode::CREATED, axum::Json(Data::new(OAuthClient::of(&client, secret.as_deref())))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -308,12 +306,12 @@ async fn create_service_app(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Json(body): Json<CreateServiceAppBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<Data<OAuthClient>>)> {
     let (client, secret, _account) = state
         .identity
         .admin_create_service_app(Actor::User(&principal), NewServiceApp { name: body.name })
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"data": wire::client(&client, Some(&secret))}))))
+    Ok((StatusCode::CREATED, axum::Json(Data::new(OAuthClient::of(&client, Some(&secret))))))
 }
 
 /// DELETE /api/admin/oauth-clients/{clientId} and /api/admin/service-apps/{clientId}: revokes

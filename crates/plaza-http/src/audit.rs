@@ -4,13 +4,14 @@ use axum::extract::State;
 use axum::routing::get;
 use plaza_core::audit::{AuditQuery, AuditRecord, MAX_PAGE};
 use plaza_core::{CoreError, ObjectId};
+use plaza_wire::Page;
+use plaza_wire::files::AuditEvent;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use utoipa::{IntoParams, ToSchema};
+use serde_json::Value;
+use utoipa::IntoParams;
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Query};
-use crate::schemas::Page;
 use crate::{AppState, Routes};
 
 #[derive(utoipa::OpenApi)]
@@ -39,25 +40,6 @@ struct AuditParams {
     size: Option<u32>,
 }
 
-/// One security event, as `GET /api/admin/audit` lists it.
-#[derive(ToSchema)]
-#[allow(dead_code, reason = "documentation only: the answer is built by `event`")]
-pub(crate) struct AuditEvent {
-    _id: String,
-    /// ISO-8601 UTC.
-    at: String,
-    /// `auth.login`, `auth.login.failed`, `space.member.role`, `message.delete`, ...
-    action: String,
-    /// `{_id, username}`; `_id` is null for failed logins and the command line.
-    actor: crate::schemas::JsonObject,
-    /// `{type, _id}`.
-    target: crate::schemas::JsonObject,
-    #[schema(rename = "spaceId")]
-    space_id: Option<String>,
-    ip: Option<String>,
-    details: crate::schemas::JsonObject,
-}
-
 fn object_id(field: &str, value: Option<String>) -> Result<Option<ObjectId>, CoreError> {
     value
         .filter(|v| !v.is_empty())
@@ -65,18 +47,9 @@ fn object_id(field: &str, value: Option<String>) -> Result<Option<ObjectId>, Cor
         .transpose()
 }
 
-/// The JSON shape of one audit event.
+/// The JSON shape of one audit event (the command line prints it too).
 pub fn event(record: &AuditRecord) -> Value {
-    json!({
-        "_id": record.id.to_string(),
-        "at": record.at.to_string(),
-        "action": record.action,
-        "actor": {"_id": record.actor_id.map(|id| id.to_string()), "username": record.actor_name},
-        "target": {"type": record.target_kind, "_id": record.target_id},
-        "spaceId": record.space_id.map(|id| id.to_string()),
-        "ip": record.client_ip,
-        "details": record.details,
-    })
+    serde_json::to_value(AuditEvent::of(record)).unwrap_or_default()
 }
 
 /// GET /api/admin/audit?action=&actor=&target=&space=&before=&size=: security events,
@@ -94,7 +67,7 @@ async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Query(params): Query<AuditParams>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<AuditEvent>>> {
     let size = params.size.unwrap_or(50);
     let query = AuditQuery {
         action: params.action.clone().filter(|a| !a.is_empty()),
@@ -124,6 +97,6 @@ async fn list(
         }
         _ => String::new(),
     };
-    let data: Vec<Value> = events.iter().map(event).collect();
-    Ok(axum::Json(json!({"data": data, "nextPageUrl": next})))
+    let data: Vec<AuditEvent> = events.iter().map(AuditEvent::of).collect();
+    Ok(axum::Json(Page::of(data).next(next)))
 }

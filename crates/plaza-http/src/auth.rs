@@ -4,14 +4,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use plaza_core::identity::{AnonymousInput, RegisterInput};
+use plaza_wire::users::{DigestSetting, MailSent, PasswordChanged};
+use plaza_wire::{IssuedToken, Token};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, JsonOrForm};
-use crate::schemas::{IssuedToken, Token};
-use crate::{AppState, Routes, base_url, wire};
+use crate::{AppState, Routes, base_url};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -66,7 +66,7 @@ async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(body): Json<RegisterBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<IssuedToken>)> {
     let issued = state
         .identity
         .register(RegisterInput {
@@ -75,7 +75,7 @@ async fn register(
             displayname: body.displayname,
         })
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(wire::issued_token(&issued, &base_url(&state, &headers)))))
+    Ok((StatusCode::CREATED, axum::Json(IssuedToken::of(&issued, &base_url(&state, &headers)))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -98,9 +98,9 @@ async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(body): Json<LoginBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<IssuedToken>> {
     let issued = state.identity.login(&body.username, &body.password).await?;
-    Ok(axum::Json(wire::issued_token(&issued, &base_url(&state, &headers))))
+    Ok(axum::Json(IssuedToken::of(&issued, &base_url(&state, &headers))))
 }
 
 /// POST /api/auth/logout: revokes the token the request was made with.
@@ -146,7 +146,7 @@ struct AnonymousBody {
 async fn anonymous(
     State(state): State<AppState>,
     JsonOrForm(body): JsonOrForm<AnonymousBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Token>> {
     let issued = state
         .identity
         .anonymous(AnonymousInput {
@@ -155,7 +155,7 @@ async fn anonymous(
             picturefile: body.picturefile,
         })
         .await?;
-    Ok(axum::Json(json!({"token": issued.token})))
+    Ok(axum::Json(Token { token: issued.token }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -175,16 +175,16 @@ struct ForgotBody {
     operation_id = "forgotPassword",
     request_body = ForgotBody,
     responses(
-        (status = 202, description = "`{mailSent: true}`: a link is on its way if the account exists"),
+        (status = 202, description = "`{mailSent: true}`: a link is on its way if the account exists", body = MailSent),
         (status = 403, description = "`mail.not_configured`: this server sends no email", body = crate::error::ErrorBody)
     )
 )]
 async fn forgot_password(
     State(state): State<AppState>,
     Json(body): Json<ForgotBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<MailSent>)> {
     state.identity.request_password_reset(&body.username).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({"mailSent": true}))))
+    Ok((StatusCode::ACCEPTED, axum::Json(MailSent { mail_sent: true })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -207,16 +207,16 @@ struct ResetBody {
     operation_id = "resetPassword",
     request_body = ResetBody,
     responses(
-        (status = 200, description = "`{passwordChanged: true}`"),
+        (status = 200, description = "`{passwordChanged: true}`", body = PasswordChanged),
         (status = 400, description = "`auth.reset_token_invalid`, or `request.invalid` for a weak password", body = crate::error::ErrorBody)
     )
 )]
 async fn reset_password(
     State(state): State<AppState>,
     Json(body): Json<ResetBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<PasswordChanged>> {
     state.identity.reset_password(&body.token, &body.password).await?;
-    Ok(axum::Json(json!({"passwordChanged": true})))
+    Ok(axum::Json(PasswordChanged { password_changed: true }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -257,12 +257,12 @@ async fn unsubscribe_digest(
     tag = "users",
     operation_id = "unsubscribeDigestOneClick",
     params(UnsubscribeQuery),
-    responses((status = 200, description = "`{emailDigest: false}`"))
+    responses((status = 200, description = "`{emailDigest: false}`", body = DigestSetting))
 )]
 async fn unsubscribe_digest_one_click(
     State(state): State<AppState>,
     crate::extract::Query(query): crate::extract::Query<UnsubscribeQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<DigestSetting>> {
     state.identity.unsubscribe(&query.token).await?;
-    Ok(axum::Json(json!({"emailDigest": false})))
+    Ok(axum::Json(DigestSetting { email_digest: false }))
 }

@@ -1,9 +1,6 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plaza_core::{CoreError, ErrorCode};
-use serde::Serialize;
-use serde_json::{Value, json};
-use utoipa::ToSchema;
 
 /// A [`CoreError`] on its way out as an HTTP answer: the one place codes become statuses.
 #[derive(Debug)]
@@ -82,63 +79,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
-/// The JSON body of every error answer (`docs/errors.md`): `{code, message}` plus
-/// `fields` or `retryAfter` when set, plus the RFC 6749 `error`/`error_description` pair
-/// for OAuth codes.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// The stable, dotted error code (`topic.not_found`, ...): what clients branch on.
-    #[schema(example = "topic.not_found")]
-    pub code: String,
-    /// A human-readable explanation; its wording may change.
-    pub message: String,
-    /// The fields of the request that were invalid, for `request.invalid`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<FieldErrorBody>>,
-    /// Seconds to wait before trying again, for `request.rate_limited`.
-    #[serde(rename = "retryAfter", skip_serializing_if = "Option::is_none")]
-    pub retry_after: Option<u64>,
-    /// The RFC 6749 error code, for OAuth errors.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The same text as `message`, for OAuth errors.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_description: Option<String>,
-}
-
-/// One invalid field of a request.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FieldErrorBody {
-    pub field: String,
-    pub message: String,
-}
-
-impl ErrorBody {
-    pub fn of(error: &CoreError) -> Self {
-        let oauth = error.code.oauth_error();
-        ErrorBody {
-            code: error.code.as_str().to_owned(),
-            message: error.message.to_string(),
-            fields: (!error.fields.is_empty()).then(|| {
-                error
-                    .fields
-                    .iter()
-                    .map(|f| FieldErrorBody { field: f.field.clone(), message: f.message.clone() })
-                    .collect()
-            }),
-            retry_after: error.retry_after_secs,
-            error: oauth.map(str::to_owned),
-            error_description: oauth.map(|_| error.message.to_string()),
-        }
-    }
-}
-
-/// The JSON body of an error, as [`ErrorBody`] describes it.
-pub fn error_body(error: &CoreError) -> Value {
-    serde_json::to_value(ErrorBody::of(error)).unwrap_or_else(
-        |_| json!({"code": error.code.as_str(), "message": error.message.to_string()}),
-    )
-}
+pub use plaza_wire::{ErrorBody, FieldErrorBody};
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -148,7 +89,7 @@ impl IntoResponse for ApiError {
             // Runs inside the request's span, so the log line carries its request id.
             tracing::error!(code = %error.code, error = %error, "request failed");
         }
-        let mut response = (status, axum::Json(error_body(&error))).into_response();
+        let mut response = (status, axum::Json(ErrorBody::of(&error))).into_response();
         let headers = response.headers_mut();
         if error.code == ErrorCode::OAuthInvalidClient {
             // RFC 6749 §5.2: clients authenticate with HTTP Basic here.

@@ -8,15 +8,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
 use futures_util::TryStreamExt;
 use plaza_core::files::UploadRequest;
+use plaza_wire::Data;
+use plaza_wire::files::{DownloadUrl, UploadUrl, UploadedFile};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::schemas::{Data, JsonObject};
 use crate::{AppState, Routes, base_url};
 
 #[derive(utoipa::OpenApi)]
@@ -84,14 +85,14 @@ struct UploadUrlsBody {
     operation_id = "getUploadUrls",
     request_body = UploadUrlsBody,
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data: [{url, fileKey}]}`, one per file", body = Data<Vec<JsonObject>>))
+    responses((status = 200, description = "`{data: [{url, fileKey}]}`, one per file", body = Data<Vec<UploadUrl>>))
 )]
 async fn upload_urls(
     State(state): State<AppState>,
     headers: HeaderMap,
     Auth(principal): Auth,
     Json(body): Json<UploadUrlsBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Vec<UploadUrl>>>> {
     let mut files = Vec::with_capacity(body.files.len());
     for (i, file) in body.files.into_iter().enumerate() {
         // Clients send the length as a number or a string.
@@ -114,11 +115,11 @@ async fn upload_urls(
     }
     let urls = state.files.upload_urls(&principal, &files, body.topic_id.as_deref()).await?;
     let base = base_url(&state, &headers);
-    let data: Vec<Value> = urls
+    let data: Vec<UploadUrl> = urls
         .into_iter()
-        .map(|u| json!({"url": format!("{base}{}", u.path), "fileKey": u.file_key}))
+        .map(|u| UploadUrl { url: format!("{base}{}", u.path), file_key: u.file_key })
         .collect();
-    Ok(axum::Json(json!({"data": data})))
+    Ok(axum::Json(Data::new(data)))
 }
 
 /// The signature of an upload or download URL.
@@ -142,7 +143,7 @@ struct Signed {
     params(("key" = String, Path, description = "The file key"), Signed),
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
         description = "The file's bytes, with the `Content-Type` and `Content-Length` announced"),
-    responses((status = 200, description = "`{fileKey, contentType, contentLength, thumbnailFile}`", body = Object))
+    responses((status = 200, description = "`{fileKey, contentType, contentLength, thumbnailFile}`", body = UploadedFile))
 )]
 async fn upload(
     State(state): State<AppState>,
@@ -150,7 +151,7 @@ async fn upload(
     Query(signed): Query<Signed>,
     headers: HeaderMap,
     body: Body,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<UploadedFile>> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let content_length = headers
         .get(header::CONTENT_LENGTH)
@@ -169,12 +170,12 @@ async fn upload(
         )
         .await?;
     state.metrics.uploaded(u64::try_from(file.content_length).unwrap_or(0));
-    Ok(axum::Json(json!({
-        "fileKey": file.key,
-        "contentType": file.content_type,
-        "contentLength": file.content_length,
-        "thumbnailFile": file.thumbnail_key,
-    })))
+    Ok(axum::Json(UploadedFile {
+        file_key: file.key,
+        content_type: file.content_type,
+        content_length: file.content_length,
+        thumbnail_file: file.thumbnail_key,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -188,23 +189,21 @@ async fn download_urls_for(
     headers: &HeaderMap,
     principal: &plaza_core::identity::Principal,
     keys: &[String],
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Vec<DownloadUrl>>>> {
     let urls = state.files.download_urls(principal, keys).await?;
     let base = base_url(state, headers);
-    let data: Vec<Value> = urls
+    let data: Vec<DownloadUrl> = urls
         .into_iter()
-        .map(|(url, file)| {
-            json!({
-                "fileKey": url.file_key,
-                "url": format!("{base}{}", url.path),
-                "contentType": file.content_type,
-                "contentLength": file.content_length,
-                "name": file.name,
-                "thumbnailFile": file.thumbnail_key,
-            })
+        .map(|(url, file)| DownloadUrl {
+            file_key: url.file_key,
+            url: format!("{base}{}", url.path),
+            content_type: file.content_type,
+            content_length: file.content_length,
+            name: file.name,
+            thumbnail_file: file.thumbnail_key,
         })
         .collect();
-    Ok(axum::Json(json!({"data": data})))
+    Ok(axum::Json(Data::new(data)))
 }
 
 /// POST /api/files/getdownloadurl `{fileKeys:[...]}` → `{data:[{fileKey, url, ...}]}`.
@@ -215,14 +214,14 @@ async fn download_urls_for(
     operation_id = "getDownloadUrls",
     request_body = DownloadUrlsBody,
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data: [{fileKey, url, contentType, contentLength, name, thumbnailFile}]}`", body = Data<Vec<JsonObject>>))
+    responses((status = 200, description = "`{data: [{fileKey, url, contentType, contentLength, name, thumbnailFile}]}`", body = Data<Vec<DownloadUrl>>))
 )]
 async fn download_urls(
     State(state): State<AppState>,
     headers: HeaderMap,
     Auth(principal): Auth,
     Json(body): Json<DownloadUrlsBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Vec<DownloadUrl>>>> {
     download_urls_for(&state, &headers, &principal, &body.file_keys).await
 }
 
@@ -242,14 +241,14 @@ struct DownloadUrlsQuery {
     operation_id = "getDownloadUrlsByQuery",
     params(DownloadUrlsQuery),
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data: [{fileKey, url, contentType, contentLength, name, thumbnailFile}]}`", body = Data<Vec<JsonObject>>))
+    responses((status = 200, description = "`{data: [{fileKey, url, contentType, contentLength, name, thumbnailFile}]}`", body = Data<Vec<DownloadUrl>>))
 )]
 async fn download_urls_by_query(
     State(state): State<AppState>,
     headers: HeaderMap,
     Auth(principal): Auth,
     Query(query): Query<DownloadUrlsQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Vec<DownloadUrl>>>> {
     let keys: Vec<String> = query
         .file_keys
         .split(',')

@@ -1,8 +1,8 @@
 //! Plaza's REST transport.
 //!
 //! Thin by rule: each handler extracts input, calls one core service method and shapes
-//! the answer. This crate is the only one that knows HTTP statuses and JSON wire shapes
-//! (with `plaza-realtime` for sockets); it never touches storage.
+//! the answer with `plaza-wire`'s types. This crate is the only one that knows HTTP
+//! statuses; it never touches storage.
 #![forbid(unsafe_code)]
 
 mod admin;
@@ -13,17 +13,14 @@ mod extract;
 mod files;
 mod headers;
 mod meetings;
-pub mod message_input;
 mod messages;
 mod meta;
 pub mod metrics;
 mod oauth;
 mod openapi;
 mod params;
-mod schemas;
 mod spaces;
 mod users;
-pub mod wire;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -72,19 +69,7 @@ pub struct HttpConfig {
     pub listen: Option<SocketAddr>,
 }
 
-/// A telephone number that dials into meetings, as `GET /api/confnumbers` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DialInNumber {
-    /// The number to dial, as people should see it (`+1 555 0100`).
-    pub number: String,
-    /// An ISO 3166 country code, if the number belongs to one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-    /// What to show beside the number (a city, "toll free", ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-}
+pub use plaza_wire::meta::DialInNumber;
 
 impl Default for HttpConfig {
     fn default() -> Self {

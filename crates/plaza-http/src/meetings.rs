@@ -8,13 +8,15 @@ use axum::routing::{get, post};
 use plaza_core::CoreError;
 use plaza_core::meetings::{ConferenceEvent, HandAnswer, MeetingView, permissions};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use utoipa::IntoParams;
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, JsonOrForm, Path, Query};
-use crate::schemas::{Data, Meeting, Page};
-use crate::{AppState, Routes, base_url, wire};
+use plaza_wire::meetings::{AnswerHandBody, LayoutBody, MediaToken, MuteAllBody, RaiseHandBody};
+use plaza_wire::{Data, Meeting, Page};
+
+use crate::{AppState, Routes, base_url};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -62,10 +64,21 @@ pub(crate) fn routes() -> Routes {
         .route("/api/analytics/video/conference/stop", post(conference_stop))
 }
 
+/// A control's body: any JSON object (or form), read into its `plaza-wire` type with
+/// [`read`].
 type Body = JsonOrForm<Map<String, Value>>;
 
-fn meeting_body(state: &AppState, headers: &HeaderMap, view: &MeetingView) -> axum::Json<Value> {
-    axum::Json(json!({"data": wire::meeting(view, &base_url(state, headers))}))
+/// The typed reading of a control's body (fields of another type read as absent).
+fn read<T: serde::de::DeserializeOwned + Default>(body: Map<String, Value>) -> T {
+    plaza_wire::lenient::from_value(&Value::Object(body))
+}
+
+fn meeting_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    view: &MeetingView,
+) -> axum::Json<Data<Meeting>> {
+    axum::Json(Data::new(Meeting::of(view, &base_url(state, headers))))
 }
 
 /// GET /api/spaces/{id}/activemeeting: the bare meeting object, 404 when none runs.
@@ -83,9 +96,9 @@ async fn active(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Meeting>> {
     let view = state.meetings.active(&principal, &space_id).await?;
-    Ok(axum::Json(wire::meeting(&view, &base_url(&state, &headers))))
+    Ok(axum::Json(Meeting::of(&view, &base_url(&state, &headers))))
 }
 
 #[derive(Deserialize, Default, IntoParams)]
@@ -114,16 +127,16 @@ async fn history(
     Auth(principal): Auth,
     Path(space_id): Path<String>,
     Query(query): Query<HistoryQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Meeting>>> {
     let page =
         state.meetings.history(&principal, &space_id, query.before.as_deref(), query.size).await?;
     let base = base_url(&state, &headers);
-    let data: Vec<Value> = page.meetings.iter().map(|m| wire::meeting(m, &base)).collect();
+    let data: Vec<Meeting> = page.meetings.iter().map(|m| Meeting::of(m, &base)).collect();
     let size = query.size.unwrap_or(50);
     let next = page.next_before.map_or(String::new(), |before| {
         format!("{base}/api/spaces/{space_id}/meetings?size={size}&before={before}")
     });
-    Ok(axum::Json(json!({"total": page.total, "data": data, "nextPageUrl": next})))
+    Ok(axum::Json(Page::of(data).total(u64::try_from(page.total).unwrap_or_default()).next(next)))
 }
 
 /// POST .../meetings/{mid}/end: ends the meeting for everyone.
@@ -141,14 +154,14 @@ async fn end(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path((space_id, meeting_id)): Path<(String, String)>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     let view = state.meetings.end(&principal, &space_id, &meeting_id).await?;
     Ok(meeting_body(&state, &headers, &view))
 }
 
 /// A list of ids in a body field (ids or `{_id}` / `{attendeeId}` objects).
-fn ids(body: &Map<String, Value>, field: &str) -> ApiResult<Vec<String>> {
-    let Some(list) = body.get(field).filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+fn ids(list: Option<&Value>, field: &str) -> ApiResult<Vec<String>> {
+    let Some(list) = list.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
     let invalid = || CoreError::invalid(field, "must be a list of attendee ids");
     let items = list.as_array().ok_or_else(invalid)?;
     let mut found = Vec::with_capacity(items.len());
@@ -170,7 +183,7 @@ fn ids(body: &Map<String, Value>, field: &str) -> ApiResult<Vec<String>> {
     tag = "meetings",
     operation_id = "muteAll",
     params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
-    request_body(content = Object, description = "`{exclusionList?: [attendee ids]}`"),
+    request_body(content = MuteAllBody, description = "`{exclusionList?: [attendee ids]}`"),
     security(("authorization" = [])),
     responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
 )]
@@ -180,8 +193,9 @@ async fn mute_all(
     Auth(principal): Auth,
     Path((space_id, meeting_id)): Path<(String, String)>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
-    let exclusion = ids(&body, "exclusionList")?;
+) -> ApiResult<axum::Json<Data<Meeting>>> {
+    let body: MuteAllBody = read(body);
+    let exclusion = ids(body.exclusion_list.as_ref(), "exclusionList")?;
     let view = state.meetings.mute_all(&principal, &space_id, &meeting_id, &exclusion).await?;
     Ok(meeting_body(&state, &headers, &view))
 }
@@ -212,7 +226,7 @@ async fn media_state(
         String,
     )>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     if !ATTENDEE_TYPES.contains(&attendee_type.as_str()) {
         return Err(CoreError::invalid("attendeeType", "must be user or anonymous").into());
     }
@@ -230,7 +244,7 @@ async fn media_state(
     tag = "meetings",
     operation_id = "raiseHand",
     params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
-    request_body(content = Object, description = "`{requestedPermissions}`"),
+    request_body(content = RaiseHandBody, description = "`{requestedPermissions}`"),
     security(("authorization" = [])),
     responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
 )]
@@ -240,8 +254,9 @@ async fn raise_hand(
     Auth(principal): Auth,
     Path((space_id, meeting_id)): Path<(String, String)>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
-    let requested = permissions(body.get("requestedPermissions"), "requestedPermissions")?;
+) -> ApiResult<axum::Json<Data<Meeting>>> {
+    let body: RaiseHandBody = read(body);
+    let requested = permissions(body.requested_permissions.as_ref(), "requestedPermissions")?;
     let view = state.meetings.raise_hand(&principal, &space_id, &meeting_id, requested).await?;
     Ok(meeting_body(&state, &headers, &view))
 }
@@ -253,15 +268,16 @@ async fn answer_hand(
     (space_id, meeting_id): (String, String),
     body: Map<String, Value>,
     answer: HandAnswer,
-) -> ApiResult<axum::Json<Value>> {
-    let field = match answer {
-        HandAnswer::Accept => "grantedPermissions",
-        HandAnswer::Lower => "rejectedPermissions",
+) -> ApiResult<axum::Json<Data<Meeting>>> {
+    let body: AnswerHandBody = read(body);
+    let (field, list) = match answer {
+        HandAnswer::Accept => ("grantedPermissions", body.granted_permissions.as_ref()),
+        HandAnswer::Lower => ("rejectedPermissions", body.rejected_permissions.as_ref()),
     };
-    let named = permissions(body.get(field), field)?;
+    let named = permissions(list, field)?;
     let attendee = body
-        .get("attendeeId")
-        .and_then(Value::as_str)
+        .attendee_id
+        .as_deref()
         .ok_or_else(|| CoreError::invalid("attendeeId", "is required"))?;
     let view = state
         .meetings
@@ -277,7 +293,7 @@ async fn answer_hand(
     tag = "meetings",
     operation_id = "acceptHand",
     params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
-    request_body(content = Object, description = "`{grantedPermissions, attendeeId, attendeeType}`"),
+    request_body(content = AnswerHandBody, description = "`{grantedPermissions, attendeeId, attendeeType}`"),
     security(("authorization" = [])),
     responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
 )]
@@ -287,7 +303,7 @@ async fn accept_hand(
     Auth(principal): Auth,
     Path(ids): Path<(String, String)>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     answer_hand(state, headers, principal, ids, body, HandAnswer::Accept).await
 }
 
@@ -298,7 +314,7 @@ async fn accept_hand(
     tag = "meetings",
     operation_id = "lowerHand",
     params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
-    request_body(content = Object, description = "`{rejectedPermissions, attendeeId, attendeeType}`"),
+    request_body(content = AnswerHandBody, description = "`{rejectedPermissions, attendeeId, attendeeType}`"),
     security(("authorization" = [])),
     responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
 )]
@@ -308,7 +324,7 @@ async fn lower_hand(
     Auth(principal): Auth,
     Path(ids): Path<(String, String)>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     answer_hand(state, headers, principal, ids, body, HandAnswer::Lower).await
 }
 
@@ -330,7 +346,7 @@ async fn report_conference(
     principal: plaza_core::identity::Principal,
     body: ConferenceReportBody,
     event: ConferenceEvent,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     let view =
         state.meetings.report_conference(&principal, &body.vcid, event, body.duration).await?;
     Ok(meeting_body(&state, &headers, &view))
@@ -352,7 +368,7 @@ async fn conference_start(
     headers: HeaderMap,
     Auth(principal): Auth,
     JsonOrForm(body): JsonOrForm<ConferenceReportBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     report_conference(state, headers, principal, body, ConferenceEvent::Start).await
 }
 
@@ -372,7 +388,7 @@ async fn conference_stop(
     headers: HeaderMap,
     Auth(principal): Auth,
     JsonOrForm(body): JsonOrForm<ConferenceReportBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Meeting>>> {
     report_conference(state, headers, principal, body, ConferenceEvent::Stop).await
 }
 
@@ -383,7 +399,7 @@ async fn conference_stop(
     tag = "meetings",
     operation_id = "setLayout",
     params(("space_id" = String, Path, description = "The space's id"), ("meeting_id" = String, Path, description = "The meeting's id")),
-    request_body(content = Object, description = "`{layout, backgroundTheme?}`"),
+    request_body(content = LayoutBody, description = "`{layout, backgroundTheme?}`"),
     security(("authorization" = [])),
     responses((status = 200, description = "`{data: meeting}`", body = Data<Meeting>))
 )]
@@ -393,21 +409,23 @@ async fn layout(
     Auth(principal): Auth,
     Path((space_id, meeting_id)): Path<(String, String)>,
     JsonOrForm(body): Body,
-) -> ApiResult<axum::Json<Value>> {
-    let text = |key: &str| body.get(key).and_then(Value::as_str);
-    let view = state
-        .meetings
-        .set_layout(&principal, &space_id, &meeting_id, text("layout"), text("backgroundTheme"))
-        .await?;
+) -> ApiResult<axum::Json<Data<Meeting>>> {
+    let body: LayoutBody = read(body);
+    let (layout, theme) = (body.layout.as_deref(), body.background_theme.as_deref());
+    let view = state.meetings.set_layout(&principal, &space_id, &meeting_id, layout, theme).await?;
     Ok(meeting_body(&state, &headers, &view))
 }
 
 /// The recording calls' answer: `{data: [event]}` with the recording at
 /// `data[0].content.recordings[0]` (catalog §3.8).
-fn recording_body(view: &MeetingView, base: &str, category: &str) -> axum::Json<Value> {
-    let mut event = wire::meeting(view, base);
-    event["category"] = json!(category);
-    axum::Json(json!({"data": [event]}))
+fn recording_body(
+    view: &MeetingView,
+    base: &str,
+    category: &str,
+) -> axum::Json<Data<Vec<Meeting>>> {
+    let mut event = Meeting::of(view, base);
+    event.category = category.to_owned();
+    axum::Json(Data::new(vec![event]))
 }
 
 /// POST .../meetings/{mid}/recordings: starts recording (no body).
@@ -425,7 +443,7 @@ async fn start_recording(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path((space_id, meeting_id)): Path<(String, String)>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Vec<Meeting>>>> {
     let (view, _) = state.meetings.start_recording(&principal, &space_id, &meeting_id).await?;
     Ok(recording_body(&view, &base_url(&state, &headers), "app.event.recording.started"))
 }
@@ -445,7 +463,7 @@ async fn stop_recording(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path((space_id, meeting_id, recording_id)): Path<(String, String, String)>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Vec<Meeting>>>> {
     let view =
         state.meetings.stop_recording(&principal, &space_id, &meeting_id, &recording_id).await?;
     Ok(recording_body(&view, &base_url(&state, &headers), "app.event.recording.ended"))
@@ -459,18 +477,13 @@ async fn stop_recording(
     operation_id = "mediaToken",
     params(("space_id" = String, Path, description = "The space's id")),
     security(("authorization" = [])),
-    responses((status = 200, description = "`{token, sessionId, confId, expires}`", body = Object))
+    responses((status = 200, description = "`{token, sessionId, confId, expires}`", body = MediaToken))
 )]
 async fn media_token(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<MediaToken>> {
     let issued = state.meetings.media_token(&principal, &space_id).await?;
-    Ok(axum::Json(json!({
-        "token": issued.token,
-        "sessionId": issued.session_id,
-        "confId": issued.conf_id,
-        "expires": issued.expires_at,
-    })))
+    Ok(axum::Json(MediaToken::of(&issued)))
 }

@@ -12,8 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::schemas::{Data, Message, Page};
-use crate::{AppState, Routes, base_url, wire};
+use plaza_wire::messages::DeleteReport;
+use plaza_wire::{Data, Message, Page};
+
+use crate::{AppState, Routes, base_url};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -79,7 +81,7 @@ async fn create(
     space_id: String,
     category: MessageCategory,
     body: CreateBody,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<Data<Message>>)> {
     let mut top_level = body.rest;
     // REST task creation sends `status` as 0 (pending) or 1 (completed).
     if let Some(code) = top_level.get("status").and_then(Value::as_i64) {
@@ -90,13 +92,13 @@ async fn create(
         .as_ref()
         .and_then(|p| p.get("_id").and_then(Value::as_str).or_else(|| p.as_str()))
         .map(str::to_owned);
-    let content = crate::message_input::content(body.content, &top_level, category)?;
+    let content = plaza_wire::message_input::content(body.content, &top_level, category)?;
     let input = NewMessage { space_id, category, content, parent_id, origin: None };
     let view = state.messages.send(&principal, input).await?;
     state.metrics.message_persisted("rest");
     Ok((
         StatusCode::CREATED,
-        axum::Json(json!({"data": wire::message(&view, &base_url(&state, &headers))})),
+        axum::Json(Data::new(Message::of(&view, &base_url(&state, &headers)))),
     ))
 }
 
@@ -117,7 +119,7 @@ async fn create_chat(
     Auth(principal): Auth,
     Path(space_id): Path<String>,
     Json(body): Json<CreateBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<Data<Message>>)> {
     create(state, headers, principal, space_id, MessageCategory::Chat, body).await
 }
 
@@ -138,7 +140,7 @@ async fn create_idea(
     Auth(principal): Auth,
     Path(space_id): Path<String>,
     Json(body): Json<CreateBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<Data<Message>>)> {
     create(state, headers, principal, space_id, MessageCategory::Idea, body).await
 }
 
@@ -159,7 +161,7 @@ async fn create_task(
     Auth(principal): Auth,
     Path(space_id): Path<String>,
     Json(body): Json<CreateBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<Data<Message>>)> {
     create(state, headers, principal, space_id, MessageCategory::Task, body).await
 }
 
@@ -178,9 +180,9 @@ async fn read(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path(message_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Message>>> {
     let view = state.messages.get(&principal, &message_id).await?;
-    Ok(axum::Json(json!({"data": wire::message(&view, &base_url(&state, &headers))})))
+    Ok(axum::Json(Data::new(Message::of(&view, &base_url(&state, &headers)))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -212,7 +214,7 @@ async fn update(
     Auth(principal): Auth,
     Path(message_id): Path<String>,
     Json(body): Json<UpdateBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Message>>> {
     let expected = body
         .modified
         .as_deref()
@@ -222,7 +224,7 @@ async fn update(
         })
         .transpose()?;
     let view = state.messages.update(&principal, &message_id, body.content, expected).await?;
-    Ok(axum::Json(json!({"data": wire::message(&view, &base_url(&state, &headers))})))
+    Ok(axum::Json(Data::new(Message::of(&view, &base_url(&state, &headers)))))
 }
 
 /// DELETE /api/messages/{id}: deletes a message (its sender or a space admin).
@@ -240,9 +242,9 @@ async fn remove(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path(message_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Message>>> {
     let view = state.messages.delete(&principal, &message_id).await?;
-    Ok(axum::Json(json!({"data": wire::message(&view, &base_url(&state, &headers))})))
+    Ok(axum::Json(Data::new(Message::of(&view, &base_url(&state, &headers)))))
 }
 
 /// The ids to delete: a bare array (the documented body) or `{messageIds}`.
@@ -275,28 +277,15 @@ impl BulkDeleteBody {
     operation_id = "deleteMessages",
     request_body = BulkDeleteBody,
     security(("authorization" = [])),
-    responses((status = 200, description = "`{deletedMessages, notFoundMmessages, notDeletedMessages, noPermittedMessages}`", body = Object))
+    responses((status = 200, description = "`{deletedMessages, notFoundMmessages, notDeletedMessages, noPermittedMessages}`", body = DeleteReport))
 )]
 async fn delete_many(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Json(body): Json<BulkDeleteBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<DeleteReport>> {
     let report = state.messages.delete_many(&principal, body.message_ids()).await?;
-    let refusals = |refused: &[(String, plaza_core::CoreError)]| -> Vec<Value> {
-        refused
-            .iter()
-            .map(|(id, error)| {
-                json!({"messageId": id, "reason": {"code": error.code.as_str(), "message": error.message}})
-            })
-            .collect()
-    };
-    Ok(axum::Json(json!({
-        "deletedMessages": report.deleted,
-        "notFoundMmessages": report.not_found,
-        "notDeletedMessages": refusals(&report.not_deleted),
-        "noPermittedMessages": refusals(&report.not_permitted),
-    })))
+    Ok(axum::Json(DeleteReport::of(&report)))
 }
 
 /// The parameters of every history listing, in the Spaces spelling.
@@ -370,17 +359,14 @@ impl HistoryQuery {
     }
 
     /// The Spaces page body: `{data, total, nextPageUrl, previousPageUrl}`, newest first.
-    fn body(&self, page: &HistoryPage, path: &str, base: &str) -> Value {
-        let data: Vec<Value> = page.views.iter().map(|v| wire::message(v, base)).collect();
+    fn body(&self, page: &HistoryPage, path: &str, base: &str) -> Page<Message> {
+        let data: Vec<Message> = page.views.iter().map(|v| Message::of(v, base)).collect();
         let url = |key: &'static str, id: Option<plaza_core::ObjectId>| {
             id.map_or_else(String::new, |id| self.page_url(path, page.size, (key, id.to_string())))
         };
-        json!({
-            "data": data,
-            "total": data.len(),
-            "nextPageUrl": url("nextRefObjId", page.older),
-            "previousPageUrl": url("prevRefObjId", page.newer),
-        })
+        Page::counted(data)
+            .next(url("nextRefObjId", page.older))
+            .previous(url("prevRefObjId", page.newer))
     }
 }
 
@@ -401,7 +387,7 @@ async fn query(
     Auth(principal): Auth,
     Path(space_id): Path<String>,
     Query(query): Query<HistoryQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Message>>> {
     let page = state.messages.history(&principal, &space_id, &query.params()?).await?;
     let path = format!("/api/spaces/{space_id}/messages/query");
     Ok(axum::Json(query.body(&page, &path, &base_url(&state, &headers))))
@@ -415,7 +401,7 @@ async fn list_category(
     space_id: String,
     category: MessageCategory,
     query: HistoryQuery,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Message>>> {
     // The path names the category: whatever the query says of it is not read.
     let unfiltered = HistoryQuery { category: None, ..query.clone() };
     let params = HistoryParams { categories: vec![category], ..unfiltered.params()? };
@@ -440,7 +426,7 @@ async fn list_ideas(
     Auth(principal): Auth,
     Path(space_id): Path<String>,
     Query(query): Query<HistoryQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Message>>> {
     list_category(state, headers, principal, space_id, MessageCategory::Idea, query).await
 }
 
@@ -460,7 +446,7 @@ async fn list_tasks(
     Auth(principal): Auth,
     Path(space_id): Path<String>,
     Query(query): Query<HistoryQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Message>>> {
     list_category(state, headers, principal, space_id, MessageCategory::Task, query).await
 }
 
@@ -481,7 +467,7 @@ async fn comments(
     Auth(principal): Auth,
     Path(message_id): Path<String>,
     Query(query): Query<HistoryQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Message>>> {
     let parent = state.messages.get(&principal, &message_id).await?;
     // The path names the thread: whatever the query says of categories is not read.
     let unthreaded = HistoryQuery { category: None, parentmsg_category: None, ..query.clone() };
@@ -494,7 +480,7 @@ async fn comments(
     let page = state.messages.history(&principal, &space_id, &params).await?;
     let path = format!("/api/{}s/{message_id}/messages", parent.message.category.as_str());
     let mut body = query.body(&page, &path, &base_url(&state, &headers));
-    body["chatCount"] = json!(parent.message.chat_count);
+    body.chat_count = Some(parent.message.chat_count);
     Ok(axum::Json(body))
 }
 
@@ -513,7 +499,7 @@ async fn my_ideas(
     headers: HeaderMap,
     Auth(principal): Auth,
     Query(query): Query<HistoryQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Message>>> {
     let page = state.messages.mine(&principal, Mine::Ideas, &query.params()?).await?;
     Ok(axum::Json(query.body(&page, "/api/users/me/ideas", &base_url(&state, &headers))))
 }
@@ -533,7 +519,7 @@ async fn my_tasks(
     headers: HeaderMap,
     Auth(principal): Auth,
     Query(query): Query<HistoryQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Message>>> {
     let which = Mine::Tasks { status: crate::params::task_state(query.status.as_deref())? };
     let page = state.messages.mine(&principal, which, &query.params()?).await?;
     Ok(axum::Json(query.body(&page, "/api/users/me/tasks", &base_url(&state, &headers))))
@@ -555,7 +541,7 @@ async fn my_attachments(
     headers: HeaderMap,
     Auth(principal): Auth,
     Query(query): Query<HistoryQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Message>>> {
     let page = state.messages.mine(&principal, Mine::Attachments, &query.params()?).await?;
     let path = "/api/users/me/attachments/natives";
     Ok(axum::Json(query.body(&page, path, &base_url(&state, &headers))))
@@ -592,7 +578,7 @@ async fn my_messages(
     headers: HeaderMap,
     Auth(principal): Auth,
     Query(query): Query<ChangesQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Message>>> {
     let spaces: Vec<String> = query
         .spacelist
         .split(',')
@@ -625,7 +611,7 @@ async fn my_messages(
         )
         .await?;
     let base = base_url(&state, &headers);
-    let data: Vec<Value> = page.views.iter().map(|v| wire::message(v, &base)).collect();
+    let data: Vec<Message> = page.views.iter().map(|v| Message::of(v, &base)).collect();
     let next = page.next.as_ref().map_or_else(String::new, |token| {
         let mut pairs = vec![
             ("spacelist", query.spacelist.clone()),
@@ -640,11 +626,7 @@ async fn my_messages(
         }
         format!("/api/users/me/messages?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
     });
-    Ok(axum::Json(json!({
-        "data": data,
-        "total": data.len(),
-        "nextPageUrl": next,
-        "previousPageUrl": "",
-        "skippedSpaces": page.skipped,
-    })))
+    let mut body = Page::counted(data).next(next).previous(String::new());
+    body.skipped_spaces = Some(page.skipped);
+    Ok(axum::Json(body))
 }

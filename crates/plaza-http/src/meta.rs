@@ -5,12 +5,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use serde_json::{Value, json};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Path};
-use crate::schemas::Status;
-use crate::{AppState, Routes, base_url, wire};
+use plaza_wire::meta::{
+    DialInNumber, Flavor, FlavorOfEmail, FlavorUrls, Jwks, ServiceConfigurations,
+};
+use plaza_wire::{DEFAULT_PICTURE_PATH, Data, Status};
+
+use crate::{AppState, Routes, base_url};
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -21,7 +24,7 @@ pub(crate) fn routes() -> Routes {
         .route("/api/flavor/email/{email}", get(flavor_of_email))
         .route("/api/confnumbers", get(conf_numbers))
         .route("/.well-known/jwks.json", get(jwks))
-        .route(wire::DEFAULT_PICTURE_PATH, get(default_picture))
+        .route(DEFAULT_PICTURE_PATH, get(default_picture))
 }
 
 #[derive(utoipa::OpenApi)]
@@ -45,8 +48,8 @@ pub(crate) struct Doc;
     operation_id = "health",
     responses((status = 200, description = "`{status: \"ok\"}`", body = Status))
 )]
-async fn health() -> axum::Json<Value> {
-    axum::Json(json!({"status": "ok"}))
+async fn health() -> axum::Json<Status> {
+    axum::Json(Status { status: "ok".to_owned() })
 }
 
 /// GET /ready: the process can serve, i.e. its database answers.
@@ -60,9 +63,9 @@ async fn health() -> axum::Json<Value> {
         (status = 503, description = "`service.unavailable`: the database does not answer", body = crate::error::ErrorBody),
     )
 )]
-async fn ready(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
+async fn ready(State(state): State<AppState>) -> ApiResult<axum::Json<Status>> {
     state.identity.ready().await?;
-    Ok(axum::Json(json!({"status": "ready"})))
+    Ok(axum::Json(Status { status: "ready".to_owned() }))
 }
 
 /// GET /api/service-configurations: where clients find the API and the socket (no auth).
@@ -74,7 +77,7 @@ async fn ready(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
     responses((
         status = 200,
         description = "`{spaces: {server_url, socketio_server_url, marketing_url}, store: {server_url}, accounts: {server_url}}`",
-        body = Object
+        body = ServiceConfigurations
     ))
 )]
 async fn service_configurations(
@@ -84,18 +87,7 @@ async fn service_configurations(
     let base = base_url(&state, &headers);
     // Built from the request's Host (when trusted): a shared cache must not keep it.
     let vary = [(axum::http::header::VARY, "Host")];
-    (
-        vary,
-        axum::Json(json!({
-            "spaces": {
-                "server_url": base,
-                "socketio_server_url": base,
-                "marketing_url": base,
-            },
-            "store": {"server_url": base},
-            "accounts": {"server_url": base},
-        })),
-    )
+    (vary, axum::Json(ServiceConfigurations::of(&base)))
 }
 
 /// GET /.well-known/jwks.json: the public keys that verify Plaza JWTs.
@@ -104,10 +96,12 @@ async fn service_configurations(
     path = "/.well-known/jwks.json",
     tag = "meta",
     operation_id = "jwks",
-    responses((status = 200, description = "A JSON Web Key Set: `{keys: [...]}`", body = Object))
+    responses((status = 200, description = "A JSON Web Key Set: `{keys: [...]}`", body = Jwks))
 )]
-async fn jwks(State(state): State<AppState>) -> axum::Json<Value> {
-    axum::Json(json!({"keys": state.identity.jwks()}))
+async fn jwks(State(state): State<AppState>) -> axum::Json<Jwks> {
+    // A key set always serialises; an empty list would only mean no key verifies.
+    let keys = serde_json::to_value(state.identity.jwks()).unwrap_or_default();
+    axum::Json(Jwks { keys })
 }
 
 /// GET /norevimages/noimage.jpg: the picture of users who set none.
@@ -144,15 +138,18 @@ const FLAVOR_ID: &str = "plaza";
     tag = "meta",
     operation_id = "listFlavors",
     security(("authorization" = [])),
-    responses((status = 200, description = "`[{flavorId, urls: {apis, socket}}]`", body = Vec<Object>))
+    responses((status = 200, description = "`[{flavorId, urls: {apis, socket}}]`", body = Vec<Flavor>))
 )]
 async fn flavors(
     State(state): State<AppState>,
     headers: HeaderMap,
     Auth(_): Auth,
-) -> axum::Json<Value> {
+) -> axum::Json<Vec<Flavor>> {
     let base = base_url(&state, &headers);
-    axum::Json(json!([{"flavorId": FLAVOR_ID, "urls": {"apis": base, "socket": base}}]))
+    axum::Json(vec![Flavor {
+        flavor_id: FLAVOR_ID.to_owned(),
+        urls: FlavorUrls { apis: base.clone(), socket: base },
+    }])
 }
 
 /// GET /api/flavor/email/{email}: which cluster hosts someone's meeting room. The
@@ -164,10 +161,10 @@ async fn flavors(
     operation_id = "flavorOfEmail",
     params(("email" = String, Path, description = "Any e-mail address")),
     security(("authorization" = [])),
-    responses((status = 200, description = "`{useGlobal: true, flavorId}`", body = Object))
+    responses((status = 200, description = "`{useGlobal: true, flavorId}`", body = FlavorOfEmail))
 )]
-async fn flavor_of_email(Auth(_): Auth, Path(_email): Path<String>) -> axum::Json<Value> {
-    axum::Json(json!({"useGlobal": true, "flavorId": FLAVOR_ID}))
+async fn flavor_of_email(Auth(_): Auth, Path(_email): Path<String>) -> axum::Json<FlavorOfEmail> {
+    axum::Json(FlavorOfEmail { use_global: true, flavor_id: FLAVOR_ID.to_owned() })
 }
 
 /// GET /api/confnumbers: the telephone numbers that dial into meetings
@@ -178,8 +175,11 @@ async fn flavor_of_email(Auth(_): Auth, Path(_email): Path<String>) -> axum::Jso
     tag = "meta",
     operation_id = "confNumbers",
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data: [{number, country?, label?}]}`", body = Object))
+    responses((status = 200, description = "`{data: [{number, country?, label?}]}`", body = Data<Vec<DialInNumber>>))
 )]
-async fn conf_numbers(State(state): State<AppState>, Auth(_): Auth) -> axum::Json<Value> {
-    axum::Json(json!({"data": state.config.dial_in_numbers}))
+async fn conf_numbers(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+) -> axum::Json<Data<Vec<DialInNumber>>> {
+    axum::Json(Data::new(state.config.dial_in_numbers.clone()))
 }

@@ -10,13 +10,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use plaza_core::ErrorCode;
 use plaza_core::identity::{AuthorizeRequest, TokenRequest};
+use plaza_wire::{JsonObject, TokenResponse};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonOrForm, MaybeAuth, Query};
-use crate::schemas::TokenResponse;
 use crate::{AppState, Routes};
 
 #[derive(utoipa::OpenApi)]
@@ -273,15 +272,13 @@ async fn access_token(
     JsonOrForm(params): JsonOrForm<TokenParams>,
 ) -> ApiResult<Response> {
     let grant = state.identity.oauth_token(token_request(&headers, params)?).await?;
-    let mut body = json!({
-        "access_token": grant.access_token,
-        "token_type": grant.token_type,
-        "expires_in": grant.expires_in,
-        "scope": grant.scope,
-    });
-    if let Some(refresh) = grant.refresh_token {
-        body["refresh_token"] = json!(refresh);
-    }
+    let body = TokenResponse {
+        access_token: grant.access_token,
+        token_type: grant.token_type.into(),
+        expires_in: grant.expires_in,
+        scope: grant.scope,
+        refresh_token: grant.refresh_token,
+    };
     Ok(([(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")], axum::Json(body)).into_response())
 }
 
@@ -305,12 +302,12 @@ async fn revoke_token(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonOrForm(mut params): JsonOrForm<TokenParams>,
-) -> ApiResult<axum::Json<serde_json::Value>> {
+) -> ApiResult<axum::Json<JsonObject>> {
     let token = params
         .token
         .take()
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::new(ErrorCode::OAuthInvalidRequest, "token is required"))?;
     state.identity.oauth_revoke(&token_request(&headers, params)?, &token).await?;
-    Ok(axum::Json(json!({})))
+    Ok(axum::Json(JsonObject::default()))
 }

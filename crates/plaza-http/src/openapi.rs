@@ -19,8 +19,15 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::openapi::{Content, Deprecated, Ref, RefOr, ResponseBuilder};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::{ErrorBody, FieldErrorBody};
 use crate::{AppState, Routes};
+use plaza_wire::socket::{
+    ChannelSubscribed, ChannelUnsubscribed, Failed, PresenceEvent, SendMediaSessionEvents,
+    SendMessage, SendPresenceEvent, SessionEnded, SubscribeChannel, SubscribeChannelFailed,
+    TopicUpdated, UnsubscribeChannel,
+};
+use plaza_wire::{
+    ErrorBody, FieldErrorBody, MediaEvent, Message, RemovedSpace, Space, SpacePreview,
+};
 
 /// The security scheme of the `Authorization` header.
 pub(crate) const AUTHORIZATION: &str = "authorization";
@@ -42,7 +49,30 @@ pub(crate) const UI_PATH: &str = "/api/docs";
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(openapi_json),
-    components(schemas(ErrorBody, FieldErrorBody)),
+    // The socket payloads, which no operation names: here so that the document (and the
+    // SDK types generated from it) describe the realtime side too.
+    components(schemas(
+        ErrorBody,
+        FieldErrorBody,
+        // What the hand-written `anyOf`s of `SpaceAnswer` and `ListedSpace` point at.
+        Space,
+        SpacePreview,
+        RemovedSpace,
+        Message,
+        MediaEvent,
+        SubscribeChannel,
+        UnsubscribeChannel,
+        SendMessage,
+        SendPresenceEvent,
+        SendMediaSessionEvents,
+        ChannelSubscribed,
+        ChannelUnsubscribed,
+        SubscribeChannelFailed,
+        Failed,
+        PresenceEvent,
+        TopicUpdated,
+        SessionEnded,
+    )),
     tags(
         (name = "meta", description = "Probes, discovery, keys and this description"),
         (name = "auth", description = "Sign-up, sign-in and sign-out"),

@@ -9,15 +9,19 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{MethodRouter, get, post};
 use plaza_core::CoreError;
-use plaza_core::spaces::{Invitee, ListPage, Preference, SpaceUpdate};
-use serde::{Deserialize, Deserializer};
-use serde_json::{Map, Value, json};
+use plaza_core::spaces::{Invitee, ListPage, SpaceUpdate};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::schemas::{Data, Joined, JsonObject, Member, Page, Space, User};
-use crate::{AppState, Routes, base_url, wire};
+use plaza_wire::spaces::{AttendeeChange, DeletedSpace, InviteEntry, InvitedSpace};
+use plaza_wire::{Data, InviteOutcome, Joined, ListedSpace, Member, Page, SpaceAnswer, User};
+
+use crate::{AppState, Routes, base_url};
+
+mod own;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -34,10 +38,10 @@ use crate::{AppState, Routes, base_url, wire};
     direct,
     personal_room,
     list,
-    mark_read,
-    hide,
-    unhide,
-    preference,
+    own::mark_read,
+    own::hide,
+    own::unhide,
+    own::preference,
     colleagues,
     people_with_dm
 ))]
@@ -84,10 +88,10 @@ pub(crate) fn routes() -> Routes {
     );
     router = both(router, "/direct/{user_type}/{user_id}", get(direct));
     router = mine(router, "", get(list));
-    router = mine(router, "/{space_id}/markread", post(mark_read));
-    router = mine(router, "/{space_id}/hide", post(hide));
-    router = mine(router, "/{space_id}/unhide", post(unhide));
-    router = mine(router, "/{space_id}/preference", post(preference));
+    router = mine(router, "/{space_id}/markread", post(own::mark_read));
+    router = mine(router, "/{space_id}/hide", post(own::hide));
+    router = mine(router, "/{space_id}/unhide", post(own::unhide));
+    router = mine(router, "/{space_id}/preference", post(own::preference));
     router
         .route("/api/users/meetingroom/{email}", get(personal_room))
         .route("/api/users/{user}/colleagues", get(colleagues))
@@ -141,14 +145,14 @@ fn wants_html(channel: Option<&str>) -> bool {
     operation_id = "createSpace",
     request_body = CreateBody,
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data: [{topicId, topic}, ...one entry per invitee]}` (200, not 201: the Spaces clients check for 200)", body = Data<Vec<JsonObject>>))
+    responses((status = 200, description = "`{data: [{topicId, topic}, ...one entry per invitee]}` (200, not 201: the Spaces clients check for 200)", body = Data<Vec<InviteEntry>>))
 )]
 async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     Auth(principal): Auth,
     Json(body): Json<CreateBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<Data<Vec<InviteEntry>>>)> {
     if body.topic.kind.as_deref().is_some_and(|k| k != "group") {
         return Err(CoreError::invalid("topic.type", "only group spaces are created here").into());
     }
@@ -159,9 +163,14 @@ async fn create(
         .await?;
     let base = base_url(&state, &headers);
     let html = wants_html(body.inform_channel.as_deref());
-    let mut data = vec![json!({"topicId": view.space.id, "topic": wire::space_view(&view, &base)})];
-    data.extend(outcomes.iter().map(|o| wire::invite_outcome(view.space.id, o, &base, html)));
-    Ok((StatusCode::OK, axum::Json(json!({"data": data}))))
+    let space = InvitedSpace { topic_id: view.space.id, topic: SpaceAnswer::of(&view, &base) };
+    let mut data = vec![InviteEntry::Space(space)];
+    data.extend(
+        outcomes
+            .iter()
+            .map(|o| InviteEntry::Outcome(InviteOutcome::of(view.space.id, o, &base, html))),
+    );
+    Ok((StatusCode::OK, axum::Json(Data::new(data))))
 }
 
 /// GET /api/spaces/{id}: the bare space object.
@@ -172,16 +181,16 @@ async fn create(
     operation_id = "getSpace",
     params(("space_id" = String, Path, description = "The space's id"), ("spaces-x-space-password" = Option<String>, Header, description = "The space's PIN, for guests of a PIN-protected space")),
     security(("authorization" = [])),
-    responses((status = 200, description = "The space", body = Space))
+    responses((status = 200, description = "The space", body = SpaceAnswer))
 )]
 async fn read(
     State(state): State<AppState>,
     headers: HeaderMap,
     Auth(principal): Auth,
     Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<SpaceAnswer>> {
     let view = state.spaces.get(&principal, &space_id, pin(&headers)).await?;
-    Ok(axum::Json(wire::space_view(&view, &base_url(&state, &headers))))
+    Ok(axum::Json(SpaceAnswer::of(&view, &base_url(&state, &headers))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -209,7 +218,7 @@ struct UpdateBody {
     params(("space_id" = String, Path, description = "The space's id")),
     request_body = UpdateBody,
     security(("authorization" = [])),
-    responses((status = 200, description = "The changed space", body = Space))
+    responses((status = 200, description = "The changed space", body = SpaceAnswer))
 )]
 async fn update(
     State(state): State<AppState>,
@@ -217,7 +226,7 @@ async fn update(
     Auth(principal): Auth,
     Path(space_id): Path<String>,
     Json(body): Json<UpdateBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<SpaceAnswer>> {
     if body.id.as_deref().is_some_and(|id| id != space_id) {
         return Err(CoreError::invalid("_id", "does not match the space in the path").into());
     }
@@ -230,7 +239,7 @@ async fn update(
         msg_retention: body.msg_retention,
     };
     let view = state.spaces.update(&principal, &space_id, update).await?;
-    Ok(axum::Json(wire::space_view(&view, &base_url(&state, &headers))))
+    Ok(axum::Json(SpaceAnswer::of(&view, &base_url(&state, &headers))))
 }
 
 /// DELETE /api/spaces/{id}: admins delete the space (its status becomes 2).
@@ -241,17 +250,19 @@ async fn update(
     operation_id = "deleteSpace",
     params(("space_id" = String, Path, description = "The space's id")),
     security(("authorization" = [])),
-    responses((status = 200, description = "`{_id, status, modified}`", body = Object))
+    responses((status = 200, description = "`{_id, status, modified}`", body = DeletedSpace))
 )]
 async fn remove_space(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<DeletedSpace>> {
     let space = state.spaces.delete(&principal, &space_id).await?;
-    Ok(axum::Json(
-        json!({"_id": space.id, "status": space.status.code(), "modified": space.modified}),
-    ))
+    Ok(axum::Json(DeletedSpace {
+        _id: space.id,
+        status: space.status.code(),
+        modified: space.modified,
+    }))
 }
 
 /// GET /api/spaces/{id}/join: answers `{topic}`.
@@ -269,9 +280,9 @@ async fn join(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Joined>> {
     let view = state.spaces.join(&principal, &space_id, pin(&headers)).await?;
-    Ok(axum::Json(json!({"topic": wire::space_view(&view, &base_url(&state, &headers))})))
+    Ok(axum::Json(Joined { topic: SpaceAnswer::of(&view, &base_url(&state, &headers)) }))
 }
 
 #[derive(Deserialize, Default, IntoParams)]
@@ -356,18 +367,16 @@ async fn members(
     Auth(principal): Auth,
     Path(space_id): Path<String>,
     Query(query): Query<PageQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<Member>>> {
     let (page, size) = query.paging(30, 100)?;
     let (members, total) =
         state.spaces.members(&principal, &space_id, query.search.as_deref(), page, size).await?;
     let base = base_url(&state, &headers);
-    let data: Vec<Value> = members.iter().map(|(m, u)| wire::member(m, u, &base)).collect();
+    let data: Vec<Member> = members.iter().map(|(m, u)| Member::of(m, u, &base)).collect();
     let has_next = u64::from(page) * u64::from(size) + (data.len() as u64) < total;
     let path = format!("/api/spaces/{space_id}/members");
     let (next, previous) = page_urls(&path, page, size, query.search.as_deref(), has_next);
-    Ok(axum::Json(
-        json!({"data": data, "total": total, "nextPageUrl": next, "previousPageUrl": previous}),
-    ))
+    Ok(axum::Json(Page::of(data).total(total).next(next).previous(previous)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -387,7 +396,7 @@ struct InviteBody {
     params(("space_id" = String, Path, description = "The space's id")),
     request_body = InviteBody,
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data: [one entry per invitee]}`", body = Data<Vec<JsonObject>>))
+    responses((status = 200, description = "`{data: [one entry per invitee]}`", body = Data<Vec<InviteOutcome>>))
 )]
 async fn invite(
     State(state): State<AppState>,
@@ -395,15 +404,15 @@ async fn invite(
     Auth(principal): Auth,
     Path(space_id): Path<String>,
     Json(body): Json<InviteBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Vec<InviteOutcome>>>> {
     let invitees: Vec<Invitee> = body.invitees.into_iter().map(Invitee::from).collect();
     let outcomes = state.spaces.invite(&principal, &space_id, &invitees).await?;
     let base = base_url(&state, &headers);
     let html = wants_html(body.inform_channel.as_deref());
     let id = space_id.parse().map_err(|_| CoreError::invalid("spaceId", "is not an id"))?;
-    let data: Vec<Value> =
-        outcomes.iter().map(|o| wire::invite_outcome(id, o, &base, html)).collect();
-    Ok(axum::Json(json!({"data": data})))
+    let data: Vec<InviteOutcome> =
+        outcomes.iter().map(|o| InviteOutcome::of(id, o, &base, html)).collect();
+    Ok(axum::Json(Data::new(data)))
 }
 
 /// GET /api/spaces/invites/{inviteId}/join: answers `{topic}`.
@@ -421,9 +430,9 @@ async fn accept_invitation(
     headers: HeaderMap,
     Auth(principal): Auth,
     Path(invite_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Joined>> {
     let view = state.spaces.accept_invitation(&principal, &invite_id, pin(&headers)).await?;
-    Ok(axum::Json(json!({"topic": wire::space_view(&view, &base_url(&state, &headers))})))
+    Ok(axum::Json(Joined { topic: SpaceAnswer::of(&view, &base_url(&state, &headers)) }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -441,21 +450,17 @@ struct RoleBody {
     params(("space_id" = String, Path, description = "The space's id"), ("attendee_type" = String, Path, description = "`userId` or `anonymousId`"), ("user_id" = String, Path, description = "The member's user id")),
     request_body = RoleBody,
     security(("authorization" = [])),
-    responses((status = 200, description = "`{attendee, attendeeType, role}`", body = Object))
+    responses((status = 200, description = "`{attendee, attendeeType, role}`", body = AttendeeChange))
 )]
 async fn set_role(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path((space_id, attendee_type, user_id)): Path<(String, String, String)>,
     Json(body): Json<RoleBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<AttendeeChange>> {
     let (user, role) =
         state.spaces.set_role(&principal, &space_id, &attendee_type, &user_id, &body.role).await?;
-    let attendee_type =
-        if user.kind == plaza_core::UserKind::Anonymous { "anonymousId" } else { "userId" };
-    Ok(axum::Json(
-        json!({"attendee": user.id, "attendeeType": attendee_type, "role": role.as_str()}),
-    ))
+    Ok(axum::Json(AttendeeChange::of(&user, Some(role))))
 }
 
 /// DELETE /api/spaces/{id}/attendees/{attendeeType}/{userId}: removes a member (admins)
@@ -467,17 +472,15 @@ async fn set_role(
     operation_id = "removeMember",
     params(("space_id" = String, Path, description = "The space's id"), ("attendee_type" = String, Path, description = "`userId` or `anonymousId`"), ("user_id" = String, Path, description = "The member's user id")),
     security(("authorization" = [])),
-    responses((status = 200, description = "`{attendee, attendeeType}`", body = Object))
+    responses((status = 200, description = "`{attendee, attendeeType}`", body = AttendeeChange))
 )]
 async fn remove_attendee(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path((space_id, attendee_type, user_id)): Path<(String, String, String)>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<AttendeeChange>> {
     let user = state.spaces.remove(&principal, &space_id, &attendee_type, &user_id).await?;
-    let attendee_type =
-        if user.kind == plaza_core::UserKind::Anonymous { "anonymousId" } else { "userId" };
-    Ok(axum::Json(json!({"attendee": user.id, "attendeeType": attendee_type})))
+    Ok(axum::Json(AttendeeChange::of(&user, None)))
 }
 
 /// GET /api/spaces/direct/{userType}/{userId}: `{data: [space]}`.
@@ -488,16 +491,16 @@ async fn remove_attendee(
     operation_id = "directSpace",
     params(("user_type" = String, Path, description = "`userId` (or `user`)"), ("user_id" = String, Path, description = "The other person's user id")),
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data: [space]}`", body = Data<Vec<Space>>))
+    responses((status = 200, description = "`{data: [space]}`", body = Data<Vec<SpaceAnswer>>))
 )]
 async fn direct(
     State(state): State<AppState>,
     headers: HeaderMap,
     Auth(principal): Auth,
     Path((user_type, user_id)): Path<(String, String)>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Vec<SpaceAnswer>>>> {
     let view = state.spaces.direct(&principal, &user_type, &user_id).await?;
-    Ok(axum::Json(json!({"data": [wire::space_view(&view, &base_url(&state, &headers))]})))
+    Ok(axum::Json(Data::new(vec![SpaceAnswer::of(&view, &base_url(&state, &headers))])))
 }
 
 /// GET /api/users/meetingroom/{email}: `{data: space}`.
@@ -508,16 +511,16 @@ async fn direct(
     operation_id = "personalRoom",
     params(("email" = String, Path, description = "The owner's username (email)")),
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data: space}`", body = Data<Space>))
+    responses((status = 200, description = "`{data: space}`", body = Data<SpaceAnswer>))
 )]
 async fn personal_room(
     State(state): State<AppState>,
     headers: HeaderMap,
     Auth(principal): Auth,
     Path(email): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<SpaceAnswer>>> {
     let view = state.spaces.personal_room(&principal, &email).await?;
-    Ok(axum::Json(json!({"data": wire::space_view(&view, &base_url(&state, &headers))})))
+    Ok(axum::Json(Data::new(SpaceAnswer::of(&view, &base_url(&state, &headers)))))
 }
 
 /// The parameters of the Spaces listing (catalog §3.2).
@@ -607,7 +610,7 @@ fn listing_url(path: &str, query: &ListQuery, changes: &[(&str, Option<String>)]
     operation_id = "listMySpaces",
     params(ListQuery),
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}` (and `from`, `to` in page mode)", body = Page<Space>))
+    responses((status = 200, description = "`{data, total, nextPageUrl, previousPageUrl}` (and `from`, `to` in page mode)", body = Page<ListedSpace>))
 )]
 async fn list(
     State(state): State<AppState>,
@@ -615,14 +618,15 @@ async fn list(
     Auth(principal): Auth,
     axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
     Query(query): Query<ListQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<ListedSpace>>> {
     let params = crate::params::listing(query.raw())?;
     let page: ListPage = state.spaces.list(&principal, &params).await?;
     let base = base_url(&state, &headers);
-    let data: Vec<Value> = page.items.iter().map(|item| wire::listed_space(item, &base)).collect();
+    let data: Vec<ListedSpace> =
+        page.items.iter().map(|item| ListedSpace::of(item, &base)).collect();
     let path = uri.path();
     let size = Some(page.size.to_string());
-    let mut body = json!({"data": data, "total": data.len()});
+    let mut body = Page::counted(data);
     match page.page_mode {
         Some((next_page, range)) => {
             let current: u32 = params.page.unwrap_or(0);
@@ -636,11 +640,11 @@ async fn list(
             let next = if next_page > current { page_url(next_page) } else { String::new() };
             let previous = if current > 0 { page_url(current - 1) } else { String::new() };
             if let Some((from, to)) = range {
-                body["from"] = json!(from);
-                body["to"] = json!(to);
+                body.from = Some(from);
+                body.to = Some(to);
             }
-            body["nextPageUrl"] = json!(next);
-            body["previousPageUrl"] = json!(previous);
+            body.next_page_url = Some(next);
+            body.previous_page_url = Some(previous);
         }
         None => {
             // An echo: a counter at the edge of i64 is simply not carried on.
@@ -676,123 +680,11 @@ async fn list(
                     )
                 })
                 .unwrap_or_default();
-            body["nextPageUrl"] = json!(next);
-            body["previousPageUrl"] = json!(previous);
+            body.next_page_url = Some(next);
+            body.previous_page_url = Some(previous);
         }
     }
     Ok(axum::Json(body))
-}
-
-/// POST /api/users/me/spaces/{id}/markread: everything in the space is read.
-#[utoipa::path(
-    post,
-    path = "/api/users/me/spaces/{space_id}/markread",
-    tag = "spaces",
-    operation_id = "markSpaceRead",
-    params(("space_id" = String, Path, description = "The space's id")),
-    security(("authorization" = [])),
-    responses((status = 200, description = "`{data: {topicId, unreadMessagesCount, messagesLastReadTime}}`", body = Data<JsonObject>))
-)]
-async fn mark_read(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    let membership = state.spaces.mark_read(&principal, &space_id).await?;
-    Ok(axum::Json(json!({"data": {
-        "topicId": membership.space_id,
-        "unreadMessagesCount": membership.unread_count,
-        "messagesLastReadTime": membership.messages_last_read_time,
-    }})))
-}
-
-async fn set_hidden(
-    state: &AppState,
-    principal: &plaza_core::identity::Principal,
-    space_id: &str,
-    hidden: bool,
-) -> ApiResult<axum::Json<Value>> {
-    let (space, membership) = state.spaces.set_hidden(principal, space_id, hidden).await?;
-    Ok(axum::Json(wire::membership_record(&space, &membership)))
-}
-
-/// POST /api/users/me/spaces/{id}/hide: the membership record, `status: 4`.
-#[utoipa::path(
-    post,
-    path = "/api/users/me/spaces/{space_id}/hide",
-    tag = "spaces",
-    operation_id = "hideSpace",
-    params(("space_id" = String, Path, description = "The space's id")),
-    security(("authorization" = [])),
-    responses((status = 200, description = "The membership record", body = Object))
-)]
-async fn hide(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    set_hidden(&state, &principal, &space_id, true).await
-}
-
-/// POST /api/users/me/spaces/{id}/unhide: the space shows in the listing again.
-#[utoipa::path(
-    post,
-    path = "/api/users/me/spaces/{space_id}/unhide",
-    tag = "spaces",
-    operation_id = "unhideSpace",
-    params(("space_id" = String, Path, description = "The space's id")),
-    security(("authorization" = [])),
-    responses((status = 200, description = "The membership record", body = Object))
-)]
-async fn unhide(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(space_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    set_hidden(&state, &principal, &space_id, false).await
-}
-
-/// `Some(None)` for an explicit null, `None` for an absent field.
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<bool>>, D::Error> {
-    Option::<bool>::deserialize(deserializer).map(Some)
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct PreferenceBody {
-    #[serde(default, rename = "isPinned", deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
-    is_pinned: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
-    notification: Option<Option<bool>>,
-}
-
-/// POST /api/users/me/topics/{id}/preference: `{isPinned, notification}`, each
-/// true, false or null; absent fields are left alone.
-#[utoipa::path(
-    post,
-    path = "/api/users/me/spaces/{space_id}/preference",
-    tag = "spaces",
-    operation_id = "setSpacePreference",
-    params(("space_id" = String, Path, description = "The space's id")),
-    request_body = PreferenceBody,
-    security(("authorization" = [])),
-    responses((status = 200, description = "`{data: {topicId, isPinned, notification}}`", body = Data<JsonObject>))
-)]
-async fn preference(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    Path(space_id): Path<String>,
-    Json(body): Json<PreferenceBody>,
-) -> ApiResult<axum::Json<Value>> {
-    let preference = Preference { is_pinned: body.is_pinned, notification: body.notification };
-    let membership = state.spaces.set_preference(&principal, &space_id, preference).await?;
-    Ok(axum::Json(json!({"data": {
-        "topicId": membership.space_id,
-        "isPinned": membership.is_pinned,
-        "notification": membership.notification,
-    }})))
 }
 
 async fn people(
@@ -803,7 +695,7 @@ async fn people(
     direct_only: bool,
     query: &PageQuery,
     path: &str,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<User>>> {
     let (page, size) = query.paging(10, 50)?;
     // One extra row tells whether there is a next page.
     let mut found = state
@@ -813,11 +705,9 @@ async fn people(
     let has_next = found.len() > size as usize;
     found.truncate(size as usize);
     let base = base_url(state, headers);
-    let data: Vec<Value> = found.iter().map(|u| wire::user(u, &base)).collect();
+    let data: Vec<User> = found.iter().map(|u| User::of(u, &base)).collect();
     let (next, previous) = page_urls(path, page, size, query.search.as_deref(), has_next);
-    Ok(axum::Json(
-        json!({"data": data, "total": data.len(), "nextPageUrl": next, "previousPageUrl": previous}),
-    ))
+    Ok(axum::Json(Page::counted(data).next(next).previous(previous)))
 }
 
 /// GET /api/users/{id|me}/colleagues: people who share a space with the caller.
@@ -836,7 +726,7 @@ async fn colleagues(
     Auth(principal): Auth,
     Path(user): Path<String>,
     Query(query): Query<PageQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<User>>> {
     let path = format!("/api/users/{user}/colleagues");
     people(&state, &headers, &principal, &user, false, &query, &path).await
 }
@@ -857,7 +747,7 @@ async fn people_with_dm(
     Auth(principal): Auth,
     Path(user): Path<String>,
     Query(query): Query<PageQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Page<User>>> {
     let path = format!("/api/users/{user}/people/withdm");
     people(&state, &headers, &principal, &user, true, &query, &path).await
 }

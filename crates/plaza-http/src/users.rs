@@ -3,12 +3,14 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::error::ApiResult;
 use crate::extract::{Auth, Json, Path};
-use crate::schemas::{Data, JsonObject, User};
-use crate::{AppState, Routes, base_url, wire};
+use plaza_wire::users::{Features, Statistics};
+use plaza_wire::{Data, Settings, User};
+
+use crate::{AppState, Routes, base_url};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
@@ -43,8 +45,8 @@ async fn me(
     State(state): State<AppState>,
     headers: HeaderMap,
     Auth(principal): Auth,
-) -> axum::Json<Value> {
-    axum::Json(wire::user(&principal.user, &base_url(&state, &headers)))
+) -> axum::Json<User> {
+    axum::Json(User::of(&principal.user, &base_url(&state, &headers)))
 }
 
 /// GET /api/users/me/settings: the caller's settings, `{data: [settings]}`.
@@ -54,14 +56,14 @@ async fn me(
     tag = "users",
     operation_id = "getSettings",
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data: [settings]}`: the preferences plus `_id` and `modified`", body = Data<Vec<JsonObject>>))
+    responses((status = 200, description = "`{data: [settings]}`: the preferences plus `_id` and `modified`", body = Data<Vec<Settings>>))
 )]
 async fn settings(
     State(state): State<AppState>,
     Auth(principal): Auth,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Vec<Settings>>>> {
     let record = state.identity.settings(&principal).await?;
-    Ok(axum::Json(json!({"data": [wire::settings(&record)]})))
+    Ok(axum::Json(Data::new(vec![Settings::of(&record)])))
 }
 
 /// POST /api/users/me/settings: changes only the fields sent; answers `{data: settings}`.
@@ -72,15 +74,15 @@ async fn settings(
     operation_id = "updateSettings",
     security(("authorization" = [])),
     request_body(content = Object, description = "The preferences to change"),
-    responses((status = 200, description = "`{data: settings}`", body = Data<JsonObject>))
+    responses((status = 200, description = "`{data: settings}`", body = Data<Settings>))
 )]
 async fn update_settings(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Json(changes): Json<Map<String, Value>>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Settings>>> {
     let record = state.identity.update_settings(&principal, None, changes).await?;
-    Ok(axum::Json(json!({"data": wire::settings(&record)})))
+    Ok(axum::Json(Data::new(Settings::of(&record))))
 }
 
 /// POST /api/users/me/settings/{settingsId}: as above, for that settings object.
@@ -92,16 +94,16 @@ async fn update_settings(
     security(("authorization" = [])),
     params(("settings_id" = String, Path, description = "The settings object's `_id`")),
     request_body(content = Object, description = "The preferences to change"),
-    responses((status = 200, description = "`{data: settings}`", body = Data<JsonObject>))
+    responses((status = 200, description = "`{data: settings}`", body = Data<Settings>))
 )]
 async fn update_settings_by_id(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(settings_id): Path<String>,
     Json(changes): Json<Map<String, Value>>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Settings>>> {
     let record = state.identity.update_settings(&principal, Some(&settings_id), changes).await?;
-    Ok(axum::Json(json!({"data": wire::settings(&record)})))
+    Ok(axum::Json(Data::new(Settings::of(&record))))
 }
 
 /// GET /api/users/me/featuresrollout: the features this server offers the caller, as
@@ -112,23 +114,23 @@ async fn update_settings_by_id(
     tag = "users",
     operation_id = "featuresRollout",
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data: {feature: enabled, ...}}`", body = Data<JsonObject>))
+    responses((status = 200, description = "`{data: {feature: enabled, ...}}`", body = Data<Features>))
 )]
 async fn features_rollout(
     State(state): State<AppState>,
     Auth(principal): Auth,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Features>>> {
     state.identity.require_registered(&principal)?;
-    Ok(axum::Json(json!({"data": {
-        "chat": true,
-        "posts": true,
-        "tasks": true,
-        "directSpaces": true,
-        "fileSharing": true,
-        "meetings": true,
-        "guestAccess": true,
-        "dialIn": !state.config.dial_in_numbers.is_empty(),
-    }})))
+    Ok(axum::Json(Data::new(Features {
+        chat: true,
+        posts: true,
+        tasks: true,
+        direct_spaces: true,
+        file_sharing: true,
+        meetings: true,
+        guest_access: true,
+        dial_in: !state.config.dial_in_numbers.is_empty(),
+    })))
 }
 
 /// GET /api/users/{userId}/statistics: the caller's own counts (`me` or their id;
@@ -141,18 +143,18 @@ async fn features_rollout(
     operation_id = "userStatistics",
     params(("user_id" = String, Path, description = "A user id, or `me`")),
     security(("authorization" = [])),
-    responses((status = 200, description = "`{data: {spaces, messages, meetings}}`", body = Data<JsonObject>))
+    responses((status = 200, description = "`{data: {spaces, messages, meetings}}`", body = Data<Statistics>))
 )]
 async fn statistics(
     State(state): State<AppState>,
     Auth(principal): Auth,
     Path(user_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<Data<Statistics>>> {
     let counts = state.identity.statistics(&principal, &user_id).await?;
-    Ok(axum::Json(json!({"data": {
-        "userId": if user_id == "me" { principal.user_id().to_string() } else { user_id },
-        "spaces": counts.spaces,
-        "messages": counts.messages,
-        "meetings": counts.meetings,
-    }})))
+    Ok(axum::Json(Data::new(Statistics {
+        user_id: if user_id == "me" { principal.user_id().to_string() } else { user_id },
+        spaces: counts.spaces,
+        messages: counts.messages,
+        meetings: counts.meetings,
+    })))
 }

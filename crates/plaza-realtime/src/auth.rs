@@ -3,7 +3,7 @@
 //! URL query; `tokenType` is `jwt` or `oauth`, and may be missing or glued to the token.
 
 use plaza_core::identity::Credential;
-use serde_json::{Value, json};
+use serde_json::Value;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
@@ -81,7 +81,8 @@ impl std::fmt::Display for ConnectRefused {
 
 impl ConnectRefused {
     fn new(code: &str, message: &str) -> Self {
-        ConnectRefused(json!({"code": code, "message": message}).to_string())
+        let body = plaza_wire::ErrorBody::bare(code, message);
+        ConnectRefused(serde_json::to_string(&body).unwrap_or_default())
     }
 }
 
@@ -142,6 +143,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use serde_json::json;
 
     fn json_value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![

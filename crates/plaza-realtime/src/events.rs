@@ -9,8 +9,16 @@ use plaza_core::limits::rate_limited;
 use plaza_core::meetings::MediaInput;
 use plaza_core::messages::NewMessage;
 use plaza_core::{CoreError, ErrorCode, ObjectId};
-use plaza_http::{message_input, wire};
-use serde_json::{Map, Value, json};
+use plaza_wire::lenient::{self, Inbound};
+use plaza_wire::message_input;
+use plaza_wire::socket::{
+    ChannelRef, ChannelSubscribed, ChannelUnsubscribed, Failed, PresenceEvent,
+    SendMediaSessionEvents, SendMessage, SendPresenceEvent, SubscribeChannel,
+    SubscribeChannelFailed, UnsubscribeChannel,
+};
+use plaza_wire::{ErrorBody, Message, Sender};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
@@ -38,23 +46,24 @@ fn principal<A: Adapter>(socket: &SocketRef<A>) -> Option<plaza_core::identity::
 /// Answers an event that a socket sent before its namespace connection was refused
 /// (see `vendor/socketioxide`): the event's usual failure, carrying the refusal.
 pub(crate) fn refused_reply(event: &str, data: Value, refusal: &str) -> Option<(String, Value)> {
+    // The refusal is an error body already; it is passed on as it is.
     let error = serde_json::from_str::<Value>(refusal)
         .ok()
         .filter(Value::is_object)
-        .unwrap_or_else(|| json!({"code": "auth.invalid_token", "message": refusal}));
+        .unwrap_or_else(|| to_value(&ErrorBody::bare("auth.invalid_token", refusal)));
     match event {
         "SUBSCRIBE_CHANNEL" => {
+            // The id exactly as sent, whatever its type.
             let space_id = data.pointer("/channel/_id").cloned().unwrap_or(Value::Null);
-            let payload = json!({"channel": {"_id": space_id, "type": "topic"}, "error": error});
-            Some(("SUBSCRIBE_CHANNEL_FAILED".to_owned(), payload))
+            let payload = SubscribeChannelFailed { channel: ChannelRef::topic(space_id), error };
+            Some(("SUBSCRIBE_CHANNEL_FAILED".to_owned(), to_value(&payload)))
         }
         "SEND_MESSAGE" | "SEND_MEDIA_SESSION_EVENTS" => {
-            let mut failed = match data {
-                Value::Object(payload) => payload,
-                _ => Map::new(),
+            let failed = match data {
+                Value::Object(payload) => Failed::echo(payload, error, None),
+                _ => Failed::bare(error),
             };
-            failed.insert("error".into(), error);
-            Some((format!("{event}_FAILED"), Value::Object(failed)))
+            Some((format!("{event}_FAILED"), to_value(&failed)))
         }
         _ => None,
     }
@@ -73,7 +82,12 @@ fn is_subscribed<A: Adapter>(socket: &SocketRef<A>, space_id: &str) -> bool {
     socket.rooms().iter().any(|room| room.strip_prefix("space:") == Some(space_id))
 }
 
-fn emit<A: Adapter>(socket: &SocketRef<A>, event: &str, payload: &Value) {
+/// A payload as JSON (serialising a wire type cannot fail).
+fn to_value(payload: &impl Serialize) -> Value {
+    serde_json::to_value(payload).unwrap_or_default()
+}
+
+fn emit<A: Adapter>(socket: &SocketRef<A>, event: &str, payload: &impl Serialize) {
     if let Err(error) = socket.emit(event, payload) {
         tracing::debug!(%error, event, "emit to socket failed");
     }
@@ -91,32 +105,32 @@ async fn subscribe<A: Adapter>(
     turn.wait().await;
     state.metrics.socket_event("SUBSCRIBE_CHANNEL");
     let Some(principal) = principal(&socket) else { return };
-    let data = data.unwrap_or(Value::Null);
-    let channel = data.get("channel").cloned().unwrap_or(Value::Null);
-    let space_id = channel.get("_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let request: SubscribeChannel = lenient::from_value(&data.unwrap_or(Value::Null));
+    let space_id = request.space_id();
     let fail = |error: CoreError| {
-        let payload =
-            json!({"channel": {"_id": space_id, "type": "topic"}, "error": error_body(&error)});
+        let payload = SubscribeChannelFailed {
+            channel: ChannelRef::topic(space_id),
+            error: error_body(&error),
+        };
         emit(&socket, "SUBSCRIBE_CHANNEL_FAILED", &payload);
     };
-    let password = channel.get("password").and_then(Value::as_str);
-    let space = match state.spaces.enter(&principal, &space_id, password).await {
+    let password = request.channel.as_ref().and_then(|c| c.password.as_deref());
+    let space = match state.spaces.enter(&principal, space_id, password).await {
         Ok((space, _)) => space,
         Err(error) => return fail(error),
     };
     socket.join([space_room(space.id), subscriber_room(space.id, principal.user_id())]);
-    let payload = json!({
-        "channel": {"_id": space.id, "type": "topic"},
-        "dtsid": format!("{}:{}", space.id, socket.id),
-        "sessionId": socket.id.to_string(),
-    });
+    let payload = ChannelSubscribed {
+        channel: ChannelRef::space(space.id),
+        dtsid: format!("{}:{}", space.id, socket.id),
+        session_id: socket.id.to_string(),
+    };
     emit(&socket, "CHANNEL_SUBSCRIBED", &payload);
-    if let Some(last) = data.get("lastMessageId").and_then(Value::as_str).filter(|l| !l.is_empty())
-    {
+    if let Some(last) = request.last_message_id.as_deref().filter(|l| !l.is_empty()) {
         match state.messages.catch_up(&principal, space.id, last).await {
             Ok(missed) => {
                 for message in missed {
-                    emit(&socket, "MESSAGE_SENT", &wire::message(&message, &state.base_url));
+                    emit(&socket, "MESSAGE_SENT", &Message::of(&message, &state.base_url));
                 }
             }
             Err(error) => tracing::debug!(%error, "catch-up refused"),
@@ -128,14 +142,8 @@ fn leaves_payload(
     principal: &plaza_core::identity::Principal,
     space_id: &str,
     base_url: &str,
-) -> Value {
-    json!({
-        "category": "app.event.presence.party.leaves",
-        "topicId": space_id,
-        "sender": wire::sender(&principal.user, base_url),
-        "content": {"offline": true},
-        "receivers": [],
-    })
+) -> PresenceEvent {
+    PresenceEvent::leaves(Sender::of(&principal.user, base_url), space_id)
 }
 
 /// `UNSUBSCRIBE_CHANNEL {channel: {_id}}`: stops delivery and tells the others.
@@ -148,9 +156,8 @@ async fn unsubscribe<A: Adapter>(
     turn.wait().await;
     state.metrics.socket_event("UNSUBSCRIBE_CHANNEL");
     let Some(principal) = principal(&socket) else { return };
-    let data = data.unwrap_or(Value::Null);
-    let space_id =
-        data.pointer("/channel/_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let request: UnsubscribeChannel = lenient::from_value(&data.unwrap_or(Value::Null));
+    let space_id = request.space_id().to_owned();
     if is_subscribed(&socket, &space_id) {
         socket.leave([space_room(&space_id), subscriber_room(&space_id, principal.user_id())]);
         if let Err(error) =
@@ -167,7 +174,11 @@ async fn unsubscribe<A: Adapter>(
             )
             .await;
     }
-    emit(&socket, "CHANNEL_UNSUBSCRIBED", &json!({"channel": {"_id": space_id, "type": "topic"}}));
+    emit(
+        &socket,
+        "CHANNEL_UNSUBSCRIBED",
+        &ChannelUnsubscribed { channel: ChannelRef::topic(space_id) },
+    );
 }
 
 /// `SEND_MESSAGE`: stored through the same core call as REST, then `MESSAGE_SENT` to
@@ -181,15 +192,13 @@ async fn send_message<A: Adapter>(
     turn.wait().await;
     state.metrics.socket_event("SEND_MESSAGE");
     let Some(principal) = principal(&socket) else { return };
-    let payload = match data {
-        Ok(Value::Object(payload)) => payload,
-        Ok(_) | Err(_) => {
-            let error = CoreError::new(
-                plaza_core::ErrorCode::RequestMalformed,
-                "SEND_MESSAGE takes a message object",
-            );
-            return emit(&socket, "SEND_MESSAGE_FAILED", &json!({"error": error_body(&error)}));
-        }
+    let Some(Inbound { fields: message, raw: payload }) = Inbound::<SendMessage>::parse(data.ok())
+    else {
+        let error = CoreError::new(
+            plaza_core::ErrorCode::RequestMalformed,
+            "SEND_MESSAGE takes a message object",
+        );
+        return emit(&socket, "SEND_MESSAGE_FAILED", &Failed::bare(error_body(&error)));
     };
     if !turn.admitted() {
         // Not stored: the client sends it again once reconnected to a running server.
@@ -197,33 +206,23 @@ async fn send_message<A: Adapter>(
             plaza_core::ErrorCode::ServiceUnavailable,
             "the server is shutting down; send this again once reconnected",
         );
-        let mut failed = payload;
-        failed.insert("error".into(), error_body(&error));
-        return emit(&socket, "SEND_MESSAGE_FAILED", &Value::Object(failed));
+        let failed = Failed::echo(payload, error_body(&error), None);
+        return emit(&socket, "SEND_MESSAGE_FAILED", &failed);
     }
     let fail = |error: CoreError, kind: Option<&str>| {
-        let mut failed = payload.clone();
-        failed.insert("error".into(), error_body(&error));
-        if let Some(kind) = kind {
-            failed.insert("type".into(), json!(kind));
-        }
-        emit(&socket, "SEND_MESSAGE_FAILED", &Value::Object(failed));
+        let failed = Failed::echo(payload.clone(), error_body(&error), kind);
+        emit(&socket, "SEND_MESSAGE_FAILED", &failed);
     };
-    let space_id = payload.get("topicId").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let space_id = message.topic_id.clone().unwrap_or_default();
     if !is_subscribed(&socket, &space_id) {
         let error = CoreError::permission_denied(
             "subscribe to the space (SUBSCRIBE_CHANNEL) before sending to it",
         );
         return fail(error, Some("app.event.channel.subscription.required"));
     }
-    let parent_id = payload
-        .get("parentMsg")
-        .and_then(|p| p.get("_id"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let category = payload.get("category").and_then(Value::as_str);
-    let content = payload.get("content").and_then(Value::as_object).cloned().unwrap_or_default();
-    let read = message_input::category(category)
+    let parent_id = message.parent_msg.as_ref().and_then(|p| p._id.clone());
+    let content = message.content.clone().unwrap_or_default();
+    let read = message_input::category(message.category.as_deref())
         .and_then(|category| Ok((category, message_input::content(content, &payload, category)?)));
     let (category, content) = match read {
         Ok(read) => read,
@@ -234,10 +233,11 @@ async fn send_message<A: Adapter>(
     match state.messages.send(&principal, input).await {
         Ok(view) => {
             state.metrics.message_persisted("socket");
-            let mut own = wire::message(&view, &state.base_url);
-            if let Some(loopback) = payload.get("loopbackMetadata") {
-                own["loopbackMetadata"] = loopback.clone();
-            }
+            // The sender's own copy: with the `loopbackMetadata` it sent.
+            let own = Message {
+                loopback_metadata: message.loopback_metadata.clone(),
+                ..Message::of(&view, &state.base_url)
+            };
             emit(&socket, "MESSAGE_SENT", &own);
         }
         Err(error) => fail(error, None),
@@ -256,34 +256,31 @@ async fn presence<A: Adapter>(
     turn.wait().await;
     state.metrics.socket_event("SEND_PRESENCE_EVENT");
     let Some(principal) = principal(&socket) else { return };
-    let Ok(Value::Object(mut payload)) = data else {
+    let Some(Inbound { fields: event, raw: payload }) =
+        Inbound::<SendPresenceEvent>::parse(data.ok())
+    else {
         tracing::debug!("malformed SEND_PRESENCE_EVENT dropped");
         return;
     };
     if let Err(error) = presence_allowed(&socket, &state, &principal, &payload).await {
-        payload.insert("error".into(), error_body(&error));
-        let _ = socket.emit("SEND_PRESENCE_EVENT_FAILED", &payload);
+        let failed = Failed::echo(payload, error_body(&error), None);
+        let _ = socket.emit("SEND_PRESENCE_EVENT_FAILED", &failed);
         return;
     }
-    let space_id = payload.get("topicId").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let space_id = event.topic_id.clone().unwrap_or_default();
     if !is_subscribed(&socket, &space_id) {
         tracing::debug!(space_id, "presence for an unsubscribed space dropped");
         return;
     }
-    payload.insert("sender".into(), wire::sender(&principal.user, &state.base_url));
-    payload.remove("loopbackMetadata");
-    let receivers: Vec<String> = payload
-        .get("receivers")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|r| r.get("_id").and_then(Value::as_str).or_else(|| r.as_str()))
-                .filter(|id| id.parse::<ObjectId>().is_ok())
-                .map(|user_id| subscriber_room(&space_id, user_id))
-                .collect()
-        })
-        .unwrap_or_default();
-    let payload = Value::Object(payload);
+    let receivers: Vec<String> = event
+        .receivers
+        .iter()
+        .flatten()
+        .filter_map(|r| r.id())
+        .filter(|id| id.parse::<ObjectId>().is_ok())
+        .map(|user_id| subscriber_room(&space_id, user_id))
+        .collect();
+    let payload = PresenceEvent::relay(payload, Sender::of(&principal.user, &state.base_url));
     if receivers.is_empty() {
         let _ = socket.to(space_room(&space_id)).emit("PRESENCE_EVENT_RESPONSE", &payload).await;
     } else {
@@ -374,7 +371,9 @@ async fn media_session<A: Adapter>(
     turn.wait().await;
     state.metrics.socket_event("SEND_MEDIA_SESSION_EVENTS");
     let Some(principal) = principal(&socket) else { return };
-    let Ok(Value::Object(payload)) = data else {
+    let Some(Inbound { fields: event, raw: payload }) =
+        Inbound::<SendMediaSessionEvents>::parse(data.ok())
+    else {
         let error = CoreError::new(
             plaza_core::ErrorCode::RequestMalformed,
             "SEND_MEDIA_SESSION_EVENTS takes an event object",
@@ -382,19 +381,15 @@ async fn media_session<A: Adapter>(
         return emit(
             &socket,
             "SEND_MEDIA_SESSION_EVENTS_FAILED",
-            &json!({"error": error_body(&error)}),
+            &Failed::bare(error_body(&error)),
         );
     };
     let fail = |error: CoreError, kind: Option<&str>| {
-        let mut failed = payload.clone();
-        failed.insert("error".into(), error_body(&error));
-        if let Some(kind) = kind {
-            failed.insert("type".into(), json!(kind));
-        }
-        emit(&socket, "SEND_MEDIA_SESSION_EVENTS_FAILED", &Value::Object(failed));
+        let failed = Failed::echo(payload.clone(), error_body(&error), kind);
+        emit(&socket, "SEND_MEDIA_SESSION_EVENTS_FAILED", &failed);
     };
-    let space_id = payload.get("topicId").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let category = payload.get("category").and_then(Value::as_str).unwrap_or_default();
+    let space_id = event.topic_id.clone().unwrap_or_default();
+    let category = event.category.as_deref().unwrap_or_default();
     // A call may be offered in a direct space the caller never opened; everything
     // else belongs to a channel the socket subscribed to.
     if !category.starts_with("space.call.") && !is_subscribed(&socket, &space_id) {

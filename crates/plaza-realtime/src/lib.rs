@@ -68,7 +68,7 @@ pub struct RealtimeState {
     pub presence_per_socket: Arc<dyn plaza_core::limits::RateLimiter>,
     pub presence_per_user: Arc<dyn plaza_core::limits::RateLimiter>,
     /// What this node counts (open sockets, events in, messages stored).
-    pub metrics: Arc<plaza_http::metrics::Metrics>,
+    pub metrics: Arc<plaza_metrics::Metrics>,
 }
 
 /// The Engine.IO version of a socket, as the metrics label it.

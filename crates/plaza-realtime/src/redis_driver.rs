@@ -26,7 +26,7 @@ type Handlers = Arc<RwLock<HashMap<String, mpsc::Sender<ChanItem>>>>;
 pub(crate) struct ReconnectingDriver {
     connection: ConnectionManager,
     handlers: Handlers,
-    metrics: Arc<plaza_http::metrics::Metrics>,
+    metrics: Arc<plaza_metrics::Metrics>,
 }
 
 /// The driver's errors, as Redis reports them.
@@ -38,7 +38,7 @@ fn deliver(
     push: PushInfo,
     handlers: &Handlers,
     gaps: &watch::Sender<u64>,
-    metrics: &plaza_http::metrics::Metrics,
+    metrics: &plaza_metrics::Metrics,
 ) {
     match push.kind {
         PushKind::Message | PushKind::SMessage if push.data.len() >= 2 => {
@@ -74,7 +74,7 @@ impl ReconnectingDriver {
     pub(crate) async fn connect(
         client: redis::Client,
         gaps: watch::Sender<u64>,
-        metrics: Arc<plaza_http::metrics::Metrics>,
+        metrics: Arc<plaza_metrics::Metrics>,
     ) -> Result<Self, redis::RedisError> {
         let handlers: Handlers = Arc::new(RwLock::new(HashMap::new()));
         let for_pushes = handlers.clone();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use plaza_core::events::{RevocationReason, RevokedAccess};
 use plaza_core::identity::{Principal, Session};
 use plaza_core::{ObjectId, Timestamp};
-use serde_json::{Value, json};
+use plaza_wire::socket::SessionEnded;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
@@ -56,16 +56,15 @@ pub(crate) fn credential_rooms(principal: &Principal) -> Vec<String> {
 
 /// What a socket is told before it is disconnected: the error (CONTRACT §3 codes) and,
 /// in `reason`, which of the ends it was.
-pub(crate) fn ended_payload(reason: RevocationReason) -> Value {
-    let mut payload = crate::failure::error_body(&reason.error());
+pub(crate) fn ended_payload(reason: RevocationReason) -> SessionEnded {
+    let error = crate::failure::error_body(&reason.error());
     let name = match reason {
         RevocationReason::TokenRevoked => "token_revoked",
         RevocationReason::TokenExpired => "token_expired",
         RevocationReason::ClientRevoked => "client_revoked",
         RevocationReason::AccountDisabled => "account_disabled",
     };
-    payload["reason"] = json!(name);
-    payload
+    SessionEnded { error, reason: name.to_owned() }
 }
 
 /// Ends every connection, on every node, opened with the revoked credentials.
@@ -152,10 +151,12 @@ mod tests {
 
     #[test]
     fn the_payload_says_which_end_it_was() {
-        let payload = ended_payload(RevocationReason::AccountDisabled);
+        let payload = serde_json::to_value(ended_payload(RevocationReason::AccountDisabled))
+            .expect("serialises");
         assert_eq!(payload["code"], "auth.account_disabled");
         assert_eq!(payload["reason"], "account_disabled");
-        let payload = ended_payload(RevocationReason::TokenExpired);
+        let payload = serde_json::to_value(ended_payload(RevocationReason::TokenExpired))
+            .expect("serialises");
         assert_eq!(payload["code"], "auth.invalid_token");
         assert_eq!(payload["reason"], "token_expired");
     }

@@ -3,8 +3,9 @@
 use plaza_core::SpaceKind;
 use plaza_core::events::{DomainEvent, EventSink, MediaAudience};
 use plaza_core::messages::MessageView;
-use plaza_http::wire;
-use serde_json::{Value, json};
+use plaza_wire::socket::{ChannelRef, ChannelUnsubscribed, TopicUpdated};
+use plaza_wire::{MediaEvent, Message};
+use serde::Serialize;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use std::sync::Arc;
@@ -39,7 +40,7 @@ impl RealtimeSink {
         &self,
         io: SocketIo<A>,
         base_url: String,
-        metrics: Arc<plaza_http::metrics::Metrics>,
+        metrics: Arc<plaza_metrics::Metrics>,
     ) {
         let Some(mut receiver) = self.receiver.lock().ok().and_then(|mut r| r.take()) else {
             return;
@@ -54,7 +55,7 @@ impl RealtimeSink {
 }
 
 /// What `/metrics` learns from an event about to go out.
-fn count(metrics: &plaza_http::metrics::Metrics, event: &DomainEvent) {
+fn count(metrics: &plaza_metrics::Metrics, event: &DomainEvent) {
     match event {
         DomainEvent::Message { .. } | DomainEvent::SpaceUpdated { .. } => {
             metrics.socket_event_out("MESSAGE_SENT");
@@ -93,7 +94,7 @@ pub(crate) async fn emit_all<A: Adapter>(
     rooms: Vec<String>,
     except: impl IntoIterator<Item = String>,
     event: &str,
-    payload: &Value,
+    payload: &impl Serialize,
 ) {
     let except: Vec<String> = except.into_iter().collect();
     for operators in io.nsps() {
@@ -110,7 +111,7 @@ pub(crate) async fn emit_all<A: Adapter>(
 async fn deliver<A: Adapter>(io: &SocketIo<A>, base_url: &str, event: DomainEvent) {
     match event {
         DomainEvent::Message { view, origin, hidden_from } => {
-            let payload = wire::message(&view, base_url);
+            let payload = Message::of(&view, base_url);
             // The origin socket gets its own copy, with loopbackMetadata, from the
             // handler that received SEND_MESSAGE; guests cut off from the message do not.
             let hidden = hidden_from.iter().map(|user| subscriber_room(view.space.id, user));
@@ -118,16 +119,7 @@ async fn deliver<A: Adapter>(io: &SocketIo<A>, base_url: &str, event: DomainEven
             emit_all(io, audience(&view), except, "MESSAGE_SENT", &payload).await;
         }
         DomainEvent::SpaceUpdated { space, by } => {
-            let payload = json!({
-                "category": "topic.updated",
-                "topicId": space.id,
-                "topicTitle": space.title,
-                "topicType": space.kind.as_str(),
-                "sender": {"_id": by, "type": "user"},
-                "content": {"title": space.title, "description": space.description, "status": space.status.code()},
-                "created": space.modified,
-                "modified": space.modified,
-            });
+            let payload = TopicUpdated::of(&space, by);
             emit_all(io, vec![space_room(space.id)], None, "MESSAGE_SENT", &payload).await;
         }
         DomainEvent::MemberRemoved { space_id, user_id, .. } => {
@@ -138,12 +130,12 @@ async fn deliver<A: Adapter>(io: &SocketIo<A>, base_url: &str, event: DomainEven
                 if let Err(error) = theirs.clone().leave(rooms.clone()).await {
                     tracing::warn!(%error, "unsubscribing a removed user failed");
                 }
-                let payload = json!({"channel": {"_id": space_id, "type": "topic"}});
+                let payload = ChannelUnsubscribed { channel: ChannelRef::space(space_id) };
                 let _ = theirs.emit("CHANNEL_UNSUBSCRIBED", &payload).await;
             }
         }
         DomainEvent::Media(event) => {
-            let payload = wire::media_event(&event, base_url, false);
+            let payload = MediaEvent::of(&event, base_url, false);
             let rooms = match &event.audience {
                 MediaAudience::Space => vec![space_room(event.space.id)],
                 MediaAudience::Users(users) => users.iter().map(user_room).collect(),
@@ -154,7 +146,7 @@ async fn deliver<A: Adapter>(io: &SocketIo<A>, base_url: &str, event: DomainEven
             }
             // The origin's own copy, with its loopbackMetadata, in the same order.
             if let Some(origin) = &event.origin {
-                let own = wire::media_event(&event, base_url, true);
+                let own = MediaEvent::of(&event, base_url, true);
                 emit_all(io, vec![origin.clone()], None, "MEDIA_SESSION_RESPONSE", &own).await;
             }
         }

@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use plaza_core::identity::{Actor, NewClient, NewServiceApp, NewUserByAdmin};
 use plaza_core::{ClientKind, ObjectId};
-use plaza_http::wire;
 use plaza_server::settings::{LogFormat, Overrides, Settings};
 use plaza_server::{Application, Services, shutdown_signal};
 use serde_json::json;
@@ -196,7 +195,7 @@ fn private_file(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
     options.open(path).with_context(|| format!("create {}", path.display()))
 }
 
-fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
@@ -329,7 +328,7 @@ async fn admin(services: &Services, command: &AdminCommand, base_url: &str) -> a
                 )
                 .await
                 .map_err(fail)?;
-            print_json(&wire::user(&user, base_url))
+            print_json(&plaza_wire::User::of(&user, base_url))
         }
         AdminCommand::User(UserCommand::List { size, after }) => {
             let after = after
@@ -375,7 +374,8 @@ async fn admin(services: &Services, command: &AdminCommand, base_url: &str) -> a
                 .admin_create_service_app(actor, NewServiceApp { name: name.clone() })
                 .await
                 .map_err(fail)?;
-            let mut value = wire::client(&client, Some(&secret));
+            let mut value =
+                serde_json::to_value(plaza_wire::OAuthClient::of(&client, Some(&secret)))?;
             value["serviceAccount"] = json!({"_id": account.id, "username": account.username});
             print_json(&value)
         }
@@ -419,7 +419,7 @@ async fn admin(services: &Services, command: &AdminCommand, base_url: &str) -> a
                 )
                 .await
                 .map_err(fail)?;
-            print_json(&wire::client(&client, secret.as_deref()))
+            print_json(&plaza_wire::OAuthClient::of(&client, secret.as_deref()))
         }
     }
 }

@@ -56,10 +56,11 @@ export function Avatar({ person, online }: { person: Pick<Sender, 'displayname' 
     .join('')
     .slice(0, 2)
     .toUpperCase();
+  // Dark enough for the white initials to keep 4.5:1 whatever the hue.
   let hue = 0;
   for (const ch of name) hue = (hue * 31 + ch.charCodeAt(0)) % 360;
   return (
-    <span class="avatar" style={{ background: `hsl(${hue} 45% 45%)` }} aria-hidden="true">
+    <span class="avatar" style={{ background: `hsl(${hue} 45% 30%)` }} aria-hidden="true">
       {initials}
       {online !== undefined && <span class={online ? 'dot on' : 'dot'} />}
     </span>

@@ -1,41 +1,40 @@
-/** Wire shapes of the Spaces API as Plaza serves it. Unknown fields are kept. */
+/**
+ * Wire shapes of the Spaces API as Plaza serves it. Unknown fields are kept.
+ *
+ * The shapes come from the server: `openapi.generated.ts` is generated from the OpenAPI
+ * document it serves (`sdk/openapi.json`, see web/README.md), which is derived from the
+ * `plaza-wire` crate's types. This file gives them the SDK's names and narrows only the
+ * open objects the server carries through unread (message `content`, space `settings`,
+ * meeting `content`), where the SDK and the app read known fields.
+ */
+
+import type { components } from './openapi.generated';
+
+/** Every schema of the server's OpenAPI document. */
+export type WireSchemas = components['schemas'];
+type W = WireSchemas;
+/** The server may add fields; they are kept. */
+type Open = { [key: string]: unknown };
 
 export type Id = string;
-export type UserKind = 'user' | 'anonymous' | 'service';
-export type Role = 'admin' | 'member' | 'guest';
-export type SpaceType = 'group' | 'direct' | 'personal';
+export type UserKind = W['UserType'];
+export type Role = W['MemberRole'];
+export type SpaceType = W['SpaceType'];
+/** The stored categories; server records and events carry others. */
 export type MessageCategory = 'chat' | 'idea' | 'task' | 'meeting';
 
-export interface User {
-  _id: Id;
-  username: string;
-  displayname: string;
-  picture_url?: string;
-  type: UserKind;
-  aType?: UserKind;
-  permissions?: string[];
-  isServerAdmin?: boolean;
-  [key: string]: unknown;
-}
+export type User = W['User'] & Open;
 
 /** Register and login answers. */
-export interface IssuedToken {
-  token: string;
-  tokenType: 'jwt';
-  expires?: string;
-  user: User;
-}
+export type IssuedToken = Omit<W['IssuedToken'], 'user'> & { user: User };
 
-export interface Member {
-  member: Id;
-  memberType: 'userId' | 'anonymousId';
-  role: Role;
-  joinTime?: string;
-  username: string;
-  displayname: string;
-  picture_url?: string;
-  [key: string]: unknown;
-}
+export type Member = Omit<W['Member'], 'memberType'> & { memberType: 'userId' | 'anonymousId' } & Open;
+
+/**
+ * Who sent a message or event. `username` and `displayname` are there on messages and
+ * meeting events; `topic.updated` carries only `{_id, type}` (`UserRef`).
+ */
+export type Sender = Pick<W['Sender'], '_id' | 'type'> & Partial<Omit<W['Sender'], '_id' | 'type'>>;
 
 export interface SpaceSettings {
   confPin?: string | null;
@@ -44,45 +43,29 @@ export interface SpaceSettings {
   [key: string]: unknown;
 }
 
-export interface LastMessage {
-  _id: Id;
+export type LastMessage = Omit<W['LastMessage'], 'category' | 'content'> & {
   category: MessageCategory;
-  content: { bodyText?: string; description?: string; created?: string; modified?: string; sender?: Sender };
-}
+  /** `bodyText` and `description` are stored content: any JSON on the wire, text from clients. */
+  content: Omit<W['LastMessageContent'], 'sender' | 'bodyText' | 'description'> & {
+    bodyText?: string | null;
+    description?: string | null;
+    sender?: Sender;
+  };
+};
 
-/** A space (topic) object, with the caller's own fields when they are a member. */
-export interface Space {
-  _id: Id;
-  cid?: Id;
-  title?: string;
-  description?: string;
-  type?: SpaceType;
-  /** 0 active, 1 archived, 2 deleted. */
-  status: number;
-  settings?: SpaceSettings;
-  /** Restrictions, e.g. `deny_guest_access_history_msg`: guests read only what came after they joined. */
-  restrict?: string[];
-  members?: Member[];
-  created?: string;
-  modified?: string;
-  role?: Role;
-  isPinned?: boolean;
-  notification?: boolean | null;
-  unreadMessagesCount?: number;
-  messagesLastReadTime?: string;
-  lastAccess?: string;
-  lastUpdateTime?: string;
-  lastMessage?: LastMessage | null;
-  [key: string]: unknown;
-}
-
-export interface Sender {
-  _id: Id;
-  type: UserKind | 'spaceserver';
-  username?: string;
-  displayname?: string;
-  picture_url?: string | null;
-}
+/**
+ * A space (topic) object, with the caller's own fields when they are a member. One type
+ * for every shape the server answers: the whole space (`Space`), a non-member's preview
+ * (`SpacePreview`) and a deleted listing entry (`RemovedSpace`), so only `_id` and
+ * `status` are always there.
+ */
+export type Space = Pick<W['Space'], '_id' | 'status'> &
+  Partial<Omit<W['Space'], '_id' | 'status' | 'settings' | 'members'>> & {
+    settings?: SpaceSettings;
+    members?: Member[];
+    /** True on a non-member's preview. */
+    preview?: boolean;
+  } & Open;
 
 /** A native attachment (`content.data[]`). */
 export interface Attachment {
@@ -105,6 +88,7 @@ export interface Mention {
   title: string;
 }
 
+/** A message's `content`: an open object on the wire; these are the fields clients read. */
 export interface MessageContent {
   bodyText?: string;
   description?: string;
@@ -116,22 +100,11 @@ export interface MessageContent {
   [key: string]: unknown;
 }
 
-export interface Message {
-  _id: Id;
+export type Message = Omit<W['Message'], 'content' | 'category' | 'sender'> & {
   category: MessageCategory | string;
-  topicId: Id;
-  topicTitle?: string;
-  topicType?: SpaceType;
   sender: Sender;
   content: MessageContent;
-  parentMsg?: { _id: Id } | null;
-  chatCount?: number;
-  deleted?: boolean;
-  created: string;
-  modified: string;
-  loopbackMetadata?: unknown;
-  [key: string]: unknown;
-}
+} & Open;
 
 /** A list answer: `{data, total, nextPageUrl, previousPageUrl}`. */
 export interface Page<T> {
@@ -142,52 +115,30 @@ export interface Page<T> {
   [key: string]: unknown;
 }
 
+/** An invitee in a request (`invitees[]`). */
 export interface Invitee {
   inviteeType: 'userId' | 'email';
   invitee: string;
   role?: Role;
 }
 
-export interface InviteOutcome {
-  topicId: Id;
+export type InviteOutcome = Omit<W['InviteOutcome'], 'inviteeType' | 'status'> & {
   inviteeType: 'userId' | 'email';
-  invitee: string;
-  role: Role;
   status: 'added' | 'pending';
-  inviteId?: Id;
-  joinUrl?: string;
-  /** Pending email invitations: whether the server emailed the link. */
-  mailSent?: boolean;
-  /** Why no email went out, when `mailSent` is false. */
-  mailError?: string;
-}
+};
 
 /** `/api/users/me/settings`: the caller's preferences plus `_id` and `modified`. */
-export interface UserSettings {
-  _id?: Id;
-  modified?: string;
+export type UserSettings = Partial<W['Settings']> & {
   /** Email a digest of missed mentions and direct messages (true when absent). */
   emailDigest?: boolean;
-  [key: string]: unknown;
-}
+} & Open;
 
-export interface UploadedFile {
-  fileKey: string;
-  contentType: string;
-  contentLength: number;
-  thumbnailFile?: string | null;
-}
+export type UploadedFile = W['UploadedFile'];
 
-export interface DownloadUrl {
-  fileKey: string;
-  url: string;
-  contentType: string;
-  contentLength: number;
-  name?: string | null;
-  thumbnailFile?: string | null;
-}
+export type DownloadUrl = W['DownloadUrl'];
 
-export interface MeetingAttendee extends Sender {
+export interface MeetingAttendee extends Partial<Sender> {
+  _id: Id;
   joinTime?: string;
   leftTime?: string | null;
   mediaSession?: { audio?: boolean; video?: boolean; screenshare?: boolean; connected?: boolean; [key: string]: unknown };
@@ -205,10 +156,7 @@ export interface Recording {
 }
 
 /** A meeting object (`/activemeeting`, `/meetings`): the message envelope. */
-export interface Meeting {
-  _id: Id;
-  category: string;
-  topicId: Id;
+export type Meeting = Omit<W['Meeting'], 'content'> & {
   content: {
     startTime?: string;
     endTime?: string | null;
@@ -219,28 +167,21 @@ export interface Meeting {
     layout?: { layout: string; backgroundTheme?: string | null } | null;
     [key: string]: unknown;
   };
-  created?: string;
-  modified?: string;
-}
+};
 
-/** `PRESENCE_EVENT_RESPONSE` and `SEND_PRESENCE_EVENT`. */
-export interface PresenceEvent {
+/** `PRESENCE_EVENT_RESPONSE` (and, without `sender`, `SEND_PRESENCE_EVENT`). */
+export type PresenceEvent = Omit<Partial<W['PresenceEvent']>, 'sender'> & {
+  sender?: Sender;
   category: string;
   topicId: Id;
-  sender?: Sender;
   content?: Record<string, unknown>;
   receivers?: ({ _id: Id; type?: string } | Id)[];
-  [key: string]: unknown;
-}
+};
 
 /** `MEDIA_SESSION_RESPONSE`. */
-export interface MediaEvent {
-  _id?: Id;
-  messageId?: Id;
+export type MediaEvent = Omit<Partial<W['MediaEvent']>, 'sender'> & {
+  sender?: Sender;
   topicId: Id;
   category: string;
-  sender?: Sender;
   content?: Record<string, unknown>;
-  loopbackMetadata?: unknown;
-  [key: string]: unknown;
-}
+};

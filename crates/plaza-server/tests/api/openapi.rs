@@ -213,3 +213,30 @@ async fn swagger_ui_is_served_without_authentication() {
     let redirect = app.get("/api/docs", None).await;
     assert!(redirect.status.is_redirection(), "{}", redirect.status);
 }
+
+/// The web SDK's types are generated from `web/sdk/openapi.json` (`npm test` in web/
+/// checks the generated file against it), so that copy must be the document this server
+/// serves: a wire type that changes without it fails here. To regenerate both:
+/// `PLAZA_UPDATE_OPENAPI=1 cargo test -p plaza-server --test api committed_sdk_document`,
+/// then `npm run sdk:types` in web/.
+#[tokio::test]
+async fn the_committed_sdk_document_is_the_served_one() {
+    let app = spawn_app().await;
+    let served = document(&app).await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/sdk/openapi.json");
+    if std::env::var_os("PLAZA_UPDATE_OPENAPI").is_some() {
+        let pretty = serde_json::to_string_pretty(&served).expect("serialises") + "\n";
+        std::fs::write(&path, pretty).expect("writes web/sdk/openapi.json");
+        return;
+    }
+    let committed: Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .expect("web/sdk/openapi.json holds a JSON document");
+    assert!(
+        committed == served,
+        "web/sdk/openapi.json is not the document the server serves: regenerate it with \
+         PLAZA_UPDATE_OPENAPI=1 cargo test -p plaza-server --test api committed_sdk_document, \
+         then `npm run sdk:types` in web/"
+    );
+}

@@ -1,8 +1,9 @@
-//! The browser client served by the binary, and its end-to-end tests: headless
-//! Chromium (Debian's `chromium`, driven by npm `playwright-core`) runs the scenarios
-//! of `web/e2e/run.mjs` against a real server. They need `npm ci` in `web/` and a
-//! Chromium; without them the test says so and passes, unless
-//! `PLAZA_REQUIRE_BROWSER=1` (as in CI).
+//! The browser client served by the binary, and its end-to-end tests: the
+//! `@playwright/test` runner drives headless Chromium (Debian's `chromium`, never a
+//! downloaded one) through the specs of `web/e2e/` against a real server. They need
+//! `npm ci` in `web/` and a Chromium; without them the test says so and passes, unless
+//! `PLAZA_REQUIRE_BROWSER=1` (as in CI). On failure it names the HTML report (traces and
+//! screenshots of the failed tests included).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -59,8 +60,8 @@ fn chromium() -> Option<PathBuf> {
 async fn browser_scenarios_pass_in_headless_chromium() {
     let required = std::env::var("PLAZA_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     let web = web_folder();
-    let ready = web.join("node_modules/playwright-core").is_dir();
-    let Some(chromium) = chromium().filter(|_| ready) else {
+    let runner = web.join("node_modules/@playwright/test/cli.js");
+    let Some(chromium) = chromium().filter(|_| runner.is_file()) else {
         assert!(!required, "PLAZA_REQUIRE_BROWSER=1 but Chromium or web/node_modules is missing");
         eprintln!("no Chromium or no `npm ci` in web/: browser tests skipped");
         return;
@@ -74,28 +75,41 @@ async fn browser_scenarios_pass_in_headless_chromium() {
     })
     .await;
     let screenshots = tempfile::tempdir().unwrap();
+    // The report and the failures' traces outlive the test, beside the build.
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plaza-e2e");
+    let report = out.join("report");
+    let _ = std::fs::remove_dir_all(&out);
     let mut command = tokio::process::Command::new("node");
     if let Some(sink) = &sink {
         command.env("PLAZA_MAIL_LOG", &sink.log);
     }
     let run = command
-        .arg("e2e/run.mjs")
+        .arg(&runner)
+        .arg("test")
         .current_dir(&web)
         .env("PLAZA_URL", &app.base)
         .env("CHROMIUM_PATH", &chromium)
         .env("PLAZA_SCREENSHOTS", screenshots.path())
+        .env("PLAZA_E2E_REPORT", &report)
+        .env("PLAZA_E2E_RESULTS", out.join("results"))
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(300), run)
+    let output = tokio::time::timeout(Duration::from_secs(480), run)
         .await
-        .expect("the browser scenarios finish within 5 minutes")
+        .expect("the browser scenarios finish within 8 minutes")
         .expect("node runs");
     let said = format!(
         "{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.status.success(), "browser scenarios failed:\n{said}");
+    assert!(
+        output.status.success(),
+        "browser scenarios failed:\n{said}\nthe HTML report, with traces and screenshots: {}/index.html \
+         (`npx playwright show-report {}` in web/)",
+        report.display(),
+        report.display()
+    );
     eprintln!("{said}");
     assert!(
         std::fs::read_dir(screenshots.path()).unwrap().count() >= 5,

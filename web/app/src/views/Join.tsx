@@ -1,11 +1,7 @@
-import { PlazaApiError } from '@plaza/web-sdk';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 
-import { go } from '../router.js';
-import { session } from '../session.js';
-import { ErrorNote, useAction, useSession } from '../ui.js';
-
-const PIN_CODES = ['topic.password_required', 'topic.password_invalid'];
+import { useJoin } from '../data/join.js';
+import { ErrorNote } from '../ui.js';
 
 /**
  * `#/join/<spaceId>` (a shared link) and `#/invite/<inviteId>` (an email invitation):
@@ -13,43 +9,12 @@ const PIN_CODES = ['topic.password_required', 'topic.password_invalid'];
  * join as a guest with a display name, or sign in first.
  */
 export function Join({ id, invitation }: { id: string; invitation?: boolean }) {
-  const s = useSession();
   const [name, setName] = useState('');
   const [pin, setPin] = useState('');
-  const [needPin, setNeedPin] = useState(false);
-  const { error, busy, run, setError } = useAction();
-  const tried = useRef(false);
-
-  const enter = async (withPin?: string) => {
-    try {
-      const space = invitation ? await s.client.acceptInvitation(id, withPin) : await s.client.join(id, withPin);
-      if (withPin) sessionStorage.setItem(`plaza.pin.${space._id}`, withPin);
-      go(`/spaces/${space._id}`);
-    } catch (e) {
-      if (e instanceof PlazaApiError && PIN_CODES.includes(e.code)) {
-        setNeedPin(true);
-        if (withPin) throw e;
-        return;
-      }
-      throw e;
-    }
-  };
-
-  useEffect(() => {
-    if (s.user && !tried.current) {
-      tried.current = true;
-      void run(() => enter());
-    }
-  }, [s.user]);
-
+  const { user, needPin, join, error, busy } = useJoin(id, Boolean(invitation));
   const submit = (e: Event) => {
     e.preventDefault();
-    setError(null);
-    void run(async () => {
-      tried.current = true;
-      if (!s.user) await session.guestLogin(name.trim());
-      await enter(needPin ? pin.trim() : undefined);
-    });
+    join(name, pin);
   };
 
   const returnTo = invitation ? `/invite/${id}` : `/join/${id}`;
@@ -57,7 +22,7 @@ export function Join({ id, invitation }: { id: string; invitation?: boolean }) {
     <main class="auth" aria-labelledby="join-title">
       <form class="card" onSubmit={submit}>
         <h1 id="join-title">{invitation ? 'Accept the invitation' : 'Join the space'}</h1>
-        {!s.user && (
+        {!user && (
           <>
             <p>
               Join as a guest, or{' '}
@@ -79,7 +44,7 @@ export function Join({ id, invitation }: { id: string; invitation?: boolean }) {
             </label>
           </>
         )}
-        {s.user && !needPin && <p>Joining as {s.user.displayname}…</p>}
+        {user && !needPin && <p>Joining as {user.displayname}…</p>}
         {needPin && (
           <label>
             Space PIN
@@ -98,12 +63,12 @@ export function Join({ id, invitation }: { id: string; invitation?: boolean }) {
           </label>
         )}
         <ErrorNote error={error} />
-        {(!s.user || needPin) && (
+        {(!user || needPin) && (
           <button type="submit" class="primary" disabled={busy}>
             {busy ? 'Joining…' : 'Join'}
           </button>
         )}
-        {s.user && (
+        {user && (
           <p class="switch">
             <a href="#/">Back to my spaces</a>
           </p>

@@ -1,50 +1,16 @@
-import type { Meeting as MeetingObject, MeetingAttendee, Space } from '@plaza/web-sdk';
-import { useEffect, useState } from 'preact/hooks';
+import type { MeetingAttendee, Space } from '@plaza/web-sdk';
 
+import { useMeeting, type MeetingControls } from '../data/meeting.js';
 import { session } from '../session.js';
-import { Avatar, ErrorNote, time, useAction } from '../ui.js';
-
-function randomSession(): string {
-  return typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : `s-${Date.now()}-${Math.random()}`;
-}
+import { Avatar, ErrorNote, time } from '../ui.js';
 
 /**
  * The meeting panel: whether a meeting runs, who is in, raised hands, mute and
- * recording controls. Plaza carries no media, so "joining" here only signals
- * (`tracksstatus` with audio), which is what starts a meeting.
+ * recording controls. Plaza carries no media, so "joining" here only signals.
  */
 export function MeetingPanel({ space, isAdmin }: { space: Space; isAdmin: boolean }) {
-  const client = session.client;
   const me = session.user!;
-  const [meeting, setMeeting] = useState<MeetingObject | null | undefined>(undefined);
-  const { error, busy, run } = useAction();
-
-  const refresh = () => run(async () => setMeeting(await client.activeMeeting(space._id)));
-
-  useEffect(() => {
-    void refresh();
-    const rt = session.realtime;
-    if (!rt) return;
-    const off = rt.on('media', (event) => event.topicId === space._id && void refresh());
-    const offStatus = rt.on('status', (s) => s === 'online' && void refresh());
-    return () => {
-      off();
-      offStatus();
-    };
-  }, [space._id]);
-
-  const attendees = meeting?.content.attendees ?? [];
-  const mine = attendees.find((a) => a._id === me._id);
-  const recording = meeting?.content.recordings.find((r) => !r.endTime);
-  const sid = space._id;
-  const mid = meeting?._id ?? '';
-
-  const join = () =>
-    session.realtime?.sendMediaEvent(sid, 'tracksstatus', {
-      mediaSession: { audio: true, video: false, screenshare: false, connected: true, selfMuted: false, mdsrvSessionId: randomSession() },
-    });
-  const leave = () => session.realtime?.sendMediaEvent(sid, 'video.end', {});
-
+  const { meeting, attendees, mine, recording, error, busy, controls: c } = useMeeting(space);
   return (
     <section class="meeting" aria-label="Meeting">
       <h2>Meeting</h2>
@@ -53,7 +19,7 @@ export function MeetingPanel({ space, isAdmin }: { space: Space; isAdmin: boolea
       {meeting === null && (
         <div class="card">
           <p>No meeting is running in this space.</p>
-          <button type="button" class="primary" onClick={join}>
+          <button type="button" class="primary" onClick={c.join}>
             Start meeting
           </button>
           <p class="hint">Audio and video are not part of this client; starting signals your presence only.</p>
@@ -73,46 +39,42 @@ export function MeetingPanel({ space, isAdmin }: { space: Space; isAdmin: boolea
           <div class="row wrap">
             {mine ? (
               <>
-                <button type="button" onClick={leave}>
+                <button type="button" onClick={c.leave}>
                   Leave meeting
                 </button>
-                <button
-                  type="button"
-                  aria-pressed={mine.mediaSession?.audio === false}
-                  onClick={() => void run(() => client.setMediaState(sid, mid, mine, { audio: mine.mediaSession?.audio === false }))}
-                >
+                <button type="button" aria-pressed={mine.mediaSession?.audio === false} onClick={() => c.toggleMyMute(mine)}>
                   {mine.mediaSession?.audio === false ? 'Unmute me' : 'Mute me'}
                 </button>
                 {mine.raisedHand ? (
-                  <button type="button" onClick={() => void run(() => client.lowerHand(sid, mid, mine))}>
+                  <button type="button" onClick={() => c.lowerHand(mine)}>
                     Lower my hand
                   </button>
                 ) : (
-                  <button type="button" onClick={() => void run(() => client.raiseHand(sid, mid))}>
+                  <button type="button" onClick={c.raiseHand}>
                     Raise hand
                   </button>
                 )}
               </>
             ) : (
-              <button type="button" class="primary" onClick={join}>
+              <button type="button" class="primary" onClick={c.join}>
                 Join meeting
               </button>
             )}
             {isAdmin && (
               <>
-                <button type="button" disabled={busy} onClick={() => void run(() => client.muteAll(sid, mid))}>
+                <button type="button" disabled={busy} onClick={c.muteAll}>
                   Mute everyone
                 </button>
                 {recording ? (
-                  <button type="button" disabled={busy} onClick={() => void run(() => client.stopRecording(sid, mid, recording._id))}>
+                  <button type="button" disabled={busy} onClick={() => c.stopRecording(recording._id)}>
                     Stop recording
                   </button>
                 ) : (
-                  <button type="button" disabled={busy} onClick={() => void run(() => client.startRecording(sid, mid))}>
+                  <button type="button" disabled={busy} onClick={c.startRecording}>
                     Start recording
                   </button>
                 )}
-                <button type="button" class="danger" disabled={busy} onClick={() => void run(() => client.endMeeting(sid, mid))}>
+                <button type="button" class="danger" disabled={busy} onClick={c.end}>
                   End meeting
                 </button>
               </>
@@ -121,15 +83,7 @@ export function MeetingPanel({ space, isAdmin }: { space: Space; isAdmin: boolea
           <h3>Attendees ({attendees.length})</h3>
           <ul class="attendees" aria-label="Attendees">
             {attendees.map((a) => (
-              <Attendee
-                key={a._id}
-                attendee={a}
-                isAdmin={isAdmin}
-                isMe={a._id === me._id}
-                spaceId={sid}
-                meetingId={mid}
-                onError={(e) => run(() => Promise.reject(e))}
-              />
+              <Attendee key={a._id} attendee={a} isAdmin={isAdmin} isMe={a._id === me._id} controls={c} />
             ))}
           </ul>
           {meeting.content.recordings.length > 0 && (
@@ -154,20 +108,14 @@ function Attendee({
   attendee: a,
   isAdmin,
   isMe,
-  spaceId,
-  meetingId,
-  onError,
+  controls: c,
 }: {
   attendee: MeetingAttendee;
   isAdmin: boolean;
   isMe: boolean;
-  spaceId: string;
-  meetingId: string;
-  onError: (e: unknown) => void;
+  controls: MeetingControls;
 }) {
-  const client = session.client;
   const muted = a.mediaSession?.audio === false;
-  const act = (p: Promise<unknown>) => p.catch(onError);
   return (
     <li class="attendee">
       <Avatar person={a} />
@@ -184,16 +132,16 @@ function Attendee({
       {isAdmin && !isMe && (
         <span class="row">
           {!muted && (
-            <button type="button" class="small" onClick={() => void act(client.setMediaState(spaceId, meetingId, a, { audio: false }))}>
+            <button type="button" class="small" onClick={() => c.mute(a)}>
               Mute
             </button>
           )}
           {a.raisedHand && (
             <>
-              <button type="button" class="small" onClick={() => void act(client.acceptHand(spaceId, meetingId, a))}>
+              <button type="button" class="small" onClick={() => c.acceptHand(a)}>
                 Allow to speak
               </button>
-              <button type="button" class="small" onClick={() => void act(client.lowerHand(spaceId, meetingId, a))}>
+              <button type="button" class="small" onClick={() => c.lowerHand(a)}>
                 Lower hand
               </button>
             </>

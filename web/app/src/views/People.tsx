@@ -1,10 +1,12 @@
 import type { InviteOutcome, Member, Role, Space } from '@plaza/web-sdk';
-import { useState } from 'preact/hooks';
 
-import { go, inviteLink, joinLink } from '../router.js';
+import { usePeople } from '../data/people.js';
+import { inviteLink } from '../router.js';
 import { session } from '../session.js';
-import { Avatar, ErrorNote, GuestTag, memberName, useAction } from '../ui.js';
-import { PeoplePicker } from './SpaceList.js';
+import { Avatar, ErrorNote, GuestTag, memberName } from '../ui.js';
+import { PeoplePicker } from './PeoplePicker.js';
+
+type PeopleActions = ReturnType<typeof usePeople>;
 
 /** Members with their roles, invitations by person or email, and the join link. */
 export function People({
@@ -20,36 +22,8 @@ export function People({
   isAdmin: boolean;
   reload: () => void;
 }) {
-  const client = session.client;
-  const me = session.user!;
-  const { error, busy, run } = useAction();
-  const [email, setEmail] = useState('');
-  const [role, setRole] = useState<Role>('member');
-  const [invites, setInvites] = useState<InviteOutcome[]>([]);
-  const [copied, setCopied] = useState(false);
-  const link = joinLink(space._id);
+  const p = usePeople(space, reload);
   const canInvite = space.role === 'admin' || space.role === 'member';
-
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(link);
-      setCopied(true);
-      setTimeout(() => setCopied(false), 2000);
-    } catch {
-      (document.getElementById('join-link') as HTMLInputElement | null)?.select();
-    }
-  };
-
-  const inviteEmail = (e: Event) => {
-    e.preventDefault();
-    void run(async () => {
-      const outcome = await client.inviteEmail(space._id, email.trim(), role);
-      setInvites((i) => [...outcome, ...i]);
-      setEmail('');
-      reload();
-    });
-  };
-
   return (
     <section class="people" aria-label="People">
       {space.type !== 'direct' && (
@@ -57,48 +31,46 @@ export function People({
           <label>
             Invite link
             <span class="row">
-              <input id="join-link" readOnly value={link} onFocus={(e) => e.currentTarget.select()} />
-              <button type="button" onClick={() => void copy()}>
-                {copied ? 'Copied' : 'Copy link'}
+              <input id="join-link" readOnly value={p.link} onFocus={(e) => e.currentTarget.select()} />
+              <button type="button" onClick={() => void p.copy()}>
+                {p.copied ? 'Copied' : 'Copy link'}
               </button>
             </span>
           </label>
           <p class="hint">Anyone with the link can join as a guest{space.settings?.confPin ? ' with the PIN' : ''}.</p>
         </div>
       )}
-      <ErrorNote error={error} />
+      <ErrorNote error={p.error} />
       {canInvite && space.type === 'group' && (
         <div class="card invite">
           <h3>Invite people</h3>
           <label>
             Role for new people
-            <select value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
+            <select value={p.role} onChange={(e) => p.setRole(e.currentTarget.value as Role)}>
               <option value="member">Member</option>
               <option value="guest">Guest</option>
               {isAdmin && <option value="admin">Admin</option>}
             </select>
           </label>
-          <PeoplePicker
-            label="Invite a person"
-            onPick={(user) =>
-              void run(async () => {
-                setInvites(await client.inviteUser(space._id, user._id, role));
-                reload();
-              })
-            }
-          />
-          <form onSubmit={inviteEmail} class="row wrap">
+          <PeoplePicker label="Invite a person" onPick={p.inviteUser} />
+          <form onSubmit={p.inviteEmail} class="row wrap">
             <label>
               Invite by email
-              <input type="email" value={email} onInput={(e) => setEmail(e.currentTarget.value)} required placeholder="name@example.com" />
+              <input
+                type="email"
+                value={p.email}
+                onInput={(e) => p.setEmail(e.currentTarget.value)}
+                required
+                placeholder="name@example.com"
+              />
             </label>
-            <button type="submit" disabled={busy}>
+            <button type="submit" disabled={p.busy}>
               Invite
             </button>
           </form>
-          {invites.length > 0 && (
+          {p.invites.length > 0 && (
             <ul class="invites" aria-label="Invitations">
-              {invites.map((i) => (
+              {p.invites.map((i) => (
                 <li key={i.inviteId ?? i.invitee}>{i.status === 'added' ? <>Added as {i.role}.</> : <PendingInvite invite={i} />}</li>
               ))}
             </ul>
@@ -108,69 +80,53 @@ export function People({
       <h3>Members ({members.length})</h3>
       <ul class="members" aria-label="Members">
         {members.map((m) => (
-          <li key={m.member} class="member">
-            <Avatar person={m} online={online.has(m.member) || m.member === me._id} />
-            <span class="grow">
-              {memberName(m)}
-              <GuestTag anonymous={m.memberType === 'anonymousId'} />
-              {m.member === me._id && ' (you)'}
-              <span class="sr-only">{online.has(m.member) || m.member === me._id ? ', online' : ', offline'}</span>
-            </span>
-            {isAdmin && m.member !== me._id ? (
-              <>
-                <label class="sr-only" for={`role-${m.member}`}>
-                  Role of {memberName(m)}
-                </label>
-                <select
-                  id={`role-${m.member}`}
-                  value={m.role}
-                  onChange={(e) =>
-                    void run(async () => {
-                      await client.setRole(space._id, m, e.currentTarget.value as Role);
-                      reload();
-                    })
-                  }
-                >
-                  <option value="admin">Admin</option>
-                  <option value="member">Member</option>
-                  <option value="guest">Guest</option>
-                </select>
-                <button
-                  type="button"
-                  class="small danger"
-                  onClick={() =>
-                    confirm(`Remove ${memberName(m)} from this space?`) &&
-                    void run(async () => {
-                      await client.removeMember(space._id, m);
-                      reload();
-                    })
-                  }
-                >
-                  Remove
-                </button>
-              </>
-            ) : (
-              <span class="tag">{m.role}</span>
-            )}
-            {m.member !== me._id && m.memberType === 'userId' && !session.guest && (
-              <button
-                type="button"
-                class="small"
-                aria-label={`Message ${memberName(m)}`}
-                onClick={() =>
-                  void run(async () => {
-                    const direct = await client.direct(m.member);
-                    go(`/spaces/${direct._id}`);
-                  })
-                }
-              >
-                Message
-              </button>
-            )}
-          </li>
+          <MemberRow key={m.member} member={m} online={online.has(m.member)} isAdmin={isAdmin} actions={p} />
         ))}
       </ul>
     </section>
+  );
+}
+
+/** A member: presence, role (a choice for admins), removal, a direct message. */
+function MemberRow({ member: m, online, isAdmin, actions }: { member: Member; online: boolean; isAdmin: boolean; actions: PeopleActions }) {
+  const me = session.user!;
+  const isMe = m.member === me._id;
+  return (
+    <li class="member">
+      <Avatar person={m} online={online || isMe} />
+      <span class="grow">
+        {memberName(m)}
+        <GuestTag anonymous={m.memberType === 'anonymousId'} />
+        {isMe && ' (you)'}
+        <span class="sr-only">{online || isMe ? ', online' : ', offline'}</span>
+      </span>
+      {isAdmin && !isMe ? (
+        <>
+          <label class="sr-only" for={`role-${m.member}`}>
+            Role of {memberName(m)}
+          </label>
+          <select id={`role-${m.member}`} value={m.role} onChange={(e) => actions.changeRole(m, e.currentTarget.value as Role)}>
+            <option value="admin">Admin</option>
+            <option value="member">Member</option>
+            <option value="guest">Guest</option>
+          </select>
+          <button
+            type="button"
+            class="small danger"
+            onClick={() => confirm(`Remove ${memberName(m)} from this space?`) && actions.remove(m)}
+          >
+            Remove
+          </button>
+        </>
+      ) : (
+        <span class="tag">{m.role}</span>
+      )}
+      {!isMe && m.memberType === 'userId' && !session.guest && (
+        <button type="button" class="small" aria-label={`Message ${memberName(m)}`} onClick={() => actions.message(m)}>
+          Message
+        </button>
+      )}
+    </li>
   );
 }
 
