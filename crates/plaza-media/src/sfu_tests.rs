@@ -431,6 +431,32 @@ async fn a_client_without_udp_connects_over_ice_tcp() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_silent_ice_tcp_connections_is_bounded() {
+    use tokio::io::AsyncReadExt;
+    let server = server(10).await;
+    let addr = server.announced_tcp_addr().unwrap();
+    let mut silent = Vec::new();
+    for _ in 0..crate::tcp::MAX_UNIDENTIFIED_CONNECTIONS {
+        silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // One more is closed at once (the others wait for their first frame).
+    let mut extra = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut buffer = [0u8; 16];
+    // Well before the 10 s a silent connection is given.
+    let read = tokio::time::timeout(Duration::from_secs(2), extra.read(&mut buffer)).await;
+    assert!(matches!(read, Ok(Ok(0) | Err(_))), "closed at once: {read:?}");
+    // A real client still gets in once the silent ones are gone (the server sees them
+    // close at once; give its tasks a moment to run).
+    drop(silent);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let tcp_only = ClientOptions { tcp_only: true, ..ClientOptions::default() };
+    let alice = connect(&server, "space-flood", "alice", tcp_only).await;
+    let bob = connect(&server, "space-flood", "bob", subscriber()).await;
+    bob.expect(WAIT, "alice over TCP", |s| audio_from(s, "alice") >= 5).await;
+    assert!(alice.stats().tcp_packets > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ice_tcp_connection_naming_no_session_is_closed() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let server = server(10).await;

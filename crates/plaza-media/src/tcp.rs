@@ -17,7 +17,7 @@ use str0m::net::Protocol;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tracing::debug;
 
 use crate::demux::{Demux, stun_local_ufrag};
@@ -25,6 +25,10 @@ use crate::link::PeerInput;
 
 /// A client must identify its session this soon after connecting.
 pub const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections not yet identified at once, from everyone together: beyond this, a new
+/// connection is closed at once, so a flood of idle connections costs a bounded number
+/// of tasks and descriptors for at most [`FIRST_FRAME_TIMEOUT`].
+pub const MAX_UNIDENTIFIED_CONNECTIONS: usize = 256;
 /// WebRTC packets fit a UDP datagram; a longer frame is not ICE-TCP traffic.
 const MAX_FRAME: usize = 2048;
 /// Packets waiting to be written to one connection before more are dropped (a TCP
@@ -65,10 +69,15 @@ pub(crate) async fn accept(
     demux: Arc<Demux>,
     connections: Arc<TcpConnections>,
 ) {
+    let unidentified = Arc::new(Semaphore::new(MAX_UNIDENTIFIED_CONNECTIONS));
     loop {
         match listener.accept().await {
             Ok((stream, client)) => {
-                tokio::spawn(serve(stream, client, demux.clone(), connections.clone()));
+                let Ok(permit) = unidentified.clone().try_acquire_owned() else {
+                    debug!(%client, "ICE-TCP connection refused: too many unidentified");
+                    continue;
+                };
+                tokio::spawn(serve(stream, client, permit, demux.clone(), connections.clone()));
             }
             Err(e) => {
                 // Out of file descriptors and the like: wait instead of spinning.
@@ -82,6 +91,7 @@ pub(crate) async fn accept(
 async fn serve(
     stream: TcpStream,
     client: SocketAddr,
+    unidentified: OwnedSemaphorePermit,
     demux: Arc<Demux>,
     connections: Arc<TcpConnections>,
 ) {
@@ -97,6 +107,7 @@ async fn serve(
         debug!(%client, "ICE-TCP connection naming no session closed");
         return;
     };
+    drop(unidentified);
 
     let (queue, outgoing) = mpsc::channel(WRITE_QUEUE);
     connections.insert(client, queue);
