@@ -255,11 +255,9 @@ async fn answer<A: Adapter>(
         return;
     };
     let accepted = async {
-        let (plane, handle) = session_of(&state, &socket, request.session_id.as_deref())?;
-        plane
-            .offer_allowed(&socket.id.to_string())
-            .await
-            .map_err(|wait| rate_limited(wait, "media answers"))?;
+        // Not rate-limited: an answer only completes an offer of the server's, and the
+        // server makes one at a time.
+        let (_, handle) = session_of(&state, &socket, request.session_id.as_deref())?;
         let sdp = sdp_of(request.sdp.as_deref())?;
         handle.accept_answer(sdp).await.map_err(media_error)
     }
