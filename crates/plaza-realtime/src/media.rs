@@ -111,7 +111,7 @@ async fn join<A: Adapter>(
 ) {
     turn.wait().await;
     state.metrics.socket_event("MEDIA_JOIN");
-    let Some(principal) = crate::events::principal(&socket) else { return };
+    let Some(principal) = crate::session::principal(&socket) else { return };
     let Some(Inbound { fields: request, raw: payload }) =
         parse::<A, MediaJoin>(&socket, "MEDIA_JOIN", data.ok())
     else {
@@ -125,7 +125,7 @@ async fn join<A: Adapter>(
         Err(error) => return refuse(error, None),
     };
     let space_id = request.topic_id.clone().unwrap_or_default();
-    if !crate::events::is_subscribed(&socket, &space_id) {
+    if !crate::session::is_subscribed(&socket, &space_id) {
         let error = CoreError::permission_denied(
             "subscribe to the space (SUBSCRIBE_CHANNEL) before joining its media",
         );
