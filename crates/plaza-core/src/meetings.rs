@@ -673,6 +673,7 @@ impl MeetingService {
 
     /// A removed member leaves the space's meeting at once.
     pub async fn member_removed(&self, space_id: ObjectId, user_id: ObjectId) -> CoreResult<()> {
+        self.end_media_of(space_id, user_id);
         let Some(space) = self.store.space_by_id(space_id).await? else { return Ok(()) };
         let _turn = self.turn(space.id).await;
         self.leave(&space, user_id, None).await

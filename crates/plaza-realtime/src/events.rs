@@ -336,6 +336,9 @@ async fn disconnected<A: Adapter>(
     // After every event the socket sent before it went away.
     let turn = Turn::take(&socket);
     turn.wait().await;
+    if let Some(plane) = &state.media {
+        plane.socket_gone(&socket.id.to_string());
+    }
     let Some(principal) = principal(&socket) else { return };
     let spaces = subscriptions(&socket);
     if let Err(error) = state.meetings.connection_lost(&spaces, &socket_room(&socket)).await {

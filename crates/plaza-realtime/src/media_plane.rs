@@ -51,6 +51,15 @@ struct Session {
     video_tracks: u32,
     /// Ended by its own `MEDIA_LEAVE`: no `MEDIA_SESSION_ENDED` is due.
     left_by_client: bool,
+    /// Ended because its socket went away: its person gets the meeting's drop grace.
+    socket_gone: bool,
+}
+
+/// How a session's end came about, beyond the engine's reason.
+#[derive(Debug, Clone, Copy, Default)]
+struct Ending {
+    left_by_client: bool,
+    socket_gone: bool,
 }
 
 impl Session {
@@ -175,6 +184,7 @@ impl MediaPlane {
                 audio_tracks: 0,
                 video_tracks: 0,
                 left_by_client: false,
+                socket_gone: false,
             },
         );
         Ok((events, room_events))
@@ -212,7 +222,18 @@ impl MediaPlane {
         }
     }
 
-    /// Whether `socket_id` may make another offer (or answer) now.
+    /// `socket_id` disconnected: its sessions end now (nobody can signal them any
+    /// more, and a revoked or removed user must not keep receiving media); their people
+    /// get the meeting's drop grace, within which a new session keeps their place.
+    pub(crate) fn socket_gone(&self, socket_id: &str) {
+        let mut sessions = self.sessions();
+        for session in sessions.values_mut().filter(|s| s.socket_id == socket_id) {
+            session.socket_gone = true;
+            session.handle.leave();
+        }
+    }
+
+    /// Whether `socket_id` may make another offer now.
     pub(crate) async fn offer_allowed(&self, socket_id: &str) -> Result<(), std::time::Duration> {
         use plaza_core::limits::RateLimiter;
         self.offers.check(socket_id).await
@@ -267,13 +288,24 @@ impl MediaPlane {
         self.sessions().get(session_id).map(Session::published).unwrap_or_default()
     }
 
-    /// Forgets an ended session; answers whether its socket asked for the end.
-    fn remove(&self, session_id: &str) -> Option<bool> {
-        self.sessions().remove(session_id).map(|s| s.left_by_client)
+    /// Forgets an ended session; answers how its end came about.
+    fn remove(&self, session_id: &str) -> Ending {
+        self.sessions()
+            .remove(session_id)
+            .map(|s| Ending { left_by_client: s.left_by_client, socket_gone: s.socket_gone })
+            .unwrap_or_default()
     }
 }
 
 impl MediaForwarding for MediaPlane {
+    fn end_sessions(&self, space_id: ObjectId, user_id: ObjectId) {
+        let sessions = self.sessions();
+        for session in sessions.values().filter(|s| s.space_id == space_id && s.user_id == user_id)
+        {
+            session.handle.leave();
+        }
+    }
+
     fn set_forwarding(&self, space_id: ObjectId, user_id: ObjectId, audio: bool, video: bool) {
         let sessions = self.sessions();
         for (session_id, session) in
@@ -359,17 +391,17 @@ pub(crate) async fn run_session<A: Adapter>(
             },
         }
     };
-    let left_by_client = plane.remove(&session_id).unwrap_or(false);
+    let ending = plane.remove(&session_id);
     let outcome = match &reason {
-        LeaveReason::Left => meetings.media_left(space_id, principal.user_id(), &connection).await,
-        LeaveReason::Disconnected | LeaveReason::Failed(_) => {
-            meetings.media_lost(space_id, &connection).await
+        LeaveReason::Left if !ending.socket_gone => {
+            meetings.media_left(space_id, principal.user_id(), &connection).await
         }
+        _ => meetings.media_lost(space_id, &connection).await,
     };
     if let Err(error) = outcome {
         tracing::warn!(%error, session_id, "leaving the meeting on media end failed");
     }
-    if !left_by_client {
+    if !ending.left_by_client && !ending.socket_gone {
         let ended = MediaSessionEnded {
             topic_id: space_id.to_string(),
             session_id: session_id.clone(),

@@ -24,6 +24,10 @@ pub trait MediaForwarding: Send + Sync {
     /// Forward (`true`) or hold back (`false`) `user_id`'s audio and video in the media
     /// room of `space_id` (every media session of theirs there).
     fn set_forwarding(&self, space_id: ObjectId, user_id: ObjectId, audio: bool, video: bool);
+
+    /// Ends every media session of `user_id` in the room of `space_id` (they were
+    /// removed from the space).
+    fn end_sessions(&self, space_id: ObjectId, user_id: ObjectId);
 }
 
 /// A media flag of an attendee's `mediaSession` that a published track drives.
@@ -145,6 +149,14 @@ impl MeetingService {
     /// its person gets the drop grace, within which a new session keeps their place.
     pub async fn media_lost(&self, space_id: ObjectId, connection: &str) -> CoreResult<()> {
         self.connection_lost(&[space_id.to_string()], connection).await
+    }
+
+    /// A removed member's media sessions in the space end with their place in the
+    /// meeting.
+    pub(super) fn end_media_of(&self, space_id: ObjectId, user_id: ObjectId) {
+        if let Some(forwarding) = self.forwarding.get() {
+            forwarding.end_sessions(space_id, user_id);
+        }
     }
 
     async fn space_of(&self, space_id: ObjectId) -> CoreResult<SpaceRecord> {

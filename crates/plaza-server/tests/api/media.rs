@@ -394,29 +394,56 @@ async fn a_full_room_and_a_server_without_media_refuse_clearly() {
 }
 
 #[tokio::test]
-async fn a_dropped_socket_leaves_the_meeting_after_the_grace() {
+async fn a_dropped_socket_or_a_removed_member_loses_media_and_leaves_the_meeting() {
     let app = spawn_app_with(grace).await;
-    let (space, [admin_token, member_token, _]) = three_people(&app).await;
+    let (space, [admin_token, member_token, other_token]) = three_people(&app).await;
     let mut admin = Peer::join(&app, &admin_token, &space).await;
     let mut member = Peer::join(&app, &member_token, &space).await;
-    settle(&mut [&mut admin, &mut member], "both receive", |p| all_receive(p, 10)).await;
-    settle(&mut [&mut admin, &mut member], "two attendees", |p| {
-        p[0].meeting_events().iter().filter(|(c, _)| c == "app.event.attendee.added").count() == 2
+    let mut other = Peer::join(&app, &other_token, &space).await;
+    settle(&mut [&mut admin, &mut member, &mut other], "all receive", |p| all_receive(p, 10)).await;
+    settle(&mut [&mut admin, &mut member, &mut other], "three attendees", |p| {
+        p[0].meeting_events().iter().filter(|(c, _)| c == "app.event.attendee.added").count() == 3
     })
     .await;
-    let Peer { client, media: _member_media, user_id: member_id, .. } = member;
+
+    // The member's socket goes away: their media stops at once, and they leave the
+    // meeting once the drop grace has passed.
+    let Peer { client, media: member_media, user_id: member_id, session: member_session, .. } =
+        member;
+    let dropped_at = Instant::now();
     client.close().await;
-    let deadline = Instant::now() + WAIT;
-    loop {
-        admin.pump().await;
-        let left = admin.meeting_events().into_iter().any(|(c, e)| {
-            c == "app.event.attendee.left" && e["content"]["attendee"]["_id"] == member_id.as_str()
-        });
-        if left {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the member never left");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let left = |peer: &Peer, id: &str| {
+        peer.meeting_events()
+            .into_iter()
+            .any(|(c, e)| c == "app.event.attendee.left" && e["content"]["attendee"]["_id"] == id)
+    };
+    settle(&mut [&mut admin, &mut other], "the member left", |p| left(p[0], &member_id)).await;
+    assert!(dropped_at.elapsed() >= Duration::from_millis(GRACE_MS - 50), "before the grace");
+    let from_member =
+        |peer: &Peer| peer.media.stats().received(&member_session, TrackKind::Audio).frames;
+    let stopped_at = from_member(&admin);
+    pump_for(&mut [&mut admin, &mut other], Duration::from_millis(600)).await;
+    assert!(from_member(&admin) <= stopped_at + 3, "the dropped member's media still arrives");
+    drop(member_media);
+
+    // The admin removes the other member from the space: their session ends there.
+    let other_id = other.user_id.clone();
+    let removed = app
+        .delete(
+            &format!("/api/spaces/{space}/attendees/userId/{other_id}"),
+            Some(&jwt(&admin_token)),
+        )
+        .await;
+    assert!(removed.status.is_success(), "{}", removed.text);
+    settle(&mut [&mut admin, &mut other], "the removed member's session ended", |p| {
+        p[1].heard_event("MEDIA_SESSION_ENDED", |e| e["reason"] == "left") && left(p[0], &other_id)
+    })
+    .await;
+    let from_other = admin.frames(&other, TrackKind::Audio);
+    pump_for(&mut [&mut admin, &mut other], Duration::from_millis(600)).await;
+    assert!(
+        admin.frames(&other, TrackKind::Audio) <= from_other + 3,
+        "a removed member still sends"
+    );
     assert!(!admin.meeting_events().iter().any(|(c, _)| c == "app.event.meeting.ended"));
 }
