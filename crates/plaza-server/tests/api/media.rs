@@ -242,6 +242,51 @@ async fn three_people_meet_through_the_sfu_and_the_meeting_follows_their_media()
     })
     .await;
 
+    // Mute-all: everyone's audio but the asking admin's stops reaching the others,
+    // until each unmutes themselves.
+    let mute_all = format!("/api/spaces/{space}/meetings/{meeting_id}/muteall");
+    let muted = app.post(&mute_all, Some(&jwt(&admin_token)), &json!({"exclusionList": []})).await;
+    assert!(muted.status.is_success(), "{}", muted.text);
+    let (member_session, other_session) = (member.session.clone(), other.session.clone());
+    settle(&mut [&mut admin, &mut member, &mut other], "MEDIA_FORWARDING off for two", |p| {
+        [&member_session, &other_session].iter().all(|session| {
+            p[0].heard
+                .iter()
+                .rev()
+                .find(|e| {
+                    e.name == "MEDIA_FORWARDING"
+                        && e.payload["sessionId"] == session.as_str()
+                        && e.payload["kind"] == "audio"
+                })
+                .is_some_and(|e| e.payload["forwarding"] == false)
+        })
+    })
+    .await;
+    pump_for(&mut [&mut admin, &mut member, &mut other], Duration::from_millis(300)).await;
+    let silenced =
+        [admin.frames(&member, TrackKind::Audio), admin.frames(&other, TrackKind::Audio)];
+    let admin_heard = member.frames(&admin, TrackKind::Audio);
+    pump_for(&mut [&mut admin, &mut member, &mut other], Duration::from_secs(1)).await;
+    assert_eq!(
+        [admin.frames(&member, TrackKind::Audio), admin.frames(&other, TrackKind::Audio)],
+        silenced,
+        "muted audio still arrives"
+    );
+    assert!(member.frames(&admin, TrackKind::Audio) > admin_heard + 20, "the admin was muted too");
+    for (peer, token) in [(&member, &member_token), (&other, &other_token)] {
+        let own = format!(
+            "/api/spaces/{space}/meetings/{meeting_id}/attendees/user/{}/mediastate",
+            peer.user_id
+        );
+        let unmuted = app.post(&own, Some(&jwt(token)), &json!({"audio": true})).await;
+        assert!(unmuted.status.is_success(), "{}", unmuted.text);
+    }
+    settle(&mut [&mut admin, &mut member, &mut other], "both unmuted", |p| {
+        p[0].frames(&*p[1], TrackKind::Audio) > silenced[0] + 20
+            && p[0].frames(&*p[2], TrackKind::Audio) > silenced[1] + 20
+    })
+    .await;
+
     // Leaving: MEDIA_LEAVE leaves the meeting at once; the last one out ends it.
     for leaver in [&mut other, &mut member] {
         leaver.client.emit("MEDIA_LEAVE", &json!({"sessionId": leaver.session})).unwrap();
