@@ -6,6 +6,7 @@
 
 pub mod backup;
 mod cluster;
+mod media;
 mod serve;
 pub mod settings;
 
@@ -416,39 +417,6 @@ impl Services {
     }
 }
 
-/// Starts this node's SFU when `media.enabled`: binds its UDP (and ICE-TCP) port.
-async fn start_media(
-    settings: &settings::MediaSettings,
-) -> anyhow::Result<Option<Arc<plaza_realtime::MediaPlane>>> {
-    if !settings.enabled {
-        return Ok(None);
-    }
-    let config = plaza_realtime::MediaPlaneConfig {
-        engine: plaza_media::MediaConfig {
-            udp_listen: settings.udp_listen,
-            public_ip: settings.public_ip,
-            tcp_listen: settings.tcp_listen,
-            max_participants: settings.max_participants,
-        },
-        ice_servers: settings
-            .ice_servers
-            .iter()
-            .map(|server| plaza_wire::media::IceServer {
-                urls: server.urls.clone(),
-                username: server.username.clone(),
-                credential: server.credential.clone(),
-            })
-            .collect(),
-    };
-    let plane = plaza_realtime::MediaPlane::start(config).await.with_context(|| {
-        format!(
-            "media.udp_listen = {} / media.tcp_listen = {:?}",
-            settings.udp_listen, settings.tcp_listen
-        )
-    })?;
-    Ok(Some(plane))
-}
-
 /// A server bound to its port, ready to run.
 pub struct Application {
     listener: TcpListener,
@@ -527,7 +495,7 @@ impl Application {
             }),
         };
         let adapter = realtime_adapter(&settings)?;
-        let media = start_media(&settings.media).await?;
+        let media = media::start_media(&settings.media).await?;
         if let Some(plane) = &media {
             services.meetings.bind_media(plane.clone());
         }
