@@ -37,7 +37,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::MeetingRecordingNotFound => StatusCode::NOT_FOUND,
         ErrorCode::MeetingAlreadyRecording => StatusCode::CONFLICT,
         ErrorCode::MeetingFull => StatusCode::CONFLICT,
-        ErrorCode::MediaDisabled => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::MediaDisabled => StatusCode::CONFLICT,
         ErrorCode::MediaSessionNotFound => StatusCode::NOT_FOUND,
         ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
         ErrorCode::RouteMethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
