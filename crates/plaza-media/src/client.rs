@@ -57,6 +57,9 @@ pub struct ClientOptions {
     /// A lossy network: every Nth incoming RTP datagram is dropped (0: none), so that the
     /// server's NACK/RTX handling shows.
     pub drop_every_nth_rtp: u64,
+    /// The local address the client's sockets bind to: loopback by default; an
+    /// interface's address to reach a server elsewhere (another network namespace).
+    pub local_ip: std::net::IpAddr,
 }
 
 impl Default for ClientOptions {
@@ -69,6 +72,7 @@ impl Default for ClientOptions {
             video_codec: Codec::Vp8,
             count_rtcp: false,
             drop_every_nth_rtp: 0,
+            local_ip: std::net::IpAddr::from([127, 0, 0, 1]),
         }
     }
 }
@@ -160,7 +164,7 @@ impl Drop for MediaClient {
 impl MediaClient {
     /// Binds a socket on 127.0.0.1 and starts the client's task.
     pub async fn start(options: ClientOptions) -> std::io::Result<MediaClient> {
-        let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        let socket = UdpSocket::bind(SocketAddr::new(options.local_ip, 0)).await?;
         let local_addr = socket.local_addr()?;
         // Only Opus and the one video codec: the server must forward that codec or nothing.
         let builder = Rtc::builder().clear_codecs().enable_opus(true, false);
@@ -170,7 +174,7 @@ impl MediaClient {
         };
         let mut rtc = builder.enable_raw_packets(options.count_rtcp).build(Instant::now());
         let (tcp, candidate) = if options.tcp_only {
-            let (tcp, addr) = ClientTcp::bind()?;
+            let (tcp, addr) = ClientTcp::bind(options.local_ip)?;
             let candidate = Candidate::builder().tcp().host(addr).tcptype(TcpType::Active).build();
             (Some((tcp, addr)), candidate)
         } else {
@@ -597,7 +601,7 @@ impl ClientTask {
     }
 
     fn move_to_new_socket(&mut self) -> Result<SocketAddr, ClientError> {
-        let socket = std::net::UdpSocket::bind("127.0.0.1:0")
+        let socket = std::net::UdpSocket::bind(SocketAddr::new(self.options.local_ip, 0))
             .and_then(|socket| {
                 socket.set_nonblocking(true)?;
                 UdpSocket::from_std(socket)

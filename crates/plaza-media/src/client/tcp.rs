@@ -23,9 +23,9 @@ pub(super) enum ClientTcp {
 }
 
 impl ClientTcp {
-    pub fn bind() -> std::io::Result<(ClientTcp, SocketAddr)> {
-        let socket = TcpSocket::new_v4()?;
-        socket.bind("127.0.0.1:0".parse().map_err(std::io::Error::other)?)?;
+    pub fn bind(ip: std::net::IpAddr) -> std::io::Result<(ClientTcp, SocketAddr)> {
+        let socket = if ip.is_ipv6() { TcpSocket::new_v6()? } else { TcpSocket::new_v4()? };
+        socket.bind(SocketAddr::new(ip, 0))?;
         let addr = socket.local_addr()?;
         Ok((ClientTcp::Bound(socket), addr))
     }

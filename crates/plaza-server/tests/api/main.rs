@@ -21,6 +21,7 @@ mod limits;
 mod listing;
 mod mail;
 mod media;
+mod media_netns;
 mod meetings;
 mod messages;
 mod metrics;
