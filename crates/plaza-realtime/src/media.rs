@@ -18,7 +18,7 @@ use socketioxide::extract::{SocketRef, State, TryData};
 
 use crate::failure::error_body;
 use crate::media_plane::{
-    JoinRefusal, MediaPlane, SessionContext, announce_participants, run_session,
+    JoinRefusal, MediaPlane, SessionContext, Signalling, announce_participants, run_session,
 };
 use crate::turn::Turn;
 use crate::{RealtimeState, socket_room};
@@ -138,7 +138,7 @@ async fn join<A: Adapter>(
     };
     let space = admission.space.id;
     let socket_id = socket.id.to_string();
-    let (events, room_events) =
+    let (events, room_events, signalling) =
         match plane.join(space, &admission.session_id, &principal, &socket_id) {
             Ok(joined) => joined,
             Err(JoinRefusal::Full) => {
@@ -174,6 +174,7 @@ async fn join<A: Adapter>(
         principal,
         space_id: space,
         session_id: admission.session_id,
+        signalling,
     };
     tokio::spawn(run_session(context, events, room_events));
 }
@@ -183,12 +184,12 @@ fn session_of<A: Adapter>(
     state: &RealtimeState,
     socket: &SocketRef<A>,
     session_id: Option<&str>,
-) -> Result<(std::sync::Arc<MediaPlane>, PeerHandle), CoreError> {
+) -> Result<(std::sync::Arc<MediaPlane>, PeerHandle, Signalling), CoreError> {
     let plane = plane(state)?;
-    let handle = plane
+    let (handle, signalling) = plane
         .handle_of(session_id.unwrap_or_default(), &socket.id.to_string())
         .ok_or_else(session_not_found)?;
-    Ok((plane.clone(), handle))
+    Ok((plane.clone(), handle, signalling))
 }
 
 /// Checks an SDP field: present, not empty, not over [`MAX_SIGNAL_SDP_BYTES`].
@@ -221,17 +222,21 @@ async fn offer<A: Adapter>(
         return;
     };
     let answered = async {
-        let (plane, handle) = session_of(&state, &socket, request.session_id.as_deref())?;
+        let (plane, handle, signalling) =
+            session_of(&state, &socket, request.session_id.as_deref())?;
         plane
             .offer_allowed(&socket.id.to_string())
             .await
             .map_err(|wait| rate_limited(wait, "media offers"))?;
         let sdp = sdp_of(request.sdp.as_deref())?;
-        handle.accept_offer(sdp).await.map_err(media_error)
+        // Held until the answer is sent: the server's next offer waits for it.
+        let in_order = signalling.lock_owned().await;
+        let answer = handle.accept_offer(sdp).await.map_err(media_error)?;
+        Ok::<_, CoreError>((answer, in_order))
     }
     .await;
     match answered {
-        Ok(sdp) => {
+        Ok((sdp, _in_order)) => {
             let answer = MediaSdp { session_id: request.session_id.clone(), sdp: Some(sdp) };
             emit(&socket, "MEDIA_ANSWER", &answer);
         }
@@ -257,7 +262,7 @@ async fn answer<A: Adapter>(
     let accepted = async {
         // Not rate-limited: an answer only completes an offer of the server's, and the
         // server makes one at a time.
-        let (_, handle) = session_of(&state, &socket, request.session_id.as_deref())?;
+        let (_, handle, _) = session_of(&state, &socket, request.session_id.as_deref())?;
         let sdp = sdp_of(request.sdp.as_deref())?;
         handle.accept_answer(sdp).await.map_err(media_error)
     }
@@ -283,7 +288,7 @@ async fn candidate<A: Adapter>(
         return;
     };
     let added = async {
-        let (plane, handle) = session_of(&state, &socket, request.session_id.as_deref())?;
+        let (plane, handle, _) = session_of(&state, &socket, request.session_id.as_deref())?;
         plane
             .candidate_allowed(&socket.id.to_string())
             .await

@@ -42,6 +42,10 @@ const CANDIDATE_BURST: u32 = 40;
 /// One media session signalled on this node.
 struct Session {
     handle: PeerHandle,
+    /// Held while an answer to the client's offer is made and sent, and while a server
+    /// offer is sent: so the client never hears the server's offer before the answer to
+    /// its own (the engine makes its next offer right after answering).
+    signalling: Signalling,
     space_id: ObjectId,
     user_id: ObjectId,
     displayname: String,
@@ -91,6 +95,9 @@ impl Session {
         flags
     }
 }
+
+/// The order of a session's SDP messages to its client (see `Session::signalling`).
+pub(crate) type Signalling = Arc<tokio::sync::Mutex<()>>;
 
 /// Settings of the media plane, from `[media]`.
 #[derive(Debug, Clone)]
@@ -161,7 +168,7 @@ impl MediaPlane {
         session_id: &str,
         principal: &Principal,
         socket_id: &str,
-    ) -> Result<(PeerEvents, broadcast::Receiver<RoomEvent>), JoinRefusal> {
+    ) -> Result<(PeerEvents, broadcast::Receiver<RoomEvent>, Signalling), JoinRefusal> {
         let mut sessions = self.sessions();
         if sessions.contains_key(session_id) {
             return Err(JoinRefusal::Duplicate);
@@ -173,10 +180,12 @@ impl MediaPlane {
                 other => JoinRefusal::Other(other),
             })?;
         let room_events = handle.room().events();
+        let signalling = Signalling::default();
         sessions.insert(
             session_id.to_owned(),
             Session {
                 handle,
+                signalling: signalling.clone(),
                 space_id,
                 user_id: principal.user_id(),
                 displayname: principal.user.displayname.clone(),
@@ -187,15 +196,19 @@ impl MediaPlane {
                 socket_gone: false,
             },
         );
-        Ok((events, room_events))
+        Ok((events, room_events, signalling))
     }
 
-    /// The handle of `session_id` when `socket_id` signals it.
-    pub(crate) fn handle_of(&self, session_id: &str, socket_id: &str) -> Option<PeerHandle> {
+    /// The handle of `session_id` when `socket_id` signals it, and its signalling order.
+    pub(crate) fn handle_of(
+        &self,
+        session_id: &str,
+        socket_id: &str,
+    ) -> Option<(PeerHandle, Signalling)> {
         self.sessions()
             .get(session_id)
             .filter(|s| s.socket_id == socket_id)
-            .map(|s| s.handle.clone())
+            .map(|s| (s.handle.clone(), s.signalling.clone()))
     }
 
     /// Ends `session_id` at its socket's request.
@@ -330,6 +343,7 @@ pub(crate) struct SessionContext<A: Adapter> {
     pub principal: Principal,
     pub space_id: ObjectId,
     pub session_id: String,
+    pub signalling: Signalling,
     /// The socket's own room: the meeting's connection of this person.
     pub connection: String,
 }
@@ -356,13 +370,23 @@ pub(crate) async fn run_session<A: Adapter>(
     mut events: PeerEvents,
     mut room_events: broadcast::Receiver<RoomEvent>,
 ) {
-    let SessionContext { plane, meetings, io, socket, principal, space_id, session_id, connection } =
-        context;
+    let SessionContext {
+        plane,
+        meetings,
+        io,
+        socket,
+        principal,
+        space_id,
+        session_id,
+        signalling,
+        connection,
+    } = context;
     let mut room_open = true;
     let reason = loop {
         tokio::select! {
             event = events.next() => match event {
                 Some(PeerEvent::Offer(sdp)) => {
+                    let _in_order = signalling.lock().await;
                     let offer = MediaSdp { session_id: Some(session_id.clone()), sdp: Some(sdp) };
                     if let Err(error) = socket.emit("MEDIA_OFFER", &offer) {
                         tracing::debug!(%error, "MEDIA_OFFER not sent");

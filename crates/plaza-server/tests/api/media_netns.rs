@@ -98,7 +98,7 @@ fn media_crosses_namespaces_over_ice_tcp_with_no_udp_path() {
         .arg(folder.path())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(std::fs::File::create(folder.path().join("server.log")).unwrap());
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("PLAZA__")) {
         command.env_remove(key);
     }
@@ -127,7 +127,13 @@ fn media_crosses_namespaces_over_ice_tcp_with_no_udp_path() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.status.success(), "the client side failed:\n{printed}");
+    // A server that would not start says why here (e.g. another worktree's `plaza`
+    // binary, without `[media]`, landed in the shared target folder).
+    let server_log = std::fs::read_to_string(folder.path().join("server.log")).unwrap_or_default();
+    assert!(
+        output.status.success(),
+        "the client side failed:\n{printed}\nthe server said:\n{server_log}"
+    );
     assert!(printed.contains("1 passed"), "the client side did not run:\n{printed}");
 }
 
