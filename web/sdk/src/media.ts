@@ -16,6 +16,8 @@ export interface MediaParticipant {
   audio?: boolean;
   video?: boolean;
   screenshare?: boolean;
+  /** The stream id (msid) of their tracks in the server's offers (the session id). */
+  streamId?: string;
   [key: string]: unknown;
 }
 
@@ -220,11 +222,10 @@ export class MediaSession {
       this.options.peerConnection ?? ((config) => new RTCPeerConnection(config as RTCConfiguration) as unknown as PeerConnectionLike);
     const pc = factory({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
     this.pcValue = pc;
-    pc.addEventListener('icecandidate', (e: { candidate?: { toJSON?: () => unknown } | null }) => {
-      if (e.candidate && !this.closed) {
-        const candidate = typeof e.candidate.toJSON === 'function' ? e.candidate.toJSON() : e.candidate;
-        realtime.signal('MEDIA_CANDIDATE', { sessionId: this.sessionId, candidate });
-      }
+    // Trickled as the `candidate:...` line (the server is ICE-lite: this is optional).
+    pc.addEventListener('icecandidate', (e: { candidate?: { candidate?: string } | null }) => {
+      const candidate = e.candidate?.candidate;
+      if (candidate && !this.closed) realtime.signal('MEDIA_CANDIDATE', { sessionId: this.sessionId, candidate });
     });
     pc.addEventListener('connectionstatechange', () => this.onConnectionState(pc.connectionState));
     pc.addEventListener('track', () => this.refreshTracks());

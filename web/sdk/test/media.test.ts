@@ -324,10 +324,9 @@ test('participants, active speaker, forwarding, candidates and the end', async (
   socket.deliver('MEDIA_PARTICIPANTS', { topicId: 'other', participants: [] });
   socket.deliver('MEDIA_ACTIVE_SPEAKER', { topicId: 's1', sessionId: 'bob', userId: 'u2' });
   socket.deliver('MEDIA_FORWARDING', { topicId: 's1', sessionId: 'me', userId: 'u1', kind: 'audio', forwarding: false });
-  peer.fire('icecandidate', { candidate: { toJSON: () => ({ candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0' }) } });
-  assert.deepEqual(socket.sent('MEDIA_CANDIDATE'), [
-    { sessionId: 'me', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0' } },
-  ]);
+  peer.fire('icecandidate', { candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0' } });
+  peer.fire('icecandidate', { candidate: { candidate: '' } }); // the end of candidates is not sent
+  assert.deepEqual(socket.sent('MEDIA_CANDIDATE'), [{ sessionId: 'me', candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host' }]);
   socket.deliver('MEDIA_SESSION_ENDED', { topicId: 's1', sessionId: 'me', reason: 'meeting.ended' });
   assert.deepEqual(seen, ['participants me,bob', 'speaker bob u2', 'forwarding me audio false', 'ended meeting.ended']);
   assert.equal(peer.closed, true);

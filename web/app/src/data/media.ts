@@ -1,0 +1,264 @@
+// The meeting's media in the browser: the devices and a preview before joining, then a
+// `MediaSession` (the SDK's) with the microphone, camera and screen-share controls. The
+// views in views/MeetingStage.tsx and views/JoinSetup.tsx only show what this holds.
+import { MediaSession, PlazaApiError, type Meeting, type MediaParticipant, type RemoteTrack, type Space } from '@plaza/web-sdk';
+import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
+
+import { session } from '../session.js';
+
+declare global {
+  interface Window {
+    /** The live media session, for the browser tests' `getStats()` polling. */
+    __plazaMedia?: MediaSession | undefined;
+  }
+}
+
+/** What to tell a person when the browser or the media connection fails. */
+export function mediaErrorText(error: unknown): string {
+  const name = (error as { name?: string } | null)?.name;
+  if (name === 'NotAllowedError' || name === 'SecurityError')
+    return 'The browser denied access to the camera or microphone. Allow it for this site (the camera icon in the address bar) and try again, or join without them.';
+  if (name === 'NotFoundError' || name === 'OverconstrainedError')
+    return 'No camera or microphone was found. Plug one in, pick another, or join without it.';
+  if (name === 'NotReadableError') return 'The camera or microphone is in use by another application.';
+  if (error instanceof PlazaApiError && error.code === 'media.unreachable')
+    return 'The media connection could not be established: the media port is unreachable. The server may be behind a firewall that blocks its media port; ask its administrator.';
+  if (error instanceof PlazaApiError) return `${error.message} (${error.code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export interface DeviceChoice {
+  micId: string;
+  camId: string;
+  /** Whether to join with the camera on. */
+  video: boolean;
+}
+
+function constraint(id: string): MediaTrackConstraints | boolean {
+  return id ? { deviceId: { exact: id } } : true;
+}
+
+/** Devices and a self-preview before joining; the preview's tracks are handed to the session. */
+export function usePreview(active: boolean) {
+  const [choice, setChoice] = useState<DeviceChoice>({ micId: '', camId: '', video: true });
+  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
+  const [stream, setStream] = useState<MediaStream | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const handedOver = useRef(false);
+
+  useEffect(() => {
+    if (!active) return;
+    let current: MediaStream | null = null;
+    let cancelled = false;
+    handedOver.current = false;
+    setError(null);
+    const md = navigator.mediaDevices;
+    if (!md?.getUserMedia) {
+      setError(new Error('This browser cannot use a camera or microphone here (the page must be served over HTTPS).'));
+      return;
+    }
+    md.getUserMedia({ audio: constraint(choice.micId), video: choice.video ? constraint(choice.camId) : false })
+      .then(async (s) => {
+        if (cancelled) return s.getTracks().forEach((t) => t.stop());
+        current = s;
+        setStream(s);
+        setDevices(await md.enumerateDevices());
+      })
+      .catch((e: unknown) => {
+        if (cancelled) return;
+        setStream(null);
+        setError(e);
+      });
+    return () => {
+      cancelled = true;
+      if (current && !handedOver.current) current.getTracks().forEach((t) => t.stop());
+    };
+  }, [active, choice.micId, choice.camId, choice.video]);
+
+  return {
+    choice,
+    choose: (change: Partial<DeviceChoice>) => setChoice((c) => ({ ...c, ...change })),
+    mics: devices.filter((d) => d.kind === 'audioinput'),
+    cams: devices.filter((d) => d.kind === 'videoinput'),
+    stream,
+    error,
+    /** The tracks to join with; from now on the session owns (and stops) them. */
+    take: (audioOnly: boolean) => {
+      handedOver.current = true;
+      const video = !audioOnly && choice.video;
+      if (!video) stream?.getVideoTracks().forEach((t) => t.stop());
+      return { microphone: stream?.getAudioTracks()[0] ?? null, camera: video ? (stream?.getVideoTracks()[0] ?? null) : null };
+    },
+  };
+}
+
+export type Phase = 'idle' | 'setup' | 'joining' | 'joined';
+
+/** One person's media in the space's meeting. */
+export function useMediaCall(space: Space, meeting: Meeting | null | undefined) {
+  const [phase, setPhase] = useState<Phase>('idle');
+  const [media, setMedia] = useState<MediaSession | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [speaker, setSpeaker] = useState('');
+  const [mutedBy, setMutedBy] = useState(false);
+  const [, bump] = useReducer((n: number, _: unknown) => n + 1, 0);
+  const meetingRef = useRef(meeting);
+  meetingRef.current = meeting;
+  const preview = usePreview(phase === 'setup');
+  const me = session.user!;
+
+  // Leaving the space or the page ends the media session.
+  useEffect(() => {
+    if (!media) return;
+    const gone = () => media.leave();
+    window.addEventListener('pagehide', gone);
+    return () => {
+      window.removeEventListener('pagehide', gone);
+      media.leave();
+      if (window.__plazaMedia === media) window.__plazaMedia = undefined;
+    };
+  }, [media]);
+
+  const join = async (audioOnly = false) => {
+    const rt = session.realtime;
+    if (!rt) return setError(new Error('Not connected to the server.'));
+    setError(null);
+    setPhase('joining');
+    const tracks = preview.take(audioOnly);
+    const ms = new MediaSession({ rest: session.client, realtime: rt, spaceId: space._id });
+    window.__plazaMedia = ms;
+    for (const event of ['participants', 'tracks', 'connection'] as const) ms.on(event, () => bump(undefined));
+    ms.on('activeSpeaker', (sid) => setSpeaker(sid));
+    ms.on('error', (e) => setError(e));
+    ms.on('ended', () => {
+      setMedia(null);
+      setPhase('idle');
+    });
+    ms.on('forwarding', (f) => {
+      if (f.sessionId !== ms.sessionId || f.kind !== 'audio') return;
+      setMutedBy(!f.forwarding);
+      if (!f.forwarding) ms.setMicrophoneEnabled(false);
+      bump(undefined);
+    });
+    try {
+      await ms.join(tracks);
+      setMedia(ms);
+      setPhase('joined');
+    } catch (e) {
+      ms.leave();
+      window.__plazaMedia = undefined;
+      setError(e);
+      setPhase('setup');
+    }
+  };
+
+  /** Tells the meeting (and the SFU) our own audio/video state. */
+  const report = async (state: { audio?: boolean; video?: boolean; screenshare?: boolean }) => {
+    const m = meetingRef.current;
+    if (m) await session.client.setMediaState(space._id, m._id, { _id: me._id, type: 'user' }, state);
+  };
+  const guard = (action: () => Promise<void>) => () =>
+    void action()
+      .catch((e: unknown) => setError(e))
+      .finally(() => bump(undefined));
+
+  const mic = media?.localTrack('microphone') ?? null;
+  const micOn = Boolean(mic?.enabled) && !mutedBy;
+  const camera = media?.localTrack('camera') ?? null;
+  const screen = media?.localTrack('screen') ?? null;
+
+  const controls = {
+    openSetup: () => {
+      setError(null);
+      setPhase('setup');
+    },
+    cancelSetup: () => setPhase('idle'),
+    join,
+    leave: () => {
+      media?.leave();
+      setMedia(null);
+      setPhase('idle');
+    },
+    toggleMic: guard(async () => {
+      if (!media) return;
+      if (!mic) {
+        const s = await navigator.mediaDevices.getUserMedia({ audio: constraint(preview.choice.micId) });
+        await media.publish('microphone', s.getAudioTracks()[0] ?? null);
+        return report({ audio: true });
+      }
+      const on = !micOn;
+      if (on) {
+        await report({ audio: true }); // refused when a moderator's mute still holds
+        setMutedBy(false);
+      }
+      media.setMicrophoneEnabled(on);
+      if (!on) await report({ audio: false });
+    }),
+    toggleCamera: guard(async () => {
+      if (!media) return;
+      if (camera) await media.publish('camera', null);
+      else {
+        const s = await navigator.mediaDevices.getUserMedia({ video: constraint(preview.choice.camId) });
+        await media.publish('camera', s.getVideoTracks()[0] ?? null);
+      }
+      await report({ video: !camera });
+    }),
+    toggleScreen: guard(async () => {
+      if (!media) return;
+      if (screen) {
+        await media.publish('screen', null);
+        return report({ screenshare: false });
+      }
+      const s = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+      const track = s.getVideoTracks()[0] ?? null;
+      track?.addEventListener('ended', () => void media.publish('screen', null).finally(() => bump(undefined)));
+      await media.publish('screen', track);
+      await report({ screenshare: true });
+    }),
+  };
+
+  return {
+    phase,
+    preview,
+    media,
+    error,
+    connection: media?.connection ?? 'connecting',
+    participants: media?.participants ?? [],
+    tracks: media?.tracks ?? [],
+    speaker,
+    micOn,
+    mutedBy,
+    camera,
+    screen,
+    controls,
+  };
+}
+
+export type MediaCall = ReturnType<typeof useMediaCall>;
+
+/** A participant's tiles: their camera (or avatar) and any screen share. */
+export interface Tile {
+  key: string;
+  participant: MediaParticipant;
+  kind: 'camera' | 'screen';
+  video: MediaStreamTrack | null;
+}
+
+/**
+ * How remote tracks make tiles: every participant has a camera tile (their first video,
+ * or their avatar); a second video is their screen share, as is the only one of someone
+ * who shares their screen with the camera off.
+ */
+export function tilesOf(participants: MediaParticipant[], tracks: RemoteTrack[], selfSession: string): Tile[] {
+  const out: Tile[] = [];
+  for (const p of participants) {
+    if (p.sessionId === selfSession) continue;
+    const stream = p.streamId ?? p.sessionId;
+    const videos = tracks.filter((t) => t.sessionId === stream && t.kind === 'video').map((t) => t.track as unknown as MediaStreamTrack);
+    const onlyScreen = videos.length === 1 && p.screenshare === true && p.video === false;
+    out.push({ key: `${p.sessionId}-camera`, participant: p, kind: 'camera', video: onlyScreen ? null : (videos[0] ?? null) });
+    const screens = onlyScreen ? videos : videos.slice(1);
+    screens.forEach((v, i) => out.push({ key: `${p.sessionId}-screen-${i}`, participant: p, kind: 'screen', video: v }));
+  }
+  return out;
+}
