@@ -1,10 +1,13 @@
-// The meeting's media in the browser: the devices and a preview before joining, then a
-// `MediaSession` (the SDK's) with the microphone, camera and screen-share controls. The
-// views in views/MeetingStage.tsx and views/JoinSetup.tsx only show what this holds.
-import { MediaSession, PlazaApiError, type Meeting, type MediaParticipant, type RemoteTrack, type Space } from '@plaza/web-sdk';
-import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
+// The meeting's media in the browser: a `MediaSession` (the SDK's) with the microphone,
+// camera and screen-share controls, after the preview of data/preview.ts. The views in
+// views/MeetingStage.tsx and views/JoinSetup.tsx only show what this holds.
+import { MediaSession, type MediaParticipant, type RemoteTrack } from '@plaza/web-sdk';
+import { useEffect, useReducer, useState } from 'preact/hooks';
 
 import { session } from '../session.js';
+import { constraint, usePreview } from './preview.js';
+
+export { mediaErrorText } from './preview.js';
 
 declare global {
   interface Window {
@@ -13,100 +16,23 @@ declare global {
   }
 }
 
-/** What to tell a person when the browser or the media connection fails. */
-export function mediaErrorText(error: unknown): string {
-  const name = (error as { name?: string } | null)?.name;
-  if (name === 'NotAllowedError' || name === 'SecurityError')
-    return 'The browser denied access to the camera or microphone. Allow it for this site (the camera icon in the address bar) and try again, or join without them.';
-  if (name === 'NotFoundError' || name === 'OverconstrainedError')
-    return 'No camera or microphone was found. Plug one in, pick another, or join without it.';
-  if (name === 'NotReadableError') return 'The camera or microphone is in use by another application.';
-  if (error instanceof PlazaApiError && error.code === 'media.unreachable')
-    return 'The media connection could not be established: the media port is unreachable. The server may be behind a firewall that blocks its media port; ask its administrator.';
-  if (error instanceof PlazaApiError) return `${error.message} (${error.code})`;
-  return error instanceof Error ? error.message : String(error);
-}
-
-export interface DeviceChoice {
-  micId: string;
-  camId: string;
-  /** Whether to join with the camera on. */
-  video: boolean;
-}
-
-function constraint(id: string): MediaTrackConstraints | boolean {
-  return id ? { deviceId: { exact: id } } : true;
-}
-
-/** Devices and a self-preview before joining; the preview's tracks are handed to the session. */
-export function usePreview(active: boolean) {
-  const [choice, setChoice] = useState<DeviceChoice>({ micId: '', camId: '', video: true });
-  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
-  const [stream, setStream] = useState<MediaStream | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const handedOver = useRef(false);
-
-  useEffect(() => {
-    if (!active) return;
-    let current: MediaStream | null = null;
-    let cancelled = false;
-    handedOver.current = false;
-    setError(null);
-    const md = navigator.mediaDevices;
-    if (!md?.getUserMedia) {
-      setError(new Error('This browser cannot use a camera or microphone here (the page must be served over HTTPS).'));
-      return;
-    }
-    md.getUserMedia({ audio: constraint(choice.micId), video: choice.video ? constraint(choice.camId) : false })
-      .then(async (s) => {
-        if (cancelled) return s.getTracks().forEach((t) => t.stop());
-        current = s;
-        setStream(s);
-        setDevices(await md.enumerateDevices());
-      })
-      .catch((e: unknown) => {
-        if (cancelled) return;
-        setStream(null);
-        setError(e);
-      });
-    return () => {
-      cancelled = true;
-      if (current && !handedOver.current) current.getTracks().forEach((t) => t.stop());
-    };
-  }, [active, choice.micId, choice.camId, choice.video]);
-
-  return {
-    choice,
-    choose: (change: Partial<DeviceChoice>) => setChoice((c) => ({ ...c, ...change })),
-    mics: devices.filter((d) => d.kind === 'audioinput'),
-    cams: devices.filter((d) => d.kind === 'videoinput'),
-    stream,
-    error,
-    /** The tracks to join with; from now on the session owns (and stops) them. */
-    take: (audioOnly: boolean) => {
-      handedOver.current = true;
-      const video = !audioOnly && choice.video;
-      if (!video) stream?.getVideoTracks().forEach((t) => t.stop());
-      return { microphone: stream?.getAudioTracks()[0] ?? null, camera: video ? (stream?.getVideoTracks()[0] ?? null) : null };
-    },
-  };
-}
-
 export type Phase = 'idle' | 'setup' | 'joining' | 'joined';
 
-/** One person's media in the space's meeting. */
-export function useMediaCall(space: Space, meeting: Meeting | null | undefined) {
+/**
+ * One person's media in the space's meeting. It lives with the open space (SpaceView), so
+ * the call goes on while the person reads the chat; leaving the space leaves the call.
+ */
+export function useMediaCall(spaceId: string) {
   const [phase, setPhase] = useState<Phase>('idle');
   const [media, setMedia] = useState<MediaSession | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [speaker, setSpeaker] = useState('');
   const [mutedBy, setMutedBy] = useState(false);
   const [, bump] = useReducer((n: number, _: unknown) => n + 1, 0);
-  const meetingRef = useRef(meeting);
-  meetingRef.current = meeting;
   const preview = usePreview(phase === 'setup');
   const me = session.user!;
 
+  useEffect(() => () => setPhase('idle'), [spaceId]);
   // Leaving the space or the page ends the media session.
   useEffect(() => {
     if (!media) return;
@@ -117,7 +43,7 @@ export function useMediaCall(space: Space, meeting: Meeting | null | undefined) 
       media.leave();
       if (window.__plazaMedia === media) window.__plazaMedia = undefined;
     };
-  }, [media]);
+  }, [media, spaceId]);
 
   const join = async (audioOnly = false) => {
     const rt = session.realtime;
@@ -125,7 +51,7 @@ export function useMediaCall(space: Space, meeting: Meeting | null | undefined) 
     setError(null);
     setPhase('joining');
     const tracks = preview.take(audioOnly);
-    const ms = new MediaSession({ rest: session.client, realtime: rt, spaceId: space._id });
+    const ms = new MediaSession({ rest: session.client, realtime: rt, spaceId });
     window.__plazaMedia = ms;
     for (const event of ['participants', 'tracks', 'connection'] as const) ms.on(event, () => bump(undefined));
     ms.on('activeSpeaker', (sid) => setSpeaker(sid));
@@ -154,8 +80,8 @@ export function useMediaCall(space: Space, meeting: Meeting | null | undefined) 
 
   /** Tells the meeting (and the SFU) our own audio/video state. */
   const report = async (state: { audio?: boolean; video?: boolean; screenshare?: boolean }) => {
-    const m = meetingRef.current;
-    if (m) await session.client.setMediaState(space._id, m._id, { _id: me._id, type: 'user' }, state);
+    const m = await session.client.activeMeeting(spaceId);
+    if (m) await session.client.setMediaState(spaceId, m._id, { _id: me._id, type: 'user' }, state);
   };
   const guard = (action: () => Promise<void>) => () =>
     void action()

@@ -1,6 +1,6 @@
 import type { MeetingAttendee, Space } from '@plaza/web-sdk';
 
-import { useMediaCall } from '../data/media.js';
+import type { MediaCall } from '../data/media.js';
 import { useMeeting, type MeetingControls } from '../data/meeting.js';
 import { session } from '../session.js';
 import { Avatar, ErrorNote, time } from '../ui.js';
@@ -11,10 +11,9 @@ import { MeetingStage } from './MeetingStage.js';
  * The meeting panel: whether a meeting runs, joining it with camera and microphone (a
  * preview first), the tiles of those in it, raised hands, mute and recording controls.
  */
-export function MeetingPanel({ space, isAdmin }: { space: Space; isAdmin: boolean }) {
+export function MeetingPanel({ space, isAdmin, call }: { space: Space; isAdmin: boolean; call: MediaCall }) {
   const me = session.user!;
   const { meeting, attendees, mine, recording, error, busy, controls: c } = useMeeting(space);
-  const call = useMediaCall(space, meeting);
   const idle = call.phase === 'idle';
   return (
     <section class="meeting" aria-label="Meeting">

@@ -13,7 +13,6 @@ export function MeetingStage({ call }: { call: MediaCall }) {
   const me = session.user!;
   const self = media?.sessionId ?? '';
   const tiles = tilesOf(call.participants, call.tracks, self);
-  const audio = call.tracks.filter((t) => t.kind === 'audio');
   const selfName = `${me.displayname || me.username} (you)`;
   return (
     <div class="stage" role="region" aria-label="Meeting video">
@@ -65,9 +64,6 @@ export function MeetingStage({ call }: { call: MediaCall }) {
           );
         })}
       </ul>
-      {audio.map((t) => (
-        <TrackAudio key={t.mid} track={t.track as unknown as MediaStreamTrack} />
-      ))}
       <div class="row wrap controls" role="toolbar" aria-label="Media controls">
         <button type="button" aria-pressed={!call.micOn} onClick={c.toggleMic}>
           {call.micOn ? 'Mute' : 'Unmute'}
@@ -83,5 +79,18 @@ export function MeetingStage({ call }: { call: MediaCall }) {
         </button>
       </div>
     </div>
+  );
+}
+
+/** The others' voices, played while the call lasts whichever tab is open. */
+export function RemoteAudio({ call }: { call: MediaCall }) {
+  return (
+    <>
+      {call.tracks
+        .filter((t) => t.kind === 'audio')
+        .map((t) => (
+          <TrackAudio key={t.mid} track={t.track as unknown as MediaStreamTrack} />
+        ))}
+    </>
   );
 }
