@@ -40,6 +40,7 @@ async fn the_cli_drives_a_live_server() {
     let mut settings = Settings::load(None, Vec::new(), &Overrides::default()).unwrap();
     settings.server.data_dir = folder.path().join("data");
     settings.log.filter = "warn".into();
+    settings.media.udp_listen = "127.0.0.1:0".parse().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = Application::build_with_listener(settings, listener).await.unwrap();
     let server = format!("http://{}", app.local_addr().unwrap());

@@ -89,6 +89,12 @@ pub enum ErrorCode {
     MeetingRecordingNotFound,
     /// The meeting is already being recorded.
     MeetingAlreadyRecording,
+    /// The meeting's media room holds `media.max_participants` people already.
+    MeetingFull,
+    /// This server runs no media plane (`media.enabled = false`).
+    MediaDisabled,
+    /// The media session named is not one of this connection's, or has ended.
+    MediaSessionNotFound,
     OAuthInvalidRequest,
     OAuthInvalidClient,
     OAuthInvalidGrant,
@@ -155,6 +161,9 @@ impl ErrorCode {
         ErrorCode::MeetingAttendeeNotFound,
         ErrorCode::MeetingRecordingNotFound,
         ErrorCode::MeetingAlreadyRecording,
+        ErrorCode::MeetingFull,
+        ErrorCode::MediaDisabled,
+        ErrorCode::MediaSessionNotFound,
         ErrorCode::OAuthInvalidRequest,
         ErrorCode::OAuthInvalidClient,
         ErrorCode::OAuthInvalidGrant,
@@ -214,6 +223,9 @@ impl ErrorCode {
             ErrorCode::MeetingAttendeeNotFound => "meeting.attendee_not_found",
             ErrorCode::MeetingRecordingNotFound => "meeting.recording_not_found",
             ErrorCode::MeetingAlreadyRecording => "meeting.already_recording",
+            ErrorCode::MeetingFull => "meeting.full",
+            ErrorCode::MediaDisabled => "media.disabled",
+            ErrorCode::MediaSessionNotFound => "media.session_not_found",
             ErrorCode::OAuthInvalidRequest => "oauth.invalid_request",
             ErrorCode::OAuthInvalidClient => "oauth.invalid_client",
             ErrorCode::OAuthInvalidGrant => "oauth.invalid_grant",

@@ -13,9 +13,11 @@
 
 mod calls;
 mod controls;
+mod media;
 pub mod state;
 
 pub use calls::{CallRegistry, LocalCallRegistry, StoreCallRegistry};
+pub use media::{MediaAdmission, MediaFlag, MediaForwarding, forwarding_of};
 
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -126,6 +128,8 @@ pub struct MeetingService {
     /// events it publishes, so that everyone hears them in the order they were stored
     /// (a relay right after the change it caused). Striped: bounded memory.
     turns: Vec<tokio::sync::Mutex<()>>,
+    /// The SFU's forwarding, when this node runs one (see `media`).
+    forwarding: OnceLock<Arc<dyn MediaForwarding>>,
 }
 
 /// How many locks the spaces' meeting changes share.
@@ -191,7 +195,15 @@ impl MeetingService {
         calls: Arc<dyn CallRegistry>,
     ) -> Self {
         let turns = (0..TURN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
-        MeetingService { store, events, identity, config, calls, turns }
+        MeetingService {
+            store,
+            events,
+            identity,
+            config,
+            calls,
+            turns,
+            forwarding: OnceLock::new(),
+        }
     }
 
     /// Waits for this node's turn to change the meeting of `space_id`.
@@ -315,6 +327,7 @@ impl MeetingService {
         happened: &[Happening],
     ) {
         for happening in happened {
+            self.steer_forwarding(space, state, happening);
             self.publish(MediaEvent {
                 id: ObjectId::new(),
                 space: space.clone(),

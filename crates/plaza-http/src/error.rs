@@ -36,6 +36,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::MeetingAttendeeNotFound
         | ErrorCode::MeetingRecordingNotFound => StatusCode::NOT_FOUND,
         ErrorCode::MeetingAlreadyRecording => StatusCode::CONFLICT,
+        ErrorCode::MeetingFull => StatusCode::CONFLICT,
+        ErrorCode::MediaDisabled => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::MediaSessionNotFound => StatusCode::NOT_FOUND,
         ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
         ErrorCode::RouteMethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::AuthRequired

@@ -36,10 +36,13 @@ pub(crate) fn register<A: Adapter>(socket: &SocketRef<A>) {
     socket.on("SEND_MESSAGE", send_message::<A>);
     socket.on("SEND_PRESENCE_EVENT", presence::<A>);
     socket.on("SEND_MEDIA_SESSION_EVENTS", media_session::<A>);
+    crate::media::register(socket);
     socket.on_disconnect(disconnected::<A>);
 }
 
-fn principal<A: Adapter>(socket: &SocketRef<A>) -> Option<plaza_core::identity::Principal> {
+pub(crate) fn principal<A: Adapter>(
+    socket: &SocketRef<A>,
+) -> Option<plaza_core::identity::Principal> {
     socket.extensions.get::<SocketPrincipal>().map(|p| p.0)
 }
 
@@ -78,7 +81,7 @@ fn subscriptions<A: Adapter>(socket: &SocketRef<A>) -> Vec<String> {
         .collect()
 }
 
-fn is_subscribed<A: Adapter>(socket: &SocketRef<A>, space_id: &str) -> bool {
+pub(crate) fn is_subscribed<A: Adapter>(socket: &SocketRef<A>, space_id: &str) -> bool {
     socket.rooms().iter().any(|room| room.strip_prefix("space:") == Some(space_id))
 }
 
@@ -160,6 +163,9 @@ async fn unsubscribe<A: Adapter>(
     let space_id = request.space_id().to_owned();
     if is_subscribed(&socket, &space_id) {
         socket.leave([space_room(&space_id), subscriber_room(&space_id, principal.user_id())]);
+        if let Some(plane) = &state.media {
+            plane.leave_space(&space_id, &socket.id.to_string());
+        }
         if let Err(error) =
             state.meetings.left_space(&principal, &space_id, &socket_room(&socket)).await
         {

@@ -12,6 +12,8 @@ mod auth;
 mod drain;
 mod events;
 mod failure;
+mod media;
+mod media_plane;
 mod online;
 mod redis_driver;
 mod revocation;
@@ -39,6 +41,8 @@ use redis_driver::ReconnectingDriver;
 
 pub use auth::SocketCredential;
 pub use drain::{ConnectionCloser, Drain};
+pub use media::MAX_SIGNAL_SDP_BYTES;
+pub use media_plane::{MediaPlane, MediaPlaneConfig};
 pub use online::OnlineProbe;
 pub use sink::RealtimeSink;
 
@@ -69,6 +73,8 @@ pub struct RealtimeState {
     pub presence_per_user: Arc<dyn plaza_core::limits::RateLimiter>,
     /// What this node counts (open sockets, events in, messages stored).
     pub metrics: Arc<plaza_metrics::Metrics>,
+    /// This node's SFU; `None` when `media.enabled` is off.
+    pub media: Option<Arc<MediaPlane>>,
 }
 
 /// The Engine.IO version of a socket, as the metrics label it.

@@ -67,6 +67,8 @@ async fn main() -> anyhow::Result<()> {
         settings.limits.auth_per_second = 0;
         // Every subscriber connects with the one benchmark user's token.
         settings.limits.connections_per_user = 0;
+        // Several nodes on one machine: each SFU on a free port (not measured here).
+        settings.media.udp_listen = "127.0.0.1:0".parse()?;
         if let Some(database) = &database {
             settings.database.url = Some(SecretUrl(database.url.clone()));
         }

@@ -416,6 +416,39 @@ impl Services {
     }
 }
 
+/// Starts this node's SFU when `media.enabled`: binds its UDP (and ICE-TCP) port.
+async fn start_media(
+    settings: &settings::MediaSettings,
+) -> anyhow::Result<Option<Arc<plaza_realtime::MediaPlane>>> {
+    if !settings.enabled {
+        return Ok(None);
+    }
+    let config = plaza_realtime::MediaPlaneConfig {
+        engine: plaza_media::MediaConfig {
+            udp_listen: settings.udp_listen,
+            public_ip: settings.public_ip,
+            tcp_listen: settings.tcp_listen,
+            max_participants: settings.max_participants,
+        },
+        ice_servers: settings
+            .ice_servers
+            .iter()
+            .map(|server| plaza_wire::media::IceServer {
+                urls: server.urls.clone(),
+                username: server.username.clone(),
+                credential: server.credential.clone(),
+            })
+            .collect(),
+    };
+    let plane = plaza_realtime::MediaPlane::start(config).await.with_context(|| {
+        format!(
+            "media.udp_listen = {} / media.tcp_listen = {:?}",
+            settings.udp_listen, settings.tcp_listen
+        )
+    })?;
+    Ok(Some(plane))
+}
+
 /// A server bound to its port, ready to run.
 pub struct Application {
     listener: TcpListener,
@@ -494,6 +527,10 @@ impl Application {
             }),
         };
         let adapter = realtime_adapter(&settings)?;
+        let media = start_media(&settings.media).await?;
+        if let Some(plane) = &media {
+            services.meetings.bind_media(plane.clone());
+        }
         let drain = plaza_realtime::Drain::default();
         let web = match &settings.web.assets_dir {
             Some(folder) => plaza_web::Assets::Folder(folder.clone()),
@@ -521,6 +558,7 @@ impl Application {
                 metrics,
                 connections: Default::default(),
                 drain: drain.clone(),
+                media,
             },
             &realtime,
             &adapter,

@@ -22,6 +22,7 @@ pub struct Settings {
     pub messages: MessageSettings,
     pub files: FileSettings,
     pub meetings: MeetingSettings,
+    pub media: MediaSettings,
     pub realtime: RealtimeSettings,
     pub limits: LimitSettings,
     pub audit: AuditSettings,
@@ -316,6 +317,49 @@ impl Default for MeetingSettings {
             dial_in_numbers: Vec::new(),
         }
     }
+}
+
+/// The media plane: the WebRTC SFU that carries meetings' audio, video and screen shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaSettings {
+    /// Run the SFU; without it meetings are signalling only (`MEDIA_JOIN` is refused).
+    pub enabled: bool,
+    /// The one UDP address all media arrives on; open its port to clients.
+    pub udp_listen: SocketAddr,
+    /// The TCP address for ICE-TCP, the fallback for networks that drop UDP; none: UDP only.
+    pub tcp_listen: Option<SocketAddr>,
+    /// The address clients are told to send media to: the public address of a server
+    /// behind 1:1 NAT. Unset: the listen address, or the default route's when unspecified.
+    pub public_ip: Option<std::net::IpAddr>,
+    /// People in one meeting's media room at most; one more is refused (`meeting.full`).
+    pub max_participants: usize,
+    /// TURN (or STUN) servers handed to clients in `MEDIA_JOINED`.
+    pub ice_servers: Vec<IceServerSettings>,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        MediaSettings {
+            enabled: true,
+            udp_listen: SocketAddr::from(([0, 0, 0, 0], 7882)),
+            tcp_listen: None,
+            public_ip: None,
+            max_participants: 50,
+            ice_servers: Vec::new(),
+        }
+    }
+}
+
+/// One entry of `media.ice_servers`, as a browser's `RTCIceServer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServerSettings {
+    pub urls: Vec<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub credential: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ pub mod envelope;
 pub mod error;
 pub mod files;
 pub mod lenient;
+pub mod media;
 pub mod meetings;
 pub mod message_input;
 pub mod messages;

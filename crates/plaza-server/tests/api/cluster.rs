@@ -71,6 +71,7 @@ impl Node {
             command.env_remove(key);
         }
         command
+            .env("PLAZA__MEDIA__UDP_LISTEN", "127.0.0.1:0")
             .env("PLAZA__REALTIME__ADAPTER", redis)
             .env("PLAZA__REALTIME__CHANNEL_PREFIX", prefix)
             .env("PLAZA__MESSAGES__SENDS_PER_SECOND", "0")

@@ -43,6 +43,8 @@ async fn start(
     settings.server.shutdown_grace_secs = 2;
     // Tests sign in many users from one address; `limits.rs` tests the limit itself.
     settings.limits.auth_per_second = 0;
+    // Many servers run at once: each SFU on a free loopback port.
+    settings.media.udp_listen = "127.0.0.1:0".parse().expect("address");
     adjust(&mut settings);
     let data_dir = settings.server.data_dir.clone();
     // Bound before the server task starts, so no test needs to wait for it.
@@ -282,6 +284,7 @@ impl ServerProcess {
         }
         command.env("PLAZA__MESSAGES__SENDS_PER_SECOND", "0");
         command.env("PLAZA__LIMITS__AUTH_PER_SECOND", "0");
+        command.env("PLAZA__MEDIA__UDP_LISTEN", "127.0.0.1:0");
         if let Some(url) = database_url {
             command.arg("--database-url").arg(url);
         }

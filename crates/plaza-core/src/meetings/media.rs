@@ -1,0 +1,198 @@
+//! The media plane's side of meetings: who may enter a space's media room (the media
+//! token of `GET /api/mediasessions/mpaas/token/{spaceId}`), the meeting state following
+//! what the SFU reports (a session connected, closed, a track published), and the admin
+//! controls reaching the SFU's forwarding.
+//!
+//! The SFU itself lives in the transport (`plaza-realtime` runs `plaza-media`); the core
+//! reaches it only through [`MediaForwarding`], bound once both exist.
+
+use super::*;
+
+/// A media session the token lets in: the space whose room it is, and the session id
+/// (the token's `sid`), which is the participant's id in the SFU room.
+#[derive(Debug, Clone)]
+pub struct MediaAdmission {
+    pub space: SpaceRecord,
+    pub session_id: String,
+    pub conf_id: String,
+}
+
+/// What the SFU forwards of one person: the transport that runs it implements this, and
+/// the meeting controls call it when an admin mutes someone or turns their video off,
+/// and when people turn their own media back on.
+pub trait MediaForwarding: Send + Sync {
+    /// Forward (`true`) or hold back (`false`) `user_id`'s audio and video in the media
+    /// room of `space_id` (every media session of theirs there).
+    fn set_forwarding(&self, space_id: ObjectId, user_id: ObjectId, audio: bool, video: bool);
+}
+
+/// A media flag of an attendee's `mediaSession` that a published track drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaFlag {
+    Audio,
+    Video,
+    Screenshare,
+}
+
+impl MediaFlag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaFlag::Audio => "audio",
+            MediaFlag::Video => "video",
+            MediaFlag::Screenshare => "screenshare",
+        }
+    }
+}
+
+/// Whether an attendee's audio and video may be forwarded, from their `mediaSession`:
+/// off only where the flag is `false`. Screen shares travel as video, so video stays
+/// forwarded while a screen share is on, even with the camera flag off.
+pub fn forwarding_of(media: &Map<String, Value>) -> (bool, bool) {
+    let off = |flag: &str| media.get(flag) == Some(&Value::Bool(false));
+    (!off("audio"), !off("video") || media.get("screenshare") == Some(&Value::Bool(true)))
+}
+
+impl MeetingService {
+    /// Lets the admin controls reach the SFU (once; later calls are ignored).
+    pub fn bind_media(&self, forwarding: Arc<dyn MediaForwarding>) {
+        let _ = self.forwarding.set(forwarding);
+    }
+
+    /// `MEDIA_JOIN`: checks the media token (signature, `typ: media`, not expired), that
+    /// it names `space_id` and was issued to `principal`, and that they may take part in
+    /// the space's meetings now.
+    pub async fn admit_media(
+        &self,
+        principal: &Principal,
+        space_id: &str,
+        token: &str,
+    ) -> CoreResult<MediaAdmission> {
+        let (user_id, grant) = self.identity.verify_media_token(token)?;
+        if grant.space_id.to_string() != space_id {
+            return Err(CoreError::permission_denied("this media token is for another space"));
+        }
+        if user_id != principal.user_id() {
+            return Err(CoreError::permission_denied(
+                "this media token was issued to someone else",
+            ));
+        }
+        let (space, _, _) = self.space_for(principal, grant.space_id).await?;
+        if space.status == SpaceStatus::Archived {
+            return Err(CoreError::new(ErrorCode::TopicArchived, "the space is archived"));
+        }
+        Ok(MediaAdmission { space, session_id: grant.session_id, conf_id: grant.conf_id })
+    }
+
+    /// A media session's transport came up: its person joins the space's meeting (or
+    /// starts it, or comes back within their drop grace) through the same path as a
+    /// client's `tracksstatus` with `connected: true`. `connection` is the socket the
+    /// session was signalled on. Returns the meeting's id.
+    pub async fn media_connected(
+        &self,
+        principal: &Principal,
+        space_id: ObjectId,
+        session_id: &str,
+        published: &[MediaFlag],
+        connection: &str,
+    ) -> CoreResult<ObjectId> {
+        let space = self.space_of(space_id).await?;
+        let mut media = Map::new();
+        for flag in [MediaFlag::Audio, MediaFlag::Video, MediaFlag::Screenshare] {
+            media.insert(flag.as_str().into(), json!(published.contains(&flag)));
+        }
+        media.insert("connected".into(), json!(true));
+        media.insert("mdsrvSessionId".into(), json!(session_id));
+        let _turn = self.turn(space.id).await;
+        self.join(&space, principal, media, connection).await
+    }
+
+    /// A person turned a track of theirs on or off by renegotiating (a camera, a
+    /// microphone, a screen share): their own change, announced like the API's
+    /// `mediastate` (`tracksstatus` from the space server), and forwarded again if an
+    /// admin had held it back (attendees may turn their own media on).
+    pub async fn media_published(
+        &self,
+        space_id: ObjectId,
+        user_id: ObjectId,
+        flag: MediaFlag,
+        on: bool,
+    ) -> CoreResult<()> {
+        let space = self.space_of(space_id).await?;
+        let _turn = self.turn(space.id).await;
+        let mut flags = Map::new();
+        flags.insert(flag.as_str().into(), json!(on));
+        self.change(&space, None, |state, _| {
+            Ok(state.set_media(user_id, flags.clone()).unwrap_or_default())
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// A media session ended by its person (`MEDIA_LEAVE`): they leave the meeting at
+    /// once, unless their media now comes from another connection.
+    pub async fn media_left(
+        &self,
+        space_id: ObjectId,
+        user_id: ObjectId,
+        connection: &str,
+    ) -> CoreResult<()> {
+        let space = self.space_of(space_id).await?;
+        let _turn = self.turn(space.id).await;
+        self.leave(&space, user_id, Some(connection)).await
+    }
+
+    /// A media session's transport was lost (ICE consent lapsed, the session failed):
+    /// its person gets the drop grace, within which a new session keeps their place.
+    pub async fn media_lost(&self, space_id: ObjectId, connection: &str) -> CoreResult<()> {
+        self.connection_lost(&[space_id.to_string()], connection).await
+    }
+
+    async fn space_of(&self, space_id: ObjectId) -> CoreResult<SpaceRecord> {
+        self.store
+            .space_by_id(space_id)
+            .await?
+            .ok_or_else(|| CoreError::new(ErrorCode::TopicNotFound, "no such space"))
+    }
+
+    /// Tells the SFU what an announced change means for forwarding: an admin's mute,
+    /// mute-all, video off, and people's own changes back on.
+    pub(super) fn steer_forwarding(
+        &self,
+        space: &SpaceRecord,
+        state: &MeetingState,
+        happening: &Happening,
+    ) {
+        let Some(forwarding) = self.forwarding.get() else { return };
+        let affected: Vec<&state::Attendee> = match happening {
+            Happening::AllMuted { exclude } => state
+                .attendees
+                .iter()
+                .filter(|a| a.present() && !exclude.contains(&a.person.id))
+                .collect(),
+            Happening::MediaChanged(id) => state.attendee(*id).into_iter().collect(),
+            _ => return,
+        };
+        for attendee in affected {
+            let (audio, video) = forwarding_of(&attendee.media_session);
+            forwarding.set_forwarding(space.id, attendee.person.id, audio, video);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarding_stops_only_where_a_flag_is_off() {
+        let media = |v: Value| v.as_object().cloned().unwrap_or_default();
+        assert_eq!(forwarding_of(&Map::new()), (true, true));
+        assert_eq!(forwarding_of(&media(json!({"audio": false, "video": true}))), (false, true));
+        assert_eq!(forwarding_of(&media(json!({"audio": true, "video": false}))), (true, false));
+        // A screen share is video: it stays forwarded with the camera off.
+        assert_eq!(
+            forwarding_of(&media(json!({"video": false, "screenshare": true}))),
+            (true, true)
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! The media-signalling socket events (docs/decisions.md, "Media signalling"):
+//! `MEDIA_JOIN`, `MEDIA_OFFER`, `MEDIA_ANSWER`, `MEDIA_CANDIDATE`, `MEDIA_LEAVE`. The
+//! token and meeting rules are the core's (`MeetingService::admit_media`, ...); the
+//! SFU is this node's (`media_plane`). Every refusal is `<EVENT>_FAILED`: the payload
+//! sent plus `error`, as `SEND_MESSAGE_FAILED`.
+
+use plaza_core::limits::rate_limited;
+use plaza_core::{CoreError, ErrorCode};
+use plaza_media::{MediaError, PeerHandle};
+use plaza_wire::lenient::Inbound;
+use plaza_wire::media::{MediaCandidate, MediaJoin, MediaJoined, MediaLeave, MediaSdp};
+use plaza_wire::socket::Failed;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{SocketRef, State, TryData};
+
+use crate::failure::error_body;
+use crate::media_plane::{
+    JoinRefusal, MediaPlane, SessionContext, announce_participants, run_session,
+};
+use crate::turn::Turn;
+use crate::{RealtimeState, socket_room};
+
+/// The largest SDP accepted in a media event. Engine.IO refuses any packet over
+/// `MAX_PAYLOAD` (100 kB) before it reaches a handler (a WebSocket message over it
+/// closes the connection); below that, an SDP over this bound gets `request.too_large`.
+/// A browser's offer is a few kB per m-line.
+pub const MAX_SIGNAL_SDP_BYTES: usize = 64 * 1024;
+
+pub(crate) fn register<A: Adapter>(socket: &SocketRef<A>) {
+    socket.on("MEDIA_JOIN", join::<A>);
+    socket.on("MEDIA_OFFER", offer::<A>);
+    socket.on("MEDIA_ANSWER", answer::<A>);
+    socket.on("MEDIA_CANDIDATE", candidate::<A>);
+    socket.on("MEDIA_LEAVE", leave::<A>);
+}
+
+fn emit<A: Adapter>(socket: &SocketRef<A>, event: &str, payload: &impl serde::Serialize) {
+    if let Err(error) = socket.emit(event, payload) {
+        tracing::debug!(%error, event, "emit to socket failed");
+    }
+}
+
+/// Answers `<event>_FAILED` with the payload sent and `error`.
+fn fail<A: Adapter>(
+    socket: &SocketRef<A>,
+    event: &str,
+    payload: Map<String, Value>,
+    error: &CoreError,
+    kind: Option<&str>,
+) {
+    let failed = Failed::echo(payload, error_body(error), kind);
+    emit(socket, &format!("{event}_FAILED"), &failed);
+}
+
+/// The payload as sent and its fields, or the malformed-payload failure already sent.
+fn parse<A: Adapter, T: DeserializeOwned + Default>(
+    socket: &SocketRef<A>,
+    event: &str,
+    data: Option<Value>,
+) -> Option<Inbound<T>> {
+    let parsed = Inbound::<T>::parse(data);
+    if parsed.is_none() {
+        let error = CoreError::new(ErrorCode::RequestMalformed, format!("{event} takes an object"));
+        emit(socket, &format!("{event}_FAILED"), &Failed::bare(error_body(&error)));
+    }
+    parsed
+}
+
+fn plane(state: &RealtimeState) -> Result<&std::sync::Arc<MediaPlane>, CoreError> {
+    state.media.as_ref().ok_or_else(|| {
+        CoreError::new(
+            ErrorCode::MediaDisabled,
+            "this server runs no media plane (media.enabled = false)",
+        )
+    })
+}
+
+fn session_not_found() -> CoreError {
+    CoreError::new(
+        ErrorCode::MediaSessionNotFound,
+        "no media session of this connection has that sessionId",
+    )
+}
+
+/// The engine's refusal as the client is told it.
+fn media_error(error: MediaError) -> CoreError {
+    match error {
+        MediaError::MalformedSdp(_) | MediaError::SdpRefused(_) => {
+            CoreError::invalid("sdp", error.to_string())
+        }
+        MediaError::MalformedCandidate(_) => CoreError::invalid("candidate", error.to_string()),
+        MediaError::NoPendingOffer => {
+            CoreError::invalid("sdp", "no offer of the server is waiting for an answer")
+        }
+        MediaError::SessionEnded | MediaError::NotInRoom { .. } => session_not_found(),
+        other => CoreError::internal(anyhow::anyhow!(other)),
+    }
+}
+
+/// `MEDIA_JOIN {topicId, token}` → `MEDIA_JOINED` (then `MEDIA_PARTICIPANTS` to the
+/// space), or `MEDIA_JOIN_FAILED`.
+async fn join<A: Adapter>(
+    turn: Turn,
+    socket: SocketRef<A>,
+    io: SocketIo<A>,
+    State(state): State<RealtimeState>,
+    TryData(data): TryData<Value>,
+) {
+    turn.wait().await;
+    state.metrics.socket_event("MEDIA_JOIN");
+    let Some(principal) = crate::events::principal(&socket) else { return };
+    let Some(Inbound { fields: request, raw: payload }) =
+        parse::<A, MediaJoin>(&socket, "MEDIA_JOIN", data.ok())
+    else {
+        return;
+    };
+    let refuse = |error: CoreError, kind: Option<&str>| {
+        fail(&socket, "MEDIA_JOIN", payload.clone(), &error, kind);
+    };
+    let plane = match plane(&state) {
+        Ok(plane) => plane.clone(),
+        Err(error) => return refuse(error, None),
+    };
+    let space_id = request.topic_id.clone().unwrap_or_default();
+    if !crate::events::is_subscribed(&socket, &space_id) {
+        let error = CoreError::permission_denied(
+            "subscribe to the space (SUBSCRIBE_CHANNEL) before joining its media",
+        );
+        return refuse(error, Some("app.event.channel.subscription.required"));
+    }
+    let token = request.token.clone().unwrap_or_default();
+    let admission = match state.meetings.admit_media(&principal, &space_id, &token).await {
+        Ok(admission) => admission,
+        Err(error) => return refuse(error, None),
+    };
+    let space = admission.space.id;
+    let socket_id = socket.id.to_string();
+    let (events, room_events) =
+        match plane.join(space, &admission.session_id, &principal, &socket_id) {
+            Ok(joined) => joined,
+            Err(JoinRefusal::Full) => {
+                let error = CoreError::new(
+                    ErrorCode::MeetingFull,
+                    "the meeting's media room is full (media.max_participants)",
+                );
+                return refuse(error, None);
+            }
+            Err(JoinRefusal::Duplicate) => {
+                let error = CoreError::new(
+                    ErrorCode::ResourceConflict,
+                    "this media session is in the room already: get a new media token",
+                );
+                return refuse(error, None);
+            }
+            Err(JoinRefusal::Other(error)) => return refuse(media_error(error), None),
+        };
+    let joined = MediaJoined {
+        topic_id: space.to_string(),
+        session_id: admission.session_id.clone(),
+        ice_servers: plane.ice_servers(),
+        participants: plane.participants(space),
+    };
+    emit(&socket, "MEDIA_JOINED", &joined);
+    announce_participants(&plane, &io, space).await;
+    let context = SessionContext {
+        plane,
+        meetings: state.meetings.clone(),
+        io,
+        connection: socket_room(&socket),
+        socket,
+        principal,
+        space_id: space,
+        session_id: admission.session_id,
+    };
+    tokio::spawn(run_session(context, events, room_events));
+}
+
+/// The session `session_id` names, when this socket signals it; else the failure.
+fn session_of<A: Adapter>(
+    state: &RealtimeState,
+    socket: &SocketRef<A>,
+    session_id: Option<&str>,
+) -> Result<(std::sync::Arc<MediaPlane>, PeerHandle), CoreError> {
+    let plane = plane(state)?;
+    let handle = plane
+        .handle_of(session_id.unwrap_or_default(), &socket.id.to_string())
+        .ok_or_else(session_not_found)?;
+    Ok((plane.clone(), handle))
+}
+
+/// Checks an SDP field: present, not empty, not over [`MAX_SIGNAL_SDP_BYTES`].
+fn sdp_of(sdp: Option<&str>) -> Result<&str, CoreError> {
+    let sdp = sdp
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| CoreError::invalid("sdp", "must be an SDP (a string starting with v=0)"))?;
+    if sdp.len() > MAX_SIGNAL_SDP_BYTES {
+        return Err(CoreError::new(
+            ErrorCode::RequestTooLarge,
+            format!("an SDP is at most {MAX_SIGNAL_SDP_BYTES} bytes"),
+        ));
+    }
+    Ok(sdp)
+}
+
+/// `MEDIA_OFFER {sessionId, sdp}` (the client's own tracks, first or changed) →
+/// `MEDIA_ANSWER {sessionId, sdp}`, or `MEDIA_OFFER_FAILED`.
+async fn offer<A: Adapter>(
+    turn: Turn,
+    socket: SocketRef<A>,
+    State(state): State<RealtimeState>,
+    TryData(data): TryData<Value>,
+) {
+    turn.wait().await;
+    state.metrics.socket_event("MEDIA_OFFER");
+    let Some(Inbound { fields: request, raw: payload }) =
+        parse::<A, MediaSdp>(&socket, "MEDIA_OFFER", data.ok())
+    else {
+        return;
+    };
+    let answered = async {
+        let (plane, handle) = session_of(&state, &socket, request.session_id.as_deref())?;
+        plane
+            .offer_allowed(&socket.id.to_string())
+            .await
+            .map_err(|wait| rate_limited(wait, "media offers"))?;
+        let sdp = sdp_of(request.sdp.as_deref())?;
+        handle.accept_offer(sdp).await.map_err(media_error)
+    }
+    .await;
+    match answered {
+        Ok(sdp) => {
+            let answer = MediaSdp { session_id: request.session_id.clone(), sdp: Some(sdp) };
+            emit(&socket, "MEDIA_ANSWER", &answer);
+        }
+        Err(error) => fail(&socket, "MEDIA_OFFER", payload, &error, None),
+    }
+}
+
+/// `MEDIA_ANSWER {sessionId, sdp}`: the client's answer to the server's `MEDIA_OFFER`;
+/// nothing follows unless it is refused (`MEDIA_ANSWER_FAILED`).
+async fn answer<A: Adapter>(
+    turn: Turn,
+    socket: SocketRef<A>,
+    State(state): State<RealtimeState>,
+    TryData(data): TryData<Value>,
+) {
+    turn.wait().await;
+    state.metrics.socket_event("MEDIA_ANSWER");
+    let Some(Inbound { fields: request, raw: payload }) =
+        parse::<A, MediaSdp>(&socket, "MEDIA_ANSWER", data.ok())
+    else {
+        return;
+    };
+    let accepted = async {
+        let (plane, handle) = session_of(&state, &socket, request.session_id.as_deref())?;
+        plane
+            .offer_allowed(&socket.id.to_string())
+            .await
+            .map_err(|wait| rate_limited(wait, "media answers"))?;
+        let sdp = sdp_of(request.sdp.as_deref())?;
+        handle.accept_answer(sdp).await.map_err(media_error)
+    }
+    .await;
+    if let Err(error) = accepted {
+        fail(&socket, "MEDIA_ANSWER", payload, &error, None);
+    }
+}
+
+/// `MEDIA_CANDIDATE {sessionId, candidate}`: a trickled candidate; refusals only
+/// (`MEDIA_CANDIDATE_FAILED`).
+async fn candidate<A: Adapter>(
+    turn: Turn,
+    socket: SocketRef<A>,
+    State(state): State<RealtimeState>,
+    TryData(data): TryData<Value>,
+) {
+    turn.wait().await;
+    state.metrics.socket_event("MEDIA_CANDIDATE");
+    let Some(Inbound { fields: request, raw: payload }) =
+        parse::<A, MediaCandidate>(&socket, "MEDIA_CANDIDATE", data.ok())
+    else {
+        return;
+    };
+    let added = async {
+        let (plane, handle) = session_of(&state, &socket, request.session_id.as_deref())?;
+        plane
+            .candidate_allowed(&socket.id.to_string())
+            .await
+            .map_err(|wait| rate_limited(wait, "media candidates"))?;
+        let candidate =
+            request
+                .candidate
+                .as_deref()
+                .filter(|c| !c.is_empty() && c.len() <= 1024)
+                .ok_or_else(|| CoreError::invalid("candidate", "must be an ICE candidate line"))?;
+        handle.add_remote_candidate(candidate).await.map_err(media_error)
+    }
+    .await;
+    if let Err(error) = added {
+        fail(&socket, "MEDIA_CANDIDATE", payload, &error, None);
+    }
+}
+
+/// `MEDIA_LEAVE {sessionId}`: ends the session; its person leaves the meeting at once.
+async fn leave<A: Adapter>(
+    turn: Turn,
+    socket: SocketRef<A>,
+    State(state): State<RealtimeState>,
+    TryData(data): TryData<Value>,
+) {
+    turn.wait().await;
+    state.metrics.socket_event("MEDIA_LEAVE");
+    let Some(Inbound { fields: request, raw: payload }) =
+        parse::<A, MediaLeave>(&socket, "MEDIA_LEAVE", data.ok())
+    else {
+        return;
+    };
+    let left = plane(&state).and_then(|plane| {
+        let session_id = request.session_id.as_deref().unwrap_or_default();
+        plane.leave(session_id, &socket.id.to_string()).then_some(()).ok_or_else(session_not_found)
+    });
+    if let Err(error) = left {
+        fail(&socket, "MEDIA_LEAVE", payload, &error, None);
+    }
+}

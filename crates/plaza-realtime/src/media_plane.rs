@@ -1,0 +1,451 @@
+//! This node's SFU (`plaza-media`) as the socket handlers see it: the media sessions
+//! signalled over this node's sockets, what each publishes, and the session task that
+//! relays the engine's offers to its socket and turns what the engine reports
+//! (connected, tracks, closed) into meeting changes and room-wide events.
+//!
+//! A session's participant id in the SFU room is its session id (the media token's
+//! `sid`), and the room is the space: the server's offers name each forwarded stream
+//! (msid) by its publisher's session id, which `MEDIA_PARTICIPANTS` lists as `streamId`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use plaza_core::ObjectId;
+use plaza_core::identity::Principal;
+use plaza_core::limits::{LocalRateLimiter, Rate};
+use plaza_core::meetings::{MediaFlag, MediaForwarding, MeetingService};
+use plaza_media::{
+    LeaveReason, MediaConfig, MediaError, MediaServer, PeerEvent, PeerEvents, PeerHandle,
+    RoomEvent, TrackKind,
+};
+use plaza_wire::media::{
+    IceServer, MediaActiveSpeaker, MediaForwarding as ForwardingEvent, MediaParticipant,
+    MediaParticipants, MediaSdp, MediaSessionEnded,
+};
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
+use tokio::sync::broadcast;
+
+use crate::sink::emit_all;
+use crate::space_room;
+
+/// Offers a socket may make per second (a publisher renegotiates when a camera or a
+/// screen share goes on or off: a few a minute), and at once.
+const OFFERS_PER_SECOND: u32 = 2;
+const OFFER_BURST: u32 = 6;
+/// Trickled candidates a socket may send per second, and at once (a browser gathers
+/// a dozen or so at the start).
+const CANDIDATES_PER_SECOND: u32 = 10;
+const CANDIDATE_BURST: u32 = 40;
+
+/// One media session signalled on this node.
+struct Session {
+    handle: PeerHandle,
+    space_id: ObjectId,
+    user_id: ObjectId,
+    displayname: String,
+    /// The socket that signals it.
+    socket_id: String,
+    audio_tracks: u32,
+    video_tracks: u32,
+    /// Ended by its own `MEDIA_LEAVE`: no `MEDIA_SESSION_ENDED` is due.
+    left_by_client: bool,
+}
+
+impl Session {
+    fn participant(&self, session_id: &str) -> MediaParticipant {
+        MediaParticipant {
+            session_id: session_id.to_owned(),
+            user_id: self.user_id.to_string(),
+            displayname: self.displayname.clone(),
+            audio: self.audio_tracks > 0,
+            video: self.video_tracks > 0,
+            screenshare: self.video_tracks > 1,
+            stream_id: session_id.to_owned(),
+        }
+    }
+
+    /// The meeting flags its tracks stand for: a microphone, a camera (the first video
+    /// track), a screen share (a second one; the engine does not tell them apart).
+    fn published(&self) -> Vec<MediaFlag> {
+        let mut flags = Vec::new();
+        if self.audio_tracks > 0 {
+            flags.push(MediaFlag::Audio);
+        }
+        if self.video_tracks > 0 {
+            flags.push(MediaFlag::Video);
+        }
+        if self.video_tracks > 1 {
+            flags.push(MediaFlag::Screenshare);
+        }
+        flags
+    }
+}
+
+/// Settings of the media plane, from `[media]`.
+#[derive(Debug, Clone)]
+pub struct MediaPlaneConfig {
+    pub engine: MediaConfig,
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// The SFU of this node and the sessions signalled through it.
+pub struct MediaPlane {
+    server: MediaServer,
+    ice_servers: Vec<IceServer>,
+    sessions: Mutex<HashMap<String, Session>>,
+    offers: LocalRateLimiter,
+    candidates: LocalRateLimiter,
+}
+
+/// Why a session's signalling was refused by the plane itself.
+pub(crate) enum JoinRefusal {
+    Full,
+    Duplicate,
+    Other(MediaError),
+}
+
+impl MediaPlane {
+    /// Binds the SFU's UDP (and ICE-TCP) listeners.
+    pub async fn start(config: MediaPlaneConfig) -> Result<Arc<MediaPlane>, MediaError> {
+        let server = MediaServer::bind(config.engine).await?;
+        tracing::info!(
+            udp = %server.local_addr(),
+            announced = %server.announced_addr(),
+            tcp = ?server.announced_tcp_addr(),
+            "media plane listening"
+        );
+        Ok(Arc::new(MediaPlane {
+            server,
+            ice_servers: config.ice_servers,
+            sessions: Mutex::default(),
+            offers: LocalRateLimiter::new(Rate {
+                per_second: OFFERS_PER_SECOND,
+                burst: OFFER_BURST,
+            }),
+            candidates: LocalRateLimiter::new(Rate {
+                per_second: CANDIDATES_PER_SECOND,
+                burst: CANDIDATE_BURST,
+            }),
+        }))
+    }
+
+    /// The address clients send UDP media to (what the SDP announces).
+    pub fn announced_addr(&self) -> std::net::SocketAddr {
+        self.server.announced_addr()
+    }
+
+    pub(crate) fn ice_servers(&self) -> Vec<IceServer> {
+        self.ice_servers.clone()
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Admits `session_id` into the room of `space_id` for `principal` on `socket_id`;
+    /// with the room's event stream subscribed before any offer is accepted.
+    pub(crate) fn join(
+        &self,
+        space_id: ObjectId,
+        session_id: &str,
+        principal: &Principal,
+        socket_id: &str,
+    ) -> Result<(PeerEvents, broadcast::Receiver<RoomEvent>), JoinRefusal> {
+        let mut sessions = self.sessions();
+        if sessions.contains_key(session_id) {
+            return Err(JoinRefusal::Duplicate);
+        }
+        let (handle, events) =
+            self.server.join(&space_id.to_string(), session_id).map_err(|error| match error {
+                MediaError::RoomFull { .. } => JoinRefusal::Full,
+                MediaError::AlreadyJoined { .. } => JoinRefusal::Duplicate,
+                other => JoinRefusal::Other(other),
+            })?;
+        let room_events = handle.room().events();
+        sessions.insert(
+            session_id.to_owned(),
+            Session {
+                handle,
+                space_id,
+                user_id: principal.user_id(),
+                displayname: principal.user.displayname.clone(),
+                socket_id: socket_id.to_owned(),
+                audio_tracks: 0,
+                video_tracks: 0,
+                left_by_client: false,
+            },
+        );
+        Ok((events, room_events))
+    }
+
+    /// The handle of `session_id` when `socket_id` signals it.
+    pub(crate) fn handle_of(&self, session_id: &str, socket_id: &str) -> Option<PeerHandle> {
+        self.sessions()
+            .get(session_id)
+            .filter(|s| s.socket_id == socket_id)
+            .map(|s| s.handle.clone())
+    }
+
+    /// Ends `session_id` at its socket's request.
+    pub(crate) fn leave(&self, session_id: &str, socket_id: &str) -> bool {
+        let mut sessions = self.sessions();
+        let Some(session) = sessions.get_mut(session_id).filter(|s| s.socket_id == socket_id)
+        else {
+            return false;
+        };
+        session.left_by_client = true;
+        session.handle.leave();
+        true
+    }
+
+    /// Ends every session `socket_id` signals in `space_id` (it unsubscribed).
+    pub(crate) fn leave_space(&self, space_id: &str, socket_id: &str) {
+        let mut sessions = self.sessions();
+        for session in sessions
+            .values_mut()
+            .filter(|s| s.socket_id == socket_id && s.space_id.to_string() == space_id)
+        {
+            session.left_by_client = true;
+            session.handle.leave();
+        }
+    }
+
+    /// Whether `socket_id` may make another offer (or answer) now.
+    pub(crate) async fn offer_allowed(&self, socket_id: &str) -> Result<(), std::time::Duration> {
+        use plaza_core::limits::RateLimiter;
+        self.offers.check(&socket_id.to_owned()).await
+    }
+
+    pub(crate) async fn candidate_allowed(
+        &self,
+        socket_id: &str,
+    ) -> Result<(), std::time::Duration> {
+        use plaza_core::limits::RateLimiter;
+        self.candidates.check(&socket_id.to_owned()).await
+    }
+
+    /// Everyone with a media session in the room of `space_id` on this node.
+    pub(crate) fn participants(&self, space_id: ObjectId) -> Vec<MediaParticipant> {
+        let mut list: Vec<MediaParticipant> = self
+            .sessions()
+            .iter()
+            .filter(|(_, s)| s.space_id == space_id)
+            .map(|(id, s)| s.participant(id))
+            .collect();
+        list.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+        list
+    }
+
+    /// Counts a track of `session_id` published (`+1`) or withdrawn (`-1`); answers the
+    /// meeting flag that changed with it, if any.
+    fn track_changed(
+        &self,
+        session_id: &str,
+        kind: TrackKind,
+        published: bool,
+    ) -> Option<(MediaFlag, bool)> {
+        let mut sessions = self.sessions();
+        let session = sessions.get_mut(session_id)?;
+        let count = match kind {
+            TrackKind::Audio => &mut session.audio_tracks,
+            TrackKind::Video => &mut session.video_tracks,
+        };
+        let before = *count;
+        *count = if published { before + 1 } else { before.saturating_sub(1) };
+        let after = *count;
+        match (kind, before.min(after), before.max(after)) {
+            (TrackKind::Audio, 0, 1) => Some((MediaFlag::Audio, published)),
+            (TrackKind::Video, 0, 1) => Some((MediaFlag::Video, published)),
+            (TrackKind::Video, 1, 2) => Some((MediaFlag::Screenshare, published)),
+            _ => None,
+        }
+    }
+
+    fn published(&self, session_id: &str) -> Vec<MediaFlag> {
+        self.sessions().get(session_id).map(Session::published).unwrap_or_default()
+    }
+
+    /// Forgets an ended session; answers whether its socket asked for the end.
+    fn remove(&self, session_id: &str) -> Option<bool> {
+        self.sessions().remove(session_id).map(|s| s.left_by_client)
+    }
+}
+
+impl MediaForwarding for MediaPlane {
+    fn set_forwarding(&self, space_id: ObjectId, user_id: ObjectId, audio: bool, video: bool) {
+        let sessions = self.sessions();
+        for (session_id, session) in
+            sessions.iter().filter(|(_, s)| s.space_id == space_id && s.user_id == user_id)
+        {
+            let room = session.handle.room();
+            for (kind, on) in [(TrackKind::Audio, audio), (TrackKind::Video, video)] {
+                if let Err(error) = room.set_forwarding(session_id, kind, on) {
+                    tracing::debug!(%error, session_id, "forwarding not changed");
+                }
+            }
+        }
+    }
+}
+
+/// What a session task needs to know of its session.
+pub(crate) struct SessionContext<A: Adapter> {
+    pub plane: Arc<MediaPlane>,
+    pub meetings: Arc<MeetingService>,
+    pub io: SocketIo<A>,
+    pub socket: SocketRef<A>,
+    pub principal: Principal,
+    pub space_id: ObjectId,
+    pub session_id: String,
+    /// The socket's own room: the meeting's connection of this person.
+    pub connection: String,
+}
+
+/// Tells the space who has a media session on this node and what they publish.
+pub(crate) async fn announce_participants<A: Adapter>(
+    plane: &MediaPlane,
+    io: &SocketIo<A>,
+    space_id: ObjectId,
+) {
+    let payload = MediaParticipants {
+        topic_id: space_id.to_string(),
+        participants: plane.participants(space_id),
+    };
+    emit_all(io, vec![space_room(space_id)], None, "MEDIA_PARTICIPANTS", &payload).await;
+}
+
+/// Runs one media session's signalling until it ends: the engine's offers go to the
+/// socket; its transport connecting joins the meeting; tracks published or withdrawn
+/// change the person's media state; the end leaves the meeting (at once when the
+/// person left, through the drop grace when the transport was lost).
+pub(crate) async fn run_session<A: Adapter>(
+    context: SessionContext<A>,
+    mut events: PeerEvents,
+    mut room_events: broadcast::Receiver<RoomEvent>,
+) {
+    let SessionContext { plane, meetings, io, socket, principal, space_id, session_id, connection } =
+        context;
+    let mut room_open = true;
+    let reason = loop {
+        tokio::select! {
+            event = events.next() => match event {
+                Some(PeerEvent::Offer(sdp)) => {
+                    let offer = MediaSdp { session_id: Some(session_id.clone()), sdp: Some(sdp) };
+                    if let Err(error) = socket.emit("MEDIA_OFFER", &offer) {
+                        tracing::debug!(%error, "MEDIA_OFFER not sent");
+                    }
+                }
+                Some(PeerEvent::Connected) => {
+                    let published = plane.published(&session_id);
+                    if let Err(error) = meetings
+                        .media_connected(&principal, space_id, &session_id, &published, &connection)
+                        .await
+                    {
+                        tracing::warn!(%error, session_id, "joining the meeting on media connect failed");
+                    }
+                }
+                Some(PeerEvent::Closed(reason)) => break reason,
+                None => break LeaveReason::Left,
+            },
+            event = room_events.recv(), if room_open => match event {
+                Ok(event) => {
+                    room_event(&plane, &meetings, &io, &principal, space_id, &session_id, event).await;
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, session_id, "media room events lagged");
+                }
+                Err(broadcast::error::RecvError::Closed) => room_open = false,
+            },
+        }
+    };
+    let left_by_client = plane.remove(&session_id).unwrap_or(false);
+    let outcome = match &reason {
+        LeaveReason::Left => meetings.media_left(space_id, principal.user_id(), &connection).await,
+        LeaveReason::Disconnected | LeaveReason::Failed(_) => {
+            meetings.media_lost(space_id, &connection).await
+        }
+    };
+    if let Err(error) = outcome {
+        tracing::warn!(%error, session_id, "leaving the meeting on media end failed");
+    }
+    if !left_by_client {
+        let ended = MediaSessionEnded {
+            topic_id: space_id.to_string(),
+            session_id: session_id.clone(),
+            reason: match reason {
+                LeaveReason::Left => "left",
+                LeaveReason::Disconnected => "disconnected",
+                LeaveReason::Failed(_) => "failed",
+            }
+            .to_owned(),
+        };
+        let _ = socket.emit("MEDIA_SESSION_ENDED", &ended);
+    }
+    announce_participants(&plane, &io, space_id).await;
+}
+
+/// One room event, handled by the session it is about (so each is handled once).
+async fn room_event<A: Adapter>(
+    plane: &MediaPlane,
+    meetings: &MeetingService,
+    io: &SocketIo<A>,
+    principal: &Principal,
+    space_id: ObjectId,
+    session_id: &str,
+    event: RoomEvent,
+) {
+    let topic_id = space_id.to_string();
+    let user_id = principal.user_id().to_string();
+    match event {
+        RoomEvent::TrackPublished { participant, kind } if participant == session_id => {
+            track_changed(plane, meetings, io, principal, space_id, session_id, kind, true).await;
+        }
+        RoomEvent::TrackUnpublished { participant, kind } if participant == session_id => {
+            track_changed(plane, meetings, io, principal, space_id, session_id, kind, false).await;
+        }
+        RoomEvent::ForwardingChanged { participant, kind, forwarding }
+            if participant == session_id =>
+        {
+            let payload = ForwardingEvent {
+                topic_id: topic_id.clone(),
+                session_id: participant,
+                user_id,
+                kind: match kind {
+                    TrackKind::Audio => "audio",
+                    TrackKind::Video => "video",
+                }
+                .to_owned(),
+                forwarding,
+            };
+            emit_all(io, vec![space_room(&topic_id)], None, "MEDIA_FORWARDING", &payload).await;
+        }
+        RoomEvent::ActiveSpeaker { participant } if participant == session_id => {
+            let payload =
+                MediaActiveSpeaker { topic_id: topic_id.clone(), session_id: participant, user_id };
+            emit_all(io, vec![space_room(&topic_id)], None, "MEDIA_ACTIVE_SPEAKER", &payload).await;
+        }
+        _ => {}
+    }
+}
+
+/// A track of the session's person went on or off: their meeting media state follows
+/// (their own change), and the space hears the new participant list.
+#[allow(clippy::too_many_arguments, reason = "the session's context, passed through")]
+async fn track_changed<A: Adapter>(
+    plane: &MediaPlane,
+    meetings: &MeetingService,
+    io: &SocketIo<A>,
+    principal: &Principal,
+    space_id: ObjectId,
+    session_id: &str,
+    kind: TrackKind,
+    published: bool,
+) {
+    if let Some((flag, on)) = plane.track_changed(session_id, kind, published)
+        && let Err(error) = meetings.media_published(space_id, principal.user_id(), flag, on).await
+    {
+        tracing::debug!(%error, session_id, "media state not updated");
+    }
+    announce_participants(plane, io, space_id).await;
+}
