@@ -134,7 +134,7 @@ test('every view of a space is accessible', async ({ open }) => {
   await openTab(bob, 'Meeting');
   await bob.getByRole('button', { name: 'Join meeting' }).click();
   await bob.getByRole('button', { name: 'Join now' }).click();
-  await bob.getByRole('list', { name: 'Participants' }).getByLabel(a.name).waitFor();
+  await bob.getByRole('list', { name: 'Participants' }).getByRole('listitem', { name: a.name, exact: true }).waitFor();
   await axe(bob, 'meeting, in the call: tiles and controls');
   await bob.getByRole('button', { name: 'Raise hand' }).click();
   await ann.getByLabel('Hand raised').waitFor();

@@ -54,6 +54,23 @@ async function expectReceiving(page: Page, who: string, from: string) {
       async () => {
         const v = await growth(page, from, 'video');
         const a = await growth(page, from, 'audio');
+        if (process.env.MEDIA_DEBUG)
+          console.log(
+            await page.evaluate(() => {
+              const m = window.__plazaMedia!;
+              const pc = m.pc as unknown as RTCPeerConnection;
+              return JSON.stringify({
+                tracks: m.tracks.map((t) => [t.sessionId, t.kind, t.mid]),
+                parts: m.participants,
+                sig: pc.signalingState,
+                conn: pc.connectionState,
+                tr: pc.getTransceivers().map((t) => [t.mid, t.direction, t.currentDirection]),
+                remote: (pc.remoteDescription?.sdp ?? '')
+                  .split('\r\n')
+                  .filter((l) => /^(m=|a=mid|a=msid|a=send|a=recv|a=inactive)/.test(l)),
+              });
+            }),
+          );
         console.log(
           `     ${who} ← ${from}: video +${v.frames} frames +${v.bytes} B/s; audio +${a.bytes} B/s, energy ${a.energy.toFixed(3)}`,
         );
@@ -67,7 +84,11 @@ async function expectReceiving(page: Page, who: string, from: string) {
 async function joinMeeting(page: Page, first: boolean) {
   await openTab(page, 'Meeting');
   if (first) await page.getByRole('button', { name: 'Start meeting' }).click();
-  else await page.getByRole('button', { name: 'Join meeting' }).click();
+  else {
+    // The first one's media connecting started the meeting.
+    await page.getByText('Meeting in progress').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Join meeting' }).click();
+  }
   await page.getByLabel('Your camera preview').waitFor();
   await page.getByRole('button', { name: 'Join now' }).click();
   await page.getByRole('region', { name: 'Meeting video' }).waitFor();
@@ -88,7 +109,6 @@ test('three people meet: audio, video and a screen share flow, a mute holds at t
 
   await test.step('all three join with camera and microphone', async () => {
     await joinMeeting(ann, true);
-    await bob.getByText('Meeting in progress').waitFor({ timeout: 30_000 });
     await joinMeeting(bob, false);
     await joinMeeting(cat, false);
     await ann.getByRole('heading', { name: 'Attendees (3)' }).waitFor({ timeout: 30_000 });
@@ -104,8 +124,8 @@ test('three people meet: audio, video and a screen share flow, a mute holds at t
     // A tile per person, with their name.
     for (const [page, who] of people) {
       const tiles = page.getByRole('list', { name: 'Participants' });
-      await expect(tiles.getByLabel(`${who} (you)`, { exact: true })).toBeVisible();
-      for (const [, from] of people) if (from !== who) await expect(tiles.getByLabel(from, { exact: true })).toBeVisible();
+      await expect(tiles.getByRole('listitem', { name: `${who} (you)`, exact: true })).toBeVisible();
+      for (const [, from] of people) if (from !== who) await expect(tiles.getByRole('listitem', { name: from, exact: true })).toBeVisible();
     }
     await screenshot(ann, 'meeting-call');
     await screenshot(cat, 'meeting-call-phone');
@@ -130,7 +150,7 @@ test('three people meet: audio, video and a screen share flow, a mute holds at t
           { message: `${who} decodes Ann's camera and screen`, timeout: 30_000, intervals: [500] },
         )
         .toBe(true);
-      await page.getByLabel(`${a.name}'s screen`, { exact: true }).first().waitFor();
+      await page.getByRole('listitem', { name: `${a.name}'s screen`, exact: true }).waitFor();
     }
     await ann.getByRole('button', { name: 'Stop sharing' }).click();
     await expect.poll(async () => (await growth(bob, a.name, 'video')).tracks, { timeout: 20_000 }).toBe(1);
@@ -141,22 +161,36 @@ test('three people meet: audio, video and a screen share flow, a mute holds at t
     await bob.getByText('A moderator muted your microphone.').waitFor();
     for (const page of [ann, cat])
       await expect
-        .poll(async () => (await growth(page, b.name, 'audio')).bytes, {
-          message: "Bob's audio stops growing",
-          timeout: 15_000,
-          intervals: [500],
-        })
+        .poll(
+          async () => {
+            const { bytes, energy } = await growth(page, b.name, 'audio');
+            console.log(`     muted: Bob's audio at ${page === ann ? 'Ann' : 'Cat'} +${bytes} B/s, energy ${energy.toFixed(3)}`);
+            return bytes;
+          },
+          {
+            message: "Bob's audio stops growing",
+            timeout: 15_000,
+            intervals: [500],
+          },
+        )
         .toBe(0);
     // Cat still hears Ann.
     expect((await growth(cat, a.name, 'audio')).bytes).toBeGreaterThan(0);
     await bob.getByRole('button', { name: 'Unmute' }).click();
     for (const page of [ann, cat])
       await expect
-        .poll(async () => (await growth(page, b.name, 'audio')).bytes, {
-          message: "Bob's audio flows again",
-          timeout: 15_000,
-          intervals: [500],
-        })
+        .poll(
+          async () => {
+            const { bytes, energy } = await growth(page, b.name, 'audio');
+            console.log(`     unmuted: Bob's audio at ${page === ann ? 'Ann' : 'Cat'} +${bytes} B/s, energy ${energy.toFixed(3)}`);
+            return bytes;
+          },
+          {
+            message: "Bob's audio flows again",
+            timeout: 15_000,
+            intervals: [500],
+          },
+        )
         .toBeGreaterThan(0);
   });
 

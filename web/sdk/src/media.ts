@@ -127,6 +127,15 @@ export interface InboundStats {
   totalAudioEnergy: number;
 }
 
+/** Whether a server offer was made after the server's answer: it agrees with it on every m-line. */
+export function madeAfter(offer: string, answer: string): boolean {
+  const offered = parseSdpMedia(offer);
+  return parseSdpMedia(answer).every((a) => {
+    const o = offered.find((m) => m.mid === a.mid);
+    return o !== undefined && o.kind === a.kind && o.direction === a.direction && o.stopped === a.stopped;
+  });
+}
+
 const UNREACHABLE = 'the media port is unreachable: the media connection could not be established';
 
 /**
@@ -333,18 +342,33 @@ export class MediaSession {
     });
   }
 
+  /**
+   * A server offer that arrives while ours is out is kept (the newest only) until our
+   * answer comes. It either crossed ours (made before the server saw our offer: the
+   * server dropped it and offers again) or was made after the server answered ours and
+   * overtook that answer on the way. Only the second kind agrees with the answer on
+   * every m-line of our offer; it is answered, the first kind is dropped.
+   */
+  private heldOffer: string | null = null;
+
   private onServerOffer(sdp: string): void {
     this.run(async () => {
       const pc = this.pcValue;
       if (!pc || this.closed) return;
-      // Crossing offers: ours wins; the server offers again after answering it.
-      if (this.offering || pc.signalingState === 'have-local-offer') return;
-      await pc.setRemoteDescription({ type: 'offer', sdp });
-      const answer = await pc.createAnswer();
-      await pc.setLocalDescription(answer);
-      this.options.realtime.signal('MEDIA_ANSWER', { sessionId: this.sessionId, sdp: answer.sdp });
-      this.refreshTracks();
+      if (this.offering || pc.signalingState === 'have-local-offer') {
+        this.heldOffer = sdp;
+        return;
+      }
+      await this.answerOffer(pc, sdp);
     });
+  }
+
+  private async answerOffer(pc: PeerConnectionLike, sdp: string): Promise<void> {
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this.options.realtime.signal('MEDIA_ANSWER', { sessionId: this.sessionId, sdp: answer.sdp });
+    this.refreshTracks();
   }
 
   private onServerAnswer(sdp: string): void {
@@ -354,6 +378,9 @@ export class MediaSession {
       await pc.setRemoteDescription({ type: 'answer', sdp });
       this.offering = false;
       this.refreshTracks();
+      const held = this.heldOffer;
+      this.heldOffer = null;
+      if (held !== null && madeAfter(held, sdp)) await this.answerOffer(pc, held);
       if (this.again) {
         this.again = false;
         this.negotiate();
@@ -367,6 +394,7 @@ export class MediaSession {
       if (!pc || !this.offering) return;
       this.offering = false;
       this.again = false;
+      this.heldOffer = null;
       if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
     });
     this.fail(payload?.error?.code ?? 'media.offer_refused', payload?.error?.message ?? 'the server refused the media offer', payload);

@@ -273,6 +273,22 @@ test('crossing offers: ours wins, the server offer is dropped and its re-made of
   );
 });
 
+test('a server offer that overtook the answer to ours (made after it) is answered once the answer is in', async () => {
+  const { socket, session } = await joined();
+  // The server answered our first offer, then offered Bob's tracks; the offer came first.
+  const answer = sdp(section('0', 'audio', 'recvonly'), section('1', 'video', 'inactive'));
+  socket.deliver('MEDIA_OFFER', { sessionId: 'me', sdp: serverOffer(section('2', 'audio', 'sendonly', 'bob audio-3')) });
+  await settle();
+  assert.equal(socket.sent('MEDIA_ANSWER').length, 0, 'held until our answer is in');
+  socket.deliver('MEDIA_ANSWER', { sessionId: 'me', sdp: answer });
+  await settle();
+  assert.deepEqual(socket.sent('MEDIA_ANSWER'), [{ sessionId: 'me', sdp: 'client-answer' }]);
+  assert.deepEqual(
+    session.tracks.map((t) => t.sessionId),
+    ['bob'],
+  );
+});
+
 test('changes made while an offer is out go in one more offer after its answer', async () => {
   const { socket, session } = await joined();
   // The first offer (from join) is still unanswered: a screen share starts and the camera turns on.

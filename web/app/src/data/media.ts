@@ -33,12 +33,20 @@ export function useMediaCall(spaceId: string) {
   const me = session.user!;
 
   useEffect(() => () => setPhase('idle'), [spaceId]);
-  // Leaving the space or the page ends the media session.
+  // Leaving the space or the page ends the media session, as does the meeting's end (an
+  // admin's "End meeting").
   useEffect(() => {
     if (!media) return;
     const gone = () => media.leave();
     window.addEventListener('pagehide', gone);
+    const offEnded = session.realtime?.on('media', (event) => {
+      if (event.topicId !== spaceId || event.category !== 'app.event.meeting.ended') return;
+      media.leave();
+      setMedia(null);
+      setPhase('idle');
+    });
     return () => {
+      offEnded?.();
       window.removeEventListener('pagehide', gone);
       media.leave();
       if (window.__plazaMedia === media) window.__plazaMedia = undefined;
