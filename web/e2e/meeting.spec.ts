@@ -210,3 +210,31 @@ test('three people meet: audio, video and a screen share flow, a mute holds at t
     expect(last[0]?.content.endTime, 'the ended meeting has an end time').toBeTruthy();
   });
 });
+
+test('a denied camera and an unreachable media port are explained', async ({ open }) => {
+  const ann = await open();
+  await register(ann, 'Ann');
+  await createSpace(ann, unique('no-media'));
+  // The browser refuses the camera and microphone, as when the person clicks "Block".
+  await ann.evaluate(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  });
+  await openTab(ann, 'Meeting');
+  await ann.getByRole('button', { name: 'Start meeting' }).click();
+  await expect(ann.getByRole('alert')).toContainText('The browser denied access to the camera or microphone');
+
+  // The server's media candidate points at a port nothing answers on: ICE cannot connect.
+  const bob = await open();
+  await bob.addInitScript(() => {
+    const proto = RTCPeerConnection.prototype as unknown as { setRemoteDescription: (d: RTCSessionDescriptionInit) => Promise<void> };
+    const real = proto.setRemoteDescription;
+    proto.setRemoteDescription = function (this: RTCPeerConnection, d: RTCSessionDescriptionInit) {
+      return real.call(this, { type: d.type, sdp: d.sdp?.replace(/^(a=candidate:\S+ \d+ udp \d+ \S+ )\d+/gim, '$19') });
+    };
+  });
+  await register(bob, 'Bob');
+  await createSpace(bob, unique('unreachable'));
+  await joinMeeting(bob, true);
+  await expect(bob.getByRole('alert')).toContainText('the media port is unreachable', { timeout: 40_000 });
+  await screenshot(bob, 'meeting-unreachable');
+});

@@ -1,7 +1,7 @@
 // The meeting's media in the browser: a `MediaSession` (the SDK's) with the microphone,
 // camera and screen-share controls, after the preview of data/preview.ts. The views in
 // views/MeetingStage.tsx and views/JoinSetup.tsx only show what this holds.
-import { MediaSession, type MediaParticipant, type RemoteTrack } from '@plaza/web-sdk';
+import { MediaSession, PlazaApiError, type MediaParticipant, type RemoteTrack } from '@plaza/web-sdk';
 import { useEffect, useReducer, useState } from 'preact/hooks';
 
 import { session } from '../session.js';
@@ -64,9 +64,14 @@ export function useMediaCall(spaceId: string) {
     for (const event of ['participants', 'tracks', 'connection'] as const) ms.on(event, () => bump(undefined));
     ms.on('activeSpeaker', (sid) => setSpeaker(sid));
     ms.on('error', (e) => setError(e));
-    ms.on('ended', () => {
+    let connected = false;
+    ms.on('connection', (state) => (connected ||= state === 'connected'));
+    ms.on('ended', (reason) => {
       setMedia(null);
       setPhase('idle');
+      // The server gave up on a transport that never came up: the port is unreachable.
+      if (!connected) setError(new PlazaApiError(0, { code: 'media.unreachable', message: 'the media port is unreachable' }));
+      else if (reason !== 'left') setError(new Error(`The media connection was lost (${reason}). Join again to continue.`));
     });
     ms.on('forwarding', (f) => {
       if (f.sessionId !== ms.sessionId || f.kind !== 'audio') return;

@@ -18,11 +18,11 @@ export function JoinSetup({ call }: { call: MediaCall }) {
           <p class="hint">{p.choice.video ? 'Starting the camera…' : 'Camera off'}</p>
         )}
       </div>
-      {p.error ? (
-        <p class="error" role="alert">
-          {mediaErrorText(p.error)}
+      {[p.error, phase === 'setup' && call.error].filter(Boolean).map((e, i) => (
+        <p key={i} class="error" role="alert">
+          {mediaErrorText(e)}
         </p>
-      ) : null}
+      ))}
       <div class="row wrap">
         <label class="grow">
           Microphone

@@ -1,6 +1,6 @@
 import type { MeetingAttendee, Space } from '@plaza/web-sdk';
 
-import type { MediaCall } from '../data/media.js';
+import { mediaErrorText, type MediaCall } from '../data/media.js';
 import { useMeeting, type MeetingControls } from '../data/meeting.js';
 import { session } from '../session.js';
 import { Avatar, ErrorNote, time } from '../ui.js';
@@ -20,6 +20,11 @@ export function MeetingPanel({ space, isAdmin, call }: { space: Space; isAdmin: 
       <h2>Meeting</h2>
       <ErrorNote error={error} />
       {meeting === undefined && <p>Loading…</p>}
+      {call.error && call.phase !== 'setup' ? (
+        <p class="error" role="alert">
+          {mediaErrorText(call.error)}
+        </p>
+      ) : null}
       {call.phase === 'joined' && <MeetingStage call={call} />}
       {(call.phase === 'setup' || call.phase === 'joining') && <JoinSetup call={call} />}
       {meeting === null && idle && (

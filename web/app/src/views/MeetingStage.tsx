@@ -1,6 +1,6 @@
 import type { MediaParticipant } from '@plaza/web-sdk';
 
-import { mediaErrorText, tilesOf, type MediaCall } from '../data/media.js';
+import { tilesOf, type MediaCall } from '../data/media.js';
 import { session } from '../session.js';
 import { Avatar } from '../ui.js';
 import { TrackAudio, TrackVideo } from './MediaElements.js';
@@ -21,11 +21,6 @@ export function MeetingStage({ call }: { call: MediaCall }) {
           Connecting the media…
         </p>
       )}
-      {call.error ? (
-        <p class="error" role="alert">
-          {mediaErrorText(call.error)}
-        </p>
-      ) : null}
       {call.mutedBy && (
         <p class="notice" role="status">
           A moderator muted your microphone.
