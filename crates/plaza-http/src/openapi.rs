@@ -20,6 +20,10 @@ use utoipa::openapi::{Content, Deprecated, Ref, RefOr, ResponseBuilder};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{AppState, Routes};
+use plaza_wire::media::{
+    IceServer, MediaActiveSpeaker, MediaCandidate, MediaForwarding, MediaJoin, MediaJoined,
+    MediaLeave, MediaParticipant, MediaParticipants, MediaSdp, MediaSessionEnded,
+};
 use plaza_wire::socket::{
     ChannelSubscribed, ChannelUnsubscribed, Failed, PresenceEvent, SendMediaSessionEvents,
     SendMessage, SendPresenceEvent, SessionEnded, SubscribeChannel, SubscribeChannelFailed,
@@ -72,6 +76,18 @@ pub(crate) const UI_PATH: &str = "/api/docs";
         PresenceEvent,
         TopicUpdated,
         SessionEnded,
+        // Media signalling (docs/decisions.md, "Media signalling").
+        MediaJoin,
+        MediaSdp,
+        MediaCandidate,
+        MediaLeave,
+        IceServer,
+        MediaParticipant,
+        MediaJoined,
+        MediaParticipants,
+        MediaActiveSpeaker,
+        MediaForwarding,
+        MediaSessionEnded,
     )),
     tags(
         (name = "meta", description = "Probes, discovery, keys and this description"),

@@ -24,7 +24,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
 use crate::failure::error_body;
-use crate::session::SocketPrincipal;
+use crate::session::{is_subscribed, principal};
 use crate::sink::emit_all;
 use crate::turn::Turn;
 use crate::{RealtimeState, socket_room, space_room, subscriber_room};
@@ -38,12 +38,6 @@ pub(crate) fn register<A: Adapter>(socket: &SocketRef<A>) {
     socket.on("SEND_MEDIA_SESSION_EVENTS", media_session::<A>);
     crate::media::register(socket);
     socket.on_disconnect(disconnected::<A>);
-}
-
-pub(crate) fn principal<A: Adapter>(
-    socket: &SocketRef<A>,
-) -> Option<plaza_core::identity::Principal> {
-    socket.extensions.get::<SocketPrincipal>().map(|p| p.0)
 }
 
 /// Answers an event that a socket sent before its namespace connection was refused
@@ -79,10 +73,6 @@ fn subscriptions<A: Adapter>(socket: &SocketRef<A>) -> Vec<String> {
         .iter()
         .filter_map(|room| room.strip_prefix("space:").map(str::to_owned))
         .collect()
-}
-
-pub(crate) fn is_subscribed<A: Adapter>(socket: &SocketRef<A>, space_id: &str) -> bool {
-    socket.rooms().iter().any(|room| room.strip_prefix("space:") == Some(space_id))
 }
 
 /// A payload as JSON (serialising a wire type cannot fail).

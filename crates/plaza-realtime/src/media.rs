@@ -111,7 +111,7 @@ async fn join<A: Adapter>(
 ) {
     turn.wait().await;
     state.metrics.socket_event("MEDIA_JOIN");
-    let Some(principal) = crate::events::principal(&socket) else { return };
+    let Some(principal) = crate::session::principal(&socket) else { return };
     let Some(Inbound { fields: request, raw: payload }) =
         parse::<A, MediaJoin>(&socket, "MEDIA_JOIN", data.ok())
     else {
@@ -125,7 +125,7 @@ async fn join<A: Adapter>(
         Err(error) => return refuse(error, None),
     };
     let space_id = request.topic_id.clone().unwrap_or_default();
-    if !crate::events::is_subscribed(&socket, &space_id) {
+    if !crate::session::is_subscribed(&socket, &space_id) {
         let error = CoreError::permission_denied(
             "subscribe to the space (SUBSCRIBE_CHANNEL) before joining its media",
         );
@@ -255,11 +255,9 @@ async fn answer<A: Adapter>(
         return;
     };
     let accepted = async {
-        let (plane, handle) = session_of(&state, &socket, request.session_id.as_deref())?;
-        plane
-            .offer_allowed(&socket.id.to_string())
-            .await
-            .map_err(|wait| rate_limited(wait, "media answers"))?;
+        // Not rate-limited: an answer only completes an offer of the server's, and the
+        // server makes one at a time.
+        let (_, handle) = session_of(&state, &socket, request.session_id.as_deref())?;
         let sdp = sdp_of(request.sdp.as_deref())?;
         handle.accept_answer(sdp).await.map_err(media_error)
     }

@@ -215,7 +215,7 @@ impl MediaPlane {
     /// Whether `socket_id` may make another offer (or answer) now.
     pub(crate) async fn offer_allowed(&self, socket_id: &str) -> Result<(), std::time::Duration> {
         use plaza_core::limits::RateLimiter;
-        self.offers.check(&socket_id.to_owned()).await
+        self.offers.check(socket_id).await
     }
 
     pub(crate) async fn candidate_allowed(
@@ -223,7 +223,7 @@ impl MediaPlane {
         socket_id: &str,
     ) -> Result<(), std::time::Duration> {
         use plaza_core::limits::RateLimiter;
-        self.candidates.check(&socket_id.to_owned()).await
+        self.candidates.check(socket_id).await
     }
 
     /// Everyone with a media session in the room of `space_id` on this node.

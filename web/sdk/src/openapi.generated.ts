@@ -2694,6 +2694,15 @@ export interface components {
             /** @description The account's email. */
             username: string;
         };
+        /**
+         * @description A TURN or STUN server the client may use (`media.ice_servers`), shaped as
+         *     `RTCIceServer`.
+         */
+        IceServer: {
+            credential?: string | null;
+            urls: string[];
+            username?: string | null;
+        };
         /** @description `{_id}`: a reference to a message, user or space by id. */
         IdRef: {
             /** @description The id (24 hexadecimal characters); read only when it is a string. */
@@ -2799,6 +2808,24 @@ export interface components {
             mailSent: boolean;
         };
         /**
+         * @description `MEDIA_ACTIVE_SPEAKER`, to the space: someone else became the active speaker (from
+         *     the audio levels, at most a few times a second).
+         */
+        MediaActiveSpeaker: {
+            sessionId: string;
+            topicId: string;
+            userId: string;
+        };
+        /**
+         * @description `MEDIA_CANDIDATE {sessionId, candidate}`: a trickled ICE candidate of the client
+         *     (`candidate:...`). Optional: the server is ICE-lite and learns the client's address
+         *     from its connectivity checks.
+         */
+        MediaCandidate: {
+            candidate?: string | null;
+            sessionId?: string | null;
+        };
+        /**
          * @description `MEDIA_SESSION_RESPONSE` (seed 002): a media-session event relayed or announced in a
          *     space. Fields the sender added to its `SEND_MEDIA_SESSION_EVENTS` pass through.
          */
@@ -2825,6 +2852,96 @@ export interface components {
             topicType: components["schemas"]["SpaceType"];
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * @description `MEDIA_FORWARDING`, to the space: the SFU stopped or resumed forwarding someone's
+         *     audio or video (an admin's mute or video off, their own unmute).
+         */
+        MediaForwarding: {
+            forwarding: boolean;
+            /** @description `audio` or `video`. */
+            kind: string;
+            sessionId: string;
+            topicId: string;
+            userId: string;
+        };
+        /**
+         * @description `MEDIA_JOIN {topicId, token}`: enter the space's media room; the socket must have
+         *     subscribed to the space (`SUBSCRIBE_CHANNEL`).
+         */
+        MediaJoin: {
+            /**
+             * @description The media token of `GET /api/mediasessions/mpaas/token/{spaceId}`, issued to this
+             *     socket's user for this space; its session id becomes the media session's.
+             */
+            token?: string | null;
+            /** @description The space's id. */
+            topicId?: string | null;
+        };
+        /**
+         * @description `MEDIA_JOINED`: the socket's media session in the space's room; next, the client
+         *     sends its `MEDIA_OFFER`.
+         */
+        MediaJoined: {
+            /**
+             * @description TURN/STUN servers for the client's `RTCPeerConnection` (often none: the server's
+             *     own address is in its SDP).
+             */
+            iceServers: components["schemas"]["IceServer"][];
+            /** @description Everyone in the room, this session included. */
+            participants: components["schemas"]["MediaParticipant"][];
+            sessionId: string;
+            topicId: string;
+        };
+        /** @description `MEDIA_LEAVE {sessionId}`: ends the media session; its person leaves the meeting. */
+        MediaLeave: {
+            sessionId?: string | null;
+        };
+        /** @description One person's media session in a room, and what they publish. */
+        MediaParticipant: {
+            /** @description Publishes a microphone. */
+            audio: boolean;
+            displayname: string;
+            /** @description Publishes a second video track: a screen share. */
+            screenshare: boolean;
+            sessionId: string;
+            /**
+             * @description The stream id (`a=msid`) of this person's tracks in the server's offers: a
+             *     remote track whose stream has this id is theirs. Equal to `sessionId`.
+             */
+            streamId: string;
+            userId: string;
+            /** @description Publishes a camera (their first video track). */
+            video: boolean;
+        };
+        /**
+         * @description `MEDIA_PARTICIPANTS`, to the space: who has a media session and what they publish,
+         *     after anyone joins, leaves, or publishes or stops a track.
+         */
+        MediaParticipants: {
+            participants: components["schemas"]["MediaParticipant"][];
+            topicId: string;
+        };
+        /**
+         * @description `MEDIA_OFFER {sessionId, sdp}` from a client (what it publishes, first or changed;
+         *     answered by the server's `MEDIA_ANSWER`), and from the server (the others' tracks to
+         *     receive or stop; answered by the client's `MEDIA_ANSWER`).
+         */
+        MediaSdp: {
+            /** @description The SDP offer or answer. */
+            sdp?: string | null;
+            /** @description The media session (`sessionId` of `MEDIA_JOINED`). */
+            sessionId?: string | null;
+        };
+        /** @description `MEDIA_SESSION_ENDED`, to the session's socket: the server closed it. */
+        MediaSessionEnded: {
+            /**
+             * @description `disconnected` (ICE consent lapsed, DTLS closed), `failed` (an error inside the
+             *     media engine), `left` (ended by the server, e.g. the socket's token expired).
+             */
+            reason: string;
+            sessionId: string;
+            topicId: string;
         };
         /** @description `GET /api/mediasessions/mpaas/token/{spaceId}`: a token for the media server. */
         MediaToken: {

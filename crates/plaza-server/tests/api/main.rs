@@ -20,6 +20,7 @@ mod helpers;
 mod limits;
 mod listing;
 mod mail;
+mod media;
 mod meetings;
 mod messages;
 mod metrics;

@@ -1,0 +1,422 @@
+//! The media plane end to end: Rust WebRTC clients (`plaza_media::client::MediaClient`)
+//! signalled over real Socket.IO connections (`plaza_client::RealtimeClient`) to a real
+//! server's SFU. People join a meeting by its media, receive one another's audio and
+//! video, an admin's mute stops a person's audio reaching the others, leaving ends the
+//! meeting; bad signalling gets its failure event while the others keep receiving.
+
+use std::time::{Duration, Instant};
+
+use plaza_client::RealtimeClient;
+use plaza_client::realtime::{Credentials, Event};
+use plaza_media::TrackKind;
+use plaza_media::client::{ClientOptions, MediaClient};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, jwt, spawn_app_with};
+
+const WAIT: Duration = Duration::from_secs(20);
+const GRACE_MS: u64 = 400;
+
+/// One person in a meeting: their socket, their WebRTC client and what the socket heard.
+struct Peer {
+    client: RealtimeClient,
+    media: MediaClient,
+    session: String,
+    user_id: String,
+    heard: Vec<Event>,
+}
+
+/// A socket connected to `/chat` and subscribed to `space`.
+async fn socket(app: &TestApp, token: &str, space: &str) -> RealtimeClient {
+    let mut client =
+        RealtimeClient::connect(&app.base, "/chat", &Credentials::jwt(token)).await.unwrap();
+    client.subscribe(space, None).unwrap();
+    client.wait_for("CHANNEL_SUBSCRIBED", WAIT).await.unwrap();
+    client
+}
+
+async fn media_token(app: &TestApp, token: &str, space: &str) -> String {
+    let answer =
+        app.get(&format!("/api/mediasessions/mpaas/token/{space}"), Some(&jwt(token))).await;
+    answer.body["token"].as_str().expect("media token").to_owned()
+}
+
+/// The failure event `name` that arrives next (other events skipped), and its code.
+async fn failure(client: &mut RealtimeClient, name: &str) -> (Value, String) {
+    let event = client.wait_for(name, WAIT).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    let code = event.payload["error"]["code"].as_str().unwrap_or_default().to_owned();
+    (event.payload, code)
+}
+
+impl Peer {
+    /// Joins the space's media with a fresh media token and publishes audio and video.
+    async fn join(app: &TestApp, token: &str, space: &str) -> Peer {
+        let client = socket(app, token, space).await;
+        Peer::join_on(app, client, token, space).await
+    }
+
+    async fn join_on(app: &TestApp, mut client: RealtimeClient, token: &str, space: &str) -> Peer {
+        let media_token = media_token(app, token, space).await;
+        client.emit("MEDIA_JOIN", &json!({"topicId": space, "token": media_token})).unwrap();
+        let joined = client.wait_for("MEDIA_JOINED", WAIT).await.expect("MEDIA_JOINED");
+        let session = joined.payload["sessionId"].as_str().unwrap().to_owned();
+        assert_eq!(joined.payload["topicId"], space);
+        assert!(joined.payload["iceServers"].is_array(), "{}", joined.payload);
+        let media = MediaClient::start(ClientOptions::default()).await.unwrap();
+        let offer = media.create_offer().await.unwrap();
+        client.emit("MEDIA_OFFER", &json!({"sessionId": session, "sdp": offer})).unwrap();
+        let answer = client.wait_for("MEDIA_ANSWER", WAIT).await.expect("MEDIA_ANSWER");
+        assert_eq!(answer.payload["sessionId"], session.as_str());
+        media.accept_answer(answer.payload["sdp"].as_str().unwrap()).await.unwrap();
+        let user_id = app.user_id(token).await;
+        Peer { client, media, session, user_id, heard: Vec::new() }
+    }
+
+    /// Handles what the socket received: the server's offers are answered, the rest kept.
+    async fn pump(&mut self) {
+        for event in self.client.drain() {
+            if event.name == "MEDIA_OFFER" {
+                let sdp = event.payload["sdp"].as_str().unwrap();
+                let answer = self.media.accept_offer(sdp).await.unwrap();
+                let reply = json!({"sessionId": self.session, "sdp": answer});
+                self.client.emit("MEDIA_ANSWER", &reply).unwrap();
+            }
+            self.heard.push(event);
+        }
+    }
+
+    /// Frames (packets, for audio) received from `from` so far.
+    fn frames(&self, from: &Peer, kind: TrackKind) -> u64 {
+        self.media.stats().received(&from.session, kind).frames
+    }
+
+    /// The meeting events (`MEDIA_SESSION_RESPONSE` categories) heard so far.
+    fn meeting_events(&self) -> Vec<(String, Value)> {
+        self.heard
+            .iter()
+            .filter(|e| e.name == "MEDIA_SESSION_RESPONSE")
+            .map(|e| {
+                (e.payload["category"].as_str().unwrap_or_default().to_owned(), e.payload.clone())
+            })
+            .collect()
+    }
+
+    fn heard_event(&self, name: &str, matches: impl Fn(&Value) -> bool) -> bool {
+        self.heard.iter().any(|e| e.name == name && matches(&e.payload))
+    }
+}
+
+/// Pumps every peer until `done` holds; panics with `what` after [`WAIT`].
+async fn settle(peers: &mut [&mut Peer], what: &str, done: impl Fn(&[&mut Peer]) -> bool) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        for peer in peers.iter_mut() {
+            peer.pump().await;
+        }
+        if done(peers) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "not within {WAIT:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Pumps every peer for `how_long`.
+async fn pump_for(peers: &mut [&mut Peer], how_long: Duration) {
+    let until = Instant::now() + how_long;
+    while Instant::now() < until {
+        for peer in peers.iter_mut() {
+            peer.pump().await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether everyone receives everyone else's audio and video (more than `frames` each).
+fn all_receive(peers: &[&mut Peer], frames: u64) -> bool {
+    peers.iter().all(|receiver| {
+        peers.iter().filter(|p| p.session != receiver.session).all(|sender| {
+            receiver.frames(sender, TrackKind::Audio) > frames
+                && receiver.frames(sender, TrackKind::Video) > frames / 4
+        })
+    })
+}
+
+/// An admin, a member and another member in one space.
+async fn three_people(app: &TestApp) -> (String, [String; 3]) {
+    let (admin, _) = app.register("media-admin@example.com").await;
+    let (member, _) = app.register("media-member@example.com").await;
+    let (other, _) = app.register("media-other@example.com").await;
+    let space = app.create_space(&admin, "Media room").await;
+    for token in [&member, &other] {
+        let id = app.user_id(token).await;
+        app.add_member(&admin, &space, &id, "member").await;
+    }
+    (space, [admin, member, other])
+}
+
+fn grace(settings: &mut plaza_server::Settings) {
+    settings.meetings.drop_grace_ms = GRACE_MS;
+}
+
+#[tokio::test]
+async fn three_people_meet_through_the_sfu_and_the_meeting_follows_their_media() {
+    let app = spawn_app_with(grace).await;
+    let (space, [admin_token, member_token, other_token]) = three_people(&app).await;
+    let mut admin = Peer::join(&app, &admin_token, &space).await;
+    let mut member = Peer::join(&app, &member_token, &space).await;
+    let mut other = Peer::join(&app, &other_token, &space).await;
+
+    settle(&mut [&mut admin, &mut member, &mut other], "everyone receives everyone", |p| {
+        all_receive(p, 20)
+    })
+    .await;
+    // The meeting started from the first connected media, and everyone was added once.
+    settle(&mut [&mut admin, &mut member, &mut other], "three attendees added", |p| {
+        p[0].meeting_events().iter().filter(|(c, _)| c == "app.event.attendee.added").count() == 3
+    })
+    .await;
+    let events = admin.meeting_events();
+    assert_eq!(events[0].0, "app.event.meeting.started", "{events:?}");
+    assert_eq!(events.iter().filter(|(c, _)| c == "app.event.meeting.started").count(), 1);
+    let started = &events[0].1;
+    let attendees = started["content"]["attendees"].as_array().unwrap();
+    assert_eq!(attendees[0]["mediaSession"]["connected"], true, "{started}");
+    assert_eq!(attendees[0]["mediaSession"]["mdsrvSessionId"], admin.session.as_str());
+    // Who is in, with the stream id their tracks arrive under.
+    let sessions = [&admin, &member, &other].map(|p| p.session.clone());
+    settle(&mut [&mut admin, &mut member, &mut other], "MEDIA_PARTICIPANTS of three", |p| {
+        p[0].heard.iter().rev().find(|e| e.name == "MEDIA_PARTICIPANTS").is_some_and(|e| {
+            let list = e.payload["participants"].as_array().unwrap();
+            list.len() == 3
+                && list.iter().all(|x| {
+                    sessions.contains(&x["sessionId"].as_str().unwrap().to_owned())
+                        && x["streamId"] == x["sessionId"]
+                        && x["audio"] == true
+                        && x["video"] == true
+                })
+        })
+    })
+    .await;
+
+    // The admin mutes the member: nobody receives the member's audio any more.
+    let meeting =
+        app.get(&format!("/api/spaces/{space}/activemeeting"), Some(&jwt(&admin_token))).await;
+    let meeting_id = meeting.body["_id"].as_str().unwrap().to_owned();
+    let media_state = format!(
+        "/api/spaces/{space}/meetings/{meeting_id}/attendees/user/{}/mediastate",
+        member.user_id
+    );
+    let muted = app.post(&media_state, Some(&jwt(&admin_token)), &json!({"audio": false})).await;
+    assert!(muted.status.is_success(), "{}", muted.text);
+    let member_session = member.session.clone();
+    settle(&mut [&mut admin, &mut member, &mut other], "MEDIA_FORWARDING off", |p| {
+        p[2].heard_event("MEDIA_FORWARDING", |e| {
+            e["sessionId"] == member_session.as_str()
+                && e["kind"] == "audio"
+                && e["forwarding"] == false
+        })
+    })
+    .await;
+    pump_for(&mut [&mut admin, &mut member, &mut other], Duration::from_millis(300)).await;
+    let audio_before =
+        [admin.frames(&member, TrackKind::Audio), other.frames(&member, TrackKind::Audio)];
+    let video_before = other.frames(&member, TrackKind::Video);
+    let admin_audio_before = other.frames(&admin, TrackKind::Audio);
+    pump_for(&mut [&mut admin, &mut member, &mut other], Duration::from_secs(1)).await;
+    assert_eq!(
+        [admin.frames(&member, TrackKind::Audio), other.frames(&member, TrackKind::Audio)],
+        audio_before,
+        "the muted member's audio still arrives"
+    );
+    assert!(other.frames(&member, TrackKind::Video) > video_before, "video stopped too");
+    assert!(other.frames(&admin, TrackKind::Audio) > admin_audio_before + 20);
+
+    // The member unmutes themselves: their audio flows again.
+    let unmuted = app.post(&media_state, Some(&jwt(&member_token)), &json!({"audio": true})).await;
+    assert!(unmuted.status.is_success(), "{}", unmuted.text);
+    let before = audio_before;
+    settle(&mut [&mut admin, &mut member, &mut other], "the member's audio back", |p| {
+        p[0].frames(&*p[1], TrackKind::Audio) > before[0] + 20
+            && p[2].frames(&*p[1], TrackKind::Audio) > before[1] + 20
+    })
+    .await;
+
+    // Leaving: MEDIA_LEAVE leaves the meeting at once; the last one out ends it.
+    for leaver in [&mut other, &mut member] {
+        leaver.client.emit("MEDIA_LEAVE", &json!({"sessionId": leaver.session})).unwrap();
+    }
+    let (member_id, other_id) = (member.user_id.clone(), other.user_id.clone());
+    settle(&mut [&mut admin, &mut member, &mut other], "two attendees left", |p| {
+        let left: Vec<Value> = p[0]
+            .meeting_events()
+            .into_iter()
+            .filter(|(c, _)| c == "app.event.attendee.left")
+            .map(|(_, e)| e["content"]["attendee"]["_id"].clone())
+            .collect();
+        left.contains(&json!(member_id)) && left.contains(&json!(other_id))
+    })
+    .await;
+    assert!(
+        !admin.meeting_events().iter().any(|(c, _)| c == "app.event.meeting.ended"),
+        "ended with the admin still in"
+    );
+    let admin_frames = admin.frames(&member, TrackKind::Audio);
+    pump_for(&mut [&mut admin, &mut member, &mut other], Duration::from_millis(500)).await;
+    assert!(
+        admin.frames(&member, TrackKind::Audio) <= admin_frames + 5,
+        "a left session still forwards"
+    );
+    admin.client.emit("MEDIA_LEAVE", &json!({"sessionId": admin.session})).unwrap();
+    settle(&mut [&mut admin, &mut member, &mut other], "meeting.ended", |p| {
+        p[1].meeting_events().iter().any(|(c, _)| c == "app.event.meeting.ended")
+    })
+    .await;
+    assert!(
+        app.get(&format!("/api/spaces/{space}/activemeeting"), Some(&jwt(&admin_token)))
+            .await
+            .status
+            .is_client_error()
+    );
+}
+
+#[tokio::test]
+async fn bad_signalling_gets_its_failure_and_the_others_keep_receiving() {
+    // Media tokens live one second here, so that one can expire during the test.
+    let app = spawn_app_with(|settings| {
+        grace(settings);
+        settings.meetings.media_token_ttl_secs = 1;
+    })
+    .await;
+    let (space, [admin_token, member_token, other_token]) = three_people(&app).await;
+    let expiring = media_token(&app, &member_token, &space).await;
+    let expiring_since = Instant::now();
+    let mut admin = Peer::join(&app, &admin_token, &space).await;
+    let mut member = Peer::join(&app, &member_token, &space).await;
+    settle(&mut [&mut admin, &mut member], "both receive", |p| all_receive(p, 10)).await;
+
+    let mut stranger = socket(&app, &other_token, &space).await;
+    // A token for another space.
+    let elsewhere = app.create_space(&admin_token, "Elsewhere").await;
+    let foreign = media_token(&app, &admin_token, &elsewhere).await;
+    let join = json!({"topicId": space, "token": foreign});
+    admin.client.emit("MEDIA_JOIN", &join).unwrap();
+    let (payload, code) = failure(&mut admin.client, "MEDIA_JOIN_FAILED").await;
+    assert_eq!(code, "permission.denied", "{payload}");
+    assert_eq!(payload["topicId"], space.as_str(), "the payload is echoed");
+    // Someone else's token, presented by another user's socket.
+    let stolen = media_token(&app, &admin_token, &space).await;
+    stranger.emit("MEDIA_JOIN", &json!({"topicId": space, "token": stolen})).unwrap();
+    let (payload, code) = failure(&mut stranger, "MEDIA_JOIN_FAILED").await;
+    assert_eq!(code, "permission.denied", "{payload}");
+    assert!(payload["error"]["message"].as_str().unwrap().contains("someone else"), "{payload}");
+    // Not a token at all.
+    stranger.emit("MEDIA_JOIN", &json!({"topicId": space, "token": "nope"})).unwrap();
+    assert_eq!(failure(&mut stranger, "MEDIA_JOIN_FAILED").await.1, "auth.invalid_token");
+
+    // Malformed SDP on one's own session.
+    let own = json!({"sessionId": admin.session, "sdp": "v=0\r\nthis is no SDP"});
+    admin.client.emit("MEDIA_OFFER", &own).unwrap();
+    let (payload, code) = failure(&mut admin.client, "MEDIA_OFFER_FAILED").await;
+    assert_eq!(code, "request.invalid", "{payload}");
+    assert_eq!(payload["sessionId"], admin.session.as_str());
+    // Another's session: an offer and a candidate.
+    let theirs = json!({"sessionId": member.session, "candidate": "candidate:1 1 udp 2122260223 10.200.0.9 50000 typ host"});
+    stranger.emit("MEDIA_CANDIDATE", &theirs).unwrap();
+    assert_eq!(failure(&mut stranger, "MEDIA_CANDIDATE_FAILED").await.1, "media.session_not_found");
+    admin.client.emit("MEDIA_CANDIDATE", &theirs).unwrap();
+    assert_eq!(
+        failure(&mut admin.client, "MEDIA_CANDIDATE_FAILED").await.1,
+        "media.session_not_found"
+    );
+    let offer = json!({"sessionId": member.session, "sdp": "v=0"});
+    stranger.emit("MEDIA_OFFER", &offer).unwrap();
+    assert_eq!(failure(&mut stranger, "MEDIA_OFFER_FAILED").await.1, "media.session_not_found");
+    // An SDP over the signalling bound (under Engine.IO's 100 kB).
+    let huge = format!("v=0\r\n{}", "a=x-padding\r\n".repeat(70 * 1024 / 13));
+    let oversized = json!({"sessionId": admin.session, "sdp": huge});
+    admin.client.emit("MEDIA_OFFER", &oversized).unwrap();
+    let (_, code) = failure(&mut admin.client, "MEDIA_OFFER_FAILED").await;
+    assert!(code == "request.too_large" || code == "request.rate_limited", "{code}");
+    // A flood of offers: the rate limit refuses the excess.
+    for _ in 0..12 {
+        admin.client.emit("MEDIA_OFFER", &own).unwrap();
+    }
+    let mut codes = Vec::new();
+    for _ in 0..12 {
+        codes.push(failure(&mut admin.client, "MEDIA_OFFER_FAILED").await.1);
+    }
+    assert!(codes.iter().any(|c| c == "request.rate_limited"), "{codes:?}");
+    // An answer when no server offer waits, and a malformed payload.
+    admin.client.emit("MEDIA_LEAVE", &json!("not an object")).unwrap();
+    assert_eq!(failure(&mut admin.client, "MEDIA_LEAVE_FAILED").await.1, "request.malformed");
+
+    // None of it touched the media: both still receive each other.
+    let before = [admin.frames(&member, TrackKind::Audio), member.frames(&admin, TrackKind::Audio)];
+    settle(&mut [&mut admin, &mut member], "both still receive", |p| {
+        p[0].frames(&*p[1], TrackKind::Audio) > before[0] + 25
+            && p[1].frames(&*p[0], TrackKind::Audio) > before[1] + 25
+    })
+    .await;
+
+    // The token fetched at the start has expired by now (one second, five of leeway).
+    let expired_at = expiring_since + Duration::from_millis(7_000);
+    tokio::time::sleep(expired_at.saturating_duration_since(Instant::now())).await;
+    let mut late = socket(&app, &member_token, &space).await;
+    late.emit("MEDIA_JOIN", &json!({"topicId": space, "token": expiring})).unwrap();
+    assert_eq!(failure(&mut late, "MEDIA_JOIN_FAILED").await.1, "auth.invalid_token");
+}
+
+#[tokio::test]
+async fn a_full_room_and_a_server_without_media_refuse_clearly() {
+    let app = spawn_app_with(|settings| settings.media.max_participants = 1).await;
+    let (space, [admin_token, member_token, _]) = three_people(&app).await;
+    let _admin = Peer::join(&app, &admin_token, &space).await;
+    let mut member = socket(&app, &member_token, &space).await;
+    let token = media_token(&app, &member_token, &space).await;
+    member.emit("MEDIA_JOIN", &json!({"topicId": space, "token": token})).unwrap();
+    assert_eq!(failure(&mut member, "MEDIA_JOIN_FAILED").await.1, "meeting.full");
+    // Joining before subscribing to the space.
+    let (outsider, _) = app.register("media-outsider@example.com").await;
+    let mut unsubscribed =
+        RealtimeClient::connect(&app.base, "/chat", &Credentials::jwt(&outsider)).await.unwrap();
+    unsubscribed.emit("MEDIA_JOIN", &json!({"topicId": space, "token": token})).unwrap();
+    let (payload, code) = failure(&mut unsubscribed, "MEDIA_JOIN_FAILED").await;
+    assert_eq!(code, "permission.denied");
+    assert_eq!(payload["type"], "app.event.channel.subscription.required");
+
+    let app = spawn_app_with(|settings| settings.media.enabled = false).await;
+    let (space, [admin_token, ..]) = three_people(&app).await;
+    let mut admin = socket(&app, &admin_token, &space).await;
+    let token = media_token(&app, &admin_token, &space).await;
+    admin.emit("MEDIA_JOIN", &json!({"topicId": space, "token": token})).unwrap();
+    assert_eq!(failure(&mut admin, "MEDIA_JOIN_FAILED").await.1, "media.disabled");
+}
+
+#[tokio::test]
+async fn a_dropped_socket_leaves_the_meeting_after_the_grace() {
+    let app = spawn_app_with(grace).await;
+    let (space, [admin_token, member_token, _]) = three_people(&app).await;
+    let mut admin = Peer::join(&app, &admin_token, &space).await;
+    let mut member = Peer::join(&app, &member_token, &space).await;
+    settle(&mut [&mut admin, &mut member], "both receive", |p| all_receive(p, 10)).await;
+    settle(&mut [&mut admin, &mut member], "two attendees", |p| {
+        p[0].meeting_events().iter().filter(|(c, _)| c == "app.event.attendee.added").count() == 2
+    })
+    .await;
+    let Peer { client, media: _member_media, user_id: member_id, .. } = member;
+    client.close().await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        admin.pump().await;
+        let left = admin.meeting_events().into_iter().any(|(c, e)| {
+            c == "app.event.attendee.left" && e["content"]["attendee"]["_id"] == member_id.as_str()
+        });
+        if left {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the member never left");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!admin.meeting_events().iter().any(|(c, _)| c == "app.event.meeting.ended"));
+}
