@@ -127,6 +127,8 @@ test('three people meet: audio, video and a screen share flow, a mute holds at t
       await expect(tiles.getByRole('listitem', { name: `${who} (you)`, exact: true })).toBeVisible();
       for (const [, from] of people) if (from !== who) await expect(tiles.getByRole('listitem', { name: from, exact: true })).toBeVisible();
     }
+    // The active speaker (from the SFU's audio levels) is outlined.
+    await expect(ann.locator('.tiles .tile.speaking')).not.toHaveCount(0);
     await screenshot(ann, 'meeting-call');
     await screenshot(cat, 'meeting-call-phone');
     // The phone's page does not scroll sideways.
@@ -154,6 +156,21 @@ test('three people meet: audio, video and a screen share flow, a mute holds at t
     }
     await ann.getByRole('button', { name: 'Stop sharing' }).click();
     await expect.poll(async () => (await growth(bob, a.name, 'video')).tracks, { timeout: 20_000 }).toBe(1);
+  });
+
+  await test.step("Bob's camera off withdraws his video from the others; on again, it flows again", async () => {
+    await bob.getByRole('button', { name: 'Stop camera' }).click();
+    await expect.poll(async () => (await growth(cat, b.name, 'video')).tracks, { timeout: 20_000 }).toBe(0);
+    await bob.getByRole('button', { name: 'Start camera' }).click();
+    await expect
+      .poll(
+        async () => {
+          const v = await growth(cat, b.name, 'video');
+          return v.tracks === 1 && v.frames > 0;
+        },
+        { message: "Cat decodes Bob's camera again", timeout: 20_000, intervals: [500] },
+      )
+      .toBe(true);
   });
 
   await test.step("the admin's mute stops Bob's audio at the others; his unmute brings it back", async () => {
