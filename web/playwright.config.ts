@@ -41,8 +41,19 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     launchOptions: {
       executablePath,
-      // Containers and CI machines: no sandbox, a small /dev/shm, no calls home.
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-background-networking'],
+      // Containers and CI machines: no sandbox, a small /dev/shm, no calls home. Meetings:
+      // fake camera, microphone and screen (no permission prompts), host candidates with
+      // real addresses rather than mDNS names, and remote audio that plays without a click.
+      args: [
+        '--no-sandbox',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
+        '--auto-select-desktop-capture-source=Entire screen',
+        '--disable-features=WebRtcHideLocalIpsWithMdns',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
     },
   },
 });

@@ -56,7 +56,7 @@ test('the signed-out pages are accessible', async ({ open }) => {
 });
 
 test('every view of a space is accessible', async ({ open }) => {
-  const { ann, bob, b, title, spaceId } = await twoInASpace(open, 'a11y');
+  const { ann, bob, a, b, title, spaceId } = await twoInASpace(open, 'a11y');
   await ann.goto(`${baseUrl}/#/`);
   await ann.getByRole('heading', { name: /^Welcome/ }).waitFor();
   // An unread badge in the list.
@@ -126,8 +126,16 @@ test('every view of a space is accessible', async ({ open }) => {
   await ann.getByRole('button', { name: 'Start meeting' }).waitFor();
   await axe(ann, 'meeting panel, no meeting');
   await ann.getByRole('button', { name: 'Start meeting' }).click();
+  await ann.getByRole('button', { name: 'Join now' }).waitFor();
+  await ann.getByLabel('Your camera preview').waitFor();
+  await axe(ann, 'meeting, joining: devices and preview');
+  await ann.getByRole('button', { name: 'Join now' }).click();
+  await ann.getByRole('region', { name: 'Meeting video' }).waitFor();
   await openTab(bob, 'Meeting');
   await bob.getByRole('button', { name: 'Join meeting' }).click();
+  await bob.getByRole('button', { name: 'Join now' }).click();
+  await bob.getByRole('list', { name: 'Participants' }).getByRole('listitem', { name: a.name, exact: true }).waitFor();
+  await axe(bob, 'meeting, in the call: tiles and controls');
   await bob.getByRole('button', { name: 'Raise hand' }).click();
   await ann.getByLabel('Hand raised').waitFor();
   await ann.getByRole('button', { name: 'Start recording' }).click();

@@ -43,8 +43,10 @@ test('a task is created, assigned and completed; posts, comments and the meeting
   await openTab(ann, 'Meeting');
   await openTab(bob, 'Meeting');
   await ann.getByRole('button', { name: 'Start meeting' }).click();
+  await ann.getByRole('button', { name: 'Join now' }).click();
   await bob.getByText('Meeting in progress').waitFor();
   await bob.getByRole('button', { name: 'Join meeting' }).click();
+  await bob.getByRole('button', { name: 'Join audio only' }).click();
   await ann.getByRole('heading', { name: 'Attendees (2)' }).waitFor();
   await bob.getByRole('button', { name: 'Raise hand' }).click();
   await ann.getByLabel('Hand raised').waitFor();

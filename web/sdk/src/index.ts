@@ -7,3 +7,5 @@ export * from './presence.js';
 export * from './upload.js';
 export * from './rest.js';
 export * from './realtime.js';
+export * from './sdp.js';
+export * from './media.js';

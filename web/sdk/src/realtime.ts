@@ -50,6 +50,8 @@ export interface RealtimeEvents {
   roster: (spaceId: Id, online: Sender[]) => void;
   typing: (spaceId: Id, who: Sender) => void;
   media: (event: MediaEvent) => void;
+  /** A media-plane signalling event (`MEDIA_JOINED`, `MEDIA_OFFER`, ...; see `MediaSession`). */
+  signal: (event: string, payload: any) => void;
   status: (status: ConnectionStatus) => void;
   subscribed: (spaceId: Id) => void;
   /** The server stopped delivering a space (`removed`: the caller was removed). */
@@ -75,6 +77,22 @@ interface PendingSend {
   timer?: ReturnType<typeof setTimeout>;
   emitted: boolean;
 }
+
+/** The media-plane events the server sends on `/chat` (see `MediaSession`). */
+export const MEDIA_SIGNALS = [
+  'MEDIA_JOINED',
+  'MEDIA_JOIN_FAILED',
+  'MEDIA_OFFER',
+  'MEDIA_OFFER_FAILED',
+  'MEDIA_ANSWER',
+  'MEDIA_ANSWER_FAILED',
+  'MEDIA_CANDIDATE_FAILED',
+  'MEDIA_LEAVE_FAILED',
+  'MEDIA_PARTICIPANTS',
+  'MEDIA_ACTIVE_SPEAKER',
+  'MEDIA_FORWARDING',
+  'MEDIA_SESSION_ENDED',
+] as const;
 
 let sequence = 0;
 function clientId(): string {
@@ -131,6 +149,7 @@ export class PlazaRealtime {
     this.socket.on('SEND_MESSAGE_FAILED', (p: Record<string, unknown>) => this.onSendFailed(p));
     this.socket.on('PRESENCE_EVENT_RESPONSE', (e: PresenceEvent) => this.onPresence(e));
     this.socket.on('MEDIA_SESSION_RESPONSE', (e: MediaEvent) => this.emitEvent('media', e));
+    for (const name of MEDIA_SIGNALS) this.socket.on(name, (p: unknown) => this.emitEvent('signal', name, p));
     // The server ends a socket whose credentials ended (logout elsewhere, a disabled
     // account, an expired token): say why, and do not reconnect with them.
     this.socket.on('SESSION_ENDED', (p: unknown) => {
@@ -190,6 +209,11 @@ export class PlazaRealtime {
     if (status === this.statusValue) return;
     this.statusValue = status;
     this.emitEvent('status', status);
+  }
+
+  /** Sends a media-plane signalling event (`MEDIA_JOIN`, `MEDIA_OFFER`, ...) as is. */
+  signal(event: string, payload: Record<string, unknown>): void {
+    this.socket.emit(event, payload);
   }
 
   /** Subscribes to a space (joining it by link as `/join` would); `password` is its PIN. */

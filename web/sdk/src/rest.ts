@@ -8,6 +8,7 @@ import type {
   InviteOutcome,
   Invitee,
   IssuedToken,
+  MediaToken,
   Meeting,
   Member,
   Message,
@@ -551,6 +552,11 @@ export class PlazaClient {
   }
 
   // ---- meetings ----------------------------------------------------------------
+
+  /** A token that admits the caller to the space's media room (`MEDIA_JOIN`). */
+  mediaToken(spaceId: Id): Promise<MediaToken> {
+    return this.get<MediaToken>(`/api/mediasessions/mpaas/token/${enc(spaceId)}`);
+  }
 
   /** The running meeting, or null when none runs. */
   async activeMeeting(spaceId: Id): Promise<Meeting | null> {

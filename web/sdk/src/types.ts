@@ -178,6 +178,9 @@ export type PresenceEvent = Omit<Partial<W['PresenceEvent']>, 'sender'> & {
   receivers?: ({ _id: Id; type?: string } | Id)[];
 };
 
+/** `GET /api/mediasessions/mpaas/token/{spaceId}`: what `MEDIA_JOIN` carries. */
+export type MediaToken = W['MediaToken'];
+
 /** `MEDIA_SESSION_RESPONSE`. */
 export type MediaEvent = Omit<Partial<W['MediaEvent']>, 'sender'> & {
   sender?: Sender;

@@ -4,14 +4,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { session } from '../session.js';
 import { useAction } from '../ui.js';
 
-function randomSession(): string {
-  return typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : `s-${Date.now()}-${Math.random()}`;
-}
-
 /**
  * A space's meeting: `undefined` while loading, `null` when none runs. It is read again
- * on every media event of the space and after a reconnection. Plaza carries no media, so
- * joining only signals (`tracksstatus` with audio), which is what starts a meeting.
+ * on every media event of the space and after a reconnection. Joining is the media's
+ * (`useMediaCall` in data/media.ts): a person's media connecting starts the meeting or adds them.
  */
 export function useMeeting(space: Space) {
   const client = session.client;
@@ -42,18 +38,13 @@ export function useMeeting(space: Space) {
   const act = (call: () => Promise<unknown>) => void run(call);
 
   const controls = {
-    join: () =>
-      session.realtime?.sendMediaEvent(sid, 'tracksstatus', {
-        mediaSession: { audio: true, video: false, screenshare: false, connected: true, selfMuted: false, mdsrvSessionId: randomSession() },
-      }),
-    leave: () => session.realtime?.sendMediaEvent(sid, 'video.end', {}),
-    toggleMyMute: (a: MeetingAttendee) => act(() => client.setMediaState(sid, mid, a, { audio: a.mediaSession?.audio === false })),
     raiseHand: () => act(() => client.raiseHand(sid, mid)),
     muteAll: () => act(() => client.muteAll(sid, mid)),
     startRecording: () => act(() => client.startRecording(sid, mid)),
     stopRecording: (recordingId: string) => act(() => client.stopRecording(sid, mid, recordingId)),
     end: () => act(() => client.endMeeting(sid, mid)),
     mute: (a: MeetingAttendee) => act(() => client.setMediaState(sid, mid, a, { audio: false })),
+    unmute: (a: MeetingAttendee) => act(() => client.setMediaState(sid, mid, a, { audio: true })),
     acceptHand: (a: MeetingAttendee) => act(() => client.acceptHand(sid, mid, a)),
     lowerHand: (a: MeetingAttendee) => act(() => client.lowerHand(sid, mid, a)),
   };

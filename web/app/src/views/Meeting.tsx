@@ -1,28 +1,38 @@
 import type { MeetingAttendee, Space } from '@plaza/web-sdk';
 
+import { mediaErrorText, type MediaCall } from '../data/media.js';
 import { useMeeting, type MeetingControls } from '../data/meeting.js';
 import { session } from '../session.js';
 import { Avatar, ErrorNote, time } from '../ui.js';
+import { JoinSetup } from './JoinSetup.js';
+import { MeetingStage } from './MeetingStage.js';
 
 /**
- * The meeting panel: whether a meeting runs, who is in, raised hands, mute and
- * recording controls. Plaza carries no media, so "joining" here only signals.
+ * The meeting panel: whether a meeting runs, joining it with camera and microphone (a
+ * preview first), the tiles of those in it, raised hands, mute and recording controls.
  */
-export function MeetingPanel({ space, isAdmin }: { space: Space; isAdmin: boolean }) {
+export function MeetingPanel({ space, isAdmin, call }: { space: Space; isAdmin: boolean; call: MediaCall }) {
   const me = session.user!;
   const { meeting, attendees, mine, recording, error, busy, controls: c } = useMeeting(space);
+  const idle = call.phase === 'idle';
   return (
     <section class="meeting" aria-label="Meeting">
       <h2>Meeting</h2>
       <ErrorNote error={error} />
       {meeting === undefined && <p>Loading…</p>}
-      {meeting === null && (
+      {call.error && call.phase !== 'setup' ? (
+        <p class="error" role="alert">
+          {mediaErrorText(call.error)}
+        </p>
+      ) : null}
+      {call.phase === 'joined' && <MeetingStage call={call} />}
+      {(call.phase === 'setup' || call.phase === 'joining') && <JoinSetup call={call} />}
+      {meeting === null && idle && (
         <div class="card">
           <p>No meeting is running in this space.</p>
-          <button type="button" class="primary" onClick={c.join}>
+          <button type="button" class="primary" onClick={call.controls.openSetup}>
             Start meeting
           </button>
-          <p class="hint">Audio and video are not part of this client; starting signals your presence only.</p>
         </div>
       )}
       {meeting && (
@@ -37,29 +47,21 @@ export function MeetingPanel({ space, isAdmin }: { space: Space; isAdmin: boolea
             )}
           </p>
           <div class="row wrap">
-            {mine ? (
-              <>
-                <button type="button" onClick={c.leave}>
-                  Leave meeting
-                </button>
-                <button type="button" aria-pressed={mine.mediaSession?.audio === false} onClick={() => c.toggleMyMute(mine)}>
-                  {mine.mediaSession?.audio === false ? 'Unmute me' : 'Mute me'}
-                </button>
-                {mine.raisedHand ? (
-                  <button type="button" onClick={() => c.lowerHand(mine)}>
-                    Lower my hand
-                  </button>
-                ) : (
-                  <button type="button" onClick={c.raiseHand}>
-                    Raise hand
-                  </button>
-                )}
-              </>
-            ) : (
-              <button type="button" class="primary" onClick={c.join}>
+            {idle && (
+              <button type="button" class="primary" onClick={call.controls.openSetup}>
                 Join meeting
               </button>
             )}
+            {mine &&
+              (mine.raisedHand ? (
+                <button type="button" onClick={() => c.lowerHand(mine)}>
+                  Lower my hand
+                </button>
+              ) : (
+                <button type="button" onClick={c.raiseHand}>
+                  Raise hand
+                </button>
+              ))}
             {isAdmin && (
               <>
                 <button type="button" disabled={busy} onClick={c.muteAll}>
@@ -116,11 +118,12 @@ function Attendee({
   controls: MeetingControls;
 }) {
   const muted = a.mediaSession?.audio === false;
+  const name = a.displayname || a.username;
   return (
     <li class="attendee">
       <Avatar person={a} />
       <span>
-        {a.displayname || a.username}
+        {name}
         {isMe && ' (you)'}
       </span>
       <span class={muted ? 'tag' : 'tag live'}>{muted ? 'muted' : 'mic on'}</span>
@@ -131,8 +134,12 @@ function Attendee({
       )}
       {isAdmin && !isMe && (
         <span class="row">
-          {!muted && (
-            <button type="button" class="small" onClick={() => c.mute(a)}>
+          {muted ? (
+            <button type="button" class="small" aria-label={`Unmute ${name}`} onClick={() => c.unmute(a)}>
+              Unmute
+            </button>
+          ) : (
+            <button type="button" class="small" aria-label={`Mute ${name}`} onClick={() => c.mute(a)}>
               Mute
             </button>
           )}

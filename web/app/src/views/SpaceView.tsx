@@ -1,8 +1,10 @@
+import { useMediaCall } from '../data/media.js';
 import { useSpace } from '../data/space.js';
 import { session } from '../session.js';
 import { ErrorNote, spaceName } from '../ui.js';
 import { Chat } from './Chat.js';
 import { MeetingPanel } from './Meeting.js';
+import { RemoteAudio } from './MeetingStage.js';
 import { MuteButton } from './Notifications.js';
 import { People } from './People.js';
 import { Settings } from './Settings.js';
@@ -21,6 +23,8 @@ const TABS = [
 export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string; onSpaceChange: () => void }) {
   const { space, setSpace, members, online, gone, error, myRole, reloadMembers } = useSpace(id, onSpaceChange);
   const me = session.user!;
+  // The meeting's media outlives the Meeting tab: people keep hearing it in the chat.
+  const call = useMediaCall(id);
   const isAdmin = myRole === 'admin';
   const name = spaceName(space ?? undefined, me);
 
@@ -65,14 +69,20 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
                 aria-current={tab === key ? 'page' : undefined}
               >
                 {label}
+                {key === 'meeting' && call.phase === 'joined' && (
+                  <span class="tag live" aria-hidden="true">
+                    ●
+                  </span>
+                )}
               </a>
             ))}
           </nav>
+          <RemoteAudio call={call} />
           <div class="tab-body">
             {tab === 'chat' && <Chat space={space} members={members} isAdmin={isAdmin} />}
             {tab === 'posts' && <Threads space={space} members={members} kind="idea" isAdmin={isAdmin} />}
             {tab === 'tasks' && <Threads space={space} members={members} kind="task" isAdmin={isAdmin} />}
-            {tab === 'meeting' && <MeetingPanel space={space} isAdmin={isAdmin} />}
+            {tab === 'meeting' && <MeetingPanel space={space} isAdmin={isAdmin} call={call} />}
             {tab === 'people' && <People space={space} members={members} online={online} isAdmin={isAdmin} reload={reloadMembers} />}
             {tab === 'settings' && (
               <Settings

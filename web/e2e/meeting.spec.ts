@@ -1,0 +1,268 @@
+// Real meetings: three browsers (Chromium's fake camera, microphone and screen) join one
+// meeting through Plaza's SFU; each receives the others' audio and video, judged by
+// RTCPeerConnection stats (`window.__plazaMedia`, the page's MediaSession); a screen share
+// reaches the others; an admin's mute stops the muted person's audio at the SFU and their
+// unmute brings it back; closing a tab leaves the meeting, and the last one out ends it.
+import type { Page } from '@playwright/test';
+
+import { PlazaClient } from '../sdk/src/index.js';
+import { baseUrl, createSpace, expect, inviteByEmail, openTab, PASSWORD, register, screenshot, test, unique } from './fixtures.js';
+
+interface Row {
+  name: string;
+  sessionId: string;
+  kind: 'audio' | 'video';
+  mid: string;
+  bytesReceived: number;
+  framesDecoded: number;
+  totalAudioEnergy: number;
+}
+
+/** inbound-rtp per remote track on this page, named by its publisher. */
+function inbound(page: Page): Promise<Row[]> {
+  return page.evaluate(async () => {
+    const media = window.__plazaMedia;
+    if (!media) return [];
+    const names = new Map(media.participants.map((p) => [p.streamId ?? p.sessionId, p.displayname ?? '']));
+    return (await media.inboundStats()).map((r) => ({ ...r, name: names.get(r.sessionId) ?? r.sessionId }));
+  });
+}
+
+const of = (rows: Row[], name: string, kind: 'audio' | 'video') => rows.filter((r) => r.name === name && r.kind === kind);
+const sum = (rows: Row[], key: 'bytesReceived' | 'framesDecoded' | 'totalAudioEnergy') => rows.reduce((n, r) => n + r[key], 0);
+
+/** Two samples a second apart: how much `name`'s `kind` grew at `page`. */
+async function growth(page: Page, name: string, kind: 'audio' | 'video') {
+  const before = await inbound(page);
+  await page.waitForTimeout(1000);
+  const after = await inbound(page);
+  const a = of(before, name, kind);
+  const b = of(after, name, kind);
+  return {
+    tracks: b.length,
+    bytes: sum(b, 'bytesReceived') - sum(a, 'bytesReceived'),
+    frames: sum(b, 'framesDecoded') - sum(a, 'framesDecoded'),
+    energy: sum(b, 'totalAudioEnergy'),
+    perTrackFrames: b.map((t) => t.framesDecoded - (a.find((x) => x.mid === t.mid)?.framesDecoded ?? 0)),
+  };
+}
+
+/** Waits until `page` receives `from`'s audio (energy > 0) and video (frames decoded), both rising. */
+async function expectReceiving(page: Page, who: string, from: string) {
+  await expect
+    .poll(
+      async () => {
+        const v = await growth(page, from, 'video');
+        const a = await growth(page, from, 'audio');
+        if (process.env.MEDIA_DEBUG)
+          console.log(
+            await page.evaluate(() => {
+              const m = window.__plazaMedia!;
+              const pc = m.pc as unknown as RTCPeerConnection;
+              return JSON.stringify({
+                tracks: m.tracks.map((t) => [t.sessionId, t.kind, t.mid]),
+                parts: m.participants,
+                sig: pc.signalingState,
+                conn: pc.connectionState,
+                tr: pc.getTransceivers().map((t) => [t.mid, t.direction, t.currentDirection]),
+                remote: (pc.remoteDescription?.sdp ?? '')
+                  .split('\r\n')
+                  .filter((l) => /^(m=|a=mid|a=msid|a=send|a=recv|a=inactive)/.test(l)),
+              });
+            }),
+          );
+        console.log(
+          `     ${who} ← ${from}: video +${v.frames} frames +${v.bytes} B/s; audio +${a.bytes} B/s, energy ${a.energy.toFixed(3)}`,
+        );
+        return v.tracks >= 1 && v.frames > 0 && v.bytes > 0 && a.tracks >= 1 && a.bytes > 0 && a.energy > 0;
+      },
+      { message: `${who} receives ${from}'s audio and video`, timeout: 30_000, intervals: [500] },
+    )
+    .toBe(true);
+}
+
+async function joinMeeting(page: Page, first: boolean) {
+  await openTab(page, 'Meeting');
+  if (first) await page.getByRole('button', { name: 'Start meeting' }).click();
+  else {
+    // The first one's media connecting started the meeting.
+    await page.getByText('Meeting in progress').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Join meeting' }).click();
+  }
+  await page.getByLabel('Your camera preview').waitFor();
+  await page.getByRole('button', { name: 'Join now' }).click();
+  await page.getByRole('region', { name: 'Meeting video' }).waitFor();
+}
+
+test('three people meet: audio, video and a screen share flow, a mute holds at the SFU, closing tabs leaves', async ({ open }) => {
+  const ann = await open();
+  const bob = await open();
+  // Cat is on a phone.
+  const cat = await open({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const a = await register(ann, 'Ann');
+  const b = await register(bob, 'Bob');
+  const c = await register(cat, 'Cat');
+  const title = unique('meeting');
+  const spaceId = await createSpace(ann, title);
+  await inviteByEmail(ann, bob, b.email, title);
+  await inviteByEmail(ann, cat, c.email, title);
+
+  await test.step('all three join with camera and microphone', async () => {
+    await joinMeeting(ann, true);
+    await joinMeeting(bob, false);
+    await joinMeeting(cat, false);
+    await ann.getByRole('heading', { name: 'Attendees (3)' }).waitFor({ timeout: 30_000 });
+  });
+
+  await test.step("each receives the others' audio and video", async () => {
+    const people: [Page, string][] = [
+      [ann, a.name],
+      [bob, b.name],
+      [cat, c.name],
+    ];
+    for (const [page, who] of people) for (const [, from] of people) if (from !== who) await expectReceiving(page, who, from);
+    // A tile per person, with their name.
+    for (const [page, who] of people) {
+      const tiles = page.getByRole('list', { name: 'Participants' });
+      await expect(tiles.getByRole('listitem', { name: `${who} (you)`, exact: true })).toBeVisible();
+      for (const [, from] of people) if (from !== who) await expect(tiles.getByRole('listitem', { name: from, exact: true })).toBeVisible();
+    }
+    // The active speaker (from the SFU's audio levels) is outlined when the server names
+    // one. Chromium's fake microphone beeps briefly once a second, which does not always
+    // make a window loud enough for the SFU's detector: reported, not required.
+    const outlined = await expect
+      .poll(async () => (await Promise.all(people.map(([page]) => page.locator('.tiles .tile.speaking').count()))).some((n) => n > 0), {
+        timeout: 10_000,
+      })
+      .toBe(true)
+      .then(
+        () => true,
+        () => false,
+      );
+    console.log(`     active speaker outlined: ${outlined ? 'yes' : 'no (no MEDIA_ACTIVE_SPEAKER within 10 s)'}`);
+    await screenshot(ann, 'meeting-call');
+    await screenshot(cat, 'meeting-call-phone');
+    // The phone's page does not scroll sideways.
+    expect(await cat.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true);
+  });
+
+  await test.step("Ann's screen share reaches Bob and Cat", async () => {
+    await ann.getByRole('button', { name: 'Share screen' }).click();
+    await ann.getByRole('button', { name: 'Stop sharing' }).waitFor();
+    for (const [page, who] of [
+      [bob, b.name],
+      [cat, c.name],
+    ] as const) {
+      await expect
+        .poll(
+          async () => {
+            const v = await growth(page, a.name, 'video');
+            console.log(`     ${who} ← ${a.name}: ${v.tracks} video tracks, frames per track +${v.perTrackFrames.join(', +')}`);
+            return v.tracks === 2 && v.perTrackFrames.every((f) => f > 0);
+          },
+          { message: `${who} decodes Ann's camera and screen`, timeout: 30_000, intervals: [500] },
+        )
+        .toBe(true);
+      await page.getByRole('listitem', { name: `${a.name}'s screen`, exact: true }).waitFor();
+    }
+    await ann.getByRole('button', { name: 'Stop sharing' }).click();
+    await expect.poll(async () => (await growth(bob, a.name, 'video')).tracks, { timeout: 20_000 }).toBe(1);
+  });
+
+  await test.step("Bob's camera off withdraws his video from the others; on again, it flows again", async () => {
+    await bob.getByRole('button', { name: 'Stop camera' }).click();
+    await expect.poll(async () => (await growth(cat, b.name, 'video')).tracks, { timeout: 20_000 }).toBe(0);
+    await bob.getByRole('button', { name: 'Start camera' }).click();
+    await expect
+      .poll(
+        async () => {
+          const v = await growth(cat, b.name, 'video');
+          return v.tracks === 1 && v.frames > 0;
+        },
+        { message: "Cat decodes Bob's camera again", timeout: 20_000, intervals: [500] },
+      )
+      .toBe(true);
+  });
+
+  await test.step("the admin's mute stops Bob's audio at the others; his unmute brings it back", async () => {
+    await ann.getByRole('button', { name: `Mute ${b.name}` }).click();
+    await bob.getByText('A moderator muted your microphone.').waitFor();
+    for (const page of [ann, cat])
+      await expect
+        .poll(
+          async () => {
+            const { bytes, energy } = await growth(page, b.name, 'audio');
+            console.log(`     muted: Bob's audio at ${page === ann ? 'Ann' : 'Cat'} +${bytes} B/s, energy ${energy.toFixed(3)}`);
+            return bytes;
+          },
+          {
+            message: "Bob's audio stops growing",
+            timeout: 15_000,
+            intervals: [500],
+          },
+        )
+        .toBe(0);
+    // Cat still hears Ann.
+    expect((await growth(cat, a.name, 'audio')).bytes).toBeGreaterThan(0);
+    await bob.getByRole('button', { name: 'Unmute' }).click();
+    for (const page of [ann, cat])
+      await expect
+        .poll(
+          async () => {
+            const { bytes, energy } = await growth(page, b.name, 'audio');
+            console.log(`     unmuted: Bob's audio at ${page === ann ? 'Ann' : 'Cat'} +${bytes} B/s, energy ${energy.toFixed(3)}`);
+            return bytes;
+          },
+          {
+            message: "Bob's audio flows again",
+            timeout: 15_000,
+            intervals: [500],
+          },
+        )
+        .toBeGreaterThan(0);
+  });
+
+  await test.step('closing a tab leaves the meeting; the last one out ends it', async () => {
+    const rest = new PlazaClient({ baseUrl });
+    await rest.login(a.email, PASSWORD);
+    await cat.context().close();
+    await ann.getByRole('heading', { name: 'Attendees (2)' }).waitFor({ timeout: 30_000 });
+    await expect.poll(async () => (await inbound(ann)).filter((r) => r.name === c.name).length, { timeout: 20_000 }).toBe(0);
+    await bob.context().close();
+    await ann.getByRole('heading', { name: 'Attendees (1)' }).waitFor({ timeout: 30_000 });
+    await ann.context().close();
+    await expect
+      .poll(async () => (await rest.activeMeeting(spaceId)) === null, { message: 'the meeting ended', timeout: 30_000 })
+      .toBe(true);
+    const last = await rest.meetings(spaceId).next();
+    expect(last[0]?.content.endTime, 'the ended meeting has an end time').toBeTruthy();
+  });
+});
+
+test('a denied camera and an unreachable media port are explained', async ({ open }) => {
+  const ann = await open();
+  await register(ann, 'Ann');
+  await createSpace(ann, unique('no-media'));
+  // The browser refuses the camera and microphone, as when the person clicks "Block".
+  await ann.evaluate(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  });
+  await openTab(ann, 'Meeting');
+  await ann.getByRole('button', { name: 'Start meeting' }).click();
+  await expect(ann.getByRole('alert')).toContainText('The browser denied access to the camera or microphone');
+
+  // The server's media candidate points at a port nothing answers on: ICE cannot connect.
+  const bob = await open();
+  await bob.addInitScript(() => {
+    const proto = RTCPeerConnection.prototype as unknown as { setRemoteDescription: (d: RTCSessionDescriptionInit) => Promise<void> };
+    const real = proto.setRemoteDescription;
+    proto.setRemoteDescription = function (this: RTCPeerConnection, d: RTCSessionDescriptionInit) {
+      return real.call(this, { type: d.type, sdp: d.sdp?.replace(/^(a=candidate:\S+ \d+ udp \d+ \S+ )\d+/gim, '$19') });
+    };
+  });
+  await register(bob, 'Bob');
+  await createSpace(bob, unique('unreachable'));
+  await joinMeeting(bob, true);
+  await expect(bob.getByRole('alert')).toContainText('the media port is unreachable', { timeout: 40_000 });
+  await screenshot(bob, 'meeting-unreachable');
+});

@@ -1,0 +1,530 @@
+// A meeting's media: one RTCPeerConnection to Plaza's SFU, signalled over the realtime
+// socket (`MEDIA_JOIN`, `MEDIA_OFFER`/`MEDIA_ANSWER` both ways, `MEDIA_CANDIDATE`,
+// `MEDIA_LEAVE`; the server's `MEDIA_PARTICIPANTS`, `MEDIA_ACTIVE_SPEAKER`,
+// `MEDIA_FORWARDING`, `MEDIA_SESSION_ENDED`). See docs/decisions.md, "Media signalling".
+import { PlazaApiError } from './errors.js';
+import type { PlazaRealtime } from './realtime.js';
+import type { PlazaClient } from './rest.js';
+import { parseSdpMedia, sends } from './sdp.js';
+import type { Id } from './types.js';
+
+/** One person in the media room, as `MEDIA_JOINED` and `MEDIA_PARTICIPANTS` list them. */
+export interface MediaParticipant {
+  sessionId: string;
+  userId: Id;
+  displayname?: string;
+  audio?: boolean;
+  video?: boolean;
+  screenshare?: boolean;
+  /** The stream id (msid) of their tracks in the server's offers (the session id). */
+  streamId?: string;
+  [key: string]: unknown;
+}
+
+/** A track the SFU forwards to us: `sessionId` is its publisher's media session. */
+export interface RemoteTrack {
+  mid: string;
+  kind: 'audio' | 'video';
+  sessionId: string;
+  trackId: string | null;
+  track: MediaStreamTrackLike;
+  receiver: ReceiverLike;
+}
+
+export interface ForwardingChange {
+  sessionId: string;
+  userId: Id;
+  kind: 'audio' | 'video';
+  forwarding: boolean;
+}
+
+/** `connecting` until ICE and DTLS are up; `failed` when the media port cannot be reached. */
+export type MediaConnection = 'connecting' | 'connected' | 'failed' | 'closed';
+
+export interface MediaSessionEvents {
+  participants: (participants: MediaParticipant[]) => void;
+  tracks: (tracks: RemoteTrack[]) => void;
+  trackAdded: (track: RemoteTrack) => void;
+  trackRemoved: (track: RemoteTrack) => void;
+  activeSpeaker: (sessionId: string, userId: Id) => void;
+  forwarding: (change: ForwardingChange) => void;
+  connection: (state: MediaConnection) => void;
+  ended: (reason: string) => void;
+  error: (error: PlazaApiError) => void;
+}
+
+// ---- the parts of the browser's WebRTC objects this client uses (tests pass fakes) ----
+
+export interface MediaStreamTrackLike {
+  readonly id: string;
+  readonly kind: string;
+  enabled: boolean;
+  stop(): void;
+}
+
+export interface ReceiverLike {
+  readonly track: MediaStreamTrackLike;
+  getStats(): Promise<Map<string, any> | { forEach(cb: (value: any) => void): void }>;
+}
+
+export interface SenderLike {
+  readonly track: MediaStreamTrackLike | null;
+  replaceTrack(track: MediaStreamTrackLike | null): Promise<void>;
+}
+
+export interface TransceiverLike {
+  readonly mid: string | null;
+  direction: string;
+  readonly sender: SenderLike;
+  readonly receiver: ReceiverLike;
+}
+
+export interface SessionDescriptionLike {
+  type: 'offer' | 'answer' | 'rollback' | 'pranswer';
+  sdp?: string;
+}
+
+export interface PeerConnectionLike {
+  readonly signalingState: string;
+  readonly connectionState: string;
+  readonly remoteDescription: SessionDescriptionLike | null;
+  createOffer(): Promise<SessionDescriptionLike>;
+  createAnswer(): Promise<SessionDescriptionLike>;
+  setLocalDescription(description: SessionDescriptionLike): Promise<void>;
+  setRemoteDescription(description: SessionDescriptionLike): Promise<void>;
+  addTransceiver(trackOrKind: MediaStreamTrackLike | string, init: { direction: string }): TransceiverLike;
+  getTransceivers(): TransceiverLike[];
+  addEventListener(type: string, listener: (event: any) => void): void;
+  getStats(): Promise<unknown>;
+  close(): void;
+}
+
+export type PeerConnectionFactory = (config: { iceServers: unknown[]; bundlePolicy: 'max-bundle' }) => PeerConnectionLike;
+
+export interface MediaSessionOptions {
+  rest: PlazaClient;
+  realtime: PlazaRealtime;
+  spaceId: Id;
+  /** Defaults to the browser's `RTCPeerConnection`. */
+  peerConnection?: PeerConnectionFactory;
+  /** How long `MEDIA_JOIN` may wait for its answer, in ms (default 15 s). */
+  joinTimeoutMs?: number;
+  /** How long ICE and DTLS may take before the media port counts as unreachable (default 20 s). */
+  connectTimeoutMs?: number;
+}
+
+/** What a person publishes: each slot is one sending m-line, kept for the session. */
+export type Slot = 'microphone' | 'camera' | 'screen';
+
+/** Per remote track, the inbound-rtp figures (for tests and a connection-quality view). */
+export interface InboundStats {
+  sessionId: string;
+  kind: 'audio' | 'video';
+  mid: string;
+  bytesReceived: number;
+  packetsReceived: number;
+  framesDecoded: number;
+  totalAudioEnergy: number;
+}
+
+/** Whether a server offer was made after the server's answer: it agrees with it on every m-line. */
+export function madeAfter(offer: string, answer: string): boolean {
+  const offered = parseSdpMedia(offer);
+  return parseSdpMedia(answer).every((a) => {
+    const o = offered.find((m) => m.mid === a.mid);
+    return o !== undefined && o.kind === a.kind && o.direction === a.direction && o.stopped === a.stopped;
+  });
+}
+
+const UNREACHABLE = 'the media port is unreachable: the media connection could not be established';
+
+/**
+ * One person's media in one space's meeting. `join()` gets a media token, sends
+ * `MEDIA_JOIN`, opens one `RTCPeerConnection` (the server's ICE servers, max-bundle),
+ * publishes the given microphone/camera tracks and answers the server's offers of the
+ * others' tracks. Offers go one at a time each way; when the client's offer crosses the
+ * server's, the client's wins: the server's crossing offer is dropped (the server makes it
+ * again after answering).
+ */
+export class MediaSession {
+  sessionId = '';
+  participants: MediaParticipant[] = [];
+  tracks: RemoteTrack[] = [];
+  iceServers: unknown[] = [];
+  connection: MediaConnection = 'connecting';
+  private pcValue: PeerConnectionLike | null = null;
+  private readonly options: MediaSessionOptions;
+  private readonly listeners = new Map<keyof MediaSessionEvents, Set<(...args: any[]) => void>>();
+  private readonly slots = new Map<Slot, TransceiverLike>();
+  private readonly local = new Map<Slot, MediaStreamTrackLike>();
+  private readonly unsubscribe: () => void;
+  /** Operations on the peer connection, one at a time. */
+  private chain: Promise<void> = Promise.resolve();
+  /** Our offer is out and its answer not yet in. */
+  private offering = false;
+  /** Something changed while our offer was out: offer again after its answer. */
+  private again = false;
+  private closed = false;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private joinWaiter: { resolve: (p: any) => void; reject: (e: PlazaApiError) => void } | undefined;
+
+  constructor(options: MediaSessionOptions) {
+    this.options = options;
+    this.unsubscribe = options.realtime.on('signal', (event, payload) => this.onSignal(event, payload));
+  }
+
+  /** The peer connection (for `getStats()` in tests and diagnostics). */
+  get pc(): PeerConnectionLike | null {
+    return this.pcValue;
+  }
+
+  on<K extends keyof MediaSessionEvents>(event: K, listener: MediaSessionEvents[K]): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (...args: any[]) => void);
+    return () => set.delete(listener as (...args: any[]) => void);
+  }
+
+  private emit<K extends keyof MediaSessionEvents>(event: K, ...args: Parameters<MediaSessionEvents[K]>): void {
+    for (const listener of this.listeners.get(event) ?? []) {
+      try {
+        listener(...args);
+      } catch (error) {
+        console.error(`plaza: a media ${String(event)} listener threw`, error);
+      }
+    }
+  }
+
+  private fail(code: string, message: string, payload?: unknown): void {
+    this.emit('error', new PlazaApiError(0, { code, message }, undefined, payload));
+  }
+
+  /** Joins the space's media room, publishing the tracks given (either may be absent). */
+  async join(tracks: { microphone?: MediaStreamTrackLike | null; camera?: MediaStreamTrackLike | null } = {}): Promise<void> {
+    const { rest, realtime, spaceId } = this.options;
+    const token = await rest.mediaToken(spaceId);
+    const joined = await new Promise<{ sessionId: string; iceServers?: unknown[]; participants?: MediaParticipant[] }>(
+      (resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.joinWaiter = undefined;
+          reject(new PlazaApiError(0, { code: 'media.timeout', message: 'the server did not answer the media join' }));
+        }, this.options.joinTimeoutMs ?? 15_000);
+        this.joinWaiter = {
+          resolve: (p) => {
+            clearTimeout(timer);
+            resolve(p);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        };
+        realtime.signal('MEDIA_JOIN', { topicId: spaceId, token: token.token });
+      },
+    );
+    if (this.closed) return;
+    this.sessionId = joined.sessionId;
+    this.iceServers = joined.iceServers ?? [];
+    this.participants = joined.participants ?? [];
+    this.emit('participants', this.participants);
+    const factory: PeerConnectionFactory =
+      this.options.peerConnection ?? ((config) => new RTCPeerConnection(config as RTCConfiguration) as unknown as PeerConnectionLike);
+    const pc = factory({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
+    this.pcValue = pc;
+    // Trickled as the `candidate:...` line (the server is ICE-lite: this is optional).
+    pc.addEventListener('icecandidate', (e: { candidate?: { candidate?: string } | null }) => {
+      const candidate = e.candidate?.candidate;
+      if (candidate && !this.closed) realtime.signal('MEDIA_CANDIDATE', { sessionId: this.sessionId, candidate });
+    });
+    pc.addEventListener('connectionstatechange', () => this.onConnectionState(pc.connectionState));
+    pc.addEventListener('track', () => this.refreshTracks());
+    this.connectTimer = setTimeout(() => {
+      if (this.connection === 'connecting') this.setConnection('failed');
+    }, this.options.connectTimeoutMs ?? 20_000);
+    // The microphone and camera m-lines always exist (inactive when not sending), so
+    // turning either on later is a change of direction, not a new m-line.
+    this.slot('microphone', tracks.microphone ?? null, 'audio');
+    this.slot('camera', tracks.camera ?? null, 'video');
+    this.negotiate();
+    await this.chain;
+  }
+
+  private slot(slot: Slot, track: MediaStreamTrackLike | null, kind: 'audio' | 'video'): TransceiverLike {
+    const pc = this.pcValue!;
+    const direction = track ? 'sendonly' : 'inactive';
+    const t = pc.addTransceiver(track ?? kind, { direction });
+    this.slots.set(slot, t);
+    if (track) this.local.set(slot, track);
+    return t;
+  }
+
+  /** The track published in a slot, if any. */
+  localTrack(slot: Slot): MediaStreamTrackLike | null {
+    return this.local.get(slot) ?? null;
+  }
+
+  /**
+   * Publishes `track` in `slot` (a camera turned on, a screen share started), or stops
+   * publishing it (`null`: the m-line goes inactive and the old track is stopped).
+   * Renegotiates when the m-line's direction changes.
+   */
+  async publish(slot: Slot, track: MediaStreamTrackLike | null): Promise<void> {
+    const pc = this.pcValue;
+    if (!pc || this.closed) throw new PlazaApiError(0, { code: 'media.not_joined', message: 'not in the media session' });
+    const old = this.local.get(slot);
+    if (old && old !== track) old.stop();
+    if (track) this.local.set(slot, track);
+    else this.local.delete(slot);
+    let t = this.slots.get(slot);
+    if (!t) {
+      if (!track) return;
+      t = pc.addTransceiver(track, { direction: 'sendonly' });
+      this.slots.set(slot, t);
+      this.negotiate();
+      return this.chain;
+    }
+    await t.sender.replaceTrack(track);
+    const direction = track ? 'sendonly' : 'inactive';
+    if (t.direction !== direction) {
+      t.direction = direction;
+      this.negotiate();
+    }
+    return this.chain;
+  }
+
+  /** Mutes or unmutes the microphone without renegotiating (the track sends silence). */
+  setMicrophoneEnabled(enabled: boolean): void {
+    const track = this.local.get('microphone');
+    if (track) track.enabled = enabled;
+  }
+
+  /** Leaves the media room: `MEDIA_LEAVE`, the connection closed, our tracks stopped. */
+  leave(): void {
+    if (this.closed) return;
+    if (this.sessionId) this.options.realtime.signal('MEDIA_LEAVE', { sessionId: this.sessionId });
+    this.close();
+  }
+
+  private close(): void {
+    this.closed = true;
+    clearTimeout(this.connectTimer);
+    this.unsubscribe();
+    for (const track of this.local.values()) track.stop();
+    this.local.clear();
+    this.pcValue?.close();
+    this.setConnection('closed');
+    const gone = this.tracks;
+    this.tracks = [];
+    for (const t of gone) this.emit('trackRemoved', t);
+    if (gone.length) this.emit('tracks', this.tracks);
+  }
+
+  private run(step: () => Promise<void>): void {
+    this.chain = this.chain.then(step).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.fail('media.negotiation', `media negotiation failed: ${message}`);
+    });
+  }
+
+  /** Sends our offer now, or after the answer to the one that is out. */
+  private negotiate(): void {
+    this.run(async () => {
+      const pc = this.pcValue;
+      if (!pc || this.closed) return;
+      if (this.offering) {
+        this.again = true;
+        return;
+      }
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      this.offering = true;
+      this.options.realtime.signal('MEDIA_OFFER', { sessionId: this.sessionId, sdp: offer.sdp });
+    });
+  }
+
+  /**
+   * A server offer that arrives while ours is out is kept (the newest only) until our
+   * answer comes. It either crossed ours (made before the server saw our offer: the
+   * server dropped it and offers again) or was made after the server answered ours and
+   * overtook that answer on the way. Only the second kind agrees with the answer on
+   * every m-line of our offer; it is answered, the first kind is dropped.
+   */
+  private heldOffer: string | null = null;
+
+  private onServerOffer(sdp: string): void {
+    this.run(async () => {
+      const pc = this.pcValue;
+      if (!pc || this.closed) return;
+      if (this.offering || pc.signalingState === 'have-local-offer') {
+        this.heldOffer = sdp;
+        return;
+      }
+      await this.answerOffer(pc, sdp);
+    });
+  }
+
+  private async answerOffer(pc: PeerConnectionLike, sdp: string): Promise<void> {
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this.options.realtime.signal('MEDIA_ANSWER', { sessionId: this.sessionId, sdp: answer.sdp });
+    this.refreshTracks();
+  }
+
+  private onServerAnswer(sdp: string): void {
+    this.run(async () => {
+      const pc = this.pcValue;
+      if (!pc || this.closed || !this.offering) return;
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+      this.offering = false;
+      this.refreshTracks();
+      const held = this.heldOffer;
+      this.heldOffer = null;
+      if (held !== null && madeAfter(held, sdp)) await this.answerOffer(pc, held);
+      if (this.again) {
+        this.again = false;
+        this.negotiate();
+      }
+    });
+  }
+
+  private onOfferRefused(payload: any): void {
+    this.run(async () => {
+      const pc = this.pcValue;
+      if (!pc || !this.offering) return;
+      this.offering = false;
+      this.again = false;
+      this.heldOffer = null;
+      if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+    });
+    this.fail(payload?.error?.code ?? 'media.offer_refused', payload?.error?.message ?? 'the server refused the media offer', payload);
+  }
+
+  /** Remote tracks from the server's description: its sending m-lines and their msid. */
+  private refreshTracks(): void {
+    const pc = this.pcValue;
+    const sdp = pc?.remoteDescription?.sdp;
+    if (!pc || !sdp || this.closed) return;
+    const transceivers = pc.getTransceivers();
+    const next: RemoteTrack[] = [];
+    for (const m of parseSdpMedia(sdp)) {
+      if (!sends(m) || !m.streamId || (m.kind !== 'audio' && m.kind !== 'video')) continue;
+      const t = transceivers.find((x) => x.mid === m.mid);
+      if (!t) continue;
+      const known = this.tracks.find((r) => r.mid === m.mid && r.sessionId === m.streamId && r.track === t.receiver.track);
+      next.push(
+        known ?? { mid: m.mid, kind: m.kind, sessionId: m.streamId, trackId: m.trackId, track: t.receiver.track, receiver: t.receiver },
+      );
+    }
+    const removed = this.tracks.filter((r) => !next.includes(r));
+    const added = next.filter((r) => !this.tracks.includes(r));
+    if (!removed.length && !added.length) return;
+    this.tracks = next;
+    for (const r of removed) this.emit('trackRemoved', r);
+    for (const r of added) this.emit('trackAdded', r);
+    this.emit('tracks', this.tracks);
+  }
+
+  /** The remote tracks of one participant. */
+  tracksOf(sessionId: string): RemoteTrack[] {
+    return this.tracks.filter((t) => t.sessionId === sessionId);
+  }
+
+  /** inbound-rtp figures per remote track. */
+  async inboundStats(): Promise<InboundStats[]> {
+    const out: InboundStats[] = [];
+    for (const t of this.tracks) {
+      const report = await t.receiver.getStats();
+      const row: InboundStats = {
+        sessionId: t.sessionId,
+        kind: t.kind,
+        mid: t.mid,
+        bytesReceived: 0,
+        packetsReceived: 0,
+        framesDecoded: 0,
+        totalAudioEnergy: 0,
+      };
+      report.forEach((s: any) => {
+        if (s?.type !== 'inbound-rtp') return;
+        row.bytesReceived += Number(s.bytesReceived ?? 0);
+        row.packetsReceived += Number(s.packetsReceived ?? 0);
+        row.framesDecoded += Number(s.framesDecoded ?? 0);
+        row.totalAudioEnergy += Number(s.totalAudioEnergy ?? 0);
+      });
+      out.push(row);
+    }
+    return out;
+  }
+
+  private setConnection(state: MediaConnection): void {
+    if (this.connection === state || (this.connection === 'closed' && state !== 'closed')) return;
+    this.connection = state;
+    if (state !== 'connecting') clearTimeout(this.connectTimer);
+    this.emit('connection', state);
+    if (state === 'failed') this.fail('media.unreachable', UNREACHABLE);
+  }
+
+  private onConnectionState(state: string): void {
+    if (this.closed) return;
+    if (state === 'connected') this.setConnection('connected');
+    else if (state === 'failed') this.setConnection('failed');
+  }
+
+  private onSignal(event: string, payload: any): void {
+    if (this.closed || !payload || typeof payload !== 'object') return;
+    const spaceId = this.options.spaceId;
+    const mine = payload.sessionId !== undefined && payload.sessionId === this.sessionId && this.sessionId !== '';
+    switch (event) {
+      case 'MEDIA_JOINED':
+        if (payload.topicId === spaceId && this.joinWaiter) this.joinWaiter.resolve(payload);
+        return;
+      case 'MEDIA_JOIN_FAILED':
+        if (payload.topicId === spaceId && this.joinWaiter)
+          this.joinWaiter.reject(
+            new PlazaApiError(0, {
+              code: payload.error?.code ?? 'media.join_failed',
+              message: payload.error?.message ?? 'the media join was refused',
+            }),
+          );
+        return;
+      case 'MEDIA_OFFER':
+        if (mine && typeof payload.sdp === 'string') this.onServerOffer(payload.sdp);
+        return;
+      case 'MEDIA_ANSWER':
+        if (mine && typeof payload.sdp === 'string') this.onServerAnswer(payload.sdp);
+        return;
+      case 'MEDIA_OFFER_FAILED':
+        if (mine) this.onOfferRefused(payload);
+        return;
+      case 'MEDIA_ANSWER_FAILED':
+      case 'MEDIA_CANDIDATE_FAILED':
+      case 'MEDIA_LEAVE_FAILED':
+        if (mine) this.fail(payload.error?.code ?? 'media.refused', payload.error?.message ?? `${event} refused`, payload);
+        return;
+      case 'MEDIA_PARTICIPANTS':
+        if (payload.topicId === spaceId && Array.isArray(payload.participants)) {
+          this.participants = payload.participants;
+          this.emit('participants', this.participants);
+        }
+        return;
+      case 'MEDIA_ACTIVE_SPEAKER':
+        if (payload.topicId === spaceId) this.emit('activeSpeaker', payload.sessionId, payload.userId);
+        return;
+      case 'MEDIA_FORWARDING':
+        if (payload.topicId === spaceId)
+          this.emit('forwarding', {
+            sessionId: payload.sessionId,
+            userId: payload.userId,
+            kind: payload.kind,
+            forwarding: Boolean(payload.forwarding),
+          });
+        return;
+      case 'MEDIA_SESSION_ENDED':
+        if (mine) {
+          this.close();
+          this.emit('ended', String(payload.reason ?? 'ended'));
+        }
+        return;
+    }
+  }
+}
