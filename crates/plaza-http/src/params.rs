@@ -62,6 +62,7 @@ pub(crate) struct RawListing<'a> {
     pub sort_by: Option<&'a str>,
 }
 
+/// The kinds a comma list names, in order (repeats are the core's to drop).
 fn space_kinds(name: &str, list: &str) -> Result<Vec<SpaceKind>, CoreError> {
     let mut kinds = Vec::new();
     for part in list.split(',') {
@@ -77,11 +78,7 @@ fn space_kinds(name: &str, list: &str) -> Result<Vec<SpaceKind>, CoreError> {
                 ));
             }
         };
-        for kind in add {
-            if !kinds.contains(kind) {
-                kinds.push(*kind);
-            }
-        }
+        kinds.extend_from_slice(add);
     }
     Ok(kinds)
 }
