@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpApi, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::Mid;
 use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, MediaTime};
+use str0m::media::{Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive, TcpType};
 use str0m::rtp::RawPacket;
 use str0m::rtp::rtcp::Rtcp;
@@ -36,6 +36,9 @@ const VIDEO_FRAME: Duration = Duration::from_millis(40);
 /// A keyframe this often even unasked, as encoders do.
 const KEYFRAME_EVERY: u64 = 50;
 const AUDIO_PAYLOAD_BYTES: usize = 80;
+/// The simulcast layers published with [`ClientOptions::simulcast`], smallest first (as
+/// browsers name them when asked for three).
+pub const SIMULCAST_RIDS: [&str; 3] = ["l", "m", "h"];
 
 /// What the client publishes.
 #[derive(Debug, Clone)]
@@ -49,6 +52,9 @@ pub struct ClientOptions {
     /// Connect over ICE-TCP only, as behind a firewall that drops UDP: the client offers
     /// an active TCP candidate and no UDP one.
     pub tcp_only: bool,
+    /// Offer an active ICE-TCP candidate beside the UDP one, as a browser does: where UDP
+    /// is dropped on the way, ICE settles on TCP.
+    pub tcp_fallback: bool,
     /// The one video codec the client offers and sends: `Codec::Vp8` or `Codec::H264`.
     pub video_codec: Codec,
     /// Count the RTCP the server sends ([`ClientStats::rtcp_received`]); it costs a copy
@@ -60,6 +66,9 @@ pub struct ClientOptions {
     /// The local address the client's sockets bind to: loopback by default; an
     /// interface's address to reach a server elsewhere (another network namespace).
     pub local_ip: std::net::IpAddr,
+    /// Publish the camera as three simulcast layers ([`SIMULCAST_RIDS`]), each frame of
+    /// layer `n` twice the size of layer `n - 1`'s, as a browser asked for simulcast does.
+    pub simulcast: bool,
 }
 
 impl Default for ClientOptions {
@@ -69,10 +78,12 @@ impl Default for ClientOptions {
             video: true,
             audio_level_dbov: -30,
             tcp_only: false,
+            tcp_fallback: false,
             video_codec: Codec::Vp8,
             count_rtcp: false,
             drop_every_nth_rtp: 0,
             local_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            simulcast: false,
         }
     }
 }
@@ -94,6 +105,15 @@ pub struct Received {
     pub last_frame_number: Option<u64>,
     /// The codec of the last frame.
     pub codec: Option<Codec>,
+    /// Video frames received per simulcast layer (0 smallest; without simulcast, 2).
+    pub layers: [u64; 3],
+    /// The layer of the last video frame.
+    pub last_layer: Option<u8>,
+    /// Changes of layer between consecutive video frames.
+    pub layer_switches: u64,
+    /// Changes of layer whose first frame was not a keyframe (a frozen or broken picture
+    /// in a real decoder): a correct SFU makes none.
+    pub switches_without_keyframe: u64,
 }
 
 /// The client's counters.
@@ -109,6 +129,8 @@ pub struct ClientStats {
     pub sent_video: u64,
     /// Keyframe requests (PLI/FIR) the server sent us.
     pub keyframe_requests: u64,
+    /// Of those, the ones for each simulcast layer (by RID).
+    pub keyframe_requests_by_rid: HashMap<String, u64>,
     /// Packets received over ICE-TCP.
     pub tcp_packets: u64,
     /// RTCP received by kind (`twcc`, `nack`, `pli`, `fir`, `sr`, `rr`, `remb`, ...), with
@@ -173,15 +195,20 @@ impl MediaClient {
             _ => builder.enable_vp8(true),
         };
         let mut rtc = builder.enable_raw_packets(options.count_rtcp).build(Instant::now());
-        let (tcp, candidate) = if options.tcp_only {
+        fn invalid(e: impl std::fmt::Display) -> std::io::Error {
+            std::io::Error::other(e.to_string())
+        }
+        let tcp = if options.tcp_only || options.tcp_fallback {
             let (tcp, addr) = ClientTcp::bind(options.local_ip)?;
             let candidate = Candidate::builder().tcp().host(addr).tcptype(TcpType::Active).build();
-            (Some((tcp, addr)), candidate)
+            rtc.add_local_candidate(candidate.map_err(invalid)?);
+            Some((tcp, addr))
         } else {
-            (None, Candidate::host(local_addr, "udp"))
+            None
         };
-        let candidate = candidate.map_err(|e| std::io::Error::other(e.to_string()))?;
-        rtc.add_local_candidate(candidate);
+        if !options.tcp_only {
+            rtc.add_local_candidate(Candidate::host(local_addr, "udp").map_err(invalid)?);
+        }
         let (tcp_frames, tcp_received) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(ClientStats::default()));
         let (commands, receiver) = mpsc::unbounded_channel();
@@ -205,7 +232,7 @@ impl MediaClient {
             video_paused: false,
             audio_frames: 0,
             video_frames: 0,
-            keyframe_wanted: true,
+            keyframe_wanted: [true; 3],
             next_timeout: now,
             tcp,
             tcp_frames,
@@ -336,7 +363,8 @@ struct ClientTask {
     video_paused: bool,
     audio_frames: u64,
     video_frames: u64,
-    keyframe_wanted: bool,
+    /// A keyframe is owed on each layer (index 2 without simulcast).
+    keyframe_wanted: [bool; 3],
     next_timeout: Instant,
     /// ICE-TCP (with `tcp_only`): the connection and its local address.
     tcp: Option<(ClientTcp, SocketAddr)>,
@@ -470,24 +498,50 @@ impl ClientTask {
             return;
         }
         let codec = self.options.video_codec;
-        let Some(writer) = self.video_mid.and_then(|mid| self.rtc.writer(mid)) else { return };
-        let Some(pt) = writer.payload_params().find(|p| p.spec().codec == codec).map(|p| p.pt())
-        else {
-            return;
-        };
-        let keyframe = self.keyframe_wanted || self.video_frames.is_multiple_of(KEYFRAME_EVERY);
-        let payload = shapes::video_frame(codec, keyframe, self.video_frames);
-        let time = MediaTime::new(self.video_frames * 3600, Frequency::NINETY_KHZ);
-        if writer.write(pt, now, time, payload).is_ok() {
+        let Some(mid) = self.video_mid else { return };
+        let layers: &[u8] = if self.options.simulcast { &[0, 1, 2] } else { &[2] };
+        let mut written = false;
+        for &layer in layers {
+            let Some(writer) = self.rtc.writer(mid) else { return };
+            let Some(pt) =
+                writer.payload_params().find(|p| p.spec().codec == codec).map(|p| p.pt())
+            else {
+                return;
+            };
+            let writer = match self.options.simulcast {
+                true => writer.rid(Rid::from(SIMULCAST_RIDS[usize::from(layer)])),
+                false => writer,
+            };
+            let wanted = &mut self.keyframe_wanted[usize::from(layer)];
+            let keyframe = *wanted || self.video_frames.is_multiple_of(KEYFRAME_EVERY);
+            let payload = shapes::video_frame(codec, keyframe, self.video_frames, layer);
+            // Each layer on its own RTP clock, as a browser's simulcast streams are: the
+            // SFU must make the times continuous when it switches a subscriber's layer.
+            let offset = u64::from(layer) * 900_000;
+            let time = MediaTime::new(offset + self.video_frames * 3600, Frequency::NINETY_KHZ);
+            if writer.write(pt, now, time, payload).is_ok() {
+                *wanted &= !keyframe;
+                written = true;
+            }
+        }
+        if written {
             self.video_frames += 1;
-            self.keyframe_wanted &= !keyframe;
             lock(&self.stats).sent_video += 1;
         }
+    }
+
+    fn video_simulcast(&self) -> Option<Simulcast> {
+        self.options.simulcast.then(|| {
+            let mut simulcast = Simulcast::new();
+            simulcast.send = SIMULCAST_RIDS.iter().map(|rid| SimulcastLayer::new(rid)).collect();
+            simulcast
+        })
     }
 
     fn handle_command(&mut self, command: Command) {
         match command {
             Command::CreateOffer(reply) => {
+                let simulcast = self.video_simulcast();
                 let mut change = self.rtc.sdp_api();
                 if self.options.audio {
                     let mid =
@@ -495,8 +549,13 @@ impl ClientTask {
                     self.audio_mid = Some(mid);
                 }
                 if self.options.video {
-                    let mid =
-                        change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+                    let mid = change.add_media(
+                        MediaKind::Video,
+                        Direction::SendOnly,
+                        None,
+                        None,
+                        simulcast,
+                    );
                     self.video_mid = Some(mid);
                 }
                 if !self.options.audio && !self.options.video {
@@ -561,8 +620,12 @@ impl ClientTask {
                     TrackKind::Audio => MediaKind::Audio,
                     TrackKind::Video => MediaKind::Video,
                 };
+                let simulcast = match kind {
+                    TrackKind::Video => self.video_simulcast(),
+                    TrackKind::Audio => None,
+                };
                 let mut change = self.rtc.sdp_api();
-                let mid = change.add_media(media_kind, Direction::SendOnly, None, None, None);
+                let mid = change.add_media(media_kind, Direction::SendOnly, None, None, simulcast);
                 let offer = offer(change);
                 *self.mid_of(kind) = Some(mid);
                 let _ = reply.send(self.keep_pending(offer));
@@ -577,7 +640,7 @@ impl ClientTask {
                     TrackKind::Audio => self.audio_paused = !sending,
                     TrackKind::Video => self.video_paused = !sending,
                 }
-                self.keyframe_wanted |= sending;
+                self.keyframe_wanted = self.keyframe_wanted.map(|wanted| wanted || sending);
                 let mut change = self.rtc.sdp_api();
                 change.set_direction(mid, direction);
                 let offer = offer(change);
@@ -683,9 +746,19 @@ impl ClientTask {
                     _ => {}
                 }
             }
-            Event::KeyframeRequest(_) => {
-                self.keyframe_wanted = true;
-                lock(&self.stats).keyframe_requests += 1;
+            Event::KeyframeRequest(request) => {
+                let layer = request
+                    .rid
+                    .and_then(|rid| SIMULCAST_RIDS.iter().position(|name| rid == Rid::from(*name)));
+                match layer {
+                    Some(layer) => self.keyframe_wanted[layer] = true,
+                    None => self.keyframe_wanted = [true; 3],
+                }
+                let mut stats = lock(&self.stats);
+                stats.keyframe_requests += 1;
+                if let Some(rid) = request.rid {
+                    *stats.keyframe_requests_by_rid.entry(rid.to_string()).or_default() += 1;
+                }
             }
             _ => {}
         }
@@ -722,8 +795,17 @@ impl ClientTask {
         received.discontinuities += u64::from(!data.contiguous);
         let codec = data.params.spec().codec;
         received.codec = Some(codec);
-        if kind == TrackKind::Video && shapes::is_keyframe(codec, &data.data) {
-            received.keyframes += 1;
+        let keyframe = kind == TrackKind::Video && shapes::is_keyframe(codec, &data.data);
+        received.keyframes += u64::from(keyframe);
+        if kind == TrackKind::Video
+            && let Some(layer) = shapes::frame_layer(&data.data).filter(|layer| *layer < 3)
+        {
+            received.layers[usize::from(layer)] += 1;
+            if received.last_layer.is_some_and(|last| last != layer) {
+                received.layer_switches += 1;
+                received.switches_without_keyframe += u64::from(!keyframe);
+            }
+            received.last_layer = Some(layer);
         }
         if kind == TrackKind::Video
             && let Some(number) = shapes::frame_number(&data.data)

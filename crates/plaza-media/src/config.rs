@@ -22,6 +22,10 @@ pub struct MediaConfig {
     /// How many people one room (meeting) may hold (`media.max_participants`); one more is
     /// refused with [`MediaError::RoomFull`].
     pub max_participants: usize,
+    /// The most one client may send of one video (camera or screen share, all its
+    /// simulcast layers together), in kbit/s (`media.max_video_kbps`): written as `b=AS`
+    /// in the server's answers, which browsers obey. 0: no cap.
+    pub max_video_kbps: u32,
 }
 
 impl Default for MediaConfig {
@@ -31,6 +35,7 @@ impl Default for MediaConfig {
             public_ip: None,
             tcp_listen: None,
             max_participants: 50,
+            max_video_kbps: 2_500,
         }
     }
 }

@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::MediaError;
 use crate::link::{Control, Reply};
 use crate::room::{LeaveReason, Room};
+use crate::simulcast::Quality;
 
 /// What a participant's session tells the signalling layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +92,14 @@ impl PeerHandle {
     pub async fn add_remote_candidate(&self, candidate: &str) -> Result<(), MediaError> {
         let candidate = candidate.to_owned();
         self.request(|reply| Control::AddCandidate { candidate, reply }).await
+    }
+
+    /// Asks for `publisher`'s simulcast video at `quality` (the size of its tile): the
+    /// server still lowers it when the bandwidth towards this client is short. Videos not
+    /// asked for come at [`Quality::High`].
+    pub fn set_quality(&self, publisher: &str, quality: Quality) {
+        let publisher = publisher.to_owned();
+        let _ = self.inner.control.send(Control::SetQuality { publisher, quality });
     }
 
     /// Ends the session now (other clones included); the room reports

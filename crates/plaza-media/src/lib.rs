@@ -38,6 +38,10 @@
 //!   NACK recovery trigger one.
 //! - **Admin mute** ([`Room::set_forwarding`]) stops the publisher's task from forwarding
 //!   that person's audio or video; the media still arrives, nobody receives it.
+//! - **Simulcast**: a camera sent as several layers reaches each subscriber as the one
+//!   layer its asked quality ([`PeerHandle::set_quality`]) and the bandwidth estimated
+//!   towards it allow, switched only on a keyframe of the new layer (see `simulcast`).
+//!   `max_video_kbps` caps what a client sends of one video (`b=AS` in our answers).
 //! - **Active speaker** comes from the audio-level header extension (RFC 6464), evaluated
 //!   every 400 ms ([`RoomEvent::ActiveSpeaker`]).
 //!
@@ -84,6 +88,7 @@ mod link;
 mod peer;
 mod room;
 mod server;
+mod simulcast;
 mod speaker;
 mod tcp;
 
@@ -100,4 +105,5 @@ pub use link::TrackKind;
 pub use peer::{CONNECT_TIMEOUT, MAX_SDP_BYTES};
 pub use room::{LeaveReason, Room, RoomEvent, RoomStats};
 pub use server::MediaServer;
+pub use simulcast::Quality;
 pub use speaker::{SPEAKER_EVALUATION_INTERVAL, SPEECH_THRESHOLD_DBOV, SWITCH_MARGIN_DB};

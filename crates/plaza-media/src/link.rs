@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
 use str0m::net::Protocol;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::MediaError;
+use crate::simulcast::{Layers, Quality};
 
 /// An identifier unique to one peer session for the process lifetime (participant ids
 /// repeat when someone rejoins; this does not).
@@ -43,6 +44,8 @@ pub(crate) struct TrackIn {
     pub origin_key: PeerKey,
     pub mid: Mid,
     pub kind: MediaKind,
+    /// The simulcast layers and their bitrates (none or one: no simulcast).
+    pub layers: Layers,
 }
 
 /// Whether a participant's audio and video are forwarded (admin mute). Read by the
@@ -112,13 +115,20 @@ pub(crate) enum Control {
     },
     TrackOpened(Arc<TrackIn>),
     TrackClosed(u64),
-    /// A subscriber asks this publisher for a keyframe of its track `mid`.
+    /// A subscriber asks this publisher for a keyframe of its track `mid` (of the
+    /// simulcast layer `rid`; `None`: of every layer).
     KeyframeRequest {
         mid: Mid,
+        rid: Option<Rid>,
         kind: KeyframeRequestKind,
     },
     /// Ask for keyframes of all this publisher's video (forwarding resumed).
     RequestKeyframes,
+    /// Our client asks this quality of `publisher`'s simulcast video (its tile size).
+    SetQuality {
+        publisher: String,
+        quality: Quality,
+    },
     Leave,
     /// Fault injection for the isolation test: the task panics as str0m would on a bug.
     #[cfg(test)]

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequest, KeyframeRequestKind, MediaAdded, MediaData};
 use str0m::media::{MediaKind, Mid, Rid, Rids};
@@ -26,6 +27,10 @@ use crate::MediaError;
 use crate::handle::PeerEvent;
 use crate::link::{Control, Forwarded, Forwarding, PeerInput, PeerKey, TrackIn, TrackKind};
 use crate::room::{LeaveReason, RoomEvent, RoomShared};
+use crate::simulcast::{
+    Demand, FrameVerdict, LAYER_EVALUATION_INTERVAL, LayerMeter, LayerSwitch, Layers, Quality,
+    allocate,
+};
 use crate::tcp::TcpConnections;
 
 /// The longest SDP accepted. An SDP grows by about 1.8 kB per m-line and a subscriber
@@ -41,12 +46,18 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 static NEXT_TRACK_ID: AtomicU64 = AtomicU64::new(1);
 
+/// What an audio subscription is assumed to take of a subscriber's bandwidth when the
+/// simulcast layers are chosen (Opus at browsers' default rate, with headers).
+const AUDIO_RESERVE_BPS: u64 = 50_000;
+/// The bandwidth estimate towards a subscriber before it is measured.
+pub(crate) const INITIAL_EGRESS_ESTIMATE: Bitrate = Bitrate::kbps(2_000);
+
 struct Published {
     track: Arc<TrackIn>,
-    /// The simulcast layer forwarded (`None` without simulcast). Layer selection per
-    /// subscriber is to come; until then the first layer the client announced.
-    rid: Option<Rid>,
-    last_keyframe_request: Option<Instant>,
+    /// Measures the simulcast layers' bitrates (simulcast tracks only).
+    meter: Option<LayerMeter>,
+    /// When a keyframe of each layer (`None`: the track without simulcast) was last asked.
+    last_keyframe_request: Vec<(Option<Rid>, Instant)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +77,19 @@ struct Subscription {
     state: SubscriptionState,
     /// The track was withdrawn while its m-line was being negotiated.
     withdrawn: bool,
+    /// The simulcast layer forwarded, and the timestamps across switches.
+    layer: LayerSwitch,
+}
+
+impl Subscription {
+    fn new(track: Arc<TrackIn>) -> Subscription {
+        Subscription {
+            track,
+            state: SubscriptionState::ToOpen,
+            withdrawn: false,
+            layer: LayerSwitch::default(),
+        }
+    }
 }
 
 pub(crate) struct PeerTask {
@@ -87,6 +111,14 @@ pub(crate) struct PeerTask {
     next_timeout: Instant,
     connect_deadline: Instant,
     exit: Option<LeaveReason>,
+    /// The bandwidth estimate towards our client (bits per second), from TWCC feedback.
+    egress_estimate: Option<u64>,
+    /// The quality our client asked for each publisher's simulcast video.
+    qualities: Vec<(String, Quality)>,
+    /// When the simulcast layers are next chosen (and our published layers measured).
+    next_layer_evaluation: Instant,
+    /// The cap on each video our client sends, written in our answers (0: none).
+    max_video_kbps: u32,
 }
 
 /// The server's sockets, shared by every session.
@@ -118,11 +150,9 @@ impl PeerTask {
         events: mpsc::UnboundedSender<PeerEvent>,
         ufrag: String,
         existing_tracks: Vec<Arc<TrackIn>>,
+        max_video_kbps: u32,
     ) -> Self {
-        let subscriptions = existing_tracks
-            .into_iter()
-            .map(|track| Subscription { track, state: SubscriptionState::ToOpen, withdrawn: false })
-            .collect();
+        let subscriptions = existing_tracks.into_iter().map(Subscription::new).collect();
         PeerTask {
             key,
             participant,
@@ -140,6 +170,10 @@ impl PeerTask {
             next_timeout: Instant::now(),
             connect_deadline: Instant::now() + CONNECT_TIMEOUT,
             exit: None,
+            egress_estimate: None,
+            qualities: Vec::new(),
+            next_layer_evaluation: Instant::now() + LAYER_EVALUATION_INTERVAL,
+            max_video_kbps,
         }
     }
 
@@ -155,7 +189,7 @@ impl PeerTask {
                 return reason;
             }
             let deadline = match self.connected {
-                true => self.next_timeout,
+                true => self.next_timeout.min(self.next_layer_evaluation),
                 false => self.next_timeout.min(self.connect_deadline),
             };
             let deadline = tokio::time::Instant::from_std(deadline);
@@ -174,6 +208,12 @@ impl PeerTask {
                     if !self.connected && now >= self.connect_deadline {
                         let why = format!("no media connection within {CONNECT_TIMEOUT:?}");
                         return LeaveReason::Failed(why);
+                    }
+                    if self.connected && now >= self.next_layer_evaluation {
+                        self.next_layer_evaluation = now + LAYER_EVALUATION_INTERVAL;
+                        self.measure_published_layers(now);
+                        self.choose_layers();
+                        continue;
                     }
                     self.feed(Input::Timeout(now));
                 }
@@ -273,6 +313,11 @@ impl PeerTask {
             Event::MediaChanged(changed) => self.direction_changed(changed.mid, changed.direction),
             Event::MediaData(data) => self.forward(data),
             Event::KeyframeRequest(request) => self.relay_keyframe_request(request),
+            Event::EgressBitrateEstimate(
+                BweKind::Twcc { estimate, .. } | BweKind::Remb { estimate, .. },
+            ) => {
+                self.egress_estimate = Some(estimate.as_u64());
+            }
             _ => {}
         }
     }
@@ -288,23 +333,26 @@ impl PeerTask {
             Control::AddCandidate { candidate, reply } => {
                 let _ = reply.send(self.add_candidate(&candidate));
             }
-            Control::TrackOpened(track) => self.subscriptions.push(Subscription {
-                track,
-                state: SubscriptionState::ToOpen,
-                withdrawn: false,
-            }),
+            Control::TrackOpened(track) => self.subscriptions.push(Subscription::new(track)),
             Control::TrackClosed(track_id) => self.withdraw(track_id),
-            Control::KeyframeRequest { mid, kind } => {
+            Control::KeyframeRequest { mid, rid, kind } => {
                 if let Some(index) = self.published.iter().position(|p| p.track.mid == mid) {
-                    self.request_keyframe(index, kind);
+                    self.request_keyframes(index, rid, kind);
                 }
             }
             Control::RequestKeyframes => {
                 for index in 0..self.published.len() {
                     if self.published[index].track.kind == MediaKind::Video {
-                        self.request_keyframe(index, KeyframeRequestKind::Pli);
+                        self.request_keyframes(index, None, KeyframeRequestKind::Pli);
                     }
                 }
+            }
+            Control::SetQuality { publisher, quality } => {
+                match self.qualities.iter_mut().find(|(p, _)| *p == publisher) {
+                    Some(entry) => entry.1 = quality,
+                    None => self.qualities.push((publisher, quality)),
+                }
+                self.choose_layers();
             }
             Control::Leave => {}
             #[cfg(test)]
@@ -332,6 +380,7 @@ impl PeerTask {
             _ => true,
         });
         let answer = result.map_err(|e| MediaError::SdpRefused(e.to_string()))?.to_sdp_string();
+        let answer = cap_video_bitrate(answer, self.max_video_kbps);
         self.answered_first_offer = true;
         // A client that restarts ICE (e.g. its network changed) makes str0m pick new local
         // credentials: the socket's routing table must know the new ufrag, or the checks
@@ -431,21 +480,30 @@ impl PeerTask {
         if !receives(added.direction) {
             return;
         }
-        let rid = added.simulcast.as_ref().and_then(|simulcast| {
-            simulcast.recv.first().or(simulcast.send.first()).map(|layer| layer.rid)
-        });
-        self.publish_track(added.mid, added.kind, rid);
+        // The layers we receive: the client's `a=simulcast:send`, our `recv`.
+        let rids: Vec<Rid> = added
+            .simulcast
+            .as_ref()
+            .map(|simulcast| simulcast.recv.iter().map(|layer| layer.rid).collect())
+            .unwrap_or_default();
+        self.publish_track(added.mid, added.kind, rids);
     }
 
-    fn publish_track(&mut self, mid: Mid, kind: MediaKind, rid: Option<Rid>) {
+    fn publish_track(&mut self, mid: Mid, kind: MediaKind, rids: Vec<Rid>) {
         let track = Arc::new(TrackIn {
             id: NEXT_TRACK_ID.fetch_add(1, Ordering::Relaxed),
             origin: self.participant.clone(),
             origin_key: self.key,
             mid,
             kind,
+            layers: Layers::new(&rids),
         });
-        self.published.push(Published { track: track.clone(), rid, last_keyframe_request: None });
+        let meter = track.layers.is_simulcast().then(|| LayerMeter::new(rids));
+        self.published.push(Published {
+            track: track.clone(),
+            meter,
+            last_keyframe_request: Vec::new(),
+        });
         self.room.publish(track);
     }
 
@@ -457,14 +515,14 @@ impl PeerTask {
         match (published, receives(direction)) {
             (None, true) => {
                 let media = self.rtc.media(mid).map(|media| {
-                    let rid = match media.rids_rx() {
-                        Rids::Specific(rids) => rids.first().copied(),
-                        _ => None,
+                    let rids = match media.rids_rx() {
+                        Rids::Specific(rids) => rids.to_vec(),
+                        _ => Vec::new(),
                     };
-                    (media.kind(), rid)
+                    (media.kind(), rids)
                 });
-                if let Some((kind, rid)) = media {
-                    self.publish_track(mid, kind, rid);
+                if let Some((kind, rids)) = media {
+                    self.publish_track(mid, kind, rids);
                 }
             }
             (Some(index), false) => {
@@ -480,16 +538,20 @@ impl PeerTask {
         let Some(index) = self.published.iter().position(|p| p.track.mid == data.mid) else {
             return;
         };
-        let published = &self.published[index];
-        if data.rid != published.rid {
-            return;
+        let published = &mut self.published[index];
+        if let Some(meter) = &mut published.meter {
+            // Every layer is forwarded; each subscriber keeps the one it was given.
+            let Some(rid) = data.rid.filter(|rid| published.track.layers.contains(*rid)) else {
+                return;
+            };
+            meter.record(rid, data.data.len());
         }
         let kind = TrackKind::of(published.track.kind);
         let track = published.track.clone();
         if kind == TrackKind::Video && !data.contiguous {
             // Packets were lost beyond what NACK recovered: subscribers' decoders need a
             // fresh keyframe.
-            self.request_keyframe(index, KeyframeRequestKind::Pli);
+            self.request_keyframes(index, data.rid, KeyframeRequestKind::Pli);
         }
         if !self.forwarding.allows(kind) {
             return;
@@ -517,24 +579,31 @@ impl PeerTask {
         if !self.connected {
             return;
         }
-        let Some(SubscriptionState::Open(mid)) = self
-            .subscriptions
-            .iter()
-            .find(|sub| sub.track.id == forwarded.track.id)
-            .map(|sub| sub.state)
+        let Some(sub) =
+            self.subscriptions.iter_mut().find(|sub| sub.track.id == forwarded.track.id)
         else {
             return;
+        };
+        let SubscriptionState::Open(mid) = sub.state else { return };
+        let data = &forwarded.data;
+        let time = match sub.track.layers.is_simulcast() {
+            false => data.time,
+            true => {
+                match sub.layer.admit(data.rid, data.is_keyframe(), data.time, data.network_time) {
+                    FrameVerdict::Write(time) => time,
+                    FrameVerdict::Skip => return,
+                }
+            }
         };
         let Some(writer) = self.rtc.writer(mid) else { return };
         // The same codec under the client's own payload type number; none when the client
         // did not accept that codec (e.g. H.264 to a VP8-only client).
-        let Some(pt) = writer.match_params(forwarded.data.params) else { return };
-        let data = &forwarded.data;
+        let Some(pt) = writer.match_params(data.params) else { return };
         let writer = match data.ext_vals.audio_level {
             Some(level) => writer.audio_level(level, data.ext_vals.voice_activity.unwrap_or(true)),
             None => writer,
         };
-        if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
+        if let Err(e) = writer.write(pt, data.network_time, time, data.data.clone()) {
             debug!(participant = %self.participant, "forwarded frame not written: {e}");
         }
     }
@@ -546,7 +615,7 @@ impl PeerTask {
         else {
             return;
         };
-        ask_publisher_for_keyframe(&self.room, &sub.track, request.kind);
+        ask_publisher_for_keyframe(&self.room, &sub.track, sub.layer.current(), request.kind);
     }
 
     /// A subscriber that just connected, or whose new m-lines were just accepted, needs a
@@ -561,29 +630,106 @@ impl PeerTask {
             {
                 continue;
             }
-            ask_publisher_for_keyframe(&self.room, &sub.track, KeyframeRequestKind::Pli);
+            // The layer wanted next, or (none chosen yet) every layer.
+            let rid = sub.layer.target.or(sub.layer.current());
+            ask_publisher_for_keyframe(&self.room, &sub.track, rid, KeyframeRequestKind::Pli);
         }
     }
 
-    fn request_keyframe(&mut self, index: usize, kind: KeyframeRequestKind) {
+    /// Asks our client for a keyframe of a track we receive: of layer `rid`, or of every
+    /// layer (`None`, or a track without simulcast).
+    fn request_keyframes(&mut self, index: usize, rid: Option<Rid>, kind: KeyframeRequestKind) {
+        let rids: Vec<Option<Rid>> = match rid {
+            Some(rid) => vec![Some(rid)],
+            None if self.published[index].track.layers.is_simulcast() => {
+                self.published[index].track.layers.rids().into_iter().map(Some).collect()
+            }
+            None => vec![None],
+        };
+        for rid in rids {
+            self.request_keyframe(index, rid, kind);
+        }
+    }
+
+    fn request_keyframe(&mut self, index: usize, rid: Option<Rid>, kind: KeyframeRequestKind) {
         let now = Instant::now();
         let published = &mut self.published[index];
-        if published
-            .last_keyframe_request
-            .is_some_and(|last| now.duration_since(last) < KEYFRAME_REQUEST_MIN_INTERVAL)
-        {
+        let last = published.last_keyframe_request.iter().find(|(layer, _)| *layer == rid);
+        if last.is_some_and(|(_, at)| now.duration_since(*at) < KEYFRAME_REQUEST_MIN_INTERVAL) {
             return;
         }
-        let (mid, rid) = (published.track.mid, published.rid);
+        let mid = published.track.mid;
         let Some(mut writer) = self.rtc.writer(mid) else { return };
         // FIR is only possible where negotiated; PLI is what browsers always accept.
         let kind =
             if writer.is_request_keyframe_possible(kind) { kind } else { KeyframeRequestKind::Pli };
         match writer.request_keyframe(rid, kind) {
-            Ok(()) => self.published[index].last_keyframe_request = Some(now),
+            Ok(()) => {
+                let requests = &mut self.published[index].last_keyframe_request;
+                requests.retain(|(layer, _)| *layer != rid);
+                requests.push((rid, now));
+            }
             // No stream received yet for that mid: nothing to ask.
             Err(e) => debug!(participant = %self.participant, "keyframe request: {e}"),
         }
+    }
+
+    /// Stores the bitrates of the simulcast layers our client sends, for subscribers.
+    fn measure_published_layers(&mut self, now: Instant) {
+        for published in &mut self.published {
+            if let Some(meter) = &mut published.meter {
+                meter.publish_if_due(now, &published.track.layers);
+            }
+        }
+    }
+
+    /// Chooses the layer of each simulcast video our client receives (see `simulcast`),
+    /// asks the publishers for keyframes of the layers switched to, and tells the
+    /// bandwidth estimator what we would like to send.
+    fn choose_layers(&mut self) {
+        let is_open = |sub: &Subscription| matches!(sub.state, SubscriptionState::Open(_));
+        let audio = self
+            .subscriptions
+            .iter()
+            .filter(|sub| sub.track.kind == MediaKind::Audio && is_open(sub))
+            .count() as u64;
+        let reserve = audio * AUDIO_RESERVE_BPS;
+        let mut simulcast: Vec<&mut Subscription> = self
+            .subscriptions
+            .iter_mut()
+            .filter(|sub| sub.track.layers.is_simulcast() && is_open(sub))
+            .collect();
+        let demands: Vec<Demand> = simulcast
+            .iter()
+            .map(|sub| Demand {
+                ranked: sub.track.layers.ranked(),
+                quality: quality_for(&self.qualities, &sub.track.origin),
+            })
+            .collect();
+        let budget = self.egress_estimate.map(|estimate| estimate.saturating_sub(reserve));
+        let targets = allocate(&demands, budget);
+        for (sub, target) in simulcast.iter_mut().zip(&targets) {
+            if *target == sub.layer.target || target.is_none() {
+                continue;
+            }
+            sub.layer.target = *target;
+            if *target != sub.layer.current() {
+                let kind = KeyframeRequestKind::Pli;
+                ask_publisher_for_keyframe(&self.room, &sub.track, *target, kind);
+            }
+        }
+        if simulcast.is_empty() {
+            return;
+        }
+        // What we would send with everyone's asked quality: the estimator probes for it.
+        let rate_of = |demand: &Demand, rid: Option<Rid>| {
+            demand.ranked.iter().find(|(layer, _)| Some(*layer) == rid).map_or(0, |(_, r)| *r)
+        };
+        let wanted = allocate(&demands, None);
+        let desired: u64 = demands.iter().zip(&wanted).map(|(d, rid)| rate_of(d, *rid)).sum();
+        let chosen: u64 = demands.iter().zip(&targets).map(|(d, rid)| rate_of(d, *rid)).sum();
+        let (minimum, desired) = (chosen + reserve, desired + reserve);
+        self.rtc.bwe().set_bitrate(Bitrate::bps(minimum), Bitrate::bps(desired.max(minimum)));
     }
 
     /// The publisher of `track_id` left or turned it off.
@@ -610,14 +756,54 @@ fn receives(direction: Direction) -> bool {
     matches!(direction, Direction::RecvOnly | Direction::SendRecv)
 }
 
-/// Asks the task publishing `track` for a keyframe (unless that session is gone, or the
-/// participant rejoined since: their new session has new tracks).
-fn ask_publisher_for_keyframe(room: &RoomShared, track: &TrackIn, kind: KeyframeRequestKind) {
+/// Asks the task publishing `track` for a keyframe of layer `rid` (`None`: every layer)
+/// unless that session is gone, or the participant rejoined since (their new session
+/// has new tracks).
+fn ask_publisher_for_keyframe(
+    room: &RoomShared,
+    track: &TrackIn,
+    rid: Option<Rid>,
+    kind: KeyframeRequestKind,
+) {
     if let Some(link) = room.link(&track.origin)
         && link.key == track.origin_key
     {
-        let _ = link.control.send(Control::KeyframeRequest { mid: track.mid, kind });
+        let _ = link.control.send(Control::KeyframeRequest { mid: track.mid, rid, kind });
     }
+}
+
+/// The quality our client asked for `publisher`'s video (high unless asked otherwise).
+fn quality_for(qualities: &[(String, Quality)], publisher: &str) -> Quality {
+    qualities.iter().find(|(p, _)| p == publisher).map(|(_, quality)| *quality).unwrap_or_default()
+}
+
+/// Writes `b=AS:<kbps>` into every video section of an SDP answer of ours (after its
+/// `c=` line, where RFC 8866 puts it): browsers keep what they send on that m-line,
+/// simulcast layers together, under it. str0m writes no bandwidth lines of its own.
+fn cap_video_bitrate(sdp: String, kbps: u32) -> String {
+    if kbps == 0 {
+        return sdp;
+    }
+    let mut capped = String::with_capacity(sdp.len() + 64);
+    let mut pending_cap = false;
+    for line in sdp.split_inclusive("\r\n") {
+        let bare = line.trim_end();
+        if bare.starts_with("m=") {
+            pending_cap = bare.starts_with("m=video");
+        } else if pending_cap && bare.starts_with("b=") {
+            // The section has a bandwidth line already: it stays as it is.
+            pending_cap = false;
+        } else if pending_cap && !bare.starts_with("i=") && !bare.starts_with("c=") {
+            // The first line after m=, i= and c=: the bandwidth line goes before it.
+            capped.push_str(&format!("b=AS:{kbps}\r\n"));
+            pending_cap = false;
+        }
+        capped.push_str(line);
+    }
+    if pending_cap {
+        capped.push_str(&format!("b=AS:{kbps}\r\n"));
+    }
+    capped
 }
 
 /// The `a=ice-ufrag` of an SDP we wrote (str0m writes one per m-line, all equal).
@@ -639,5 +825,26 @@ fn bounded_sdp(sdp: &str) -> Result<&str, MediaError> {
 pub(crate) fn log_exit(participant: &str, room: &str, reason: &LeaveReason) {
     if let LeaveReason::Failed(why) = reason {
         warn!(participant, room, "media session failed: {why}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cap_video_bitrate;
+
+    #[test]
+    fn video_sections_of_an_answer_get_a_bandwidth_line_after_their_connection_line() {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\n";
+        let capped = cap_video_bitrate(sdp.to_owned(), 1200);
+        let lines: Vec<&str> = capped.split("\r\n").collect();
+        let at = |wanted: &str| lines.iter().position(|l| *l == wanted).unwrap();
+        assert_eq!(lines.iter().filter(|l| **l == "b=AS:1200").count(), 2, "{capped}");
+        assert_eq!(lines[at("a=mid:1") - 1], "b=AS:1200");
+        assert_eq!(lines[at("a=mid:2") - 1], "b=AS:1200");
+        assert_eq!(lines[at("a=mid:0") - 1], "c=IN IP4 0.0.0.0", "audio is not capped");
+        assert_eq!(cap_video_bitrate(sdp.to_owned(), 0), sdp);
     }
 }

@@ -125,6 +125,11 @@ impl MediaServer {
         self.inner.transport.udp.local_addr().unwrap_or(self.inner.config.udp_listen)
     }
 
+    /// The most a client may send of one video, kbit/s (0: no cap).
+    pub fn max_video_kbps(&self) -> u32 {
+        self.inner.config.max_video_kbps
+    }
+
     /// The address announced to clients (the UDP ICE host candidate).
     pub fn announced_addr(&self) -> SocketAddr {
         self.inner.transport.udp_candidate
@@ -197,6 +202,7 @@ impl MediaServer {
             events_tx.clone(),
             ufrag,
             existing_tracks,
+            inner.config.max_video_kbps,
         );
         let channels =
             PeerChannels { media: media_rx, control: control_rx, handles_gone: alive_rx };
@@ -218,6 +224,8 @@ impl MediaServer {
             .enable_opus(true, false)
             .enable_vp8(true)
             .enable_h264(true)
+            // The estimate towards the client (TWCC feedback) picks its simulcast layers.
+            .enable_bwe(Some(crate::peer::INITIAL_EGRESS_ESTIMATE))
             .build(Instant::now());
         let transport = &inner.transport;
         let udp = Candidate::host(transport.udp_candidate, "udp");

@@ -1,14 +1,17 @@
 //! The media-signalling socket events (docs/decisions.md, "Media signalling"):
-//! `MEDIA_JOIN`, `MEDIA_OFFER`, `MEDIA_ANSWER`, `MEDIA_CANDIDATE`, `MEDIA_LEAVE`. The
+//! `MEDIA_JOIN`, `MEDIA_OFFER`, `MEDIA_ANSWER`, `MEDIA_CANDIDATE`, `MEDIA_LEAVE`,
+//! `MEDIA_QUALITY`. The
 //! token and meeting rules are the core's (`MeetingService::admit_media`, ...); the
 //! SFU is this node's (`media_plane`). Every refusal is `<EVENT>_FAILED`: the payload
 //! sent plus `error`, as `SEND_MESSAGE_FAILED`.
 
 use plaza_core::limits::rate_limited;
 use plaza_core::{CoreError, ErrorCode};
-use plaza_media::{MediaError, PeerHandle};
+use plaza_media::{MediaError, PeerHandle, Quality};
 use plaza_wire::lenient::Inbound;
-use plaza_wire::media::{MediaCandidate, MediaJoin, MediaJoined, MediaLeave, MediaSdp};
+use plaza_wire::media::{
+    MediaCandidate, MediaJoin, MediaJoined, MediaLeave, MediaQuality, MediaSdp,
+};
 use plaza_wire::socket::Failed;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -35,6 +38,7 @@ pub(crate) fn register<A: Adapter>(socket: &SocketRef<A>) {
     socket.on("MEDIA_ANSWER", answer::<A>);
     socket.on("MEDIA_CANDIDATE", candidate::<A>);
     socket.on("MEDIA_LEAVE", leave::<A>);
+    socket.on("MEDIA_QUALITY", quality::<A>);
 }
 
 fn emit<A: Adapter>(socket: &SocketRef<A>, event: &str, payload: &impl serde::Serialize) {
@@ -162,6 +166,7 @@ async fn join<A: Adapter>(
         session_id: admission.session_id.clone(),
         ice_servers: plane.ice_servers(),
         participants: plane.participants(space),
+        max_video_kbps: plane.max_video_kbps(),
     };
     emit(&socket, "MEDIA_JOINED", &joined);
     announce_participants(&plane, &io, space).await;
@@ -327,5 +332,41 @@ async fn leave<A: Adapter>(
     });
     if let Err(error) = left {
         fail(&socket, "MEDIA_LEAVE", payload, &error, None);
+    }
+}
+
+/// `MEDIA_QUALITY {sessionId, publisher, quality}`: the layer of a publisher's simulcast
+/// video this session wants; refusals only (`MEDIA_QUALITY_FAILED`).
+async fn quality<A: Adapter>(
+    turn: Turn,
+    socket: SocketRef<A>,
+    State(state): State<RealtimeState>,
+    TryData(data): TryData<Value>,
+) {
+    turn.wait().await;
+    state.metrics.socket_event("MEDIA_QUALITY");
+    let Some(Inbound { fields: request, raw: payload }) =
+        parse::<A, MediaQuality>(&socket, "MEDIA_QUALITY", data.ok())
+    else {
+        return;
+    };
+    let set = (|| {
+        let (_, handle, _) = session_of(&state, &socket, request.session_id.as_deref())?;
+        let quality = request.quality.as_deref().and_then(Quality::parse).ok_or_else(|| {
+            CoreError::invalid("quality", "must be \"low\", \"medium\" or \"high\"")
+        })?;
+        // Only someone in the room: the session keeps one entry per publisher named.
+        let publisher = request
+            .publisher
+            .as_deref()
+            .filter(|publisher| handle.room().participants().iter().any(|p| p == publisher))
+            .ok_or_else(|| {
+                CoreError::invalid("publisher", "must be the sessionId of someone in the room")
+            })?;
+        handle.set_quality(publisher, quality);
+        Ok::<_, CoreError>(())
+    })();
+    if let Err(error) = set {
+        fail(&socket, "MEDIA_QUALITY", payload, &error, None);
     }
 }

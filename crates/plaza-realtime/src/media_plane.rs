@@ -152,6 +152,10 @@ impl MediaPlane {
         self.server.announced_addr()
     }
 
+    pub(crate) fn max_video_kbps(&self) -> u32 {
+        self.server.max_video_kbps()
+    }
+
     pub(crate) fn ice_servers(&self) -> Vec<IceServer> {
         self.ice_servers.clone()
     }
@@ -315,6 +319,12 @@ impl MediaForwarding for MediaPlane {
         let sessions = self.sessions();
         for session in sessions.values().filter(|s| s.space_id == space_id && s.user_id == user_id)
         {
+            session.handle.leave();
+        }
+    }
+
+    fn end_room(&self, space_id: ObjectId) {
+        for session in self.sessions().values().filter(|s| s.space_id == space_id) {
             session.handle.leave();
         }
     }

@@ -20,6 +20,7 @@ pub(crate) async fn start_media(
             public_ip: settings.public_ip,
             tcp_listen: settings.tcp_listen,
             max_participants: settings.max_participants,
+            max_video_kbps: settings.max_video_kbps,
         },
         ice_servers: settings
             .ice_servers

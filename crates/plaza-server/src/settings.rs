@@ -334,6 +334,9 @@ pub struct MediaSettings {
     pub public_ip: Option<std::net::IpAddr>,
     /// People in one meeting's media room at most; one more is refused (`meeting.full`).
     pub max_participants: usize,
+    /// The most a client may send of one video (camera or screen share), kbit/s: told to
+    /// clients in `MEDIA_JOINED` and written as `b=AS` in the SFU's answers. 0: no cap.
+    pub max_video_kbps: u32,
     /// TURN (or STUN) servers handed to clients in `MEDIA_JOINED`.
     pub ice_servers: Vec<IceServerSettings>,
 }
@@ -346,6 +349,7 @@ impl Default for MediaSettings {
             tcp_listen: None,
             public_ip: None,
             max_participants: 50,
+            max_video_kbps: 2_500,
             ice_servers: Vec::new(),
         }
     }

@@ -55,6 +55,23 @@ pub struct MediaLeave {
     pub session_id: Option<String>,
 }
 
+/// `MEDIA_QUALITY {sessionId, publisher, quality}`: the quality the client wants of a
+/// publisher's simulcast camera (the size of its tile): `low`, `medium` or `high`. The
+/// server still lowers it when the bandwidth towards the client is short; videos never
+/// asked about come at `high`. Refusals only (`MEDIA_QUALITY_FAILED`).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct MediaQuality {
+    /// The client's own media session.
+    #[serde(rename = "sessionId", default, deserialize_with = "lenient::field")]
+    pub session_id: Option<String>,
+    /// The publisher's `sessionId` (its `streamId`).
+    #[serde(default, deserialize_with = "lenient::field")]
+    pub publisher: Option<String>,
+    /// `low`, `medium` or `high`.
+    #[serde(default, deserialize_with = "lenient::field")]
+    pub quality: Option<String>,
+}
+
 // ---- outbound ----
 
 /// A TURN or STUN server the client may use (`media.ice_servers`), shaped as
@@ -102,6 +119,10 @@ pub struct MediaJoined {
     pub ice_servers: Vec<IceServer>,
     /// Everyone in the room, this session included.
     pub participants: Vec<MediaParticipant>,
+    /// The most a client should send of one video (camera or screen share), in kbit/s
+    /// (`media.max_video_kbps`); the server's answers also carry it as `b=AS`.
+    #[serde(rename = "maxVideoKbps")]
+    pub max_video_kbps: u32,
 }
 
 /// `MEDIA_PARTICIPANTS`, to the space: who has a media session and what they publish,

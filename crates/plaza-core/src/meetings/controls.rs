@@ -38,14 +38,20 @@ impl MeetingService {
         Ok(Self::view(space, &record, &state))
     }
 
-    /// `POST .../meetings/{mid}/end`: ends the meeting for everyone.
+    /// `POST .../meetings/{mid}/end`: ends the meeting for everyone, their media sessions
+    /// included (else the media would keep flowing in a meeting that is over).
     pub async fn end(
         &self,
         principal: &Principal,
         space_id: &str,
         meeting_id: &str,
     ) -> CoreResult<MeetingView> {
-        self.control(principal, space_id, meeting_id, |state, now| Ok(state.close(now))).await
+        let space = self.controlled_space(principal, space_id).await?;
+        let view = self.change_named(&space, meeting_id, |state, now| Ok(state.close(now))).await?;
+        if let Some(forwarding) = self.forwarding.get() {
+            forwarding.end_room(space.id);
+        }
+        Ok(view)
     }
 
     /// `POST .../meetings/{mid}/muteall {exclusionList}`: mutes everyone but the

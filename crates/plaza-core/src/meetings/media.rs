@@ -28,6 +28,9 @@ pub trait MediaForwarding: Send + Sync {
     /// Ends every media session of `user_id` in the room of `space_id` (they were
     /// removed from the space).
     fn end_sessions(&self, space_id: ObjectId, user_id: ObjectId);
+
+    /// Ends every media session in the room of `space_id` (an admin ended the meeting).
+    fn end_room(&self, space_id: ObjectId);
 }
 
 /// A media flag of an attendee's `mediaSession` that a published track drives.

@@ -112,6 +112,7 @@ fn run_scenario(scenario: &Scenario, window: Duration) -> Measured {
         public_ip: None,
         tcp_listen: None,
         max_participants: scenario.publishers + scenario.listeners,
+        max_video_kbps: 0,
     };
     let server = sfu.block_on(MediaServer::bind(config)).expect("SFU binds");
     let room = "bench";

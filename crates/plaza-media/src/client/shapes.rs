@@ -11,13 +11,17 @@ const VIDEO_DELTA_BYTES: usize = 800;
 /// Bytes at the end of every generated video frame that carry its number.
 const NUMBER_BYTES: usize = 8;
 
-/// A frame of `codec` (VP8 or H.264), a keyframe or not, ending with its number (so a
-/// receiver can tell a lost frame from a late one).
-pub(super) fn video_frame(codec: Codec, keyframe: bool, frame_number: u64) -> Vec<u8> {
+/// A frame of `codec` (VP8 or H.264), a keyframe or not, ending with its simulcast layer
+/// (0 smallest) and its number (so a receiver can tell a lost frame from a late one, and
+/// which layer it was given). Layer `n` is `2^n` times the size of layer 0, as a picture
+/// twice as wide per layer roughly is; the largest of three is the size without simulcast.
+pub(super) fn video_frame(codec: Codec, keyframe: bool, frame_number: u64, layer: u8) -> Vec<u8> {
+    let shrink = 2_usize.pow(u32::from(2_u8.saturating_sub(layer)));
     let mut frame = match codec {
-        Codec::H264 => h264_frame(keyframe, frame_number),
-        _ => vp8_frame(keyframe, frame_number),
+        Codec::H264 => h264_frame(keyframe, frame_number, shrink),
+        _ => vp8_frame(keyframe, frame_number, shrink),
     };
+    frame.push(0x80 | (layer & 0x7F));
     // Seven bits a byte with the top bit set: never `00 00 01`, an Annex B start code.
     frame.extend((0..NUMBER_BYTES).map(|i| 0x80 | ((frame_number >> (7 * i)) as u8 & 0x7F)));
     frame
@@ -27,6 +31,12 @@ pub(super) fn video_frame(codec: Codec, keyframe: bool, frame_number: u64) -> Ve
 pub(super) fn frame_number(frame: &[u8]) -> Option<u64> {
     let tail = frame.get(frame.len().checked_sub(NUMBER_BYTES)?..)?;
     Some(tail.iter().enumerate().fold(0, |n, (i, b)| n | (u64::from(b & 0x7F) << (7 * i))))
+}
+
+/// The simulcast layer [`video_frame`] wrote into `frame`.
+pub(super) fn frame_layer(frame: &[u8]) -> Option<u8> {
+    let at = frame.len().checked_sub(NUMBER_BYTES + 1)?;
+    frame.get(at).map(|b| b & 0x7F)
 }
 
 /// Whether a received frame of `codec` is a keyframe.
@@ -47,8 +57,8 @@ const VP8_START_CODE: [u8; 3] = [0x9D, 0x01, 0x2A];
 
 /// A VP8 frame's shape (RFC 6386 §9.1): the 3-byte frame tag (bit 0 clear for a keyframe,
 /// show_frame set), for a keyframe the start code and a 640x480 size, then filler.
-fn vp8_frame(keyframe: bool, frame_number: u64) -> Vec<u8> {
-    let len = if keyframe { VIDEO_KEYFRAME_BYTES } else { VIDEO_DELTA_BYTES };
+fn vp8_frame(keyframe: bool, frame_number: u64, shrink: usize) -> Vec<u8> {
+    let len = if keyframe { VIDEO_KEYFRAME_BYTES } else { VIDEO_DELTA_BYTES } / shrink;
     let first_partition = 200u32;
     let tag = (first_partition << 5) | 0x10 | u32::from(!keyframe);
     let mut frame = tag.to_le_bytes()[..3].to_vec();
@@ -71,7 +81,7 @@ const H264_IDR: u8 = 5;
 
 /// An H.264 access unit in Annex B: for a keyframe SPS, PPS and an IDR slice; otherwise
 /// one non-IDR slice.
-fn h264_frame(keyframe: bool, frame_number: u64) -> Vec<u8> {
+fn h264_frame(keyframe: bool, frame_number: u64, shrink: usize) -> Vec<u8> {
     let mut frame = Vec::new();
     if keyframe {
         // SPS (nal_ref_idc 3, type 7): constrained baseline, level 3.1.
@@ -84,12 +94,12 @@ fn h264_frame(keyframe: bool, frame_number: u64) -> Vec<u8> {
         // IDR slice (type 5).
         frame.extend_from_slice(&ANNEX_B_START);
         frame.push(0x60 | H264_IDR);
-        frame.extend(filler(VIDEO_KEYFRAME_BYTES, frame_number));
+        frame.extend(filler(VIDEO_KEYFRAME_BYTES / shrink, frame_number));
     } else {
         // Non-IDR slice (nal_ref_idc 2, type 1).
         frame.extend_from_slice(&ANNEX_B_START);
         frame.push(0x41);
-        frame.extend(filler(VIDEO_DELTA_BYTES, frame_number));
+        frame.extend(filler(VIDEO_DELTA_BYTES / shrink, frame_number));
     }
     frame
 }
@@ -106,24 +116,28 @@ mod tests {
     #[test]
     fn generated_frames_carry_their_number() {
         for n in [0, 1, 127, 128, 65_536, 1 << 40] {
-            assert_eq!(frame_number(&video_frame(Codec::Vp8, n % 2 == 0, n)), Some(n));
-            assert_eq!(frame_number(&video_frame(Codec::H264, n % 2 == 0, n)), Some(n));
+            let layer = (n % 3) as u8;
+            let vp8 = video_frame(Codec::Vp8, n % 2 == 0, n, layer);
+            let h264 = video_frame(Codec::H264, n % 2 == 0, n, layer);
+            assert_eq!((frame_number(&vp8), frame_layer(&vp8)), (Some(n), Some(layer)));
+            assert_eq!((frame_number(&h264), frame_layer(&h264)), (Some(n), Some(layer)));
         }
     }
 
     #[test]
     fn generated_h264_frames_have_an_idr_slice_only_when_asked() {
-        assert!(is_keyframe(Codec::H264, &video_frame(Codec::H264, true, 0)));
-        assert!(!is_keyframe(Codec::H264, &video_frame(Codec::H264, false, 1)));
-        let delta = video_frame(Codec::H264, false, 7);
+        assert!(is_keyframe(Codec::H264, &video_frame(Codec::H264, true, 0, 2)));
+        assert!(!is_keyframe(Codec::H264, &video_frame(Codec::H264, false, 1, 2)));
+        let delta = video_frame(Codec::H264, false, 7, 2);
         assert!(!delta[ANNEX_B_START.len()..].windows(3).any(|w| w == [0, 0, 1]), "one NAL unit");
     }
 
     #[test]
     fn generated_vp8_frames_have_the_keyframe_shape_only_when_asked() {
-        assert!(is_vp8_keyframe(&vp8_frame(true, 0)));
-        assert!(!is_vp8_keyframe(&vp8_frame(false, 1)));
-        assert_eq!(vp8_frame(true, 3).len(), VIDEO_KEYFRAME_BYTES);
-        assert_eq!(vp8_frame(false, 3).len(), VIDEO_DELTA_BYTES);
+        assert!(is_vp8_keyframe(&vp8_frame(true, 0, 1)));
+        assert!(!is_vp8_keyframe(&vp8_frame(false, 1, 1)));
+        assert_eq!(vp8_frame(true, 3, 1).len(), VIDEO_KEYFRAME_BYTES);
+        assert_eq!(vp8_frame(false, 3, 1).len(), VIDEO_DELTA_BYTES);
+        assert_eq!(vp8_frame(false, 3, 4).len(), VIDEO_DELTA_BYTES / 4);
     }
 }

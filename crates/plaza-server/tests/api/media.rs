@@ -55,14 +55,25 @@ impl Peer {
         Peer::join_on(app, client, token, space).await
     }
 
-    async fn join_on(app: &TestApp, mut client: RealtimeClient, token: &str, space: &str) -> Peer {
+    async fn join_on(app: &TestApp, client: RealtimeClient, token: &str, space: &str) -> Peer {
+        Peer::join_with(app, client, token, space, ClientOptions::default()).await
+    }
+
+    async fn join_with(
+        app: &TestApp,
+        mut client: RealtimeClient,
+        token: &str,
+        space: &str,
+        options: ClientOptions,
+    ) -> Peer {
         let media_token = media_token(app, token, space).await;
         client.emit("MEDIA_JOIN", &json!({"topicId": space, "token": media_token})).unwrap();
         let joined = client.wait_for("MEDIA_JOINED", WAIT).await.expect("MEDIA_JOINED");
         let session = joined.payload["sessionId"].as_str().unwrap().to_owned();
         assert_eq!(joined.payload["topicId"], space);
         assert!(joined.payload["iceServers"].is_array(), "{}", joined.payload);
-        let media = MediaClient::start(ClientOptions::default()).await.unwrap();
+        assert_eq!(joined.payload["maxVideoKbps"], 2500, "{}", joined.payload);
+        let media = MediaClient::start(options).await.unwrap();
         let offer = media.create_offer().await.unwrap();
         client.emit("MEDIA_OFFER", &json!({"sessionId": session, "sdp": offer})).unwrap();
         let answer = client.wait_for("MEDIA_ANSWER", WAIT).await.expect("MEDIA_ANSWER");
@@ -491,4 +502,74 @@ async fn a_dropped_socket_or_a_removed_member_loses_media_and_leaves_the_meeting
         "a removed member still sends"
     );
     assert!(!admin.meeting_events().iter().any(|(c, _)| c == "app.event.meeting.ended"));
+}
+
+#[tokio::test]
+async fn viewers_choose_a_simulcast_layer_and_an_admin_ending_the_meeting_ends_the_media() {
+    let app = spawn_app_with(grace).await;
+    let (space, [admin_token, member_token, _]) = three_people(&app).await;
+    let mut admin = Peer::join(&app, &admin_token, &space).await;
+    let simulcast = ClientOptions { simulcast: true, ..ClientOptions::default() };
+    let client = socket(&app, &member_token, &space).await;
+    let mut member = Peer::join_with(&app, client, &member_token, &space, simulcast).await;
+    settle(&mut [&mut admin, &mut member], "both receive", |p| all_receive(p, 10)).await;
+    let layer_at_admin =
+        |p: &[&mut Peer]| p[0].media.stats().received(&p[1].session, TrackKind::Video).last_layer;
+    settle(&mut [&mut admin, &mut member], "the largest layer", |p| layer_at_admin(p) == Some(2))
+        .await;
+
+    // The admin's tile of the member shrinks: the smallest layer.
+    let admin_session = admin.session.clone();
+    let ask = |quality: &str, publisher: &str| json!({"sessionId": admin_session, "publisher": publisher, "quality": quality});
+    admin.client.emit("MEDIA_QUALITY", &ask("low", &member.session)).unwrap();
+    settle(&mut [&mut admin, &mut member], "the smallest layer", |p| layer_at_admin(p) == Some(0))
+        .await;
+    let received = admin.media.stats().received(&member.session, TrackKind::Video);
+    assert_eq!(received.switches_without_keyframe, 0, "{received:?}");
+    // Bad asks: an unknown quality, someone not in the room, someone else's session.
+    admin.client.emit("MEDIA_QUALITY", &ask("huge", &member.session)).unwrap();
+    let (payload, code) = failure(&mut admin.client, "MEDIA_QUALITY_FAILED").await;
+    assert_eq!(code, "request.invalid", "{payload}");
+    assert_eq!(payload["error"]["fields"][0]["field"], "quality", "{payload}");
+    admin.client.emit("MEDIA_QUALITY", &ask("high", "nobody")).unwrap();
+    let (payload, _) = failure(&mut admin.client, "MEDIA_QUALITY_FAILED").await;
+    assert_eq!(payload["error"]["fields"][0]["field"], "publisher", "{payload}");
+    let theirs = json!({"sessionId": member.session, "publisher": admin.session, "quality": "low"});
+    admin.client.emit("MEDIA_QUALITY", &theirs).unwrap();
+    assert_eq!(
+        failure(&mut admin.client, "MEDIA_QUALITY_FAILED").await.1,
+        "media.session_not_found"
+    );
+
+    // The admin ends the meeting: everyone's media session ends with it.
+    settle(&mut [&mut admin, &mut member], "the meeting started", |p| {
+        p[0].meeting_events().iter().any(|(c, _)| c == "app.event.meeting.started")
+    })
+    .await;
+    let events = admin.meeting_events();
+    let (_, started) = events.iter().find(|(c, _)| c == "app.event.meeting.started").unwrap();
+    let meeting_id = started["messageId"].as_str().unwrap().to_owned();
+    let ended = app
+        .post(
+            &format!("/api/spaces/{space}/meetings/{meeting_id}/end"),
+            Some(&jwt(&admin_token)),
+            &json!({}),
+        )
+        .await;
+    assert!(ended.status.is_success(), "{}", ended.text);
+    settle(&mut [&mut admin, &mut member], "both sessions ended", |p| {
+        p.iter().all(|peer| peer.heard_event("MEDIA_SESSION_ENDED", |e| e["reason"] == "left"))
+    })
+    .await;
+    let from_member = admin.frames(&member, TrackKind::Audio);
+    pump_for(&mut [&mut admin, &mut member], Duration::from_millis(800)).await;
+    assert!(admin.frames(&member, TrackKind::Audio) <= from_member + 3, "media after the end");
+    let categories: Vec<String> = admin.meeting_events().into_iter().map(|(c, _)| c).collect();
+    let count = |name: &str| categories.iter().filter(|c| *c == name).count();
+    assert_eq!(count("app.event.meeting.ended"), 1, "{categories:?}");
+    assert_eq!(
+        count("app.event.meeting.started"),
+        1,
+        "the ended meeting restarted: {categories:?}"
+    );
 }

@@ -1,12 +1,14 @@
 //! Media between two network namespaces joined by a veth pair: the server (`plaza
 //! serve`) in one, two Rust WebRTC clients in the other, with the server's announced
-//! address (`media.public_ip`) on its veth, not loopback. No UDP path exists between
-//! them: the SFU's UDP socket listens on the server namespace's own loopback (this
-//! machine's kernel has no nftables, iptables or tc drop actions to filter with), so the
-//! announced UDP candidate reaches nothing and the media must take ICE-TCP, which listens
-//! on the veth address. Needs `ip netns` (root); without it the test says so and passes,
-//! unless `PLAZA_REQUIRE_NETNS=1`. Addresses are 10.200.x.x on the veths only: no traffic
-//! leaves the two namespaces the test creates.
+//! address (`media.public_ip`) on its veth, not loopback. UDP between the two is dropped,
+//! as a firewall would: a policy-routing rule in each namespace (`ip rule ... ipproto
+//! udp blackhole`; this machine's kernel has no nftables, iptables or tc drop actions)
+//! blackholes UDP to the other side, while TCP passes. The SFU listens for UDP on every
+//! address and announces its UDP candidate on the veth; the clients offer UDP and
+//! ICE-TCP candidates as browsers do, and the media must fall back to ICE-TCP. Needs `ip
+//! netns` (root); without it the test says so and passes, unless `PLAZA_REQUIRE_NETNS=1`.
+//! Addresses are 10.200.x.x on the veths only: no traffic leaves the two namespaces the
+//! test creates.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -65,6 +67,11 @@ impl Namespaces {
             ip(&["-n", ns, "link", "set", dev, "up"])?;
             ip(&["-n", ns, "link", "set", "lo", "up"])?;
         }
+        // The firewall: UDP towards the other namespace is dropped, both ways.
+        for (ns, other) in [(srv, &names.client_ip), (cli, &names.server_ip)] {
+            let rule = ["rule", "add", "to", other.as_str(), "ipproto", "udp", "blackhole"];
+            ip(&[&["-n", ns], &rule[..], &["priority", "100"]].concat())?;
+        }
         Ok(names)
     }
 }
@@ -78,7 +85,7 @@ impl Drop for Namespaces {
 }
 
 #[test]
-fn media_crosses_namespaces_over_ice_tcp_with_no_udp_path() {
+fn media_crosses_namespaces_over_ice_tcp_when_udp_is_dropped() {
     let namespaces = match Namespaces::create() {
         Ok(namespaces) => namespaces,
         Err(why) => {
@@ -104,7 +111,7 @@ fn media_crosses_namespaces_over_ice_tcp_with_no_udp_path() {
     }
     command
         .env("PLAZA__LIMITS__AUTH_PER_SECOND", "0")
-        .env("PLAZA__MEDIA__UDP_LISTEN", "127.0.0.1:7882")
+        .env("PLAZA__MEDIA__UDP_LISTEN", "0.0.0.0:7882")
         .env("PLAZA__MEDIA__PUBLIC_IP", &namespaces.server_ip)
         .env("PLAZA__MEDIA__TCP_LISTEN", format!("{}:7882", namespaces.server_ip));
     let mut server = command.spawn().unwrap();
@@ -137,10 +144,10 @@ fn media_crosses_namespaces_over_ice_tcp_with_no_udp_path() {
     assert!(printed.contains("1 passed"), "the client side did not run:\n{printed}");
 }
 
-/// The client side of [`media_crosses_namespaces_over_ice_tcp_with_no_udp_path`], run by
-/// it inside the client namespace (it does nothing elsewhere).
+/// The client side of [`media_crosses_namespaces_over_ice_tcp_when_udp_is_dropped`], run
+/// by it inside the client namespace (it does nothing elsewhere).
 #[tokio::test]
-#[ignore = "run by media_crosses_namespaces_over_ice_tcp_with_no_udp_path in its namespace"]
+#[ignore = "run by media_crosses_namespaces_over_ice_tcp_when_udp_is_dropped in its namespace"]
 async fn client_side_in_its_namespace() {
     let (Ok(base), Ok(local_ip), Ok(server_ip)) = (
         std::env::var("PLAZA_NETNS_BASE"),
@@ -149,6 +156,11 @@ async fn client_side_in_its_namespace() {
     ) else {
         return;
     };
+    // The firewall is there: UDP to the server goes nowhere (the blackhole route refuses
+    // the send), while the HTTP below reaches it over TCP.
+    let probe = std::net::UdpSocket::bind((local_ip.as_str(), 0)).unwrap();
+    let sent = probe.send_to(b"probe", (server_ip.as_str(), 7882));
+    assert!(sent.is_err(), "UDP to the server is not dropped: {sent:?}");
     meet(&base, local_ip.parse().unwrap(), &server_ip).await;
 }
 
@@ -219,7 +231,7 @@ async fn meet(base: &str, local_ip: std::net::IpAddr, server_ip: &str) {
         socket.emit("MEDIA_JOIN", &json!({"topicId": space, "token": media_token})).unwrap();
         let joined = socket.wait_for("MEDIA_JOINED", WAIT).await.unwrap();
         let session = joined.payload["sessionId"].as_str().unwrap().to_owned();
-        let options = ClientOptions { tcp_only: true, local_ip, ..ClientOptions::default() };
+        let options = ClientOptions { tcp_fallback: true, local_ip, ..ClientOptions::default() };
         let media = MediaClient::start(options).await.unwrap();
         let offer = media.create_offer().await.unwrap();
         socket.emit("MEDIA_OFFER", &json!({"sessionId": session, "sdp": offer})).unwrap();
@@ -228,6 +240,13 @@ async fn meet(base: &str, local_ip: std::net::IpAddr, server_ip: &str) {
         assert!(sdp.contains(server_ip), "the answer does not announce {server_ip}: {sdp}");
         assert!(!sdp.contains("127.0.0.1"), "loopback announced: {sdp}");
         assert!(sdp.contains("tcptype passive"), "no ICE-TCP candidate: {sdp}");
+        let udp_candidate = |line: &str| {
+            let line = line.to_ascii_lowercase();
+            line.starts_with("a=candidate:")
+                && line.contains(" udp ")
+                && line.contains(&format!(" {server_ip} 7882 typ host"))
+        };
+        assert!(sdp.lines().any(udp_candidate), "no UDP candidate on {server_ip}: {sdp}");
         media.accept_answer(sdp).await.unwrap();
         peers.push((socket, media, session));
     }
