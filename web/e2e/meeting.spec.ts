@@ -1,7 +1,8 @@
 // Real meetings: three browsers (Chromium's fake camera, microphone and screen) join one
 // meeting through Plaza's SFU; each receives the others' audio and video, judged by
 // RTCPeerConnection stats (`window.__plazaMedia`, the page's MediaSession); a screen share
-// reaches the others; an admin's mute stops the muted person's audio at the SFU and their
+// reaches the others; a camera goes out as simulcast layers and a viewer gets the size
+// it asks for; an admin's mute stops the muted person's audio at the SFU and their
 // unmute brings it back; closing a tab leaves the meeting, and the last one out ends it.
 import type { Page } from '@playwright/test';
 
@@ -144,6 +145,60 @@ test('three people meet: audio, video and a screen share flow, a mute holds at t
     await screenshot(cat, 'meeting-call-phone');
     // The phone's page does not scroll sideways.
     expect(await cat.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true);
+  });
+
+  await test.step("simulcast: Ann's camera goes out in layers, and each viewer gets the size it asks", async () => {
+    const layers = async () =>
+      ann.evaluate(async () => {
+        const pc = window.__plazaMedia!.pc as unknown as RTCPeerConnection;
+        const rids: string[] = [];
+        (await pc.getStats()).forEach((r) => {
+          if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid && r.bytesSent > 0) rids.push(r.rid as string);
+        });
+        return rids.sort();
+      });
+    await expect
+      .poll(async () => (await layers()).length, { message: 'Ann sends two simulcast layers or more', timeout: 20_000 })
+      .toBeGreaterThanOrEqual(2);
+    console.log(`     Ann's camera layers: ${(await layers()).join(', ')}`);
+    /** The width of the picture of Ann's camera that Bob decodes. */
+    const widthAtBob = () =>
+      bob.evaluate(async (annName) => {
+        const media = window.__plazaMedia!;
+        const ann = media.participants.find((p) => p.displayname === annName);
+        const mids = media.tracks.filter((t) => t.sessionId === ann?.sessionId && t.kind === 'video').map((t) => t.mid);
+        let width = 0;
+        (await (media.pc as unknown as RTCPeerConnection).getStats()).forEach((r) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'video' && mids.includes(r.mid)) width = r.frameWidth ?? 0;
+        });
+        return width;
+      }, a.name);
+    const ask = (quality: 'low' | 'high') =>
+      bob.evaluate(
+        ([annName, q]) => {
+          const media = window.__plazaMedia!;
+          const ann = media.participants.find((p) => p.displayname === annName);
+          media.setQuality(ann!.sessionId, q as 'low' | 'high');
+        },
+        [a.name, quality],
+      );
+    await ask('low');
+    let low = 0;
+    await expect
+      .poll(
+        async () => {
+          const now = await widthAtBob();
+          if (now > 0 && (low === 0 || now < low)) low = now;
+          return now > 0 && now <= 200;
+        },
+        { message: "Bob gets Ann's smallest layer", timeout: 20_000, intervals: [500] },
+      )
+      .toBe(true);
+    await ask('high');
+    await expect.poll(widthAtBob, { message: "Bob gets Ann's larger layer again", timeout: 20_000, intervals: [500] }).toBeGreaterThan(low);
+    console.log(`     Ann's camera at Bob: ${low}px wide asking low, ${await widthAtBob()}px asking high`);
+    // Frames kept coming across both switches.
+    expect((await growth(bob, a.name, 'video')).frames).toBeGreaterThan(0);
   });
 
   await test.step("Ann's screen share reaches Bob and Cat", async () => {

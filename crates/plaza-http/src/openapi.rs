@@ -22,7 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::{AppState, Routes};
 use plaza_wire::media::{
     IceServer, MediaActiveSpeaker, MediaCandidate, MediaForwarding, MediaJoin, MediaJoined,
-    MediaLeave, MediaParticipant, MediaParticipants, MediaSdp, MediaSessionEnded,
+    MediaLeave, MediaParticipant, MediaParticipants, MediaQuality, MediaSdp, MediaSessionEnded,
 };
 use plaza_wire::socket::{
     ChannelSubscribed, ChannelUnsubscribed, Failed, PresenceEvent, SendMediaSessionEvents,
@@ -81,6 +81,7 @@ pub(crate) const UI_PATH: &str = "/api/docs";
         MediaSdp,
         MediaCandidate,
         MediaLeave,
+        MediaQuality,
         IceServer,
         MediaParticipant,
         MediaJoined,

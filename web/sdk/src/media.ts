@@ -92,11 +92,41 @@ export interface PeerConnectionLike {
   createAnswer(): Promise<SessionDescriptionLike>;
   setLocalDescription(description: SessionDescriptionLike): Promise<void>;
   setRemoteDescription(description: SessionDescriptionLike): Promise<void>;
-  addTransceiver(trackOrKind: MediaStreamTrackLike | string, init: { direction: string }): TransceiverLike;
+  addTransceiver(trackOrKind: MediaStreamTrackLike | string, init: TransceiverInit): TransceiverLike;
   getTransceivers(): TransceiverLike[];
   addEventListener(type: string, listener: (event: any) => void): void;
   getStats(): Promise<unknown>;
   close(): void;
+}
+
+/** One simulcast layer of the camera, as `RTCRtpEncodingParameters`. */
+export interface SendEncoding {
+  rid: string;
+  scaleResolutionDownBy: number;
+  maxBitrate: number;
+}
+
+export interface TransceiverInit {
+  direction: string;
+  sendEncodings?: SendEncoding[];
+}
+
+/** The quality wanted of someone's camera: the size of its tile (`MEDIA_QUALITY`). */
+export type VideoQuality = 'low' | 'medium' | 'high';
+
+/**
+ * The camera's simulcast layers, smallest first: a quarter, half and full size. The server
+ * gives each viewer one of them (by its tile size and bandwidth), so a thumbnail never
+ * costs a full-size picture and one slow viewer never lowers what the others see. The
+ * largest layer's bitrate stays under the server's cap (`maxVideoKbps`).
+ */
+export function cameraLayers(maxVideoKbps: number): SendEncoding[] {
+  const cap = maxVideoKbps > 0 ? maxVideoKbps * 1000 : Infinity;
+  return [
+    { rid: 'l', scaleResolutionDownBy: 4, maxBitrate: Math.min(150_000, cap) },
+    { rid: 'm', scaleResolutionDownBy: 2, maxBitrate: Math.min(500_000, cap) },
+    { rid: 'h', scaleResolutionDownBy: 1, maxBitrate: Math.min(1_500_000, cap) },
+  ];
 }
 
 export type PeerConnectionFactory = (config: { iceServers: unknown[]; bundlePolicy: 'max-bundle' }) => PeerConnectionLike;
@@ -111,6 +141,8 @@ export interface MediaSessionOptions {
   joinTimeoutMs?: number;
   /** How long ICE and DTLS may take before the media port counts as unreachable (default 20 s). */
   connectTimeoutMs?: number;
+  /** Send the camera as three simulcast layers (default true). */
+  simulcast?: boolean;
 }
 
 /** What a person publishes: each slot is one sending m-line, kept for the session. */
@@ -152,6 +184,9 @@ export class MediaSession {
   tracks: RemoteTrack[] = [];
   iceServers: unknown[] = [];
   connection: MediaConnection = 'connecting';
+  /** The server's cap on one video we send, in kbit/s (0: none). */
+  maxVideoKbps = 0;
+  private readonly qualities = new Map<string, VideoQuality>();
   private pcValue: PeerConnectionLike | null = null;
   private readonly options: MediaSessionOptions;
   private readonly listeners = new Map<keyof MediaSessionEvents, Set<(...args: any[]) => void>>();
@@ -203,28 +238,32 @@ export class MediaSession {
   async join(tracks: { microphone?: MediaStreamTrackLike | null; camera?: MediaStreamTrackLike | null } = {}): Promise<void> {
     const { rest, realtime, spaceId } = this.options;
     const token = await rest.mediaToken(spaceId);
-    const joined = await new Promise<{ sessionId: string; iceServers?: unknown[]; participants?: MediaParticipant[] }>(
-      (resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.joinWaiter = undefined;
-          reject(new PlazaApiError(0, { code: 'media.timeout', message: 'the server did not answer the media join' }));
-        }, this.options.joinTimeoutMs ?? 15_000);
-        this.joinWaiter = {
-          resolve: (p) => {
-            clearTimeout(timer);
-            resolve(p);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        };
-        realtime.signal('MEDIA_JOIN', { topicId: spaceId, token: token.token });
-      },
-    );
+    const joined = await new Promise<{
+      sessionId: string;
+      iceServers?: unknown[];
+      participants?: MediaParticipant[];
+      maxVideoKbps?: number;
+    }>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.joinWaiter = undefined;
+        reject(new PlazaApiError(0, { code: 'media.timeout', message: 'the server did not answer the media join' }));
+      }, this.options.joinTimeoutMs ?? 15_000);
+      this.joinWaiter = {
+        resolve: (p) => {
+          clearTimeout(timer);
+          resolve(p);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      realtime.signal('MEDIA_JOIN', { topicId: spaceId, token: token.token });
+    });
     if (this.closed) return;
     this.sessionId = joined.sessionId;
     this.iceServers = joined.iceServers ?? [];
+    this.maxVideoKbps = typeof joined.maxVideoKbps === 'number' ? joined.maxVideoKbps : 0;
     this.participants = joined.participants ?? [];
     this.emit('participants', this.participants);
     const factory: PeerConnectionFactory =
@@ -252,7 +291,10 @@ export class MediaSession {
   private slot(slot: Slot, track: MediaStreamTrackLike | null, kind: 'audio' | 'video'): TransceiverLike {
     const pc = this.pcValue!;
     const direction = track ? 'sendonly' : 'inactive';
-    const t = pc.addTransceiver(track ?? kind, { direction });
+    // Layers are fixed when the m-line is made: the camera's gets them even while off.
+    const simulcast = slot === 'camera' && this.options.simulcast !== false;
+    const init: TransceiverInit = simulcast ? { direction, sendEncodings: cameraLayers(this.maxVideoKbps) } : { direction };
+    const t = pc.addTransceiver(track ?? kind, init);
     this.slots.set(slot, t);
     if (track) this.local.set(slot, track);
     return t;
@@ -290,6 +332,16 @@ export class MediaSession {
       this.negotiate();
     }
     return this.chain;
+  }
+
+  /**
+   * Asks the server for `publisher`'s camera at `quality` (`MEDIA_QUALITY`): `low` for a
+   * thumbnail, `medium` for a grid tile, `high` for a large one. Sent only when it changes.
+   */
+  setQuality(publisher: string, quality: VideoQuality): void {
+    if (this.closed || !this.sessionId || this.qualities.get(publisher) === quality) return;
+    this.qualities.set(publisher, quality);
+    this.options.realtime.signal('MEDIA_QUALITY', { sessionId: this.sessionId, publisher, quality });
   }
 
   /** Mutes or unmutes the microphone without renegotiating (the track sends silence). */
@@ -499,6 +551,7 @@ export class MediaSession {
       case 'MEDIA_ANSWER_FAILED':
       case 'MEDIA_CANDIDATE_FAILED':
       case 'MEDIA_LEAVE_FAILED':
+      case 'MEDIA_QUALITY_FAILED':
         if (mine) this.fail(payload.error?.code ?? 'media.refused', payload.error?.message ?? `${event} refused`, payload);
         return;
       case 'MEDIA_PARTICIPANTS':

@@ -2888,6 +2888,12 @@ export interface components {
              *     own address is in its SDP).
              */
             iceServers: components["schemas"]["IceServer"][];
+            /**
+             * Format: int32
+             * @description The most a client should send of one video (camera or screen share), in kbit/s
+             *     (`media.max_video_kbps`); the server's answers also carry it as `b=AS`.
+             */
+            maxVideoKbps: number;
             /** @description Everyone in the room, this session included. */
             participants: components["schemas"]["MediaParticipant"][];
             sessionId: string;
@@ -2921,6 +2927,20 @@ export interface components {
         MediaParticipants: {
             participants: components["schemas"]["MediaParticipant"][];
             topicId: string;
+        };
+        /**
+         * @description `MEDIA_QUALITY {sessionId, publisher, quality}`: the quality the client wants of a
+         *     publisher's simulcast camera (the size of its tile): `low`, `medium` or `high`. The
+         *     server still lowers it when the bandwidth towards the client is short; videos never
+         *     asked about come at `high`. Refusals only (`MEDIA_QUALITY_FAILED`).
+         */
+        MediaQuality: {
+            /** @description The publisher's `sessionId` (its `streamId`). */
+            publisher?: string | null;
+            /** @description `low`, `medium` or `high`. */
+            quality?: string | null;
+            /** @description The client's own media session. */
+            sessionId?: string | null;
         };
         /**
          * @description `MEDIA_OFFER {sessionId, sdp}` from a client (what it publishes, first or changed;

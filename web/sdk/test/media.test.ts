@@ -9,6 +9,7 @@ import {
   type MediaStreamTrackLike,
   type PeerConnectionLike,
   type SessionDescriptionLike,
+  type TransceiverInit,
   type TransceiverLike,
 } from '../src/index.js';
 import { fakeFetch, FakeSocket, tick } from './helpers.js';
@@ -119,10 +120,12 @@ class FakePeer implements PeerConnectionLike {
         }
     } else this.signalingState = 'stable';
   }
-  addTransceiver(trackOrKind: MediaStreamTrackLike | string, init: { direction: string }) {
+  readonly inits: TransceiverInit[] = [];
+  addTransceiver(trackOrKind: MediaStreamTrackLike | string, init: TransceiverInit) {
     const kind = typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind;
     const t = new FakeTransceiver(init.direction, kind, typeof trackOrKind === 'string' ? null : trackOrKind, () => this.stats);
     this.transceivers.push(t);
+    this.inits.push(init);
     return t;
   }
   getTransceivers() {
@@ -174,6 +177,7 @@ async function joined(options: { connectTimeoutMs?: number } = {}) {
     sessionId: 'me',
     iceServers: [{ urls: 'turn:turn.test' }],
     participants: [{ sessionId: 'me', userId: 'u1', displayname: 'Ann' }],
+    maxVideoKbps: 1000,
   });
   await joining;
   await settle();
@@ -195,6 +199,26 @@ test('join: token, MEDIA_JOIN, one max-bundle connection with the given ICE serv
   socket.deliver('MEDIA_ANSWER', { sessionId: 'me', sdp: serverOffer() });
   await settle();
   assert.equal(peer.signalingState, 'stable');
+});
+
+test('the camera m-line carries three simulcast layers under the server cap; qualities are asked once each', async () => {
+  const { socket, session, peer } = await joined();
+  assert.equal(session.maxVideoKbps, 1000);
+  assert.equal(peer.inits[0]?.sendEncodings, undefined, 'the microphone has no layers');
+  assert.deepEqual(peer.inits[1]?.sendEncodings, [
+    { rid: 'l', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+    { rid: 'm', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+    { rid: 'h', scaleResolutionDownBy: 1, maxBitrate: 1_000_000 },
+  ]);
+  session.setQuality('bob', 'low');
+  session.setQuality('bob', 'low');
+  session.setQuality('bob', 'high');
+  session.setQuality('cat', 'medium');
+  assert.deepEqual(socket.sent('MEDIA_QUALITY'), [
+    { sessionId: 'me', publisher: 'bob', quality: 'low' },
+    { sessionId: 'me', publisher: 'bob', quality: 'high' },
+    { sessionId: 'me', publisher: 'cat', quality: 'medium' },
+  ]);
 });
 
 test('a refused join rejects with the server code (room full)', async () => {

@@ -1,8 +1,37 @@
+import type { VideoQuality } from '@plaza/web-sdk';
 import { useEffect, useRef } from 'preact/hooks';
 
-/** A video element showing one track (muted: sound plays through `TrackAudio`). */
-export function TrackVideo({ track, label, mirror }: { track: MediaStreamTrack; label: string; mirror?: boolean }) {
+/** The simulcast quality a tile of this width (CSS pixels) needs: see `MediaSession.setQuality`. */
+export function qualityForWidth(width: number): VideoQuality {
+  if (width < 240) return 'low';
+  if (width < 560) return 'medium';
+  return 'high';
+}
+
+/** A video element showing one track (muted: sound plays through `TrackAudio`). `onWidth` hears its size. */
+export function TrackVideo({
+  track,
+  label,
+  mirror,
+  onWidth,
+}: {
+  track: MediaStreamTrack;
+  label: string;
+  mirror?: boolean;
+  onWidth?: (width: number) => void;
+}) {
   const ref = useRef<HTMLVideoElement>(null);
+  // The latest callback, so that a re-render does not re-observe.
+  const widthListener = useRef(onWidth);
+  widthListener.current = onWidth;
+  const observes = Boolean(onWidth);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || !observes || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => widthListener.current?.(el.clientWidth));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [observes]);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;

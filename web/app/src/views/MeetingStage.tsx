@@ -3,7 +3,7 @@ import type { MediaParticipant } from '@plaza/web-sdk';
 import { tilesOf, type MediaCall } from '../data/media.js';
 import { session } from '../session.js';
 import { Avatar } from '../ui.js';
-import { TrackAudio, TrackVideo } from './MediaElements.js';
+import { qualityForWidth, TrackAudio, TrackVideo } from './MediaElements.js';
 
 const nameOf = (p: Pick<MediaParticipant, 'displayname' | 'userId'>) => p.displayname || 'Someone';
 
@@ -49,7 +49,16 @@ export function MeetingStage({ call }: { call: MediaCall }) {
           const speaking = t.kind === 'camera' && t.participant.sessionId === speaker;
           return (
             <li key={t.key} class={`tile${speaking ? ' speaking' : ''}${t.kind === 'screen' ? ' screen' : ''}`} aria-label={name}>
-              {t.video ? <TrackVideo track={t.video} label={name} /> : <Avatar person={{ displayname: nameOf(t.participant) }} />}
+              {t.video ? (
+                <TrackVideo
+                  track={t.video}
+                  label={name}
+                  // The camera's simulcast layer follows the tile's size (screen shares have one layer).
+                  onWidth={t.kind === 'camera' ? (w) => media?.setQuality(t.participant.sessionId, qualityForWidth(w)) : undefined}
+                />
+              ) : (
+                <Avatar person={{ displayname: nameOf(t.participant) }} />
+              )}
               <span class="name">
                 {name}
                 {speaking && <span class="tag live">speaking</span>}
