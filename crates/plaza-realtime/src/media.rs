@@ -7,7 +7,7 @@
 
 use plaza_core::limits::rate_limited;
 use plaza_core::{CoreError, ErrorCode};
-use plaza_media::{MediaError, PeerHandle, Quality};
+use plaza_media::{MAX_SDP_BYTES, MediaError, PeerHandle, Quality};
 use plaza_wire::lenient::Inbound;
 use plaza_wire::media::{
     MediaCandidate, MediaJoin, MediaJoined, MediaLeave, MediaQuality, MediaSdp,
@@ -197,18 +197,48 @@ fn session_of<A: Adapter>(
     Ok((plane.clone(), handle, signalling))
 }
 
-/// Checks an SDP field: present, not empty, not over [`MAX_SIGNAL_SDP_BYTES`].
-fn sdp_of(sdp: Option<&str>) -> Result<&str, CoreError> {
-    let sdp = sdp
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| CoreError::invalid("sdp", "must be an SDP (a string starting with v=0)"))?;
+/// The SDP of an offer or answer: `sdp` (present, not empty, at most
+/// [`MAX_SIGNAL_SDP_BYTES`]) or `sdpDeflate` inflated (at most [`MAX_SDP_BYTES`]).
+fn sdp_of(request: &MediaSdp) -> Result<String, CoreError> {
+    if let Some(packed) = request.sdp_deflate.as_deref() {
+        return inflate_sdp(packed);
+    }
+    let sdp =
+        request.sdp.as_deref().filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            CoreError::invalid("sdp", "must be an SDP (a string starting with v=0)")
+        })?;
     if sdp.len() > MAX_SIGNAL_SDP_BYTES {
         return Err(CoreError::new(
             ErrorCode::RequestTooLarge,
-            format!("an SDP is at most {MAX_SIGNAL_SDP_BYTES} bytes"),
+            format!(
+                "an SDP is at most {MAX_SIGNAL_SDP_BYTES} bytes; send a larger one as sdpDeflate"
+            ),
         ));
     }
-    Ok(sdp)
+    Ok(sdp.to_owned())
+}
+
+/// `sdpDeflate`: base64 of a raw DEFLATE stream, inflated to at most [`MAX_SDP_BYTES`]
+/// (read one byte further to tell "exactly the limit" from "more": a small stream that
+/// inflates to gigabytes stops there).
+fn inflate_sdp(packed: &str) -> Result<String, CoreError> {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let invalid =
+        || CoreError::invalid("sdpDeflate", "must be base64 of a raw DEFLATE stream of an SDP");
+    let bytes = base64::engine::general_purpose::STANDARD.decode(packed).map_err(|_| invalid())?;
+    let mut sdp = Vec::new();
+    flate2::read::DeflateDecoder::new(bytes.as_slice())
+        .take(MAX_SDP_BYTES as u64 + 1)
+        .read_to_end(&mut sdp)
+        .map_err(|_| invalid())?;
+    if sdp.len() > MAX_SDP_BYTES {
+        return Err(CoreError::new(
+            ErrorCode::RequestTooLarge,
+            format!("an SDP is at most {MAX_SDP_BYTES} bytes once inflated"),
+        ));
+    }
+    String::from_utf8(sdp).ok().filter(|s| !s.trim().is_empty()).ok_or_else(invalid)
 }
 
 /// `MEDIA_OFFER {sessionId, sdp}` (the client's own tracks, first or changed) →
@@ -233,16 +263,20 @@ async fn offer<A: Adapter>(
             .offer_allowed(&socket.id.to_string())
             .await
             .map_err(|wait| rate_limited(wait, "media offers"))?;
-        let sdp = sdp_of(request.sdp.as_deref())?;
+        let sdp = sdp_of(&request)?;
         // Held until the answer is sent: the server's next offer waits for it.
         let in_order = signalling.lock_owned().await;
-        let answer = handle.accept_offer(sdp).await.map_err(media_error)?;
+        let answer = handle.accept_offer(&sdp).await.map_err(media_error)?;
         Ok::<_, CoreError>((answer, in_order))
     }
     .await;
     match answered {
         Ok((sdp, _in_order)) => {
-            let answer = MediaSdp { session_id: request.session_id.clone(), sdp: Some(sdp) };
+            let answer = MediaSdp {
+                session_id: request.session_id.clone(),
+                sdp: Some(sdp),
+                sdp_deflate: None,
+            };
             emit(&socket, "MEDIA_ANSWER", &answer);
         }
         Err(error) => fail(&socket, "MEDIA_OFFER", payload, &error, None),
@@ -268,8 +302,8 @@ async fn answer<A: Adapter>(
         // Not rate-limited: an answer only completes an offer of the server's, and the
         // server makes one at a time.
         let (_, handle, _) = session_of(&state, &socket, request.session_id.as_deref())?;
-        let sdp = sdp_of(request.sdp.as_deref())?;
-        handle.accept_answer(sdp).await.map_err(media_error)
+        let sdp = sdp_of(&request)?;
+        handle.accept_answer(&sdp).await.map_err(media_error)
     }
     .await;
     if let Err(error) = accepted {

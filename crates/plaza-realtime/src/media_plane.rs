@@ -397,7 +397,11 @@ pub(crate) async fn run_session<A: Adapter>(
             event = events.next() => match event {
                 Some(PeerEvent::Offer(sdp)) => {
                     let _in_order = signalling.lock().await;
-                    let offer = MediaSdp { session_id: Some(session_id.clone()), sdp: Some(sdp) };
+                    let offer = MediaSdp {
+                        session_id: Some(session_id.clone()),
+                        sdp: Some(sdp),
+                        sdp_deflate: None,
+                    };
                     if let Err(error) = socket.emit("MEDIA_OFFER", &offer) {
                         tracing::debug!(%error, "MEDIA_OFFER not sent");
                     }

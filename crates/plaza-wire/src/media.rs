@@ -35,6 +35,17 @@ pub struct MediaSdp {
     /// The SDP offer or answer.
     #[serde(default, deserialize_with = "lenient::field")]
     pub sdp: Option<String>,
+    /// From a client, instead of `sdp`: the SDP compressed (raw DEFLATE, RFC 1951, in
+    /// base64), for the answers of large rooms: a socket packet is at most 100 kB, and a
+    /// browser's answer grows by 1 to 2 kB per m-line, two m-lines per person. At most
+    /// 512 KiB once inflated. The server's own SDPs are always plain `sdp`.
+    #[serde(
+        rename = "sdpDeflate",
+        default,
+        deserialize_with = "lenient::field",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sdp_deflate: Option<String>,
 }
 
 /// `MEDIA_CANDIDATE {sessionId, candidate}`: a trickled ICE candidate of the client

@@ -99,6 +99,22 @@ export interface PeerConnectionLike {
   close(): void;
 }
 
+/** SDPs longer than this go compressed: a socket packet is at most 100 kB, and a large room's answer is more. */
+export const DEFLATE_SDP_OVER = 48 * 1024;
+
+/**
+ * The SDP field of `MEDIA_OFFER`/`MEDIA_ANSWER`: `sdp` as it is, or, when long and the
+ * platform can compress, `sdpDeflate` (raw DEFLATE in base64; the server inflates it).
+ */
+export async function sdpField(sdp: string): Promise<{ sdp: string } | { sdpDeflate: string }> {
+  if (sdp.length <= DEFLATE_SDP_OVER || typeof CompressionStream === 'undefined') return { sdp };
+  const stream = new Blob([sdp]).stream().pipeThrough(new CompressionStream('deflate-raw'));
+  const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return { sdpDeflate: btoa(binary) };
+}
+
 /** One simulcast layer of the camera, as `RTCRtpEncodingParameters`. */
 export interface SendEncoding {
   rid: string;
@@ -390,7 +406,7 @@ export class MediaSession {
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
       this.offering = true;
-      this.options.realtime.signal('MEDIA_OFFER', { sessionId: this.sessionId, sdp: offer.sdp });
+      this.options.realtime.signal('MEDIA_OFFER', { sessionId: this.sessionId, ...(await sdpField(offer.sdp ?? '')) });
     });
   }
 
@@ -419,7 +435,7 @@ export class MediaSession {
     await pc.setRemoteDescription({ type: 'offer', sdp });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
-    this.options.realtime.signal('MEDIA_ANSWER', { sessionId: this.sessionId, sdp: answer.sdp });
+    this.options.realtime.signal('MEDIA_ANSWER', { sessionId: this.sessionId, ...(await sdpField(answer.sdp ?? '')) });
     this.refreshTracks();
   }
 

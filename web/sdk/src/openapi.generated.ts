@@ -2950,6 +2950,13 @@ export interface components {
         MediaSdp: {
             /** @description The SDP offer or answer. */
             sdp?: string | null;
+            /**
+             * @description From a client, instead of `sdp`: the SDP compressed (raw DEFLATE, RFC 1951, in
+             *     base64), for the answers of large rooms: a socket packet is at most 100 kB, and a
+             *     browser's answer grows by 1 to 2 kB per m-line, two m-lines per person. At most
+             *     512 KiB once inflated. The server's own SDPs are always plain `sdp`.
+             */
+            sdpDeflate?: string | null;
             /** @description The media session (`sessionId` of `MEDIA_JOINED`). */
             sessionId?: string | null;
         };

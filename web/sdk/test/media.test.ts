@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { inflateRawSync } from 'node:zlib';
 
 import {
   MediaSession,
   parseSdpMedia,
   PlazaClient,
   PlazaRealtime,
+  sdpField,
   type MediaStreamTrackLike,
   type PeerConnectionLike,
   type SessionDescriptionLike,
@@ -219,6 +221,15 @@ test('the camera m-line carries three simulcast layers under the server cap; qua
     { sessionId: 'me', publisher: 'bob', quality: 'high' },
     { sessionId: 'me', publisher: 'cat', quality: 'medium' },
   ]);
+});
+
+test('a long SDP goes as sdpDeflate (raw DEFLATE in base64), a short one as it is', async () => {
+  assert.deepEqual(await sdpField('v=0\r\n'), { sdp: 'v=0\r\n' });
+  const long = 'v=0\r\n' + 'a=candidate:1 1 udp 2130706431 10.0.0.1 50000 typ host\r\n'.repeat(2000);
+  const field = await sdpField(long);
+  assert.ok('sdpDeflate' in field);
+  assert.ok(field.sdpDeflate.length < long.length / 10, `${field.sdpDeflate.length} of ${long.length}`);
+  assert.equal(inflateRawSync(Buffer.from(field.sdpDeflate, 'base64')).toString(), long);
 });
 
 test('a refused join rejects with the server code (room full)', async () => {

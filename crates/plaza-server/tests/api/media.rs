@@ -61,10 +61,22 @@ impl Peer {
 
     async fn join_with(
         app: &TestApp,
+        client: RealtimeClient,
+        token: &str,
+        space: &str,
+        options: ClientOptions,
+    ) -> Peer {
+        Peer::join_sending(app, client, token, space, options, false).await
+    }
+
+    /// Joins; with `deflate`, the offer goes compressed (`sdpDeflate`).
+    async fn join_sending(
+        app: &TestApp,
         mut client: RealtimeClient,
         token: &str,
         space: &str,
         options: ClientOptions,
+        deflate: bool,
     ) -> Peer {
         let media_token = media_token(app, token, space).await;
         client.emit("MEDIA_JOIN", &json!({"topicId": space, "token": media_token})).unwrap();
@@ -75,7 +87,11 @@ impl Peer {
         assert_eq!(joined.payload["maxVideoKbps"], 2500, "{}", joined.payload);
         let media = MediaClient::start(options).await.unwrap();
         let offer = media.create_offer().await.unwrap();
-        client.emit("MEDIA_OFFER", &json!({"sessionId": session, "sdp": offer})).unwrap();
+        let offer = match deflate {
+            true => json!({"sessionId": session, "sdpDeflate": deflated(offer.as_bytes())}),
+            false => json!({"sessionId": session, "sdp": offer}),
+        };
+        client.emit("MEDIA_OFFER", &offer).unwrap();
         let answer = client.wait_for("MEDIA_ANSWER", WAIT).await.expect("MEDIA_ANSWER");
         assert_eq!(answer.payload["sessionId"], session.as_str());
         media.accept_answer(answer.payload["sdp"].as_str().unwrap()).await.unwrap();
@@ -115,6 +131,16 @@ impl Peer {
     fn heard_event(&self, name: &str, matches: impl Fn(&Value) -> bool) -> bool {
         self.heard.iter().any(|e| e.name == name && matches(&e.payload))
     }
+}
+
+/// Raw DEFLATE in base64, as `sdpDeflate` takes it.
+fn deflated(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(encoder.finish().unwrap())
 }
 
 /// Pumps every peer until `done` holds; panics with `what` after [`WAIT`].
@@ -572,4 +598,38 @@ async fn viewers_choose_a_simulcast_layer_and_an_admin_ending_the_meeting_ends_t
         1,
         "the ended meeting restarted: {categories:?}"
     );
+}
+
+#[tokio::test]
+async fn a_compressed_sdp_is_accepted_and_a_deflate_bomb_is_refused() {
+    let app = spawn_app_with(grace).await;
+    let (space, [admin_token, member_token, _]) = three_people(&app).await;
+    let client = socket(&app, &admin_token, &space).await;
+    let options = ClientOptions::default();
+    let mut admin = Peer::join_sending(&app, client, &admin_token, &space, options, true).await;
+    let mut member = Peer::join(&app, &member_token, &space).await;
+    settle(&mut [&mut admin, &mut member], "both receive", |p| all_receive(p, 10)).await;
+
+    // 2 MB of SDP-looking text: a few kB compressed, refused once 512 KiB are inflated.
+    let bomb = format!("v=0\r\n{}", "a=x\r\n".repeat(400_000));
+    let packed = deflated(bomb.as_bytes());
+    assert!(packed.len() < 20_000, "{} bytes", packed.len());
+    let offer = json!({"sessionId": admin.session, "sdpDeflate": packed});
+    admin.client.emit("MEDIA_OFFER", &offer).unwrap();
+    let (payload, code) = failure(&mut admin.client, "MEDIA_OFFER_FAILED").await;
+    assert_eq!(code, "request.too_large", "{payload}");
+    // Not base64, and base64 of something that is not DEFLATE.
+    for packed in ["not base64!", "aGVsbG8gd29ybGQ="] {
+        let answer = json!({"sessionId": admin.session, "sdpDeflate": packed});
+        admin.client.emit("MEDIA_ANSWER", &answer).unwrap();
+        let (payload, code) = failure(&mut admin.client, "MEDIA_ANSWER_FAILED").await;
+        assert_eq!(code, "request.invalid", "{payload}");
+        assert_eq!(payload["error"]["fields"][0]["field"], "sdpDeflate", "{payload}");
+    }
+    // The media never stopped.
+    let before = member.frames(&admin, TrackKind::Audio);
+    settle(&mut [&mut admin, &mut member], "still receiving", |p| {
+        p[1].frames(&*p[0], TrackKind::Audio) > before + 25
+    })
+    .await;
 }
