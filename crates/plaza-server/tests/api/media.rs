@@ -633,3 +633,44 @@ async fn a_compressed_sdp_is_accepted_and_a_deflate_bomb_is_refused() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_one_to_one_call_in_a_direct_space_takes_the_same_media_path() {
+    let app = spawn_app_with(grace).await;
+    let (caller_token, _) = app.register("caller@example.com").await;
+    let (callee_token, _) = app.register("callee@example.com").await;
+    let callee_id = app.user_id(&callee_token).await;
+    let direct =
+        app.get(&format!("/api/spaces/direct/user/{callee_id}"), Some(&jwt(&caller_token))).await;
+    let space = direct.body["data"][0]["_id"].as_str().expect("direct space").to_owned();
+
+    // The ring and the answer (`space.call.*`), then both join the space's media room.
+    let mut caller_socket = socket(&app, &caller_token, &space).await;
+    let mut callee_socket = socket(&app, &callee_token, &space).await;
+    let ring = |category: &str| json!({"topicId": space, "category": category, "content": {}, "spaceCallId": "call-7"});
+    caller_socket.emit("SEND_MEDIA_SESSION_EVENTS", &ring("space.call.offer")).unwrap();
+    let offered = callee_socket.wait_for("MEDIA_SESSION_RESPONSE", WAIT).await.unwrap();
+    assert_eq!(offered.payload["category"], "space.call.offer", "{}", offered.payload);
+    callee_socket.emit("SEND_MEDIA_SESSION_EVENTS", &ring("space.call.accepted")).unwrap();
+    let mut caller = Peer::join_on(&app, caller_socket, &caller_token, &space).await;
+    let mut callee = Peer::join_on(&app, callee_socket, &callee_token, &space).await;
+    settle(&mut [&mut caller, &mut callee], "each hears and sees the other", |p| {
+        all_receive(p, 20)
+    })
+    .await;
+    settle(&mut [&mut caller, &mut callee], "a meeting of two", |p| {
+        let added = p[0].meeting_events();
+        added.iter().filter(|(c, _)| c == "app.event.attendee.added").count() == 2
+    })
+    .await;
+
+    // Hanging up: both leave their media; the call's meeting ends.
+    for peer in [&mut caller, &mut callee] {
+        let leave = json!({"sessionId": peer.session});
+        peer.client.emit("MEDIA_LEAVE", &leave).unwrap();
+    }
+    settle(&mut [&mut caller, &mut callee], "the call's meeting ended", |p| {
+        p[0].meeting_events().iter().any(|(c, _)| c == "app.event.meeting.ended")
+    })
+    .await;
+}
