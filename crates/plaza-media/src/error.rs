@@ -66,4 +66,17 @@ pub enum MediaError {
     /// The participant's media session has ended (left, failed or closed by the server).
     #[error("the media session has ended")]
     SessionEnded,
+
+    /// The room is being recorded already (start), or is not (stop).
+    #[error("room {room}: {what}")]
+    RecordingState {
+        /// The room.
+        room: String,
+        /// `already recording` or `not recording`.
+        what: &'static str,
+    },
+
+    /// A recording file could not be written or finished.
+    #[error("recording: {0}")]
+    Recording(String),
 }

@@ -58,6 +58,10 @@ struct Published {
     meter: Option<LayerMeter>,
     /// When a keyframe of each layer (`None`: the track without simulcast) was last asked.
     last_keyframe_request: Vec<(Option<Rid>, Instant)>,
+    /// Requests that came within the interval of the last one: asked once it has passed
+    /// (the keyframe that answered the earlier request may have come too soon for them,
+    /// e.g. before a recording started).
+    deferred_keyframes: Vec<(Option<Rid>, KeyframeRequestKind)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +123,8 @@ pub(crate) struct PeerTask {
     next_layer_evaluation: Instant,
     /// The cap on each video our client sends, written in our answers (0: none).
     max_video_kbps: u32,
+    /// When deferred keyframe requests are next due.
+    deferred_keyframes_at: Option<Instant>,
 }
 
 /// The server's sockets, shared by every session.
@@ -174,6 +180,7 @@ impl PeerTask {
             qualities: Vec::new(),
             next_layer_evaluation: Instant::now() + LAYER_EVALUATION_INTERVAL,
             max_video_kbps,
+            deferred_keyframes_at: None,
         }
     }
 
@@ -192,6 +199,7 @@ impl PeerTask {
                 true => self.next_timeout.min(self.next_layer_evaluation),
                 false => self.next_timeout.min(self.connect_deadline),
             };
+            let deadline = self.deferred_keyframes_at.map_or(deadline, |at| deadline.min(at));
             let deadline = tokio::time::Instant::from_std(deadline);
             tokio::select! {
                 biased;
@@ -208,6 +216,11 @@ impl PeerTask {
                     if !self.connected && now >= self.connect_deadline {
                         let why = format!("no media connection within {CONNECT_TIMEOUT:?}");
                         return LeaveReason::Failed(why);
+                    }
+                    if self.deferred_keyframes_at.is_some_and(|at| now >= at) {
+                        self.deferred_keyframes_at = None;
+                        self.ask_deferred_keyframes();
+                        continue;
                     }
                     if self.connected && now >= self.next_layer_evaluation {
                         self.next_layer_evaluation = now + LAYER_EVALUATION_INTERVAL;
@@ -503,6 +516,7 @@ impl PeerTask {
             track: track.clone(),
             meter,
             last_keyframe_request: Vec::new(),
+            deferred_keyframes: Vec::new(),
         });
         self.room.publish(track);
     }
@@ -562,6 +576,7 @@ impl PeerTask {
             self.room.speaker().record(&self.participant, level, data.ext_vals.voice_activity);
         }
         let forwarded = Arc::new(Forwarded { track, data });
+        self.room.record(&forwarded);
         let counters = &self.room.counters;
         for link in self.room.links().iter().filter(|link| link.key != self.key) {
             match link.media.try_send(PeerInput::Media(forwarded.clone())) {
@@ -655,7 +670,15 @@ impl PeerTask {
         let now = Instant::now();
         let published = &mut self.published[index];
         let last = published.last_keyframe_request.iter().find(|(layer, _)| *layer == rid);
-        if last.is_some_and(|(_, at)| now.duration_since(*at) < KEYFRAME_REQUEST_MIN_INTERVAL) {
+        if let Some((_, at)) = last
+            && now.duration_since(*at) < KEYFRAME_REQUEST_MIN_INTERVAL
+        {
+            if !published.deferred_keyframes.iter().any(|(layer, _)| *layer == rid) {
+                published.deferred_keyframes.push((rid, kind));
+            }
+            let due = *at + KEYFRAME_REQUEST_MIN_INTERVAL;
+            self.deferred_keyframes_at =
+                Some(self.deferred_keyframes_at.map_or(due, |d| d.min(due)));
             return;
         }
         let mid = published.track.mid;
@@ -671,6 +694,15 @@ impl PeerTask {
             }
             // No stream received yet for that mid: nothing to ask.
             Err(e) => debug!(participant = %self.participant, "keyframe request: {e}"),
+        }
+    }
+
+    /// Asks the keyframes that were deferred by the interval between requests.
+    fn ask_deferred_keyframes(&mut self) {
+        for index in 0..self.published.len() {
+            for (rid, kind) in std::mem::take(&mut self.published[index].deferred_keyframes) {
+                self.request_keyframe(index, rid, kind);
+            }
         }
     }
 

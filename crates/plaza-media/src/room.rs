@@ -13,7 +13,8 @@ use tokio::sync::broadcast;
 
 use crate::MediaError;
 use crate::demux::{Demux, Route};
-use crate::link::{Control, PeerKey, PeerLink, TrackIn, TrackKind};
+use crate::link::{Control, Forwarded, PeerKey, PeerLink, TrackIn, TrackKind};
+use crate::recording::{RecordedFile, Recorder};
 use crate::speaker::{SPEAKER_EVALUATION_INTERVAL, SpeakerDetector};
 
 /// Why a participant's media session ended.
@@ -93,6 +94,7 @@ pub(crate) struct RoomCounters {
     pub dropped: AtomicU64,
     pub sent_datagrams: AtomicU64,
     pub sent_bytes: AtomicU64,
+    pub recording_dropped: AtomicU64,
 }
 
 /// What a room's sessions have done so far.
@@ -106,6 +108,8 @@ pub struct RoomStats {
     pub sent_datagrams: u64,
     /// Their bytes.
     pub sent_bytes: u64,
+    /// Frames the recording could not keep up with.
+    pub recording_dropped_frames: u64,
 }
 
 pub(crate) struct RoomShared {
@@ -118,6 +122,8 @@ pub(crate) struct RoomShared {
     events: broadcast::Sender<RoomEvent>,
     speaker: Mutex<SpeakerDetector>,
     pub counters: RoomCounters,
+    /// The running recording, handed every forwarded frame.
+    recorder: RwLock<Option<Recorder>>,
     demux: Arc<Demux>,
     directory: Weak<Rooms>,
 }
@@ -164,6 +170,7 @@ impl RoomShared {
             events,
             speaker: Mutex::default(),
             counters: RoomCounters::default(),
+            recorder: RwLock::new(None),
             demux,
             directory,
         });
@@ -287,6 +294,16 @@ impl RoomShared {
         let _ = self.events.send(event);
     }
 
+    /// Hands a forwarded frame to the running recording, if any.
+    pub fn record(&self, frame: &Arc<Forwarded>) {
+        let recorder = self.recorder.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(recorder) = recorder.as_ref()
+            && !recorder.offer(frame)
+        {
+            self.counters.recording_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub fn speaker(&self) -> MutexGuard<'_, SpeakerDetector> {
         self.speaker.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -372,6 +389,45 @@ impl Room {
         self.shared.link(participant).map(|link| link.forwarding.allows(kind))
     }
 
+    /// Starts recording everything the room forwards into `directory` (see
+    /// `recording`): every publisher is asked for a keyframe so that video starts at once.
+    pub fn start_recording(&self, directory: std::path::PathBuf) -> Result<(), MediaError> {
+        let mut recorder =
+            self.shared.recorder.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if recorder.is_some() {
+            return Err(MediaError::RecordingState {
+                room: self.shared.id.clone(),
+                what: "already recording",
+            });
+        }
+        *recorder = Some(Recorder::start(directory)?);
+        drop(recorder);
+        for link in self.shared.links().iter() {
+            let _ = link.control.send(Control::RequestKeyframes);
+        }
+        Ok(())
+    }
+
+    /// Stops the recording and finishes its files (closed, indexed, playable).
+    pub async fn stop_recording(&self) -> Result<Vec<RecordedFile>, MediaError> {
+        let recorder = self
+            .shared
+            .recorder
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+            .ok_or_else(|| MediaError::RecordingState {
+                room: self.shared.id.clone(),
+                what: "not recording",
+            })?;
+        recorder.stop().await
+    }
+
+    /// Whether the room is being recorded.
+    pub fn is_recording(&self) -> bool {
+        self.shared.recorder.read().unwrap_or_else(|poisoned| poisoned.into_inner()).is_some()
+    }
+
     /// What the room's sessions have done so far.
     pub fn stats(&self) -> RoomStats {
         let counters = &self.shared.counters;
@@ -380,6 +436,7 @@ impl Room {
             dropped_frames: counters.dropped.load(Ordering::Relaxed),
             sent_datagrams: counters.sent_datagrams.load(Ordering::Relaxed),
             sent_bytes: counters.sent_bytes.load(Ordering::Relaxed),
+            recording_dropped_frames: counters.recording_dropped.load(Ordering::Relaxed),
         }
     }
 }

@@ -615,3 +615,122 @@ async fn each_subscriber_gets_the_simulcast_layer_it_asks_switching_on_keyframes
         assert!(participant.relay_errors().is_empty(), "{:?}", participant.relay_errors());
     }
 }
+
+/// What a WebM file holds, read back with an independent demuxer.
+#[derive(Debug)]
+struct Probed {
+    codecs: Vec<String>,
+    duration_ms: f64,
+    frames: u64,
+    first_keyframe: Option<bool>,
+    monotonic: bool,
+    first_ms: f64,
+}
+
+fn probe(path: &std::path::Path) -> Probed {
+    use matroska_demuxer::{Frame, MatroskaFile};
+    let file = std::fs::File::open(path).unwrap();
+    let mut mkv = MatroskaFile::open(file).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    let scale = mkv.info().timestamp_scale().get() as f64;
+    let duration_ms = mkv.info().duration().unwrap_or(0.0) * scale / 1e6;
+    let codecs = mkv.tracks().iter().map(|t| t.codec_id().to_owned()).collect();
+    let (mut frames, mut first_keyframe, mut last, mut monotonic) = (0, None, 0, true);
+    let mut first_ms = 0.0;
+    let mut frame = Frame::default();
+    while mkv.next_frame(&mut frame).unwrap() {
+        if first_keyframe.is_none() {
+            first_ms = frame.timestamp as f64 * scale / 1e6;
+        }
+        first_keyframe = first_keyframe.or(Some(frame.is_keyframe.unwrap_or(false)));
+        monotonic &= frame.timestamp >= last;
+        last = frame.timestamp;
+        frames += 1;
+    }
+    Probed { codecs, duration_ms, frames, first_keyframe, monotonic, first_ms }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_writes_each_track_as_a_playable_webm_file_and_a_dump_to_rebuild_it() {
+    let server = server(10).await;
+    let alice = connect(&server, "space-rec", "alice", publisher()).await;
+    let simulcast = ClientOptions { simulcast: true, ..publisher() };
+    let bob = connect(&server, "space-rec", "bob", simulcast).await;
+    for (who, other) in [(&alice, "bob"), (&bob, "alice")] {
+        who.expect(WAIT, "the other's media", |s| video_from(s, other) >= 5).await;
+    }
+    let room = server.room("space-rec").unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let asked_before = alice.stats().keyframe_requests;
+    room.start_recording(folder.path().join("rec-1")).unwrap();
+    alice.expect(WAIT, "a keyframe request", |s| s.keyframe_requests > asked_before).await;
+    let already = room.start_recording(folder.path().join("rec-2"));
+    assert!(matches!(already, Err(MediaError::RecordingState { .. })), "{already:?}");
+    let started = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Someone mutes and unmutes meanwhile: the recording goes on.
+    room.set_forwarding("alice", TrackKind::Audio, false).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    room.set_forwarding("alice", TrackKind::Audio, true).unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let files = room.stop_recording().await.unwrap();
+    let recorded_ms = started.elapsed().as_millis() as f64;
+    assert!(!room.is_recording());
+    assert!(matches!(room.stop_recording().await, Err(MediaError::RecordingState { .. })));
+
+    // A file per track: each person's audio and video.
+    let mut kinds: Vec<_> = files.iter().map(|f| (f.participant.as_str(), f.kind)).collect();
+    kinds.sort_by_key(|(p, k)| (p.to_string(), *k == TrackKind::Video));
+    let expected = [
+        ("alice", TrackKind::Audio),
+        ("alice", TrackKind::Video),
+        ("bob", TrackKind::Audio),
+        ("bob", TrackKind::Video),
+    ];
+    assert_eq!(kinds, expected, "{files:#?}");
+    for file in &files {
+        let probed = probe(&file.path);
+        let codec = match file.kind {
+            TrackKind::Audio => "A_OPUS",
+            TrackKind::Video => "V_VP8",
+        };
+        assert_eq!(probed.codecs, vec![codec.to_owned()], "{file:?}");
+        assert!(probed.monotonic, "{file:?}: {probed:?}");
+        assert_eq!(probed.frames, file.frames, "{file:?}: {probed:?}");
+        // Within a second of the recording's own length, as the meeting reports it.
+        assert!((probed.duration_ms - recorded_ms).abs() < 1000.0, "{file:?}: {probed:?}");
+        assert!((file.duration_ms as f64 - recorded_ms).abs() < 1000.0, "{file:?}");
+        assert_eq!(file.bytes, std::fs::metadata(&file.path).unwrap().len());
+        assert!(file.dump.is_file(), "{file:?}");
+        if file.kind == TrackKind::Video {
+            assert_eq!(probed.first_keyframe, Some(true), "video starts at a keyframe");
+            // Asked for when the recording started, not left to the next periodic one.
+            assert!(probed.first_ms < 600.0, "{file:?}: {probed:?}");
+            // 25 frames a second (of one simulcast layer: bob's largest).
+            assert!(probed.frames >= 50, "{file:?}: {probed:?}");
+        } else {
+            assert!(probed.frames >= 100, "{file:?}: {probed:?}");
+        }
+    }
+    let bob_video = files.iter().find(|f| f.participant == "bob" && f.kind == TrackKind::Video);
+    let bob_video = bob_video.unwrap();
+    let sizes = probe(&bob_video.path);
+    let alice_video = files.iter().find(|f| f.participant == "alice" && f.kind == TrackKind::Video);
+    // Bob's largest layer is as large as alice's only one (the smallest is a sixteenth).
+    assert!(bob_video.bytes * 2 > alice_video.unwrap().bytes, "{sizes:?}");
+
+    // A crash cuts the dump mid-frame: the rebuilt file has every whole frame before it.
+    let dump = std::fs::read(&bob_video.dump).unwrap();
+    let cut = folder.path().join("cut.plzr");
+    std::fs::write(&cut, &dump[..dump.len() - 100]).unwrap();
+    let output = folder.path().join("rebuilt.webm");
+    let rebuilt = crate::rebuild_recording(&cut, &output).unwrap();
+    let probed = probe(&output);
+    assert_eq!(probed.codecs, vec!["V_VP8".to_owned()]);
+    assert_eq!(probed.frames, bob_video.frames - 1, "{probed:?}");
+    assert_eq!(rebuilt.frames, probed.frames);
+    assert!((probed.duration_ms - recorded_ms).abs() < 1000.0, "{probed:?}");
+    // Not a dump at all.
+    let bogus = folder.path().join("bogus.plzr");
+    std::fs::write(&bogus, b"hello").unwrap();
+    assert!(crate::rebuild_recording(&bogus, &folder.path().join("x.webm")).is_err());
+}

@@ -158,6 +158,8 @@ fn run_scenario(scenario: &Scenario, window: Duration) -> Measured {
             dropped_frames: stats_after.dropped_frames - stats_before.dropped_frames,
             sent_datagrams: stats_after.sent_datagrams - stats_before.sent_datagrams,
             sent_bytes: stats_after.sent_bytes - stats_before.sent_bytes,
+            recording_dropped_frames: stats_after.recording_dropped_frames
+                - stats_before.recording_dropped_frames,
         },
         sfu_cpu: cpu_after.saturating_sub(cpu_before),
         elapsed,
