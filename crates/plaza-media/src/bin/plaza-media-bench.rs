@@ -11,6 +11,10 @@
 //! scenarios are `1+50` (one speaker, fifty listeners) and `10+0` (ten people who all see
 //! and hear one another).
 //!
+//! A scenario `P+L:rec` also records the room during the measured window (every
+//! publisher's audio and video as WebM files in a temporary folder) and reports the
+//! recording thread's CPU and the bytes written per minute, per recorded stream.
+//!
 //! The SFU runs on its own single-threaded-worker Tokio runtime (threads named
 //! `plaza-sfu`) and the clients on another, so the SFU's CPU time is read per thread from
 //! `/proc/self/task/*/schedstat`, apart from the clients'. Figures: datagrams the SFU sent
@@ -27,11 +31,13 @@ use plaza_media::loopback::LoopbackParticipant;
 use plaza_media::{MediaConfig, MediaServer, RoomStats};
 
 const SFU_THREAD: &str = "plaza-sfu";
+const RECORDING_THREAD: &str = "plaza-recording";
 const SETTLE: Duration = Duration::from_secs(60);
 
 struct Scenario {
     publishers: usize,
     listeners: usize,
+    record: bool,
 }
 
 struct Measured {
@@ -39,6 +45,14 @@ struct Measured {
     sfu_cpu: Duration,
     elapsed: Duration,
     streams: usize,
+    recording: Option<Recorded>,
+}
+
+/// What recording the window cost.
+struct Recorded {
+    streams: usize,
+    cpu: Duration,
+    bytes: u64,
 }
 
 fn main() {
@@ -49,17 +63,22 @@ fn main() {
         if arg == "--seconds" {
             seconds = args.next().and_then(|s| s.parse().ok()).expect("--seconds takes a number");
         } else {
-            let (p, l) = arg.split_once('+').expect("a scenario is PUBLISHERS+LISTENERS");
+            let (room, record) = match arg.strip_suffix(":rec") {
+                Some(room) => (room, true),
+                None => (arg.as_str(), false),
+            };
+            let (p, l) = room.split_once('+').expect("a scenario is PUBLISHERS+LISTENERS[:rec]");
             scenarios.push(Scenario {
                 publishers: p.parse().expect("publishers: a number"),
                 listeners: l.parse().expect("listeners: a number"),
+                record,
             });
         }
     }
     if scenarios.is_empty() {
         scenarios = vec![
-            Scenario { publishers: 1, listeners: 50 },
-            Scenario { publishers: 10, listeners: 0 },
+            Scenario { publishers: 1, listeners: 50, record: false },
+            Scenario { publishers: 10, listeners: 0, record: false },
         ];
     }
     let window = Duration::from_secs(seconds);
@@ -68,15 +87,17 @@ fn main() {
         "| scenario | forwarded streams | datagrams sent/s | frames forwarded/s | dropped | SFU CPU (one core) | µs CPU per datagram | datagrams/s per SFU core |"
     );
     println!("|---|---|---|---|---|---|---|---|");
+    let mut recordings = Vec::new();
     for scenario in &scenarios {
         let m = run_scenario(scenario, window);
         let secs = m.elapsed.as_secs_f64();
         let datagrams = m.stats.sent_datagrams as f64;
         let cpu = m.sfu_cpu.as_secs_f64();
         println!(
-            "| {} publishers + {} listeners | {} | {:.0} | {:.0} | {} | {:.0} % | {:.1} | {:.0} |",
+            "| {} publishers + {} listeners{} | {} | {:.0} | {:.0} | {} | {:.0} % | {:.1} | {:.0} |",
             scenario.publishers,
             scenario.listeners,
+            if scenario.record { ", recorded" } else { "" },
             m.streams,
             datagrams / secs,
             m.stats.forwarded_frames as f64 / secs,
@@ -85,6 +106,24 @@ fn main() {
             1e6 * cpu / datagrams.max(1.0),
             datagrams / cpu.max(1e-9),
         );
+        if let Some(recorded) = &m.recording {
+            let per_minute = recorded.bytes as f64 * 60.0 / secs;
+            let cpu = 100.0 * recorded.cpu.as_secs_f64() / secs;
+            recordings.push(format!(
+                "recording {}+{}: {} streams, recording thread {cpu:.1} % of a core ({:.2} % per stream), \
+                 {:.1} MB a minute ({:.2} MB per stream), {} frames dropped by the recorder",
+                scenario.publishers,
+                scenario.listeners,
+                recorded.streams,
+                cpu / recorded.streams as f64,
+                per_minute / 1e6,
+                per_minute / 1e6 / recorded.streams as f64,
+                m.stats.recording_dropped_frames,
+            ));
+        }
+    }
+    for line in recordings {
+        println!("{line}");
     }
     for size in [200, 1200] {
         let rate = raw_loopback_rate(size, Duration::from_secs(2));
@@ -145,9 +184,24 @@ fn run_scenario(scenario: &Scenario, window: Duration) -> Measured {
         participants
     });
     let media_room = server.room(room).expect("the room");
+    let folder = std::env::temp_dir().join(format!("plaza-bench-recording-{}", std::process::id()));
+    if scenario.record {
+        media_room.start_recording(folder.clone()).expect("the recording starts");
+        // Past the first keyframes, so the window sees steady recording.
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let recording_cpu_before = thread_cpu_time(RECORDING_THREAD);
     let (stats_before, cpu_before, started) = (media_room.stats(), sfu_cpu_time(), Instant::now());
+    let bytes_before = folder_bytes(&folder);
     std::thread::sleep(window);
     let (stats_after, cpu_after, elapsed) = (media_room.stats(), sfu_cpu_time(), started.elapsed());
+    let recording = scenario.record.then(|| {
+        let cpu = thread_cpu_time(RECORDING_THREAD).saturating_sub(recording_cpu_before);
+        let bytes = folder_bytes(&folder).saturating_sub(bytes_before);
+        let files = sfu.block_on(media_room.stop_recording()).expect("the recording stops");
+        let _ = std::fs::remove_dir_all(&folder);
+        Recorded { streams: files.len(), cpu, bytes }
+    });
     let receivers = scenario.publishers + scenario.listeners - 1;
     clients.block_on(async move { drop(participants) });
     drop(clients);
@@ -164,17 +218,30 @@ fn run_scenario(scenario: &Scenario, window: Duration) -> Measured {
         sfu_cpu: cpu_after.saturating_sub(cpu_before),
         elapsed,
         streams: scenario.publishers * receivers * 2,
+        recording,
     }
 }
 
-/// CPU time of the SFU runtime's threads: the first field of each thread's `schedstat`
-/// is its time on a CPU in nanoseconds.
+/// Bytes of the files in `folder` (0 when it does not exist).
+fn folder_bytes(folder: &std::path::Path) -> u64 {
+    std::fs::read_dir(folder)
+        .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+        .unwrap_or(0)
+}
+
+/// CPU time of the SFU runtime's threads.
 fn sfu_cpu_time() -> Duration {
+    thread_cpu_time(SFU_THREAD)
+}
+
+/// CPU time of this process's threads named `thread`: the first field of each thread's
+/// `schedstat` is its time on a CPU in nanoseconds.
+fn thread_cpu_time(thread: &str) -> Duration {
     let mut total = 0u64;
     for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task").flatten() {
         let path = task.path();
         let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        if name.trim_end() != SFU_THREAD {
+        if name.trim_end() != thread {
             continue;
         }
         let schedstat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
