@@ -432,6 +432,74 @@ impl FileService {
         })
     }
 
+    /// Stores a file the server made (a meeting recording's track) as `owner`'s, in
+    /// `space_id`: counted in the owner's quota like an upload (refused with
+    /// `file.quota_exceeded` when it would not fit), streamed from `path` in chunks.
+    pub async fn import(
+        &self,
+        owner: ObjectId,
+        space_id: Option<ObjectId>,
+        path: &std::path::Path,
+        name: &str,
+        content_type: &str,
+    ) -> CoreResult<FileRecord> {
+        let length = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| CoreError::internal(anyhow::anyhow!("{}: {e}", path.display())))?
+            .len();
+        let now = Timestamp::now();
+        if self.config.user_quota_bytes > 0 {
+            let used = self.store.file_bytes_of(owner, now).await?.max(0) as u64;
+            if used.saturating_add(length) > self.config.user_quota_bytes {
+                return Err(CoreError::new(
+                    ErrorCode::FileQuotaExceeded,
+                    format!(
+                        "the recording's {length} bytes do not fit in the {} bytes of its owner",
+                        self.config.user_quota_bytes
+                    ),
+                ));
+            }
+        }
+        let key = uuid::Uuid::new_v4().to_string();
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| CoreError::internal(anyhow::anyhow!("{}: {e}", path.display())))?;
+        let body: ByteStream = Box::pin(futures_util::stream::unfold(file, |mut file| async {
+            use tokio::io::AsyncReadExt;
+            let mut chunk = vec![0u8; 256 * 1024];
+            match file.read(&mut chunk).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    chunk.truncate(n);
+                    Some((Ok(Bytes::from(chunk)), file))
+                }
+                Err(error) => Some((Err(error), file)),
+            }
+        }));
+        let stored =
+            self.blobs.put(&blob_key(&key), body, length).await.map_err(|e| {
+                CoreError::internal(anyhow::anyhow!("storing {}: {e}", path.display()))
+            })?;
+        let record = FileRecord {
+            key: key.clone(),
+            owner_id: owner,
+            space_id,
+            name: Some(name.chars().take(255).collect()),
+            content_type: content_type.to_owned(),
+            content_length: stored as i64,
+            state: FileState::Pending,
+            thumbnail_key: None,
+            created: now,
+            expires_at: Some(now.add_millis(self.config.upload_url_ttl.as_millis() as i64)),
+        };
+        self.store.insert_file(&record).await?;
+        if !self.store.complete_file(&key, Timestamp::now(), None).await? {
+            let _ = self.blobs.delete(&blob_key(&key)).await;
+            return Err(CoreError::internal(anyhow::anyhow!("the stored file {key} vanished")));
+        }
+        Ok(FileRecord { state: FileState::Ready, expires_at: None, ..record })
+    }
+
     /// A thumbnail for an image without one, stored as a file of the same owner; `None`
     /// for other files, and when the image cannot be decoded within the limits.
     async fn make_thumbnail(&self, file: &FileRecord) -> Option<FileRecord> {

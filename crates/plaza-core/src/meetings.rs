@@ -17,7 +17,10 @@ mod media;
 pub mod state;
 
 pub use calls::{CallRegistry, LocalCallRegistry, StoreCallRegistry};
-pub use media::{MediaAdmission, MediaFlag, MediaForwarding, forwarding_of};
+pub use media::{
+    MediaAdmission, MediaFlag, MediaForwarding, RecordedMedia, RecordingDone, forwarding_of,
+};
+pub use state::RecordingFile;
 
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -130,6 +133,10 @@ pub struct MeetingService {
     turns: Vec<tokio::sync::Mutex<()>>,
     /// The SFU's forwarding, when this node runs one (see `media`).
     forwarding: OnceLock<Arc<dyn MediaForwarding>>,
+    /// Where recorded files are stored (bound with the SFU).
+    recording_files: OnceLock<Arc<crate::files::FileService>>,
+    /// This service, for the tasks that finish recordings after the change that ended them.
+    this: OnceLock<Weak<MeetingService>>,
 }
 
 /// How many locks the spaces' meeting changes share.
@@ -203,6 +210,8 @@ impl MeetingService {
             calls,
             turns,
             forwarding: OnceLock::new(),
+            recording_files: OnceLock::new(),
+            this: OnceLock::new(),
         }
     }
 
@@ -276,6 +285,34 @@ impl MeetingService {
         &self,
         space: &SpaceRecord,
         meeting_id: Option<ObjectId>,
+        apply: F,
+    ) -> CoreResult<Option<(MeetingRecord, MeetingState)>>
+    where
+        F: FnMut(&mut MeetingState, Timestamp) -> CoreResult<Vec<Happening>>,
+    {
+        self.change_where(space, meeting_id, false, apply).await
+    }
+
+    /// Changes the meeting `meeting_id` of `space` whether it runs or ended (a recording
+    /// finishing after its meeting), in this node's turn for the space.
+    async fn change_any<F>(
+        &self,
+        space: &SpaceRecord,
+        meeting_id: ObjectId,
+        apply: F,
+    ) -> CoreResult<Option<(MeetingRecord, MeetingState)>>
+    where
+        F: FnMut(&mut MeetingState, Timestamp) -> CoreResult<Vec<Happening>>,
+    {
+        let _turn = self.turn(space.id).await;
+        self.change_where(space, Some(meeting_id), true, apply).await
+    }
+
+    async fn change_where<F>(
+        &self,
+        space: &SpaceRecord,
+        meeting_id: Option<ObjectId>,
+        ended_too: bool,
         mut apply: F,
     ) -> CoreResult<Option<(MeetingRecord, MeetingState)>>
     where
@@ -287,7 +324,7 @@ impl MeetingService {
                     self.store
                         .meeting(id)
                         .await?
-                        .filter(|m| m.space_id == space.id && m.ended.is_none())
+                        .filter(|m| m.space_id == space.id && (ended_too || m.ended.is_none()))
                         .ok_or_else(meeting_not_found)?,
                 ),
                 None => self.store.active_meeting(space.id).await?,
@@ -328,6 +365,9 @@ impl MeetingService {
     ) {
         for happening in happened {
             self.steer_forwarding(space, state, happening);
+            if let Happening::RecordingEnded(id) = happening {
+                self.finish_media_recording(space, record.id, state, *id);
+            }
             self.publish(MediaEvent {
                 id: ObjectId::new(),
                 space: space.clone(),

@@ -86,6 +86,19 @@ macro_rules! impl_meeting_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(map_error)?;
+                    // A meeting's recordings are its attachments: whoever reads the
+                    // meeting reads their files. Files are only ever added to it.
+                    for key in plaza_db::attached_file_keys(summary) {
+                        sqlx::query(
+                            "INSERT INTO message_file (message_id, file_key) VALUES ($1, $2) \
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(meeting.id.to_string())
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_error)?;
+                    }
                     tx.commit().await.map_err(map_error)?;
                     Ok(true)
                 }

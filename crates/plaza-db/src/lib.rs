@@ -30,7 +30,7 @@ pub use records::{
 pub use spaces::{
     InvitationRecord, ListingCursor, ListingFilter, ListingPage, MemberChange, MemberChangeOutcome,
     MembershipRecord, MembershipState, MessageCategory, MessageOrder, MessageQuery, MessageRecord,
-    MessageScope, Role, SpaceKind, SpaceRecord, SpaceStatus, Thread,
+    MessageScope, Role, SpaceKind, SpaceRecord, SpaceStatus, Thread, attached_file_keys,
 };
 pub use store::{
     AuditStore, ClusterStore, FileStore, IdentityStore, MailStore, MeetingStore, MessageStore,

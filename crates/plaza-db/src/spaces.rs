@@ -360,26 +360,32 @@ impl MessageRecord {
 impl MessageRecord {
     /// The file keys the message's attachments name (`fileId` and `thumbnailFile`).
     pub fn file_keys(&self) -> Vec<String> {
-        let Some(files) = self.content.get("data").and_then(serde_json::Value::as_array) else {
-            return Vec::new();
-        };
-        // Only native items name files stored here; another provider's item is a link
-        // whose ids are that provider's, and never makes one of our files readable.
-        let native = |f: &&serde_json::Value| {
-            f.get("provider").and_then(serde_json::Value::as_str).is_none_or(|p| p == "native")
-        };
-        let mut keys: Vec<String> = files
-            .iter()
-            .filter(native)
-            .flat_map(|f| ["fileId", "thumbnailFile"].map(|k| f.get(k)))
-            .filter_map(|k| k.and_then(serde_json::Value::as_str))
-            .filter(|k| !k.is_empty())
-            .map(str::to_owned)
-            .collect();
-        keys.sort();
-        keys.dedup();
-        keys
+        attached_file_keys(&self.content)
     }
+}
+
+/// The file keys a message content's attachments name (`data[].fileId` and
+/// `thumbnailFile`): the files readers of that message may read.
+pub fn attached_file_keys(content: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    let Some(files) = content.get("data").and_then(serde_json::Value::as_array) else {
+        return Vec::new();
+    };
+    // Only native items name files stored here; another provider's item is a link
+    // whose ids are that provider's, and never makes one of our files readable.
+    let native = |f: &&serde_json::Value| {
+        f.get("provider").and_then(serde_json::Value::as_str).is_none_or(|p| p == "native")
+    };
+    let mut keys: Vec<String> = files
+        .iter()
+        .filter(native)
+        .flat_map(|f| ["fileId", "thumbnailFile"].map(|k| f.get(k)))
+        .filter_map(|k| k.and_then(serde_json::Value::as_str))
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// Whose messages a query reads.

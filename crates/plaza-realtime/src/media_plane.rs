@@ -104,6 +104,9 @@ pub(crate) type Signalling = Arc<tokio::sync::Mutex<()>>;
 pub struct MediaPlaneConfig {
     pub engine: MediaConfig,
     pub ice_servers: Vec<IceServer>,
+    /// Where recordings are written while they run (a folder per recording); their
+    /// files move to the file storage once finished.
+    pub recordings_dir: std::path::PathBuf,
 }
 
 /// The SFU of this node and the sessions signalled through it.
@@ -111,6 +114,13 @@ pub struct MediaPlane {
     server: MediaServer,
     ice_servers: Vec<IceServer>,
     sessions: Mutex<HashMap<String, Session>>,
+    recordings_dir: std::path::PathBuf,
+    /// The rooms being recorded, by recording: held so that a recording outlives its
+    /// room emptying (the meeting ending is what stops it).
+    recordings: Mutex<HashMap<ObjectId, plaza_media::Room>>,
+    /// Whose sessions appear in running recordings (session id → user), kept after a
+    /// session ends until its recordings stop, to name the people in the files.
+    recorded_people: Mutex<HashMap<String, ObjectId>>,
     offers: LocalRateLimiter,
     candidates: LocalRateLimiter,
 }
@@ -136,6 +146,9 @@ impl MediaPlane {
             server,
             ice_servers: config.ice_servers,
             sessions: Mutex::default(),
+            recordings_dir: config.recordings_dir,
+            recordings: Mutex::default(),
+            recorded_people: Mutex::default(),
             offers: LocalRateLimiter::new(Rate {
                 per_second: OFFERS_PER_SECOND,
                 burst: OFFER_BURST,
@@ -185,6 +198,9 @@ impl MediaPlane {
             })?;
         let room_events = handle.room().events();
         let signalling = Signalling::default();
+        if handle.room().is_recording() {
+            lock(&self.recorded_people).insert(session_id.to_owned(), principal.user_id());
+        }
         sessions.insert(
             session_id.to_owned(),
             Session {
@@ -327,6 +343,52 @@ impl MediaForwarding for MediaPlane {
         for session in self.sessions().values().filter(|s| s.space_id == space_id) {
             session.handle.leave();
         }
+    }
+
+    fn start_recording(&self, space_id: ObjectId, recording_id: ObjectId) -> bool {
+        let Some(room) = self.server.room(&space_id.to_string()) else { return false };
+        let folder = self.recordings_dir.join(recording_id.to_string());
+        if let Err(error) = room.start_recording(folder) {
+            tracing::warn!(%error, %space_id, "the recording did not start");
+            return false;
+        }
+        let people: Vec<(String, ObjectId)> = self
+            .sessions()
+            .iter()
+            .filter(|(_, s)| s.space_id == space_id)
+            .map(|(id, s)| (id.clone(), s.user_id))
+            .collect();
+        lock(&self.recorded_people).extend(people);
+        lock(&self.recordings).insert(recording_id, room);
+        true
+    }
+
+    fn stop_recording(
+        &self,
+        _space_id: ObjectId,
+        recording_id: ObjectId,
+    ) -> Option<plaza_core::meetings::RecordingDone> {
+        let room = lock(&self.recordings).remove(&recording_id)?;
+        let people = lock(&self.recorded_people).clone();
+        // Sessions gone and in no running recording any more are forgotten.
+        let still_recording = lock(&self.recordings).len();
+        if still_recording == 0 {
+            let live: Vec<String> = self.sessions().keys().cloned().collect();
+            lock(&self.recorded_people).retain(|session, _| live.contains(session));
+        }
+        Some(Box::pin(async move {
+            let files = room.stop_recording().await.map_err(|e| e.to_string())?;
+            Ok(files
+                .into_iter()
+                .map(|file| plaza_core::meetings::RecordedMedia {
+                    user_id: people.get(&file.participant).copied(),
+                    path: file.path,
+                    mime_type: file.mime_type.to_owned(),
+                    bytes: file.bytes,
+                    duration_ms: file.duration_ms,
+                })
+                .collect())
+        }))
     }
 
     fn set_forwarding(&self, space_id: ObjectId, user_id: ObjectId, audio: bool, video: bool) {
@@ -518,4 +580,8 @@ async fn track_changed<A: Adapter>(
         tracing::debug!(%error, session_id, "media state not updated");
     }
     announce_participants(plane, io, space_id).await;
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -495,9 +495,9 @@ impl Application {
             }),
         };
         let adapter = realtime_adapter(&settings)?;
-        let media = media::start_media(&settings.media).await?;
+        let media = media::start_media(&settings.media, &settings.server.data_dir).await?;
         if let Some(plane) = &media {
-            services.meetings.bind_media(plane.clone());
+            services.meetings.bind_media(plane.clone(), services.files.clone());
         }
         let drain = plaza_realtime::Drain::default();
         let web = match &settings.web.assets_dir {

@@ -10,6 +10,7 @@ use crate::settings;
 /// Starts this node's SFU when `media.enabled`: binds its UDP (and ICE-TCP) port.
 pub(crate) async fn start_media(
     settings: &settings::MediaSettings,
+    data_dir: &std::path::Path,
 ) -> anyhow::Result<Option<Arc<plaza_realtime::MediaPlane>>> {
     if !settings.enabled {
         return Ok(None);
@@ -31,6 +32,7 @@ pub(crate) async fn start_media(
                 credential: server.credential.clone(),
             })
             .collect(),
+        recordings_dir: data_dir.join("recordings"),
     };
     let plane = plaza_realtime::MediaPlane::start(config).await.with_context(|| {
         format!(

@@ -21,7 +21,7 @@ impl MeetingService {
 
     /// Applies `apply` to the running meeting `meeting_id` of `space`, in this node's
     /// turn for the space.
-    async fn change_named<F>(
+    pub(super) async fn change_named<F>(
         &self,
         space: &SpaceRecord,
         meeting_id: &str,
@@ -256,6 +256,8 @@ impl MeetingService {
                 Ok(state.start_recording(id, by.clone(), now))
             })
             .await?;
+        let space = self.controlled_space(principal, space_id).await?;
+        self.record_media(&space, meeting_id, id).await;
         Ok((view, id))
     }
 

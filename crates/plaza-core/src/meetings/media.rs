@@ -31,7 +31,32 @@ pub trait MediaForwarding: Send + Sync {
 
     /// Ends every media session in the room of `space_id` (an admin ended the meeting).
     fn end_room(&self, space_id: ObjectId);
+
+    /// Starts recording the media room of `space_id` as recording `recording_id`;
+    /// `false` when this node has no media room for the space (nobody's media is on).
+    fn start_recording(&self, space_id: ObjectId, recording_id: ObjectId) -> bool;
+
+    /// Stops recording `recording_id`: the files once they are finished (closed, indexed,
+    /// playable); `None` when that recording does not run here.
+    fn stop_recording(&self, space_id: ObjectId, recording_id: ObjectId) -> Option<RecordingDone>;
 }
+
+/// One track file the SFU recorded, to be stored with the meeting.
+#[derive(Debug, Clone)]
+pub struct RecordedMedia {
+    /// Whose track, when the SFU knows.
+    pub user_id: Option<ObjectId>,
+    /// The finished WebM file on this node's disk.
+    pub path: std::path::PathBuf,
+    /// `audio/webm` or `video/webm`.
+    pub mime_type: String,
+    pub bytes: u64,
+    pub duration_ms: u64,
+}
+
+/// A recording being finished by the SFU.
+pub type RecordingDone =
+    futures_util::future::BoxFuture<'static, Result<Vec<RecordedMedia>, String>>;
 
 /// A media flag of an attendee's `mediaSession` that a published track drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +85,112 @@ pub fn forwarding_of(media: &Map<String, Value>) -> (bool, bool) {
 }
 
 impl MeetingService {
-    /// Lets the admin controls reach the SFU (once; later calls are ignored).
-    pub fn bind_media(&self, forwarding: Arc<dyn MediaForwarding>) {
+    /// Lets the admin controls reach the SFU, and recordings store their files (once;
+    /// later calls are ignored).
+    pub fn bind_media(
+        self: &Arc<Self>,
+        forwarding: Arc<dyn MediaForwarding>,
+        files: Arc<crate::files::FileService>,
+    ) {
         let _ = self.forwarding.set(forwarding);
+        let _ = self.recording_files.set(files);
+        let _ = self.this.set(Arc::downgrade(self));
+    }
+
+    /// Starts the SFU recording `recording_id` when the space has a media room here.
+    pub(super) async fn record_media(&self, space: &SpaceRecord, meeting_id: &str, id: ObjectId) {
+        let Some(forwarding) = self.forwarding.get() else { return };
+        if !forwarding.start_recording(space.id, id) {
+            return;
+        }
+        let marked =
+            self.change_named(space, meeting_id, |state, _| Ok(state.recording_has_media(id)));
+        if let Err(error) = marked.await {
+            tracing::warn!(%error, recording = %id, "the recording's media flag was not saved");
+        }
+    }
+
+    /// A recording the SFU records ended: stores its files (in the background) and makes
+    /// it ready with them.
+    pub(super) fn finish_media_recording(
+        &self,
+        space: &SpaceRecord,
+        meeting_id: ObjectId,
+        state: &MeetingState,
+        id: ObjectId,
+    ) {
+        let Some(recording) = state.recordings.iter().find(|r| r.id == id && r.media) else {
+            return;
+        };
+        let (Some(forwarding), Some(this)) = (self.forwarding.get(), self.this.get()) else {
+            return;
+        };
+        let done = forwarding.stop_recording(space.id, id);
+        if done.is_none() {
+            tracing::warn!(recording = %id, "the SFU was not recording it: ready without files");
+        }
+        let (this, space, owner) = (this.clone(), space.clone(), recording.started_by.id);
+        tokio::spawn(async move {
+            let files = match done {
+                Some(done) => done.await.unwrap_or_else(|error| {
+                    tracing::error!(recording = %id, %error, "the recording's files failed");
+                    Vec::new()
+                }),
+                None => Vec::new(),
+            };
+            let Some(this) = this.upgrade() else { return };
+            let stored = this.store_recording_files(&space, owner, id, files).await;
+            let ready = this
+                .change_any(&space, meeting_id, |state, now| {
+                    Ok(state.finish_recording(id, stored.clone(), now))
+                })
+                .await;
+            if let Err(error) = ready {
+                tracing::error!(recording = %id, %error, "the finished recording was not saved");
+            }
+        });
+    }
+
+    /// Stores the recorded files as the recording owner's files in the space; a file
+    /// refused (storage quota, storage down) stays on this node's disk and is logged.
+    async fn store_recording_files(
+        &self,
+        space: &SpaceRecord,
+        owner: ObjectId,
+        id: ObjectId,
+        files: Vec<RecordedMedia>,
+    ) -> Vec<state::RecordingFile> {
+        let Some(storage) = self.recording_files.get() else { return Vec::new() };
+        let mut stored = Vec::new();
+        for file in files {
+            let name = file
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| format!("recording-{id}.webm"));
+            let imported =
+                storage.import(owner, Some(space.id), &file.path, &name, &file.mime_type).await;
+            match imported {
+                Ok(record) => {
+                    let _ = std::fs::remove_file(&file.path);
+                    stored.push(state::RecordingFile {
+                        file_id: record.key,
+                        name,
+                        mime_type: file.mime_type,
+                        size: file.bytes,
+                        duration: file.duration_ms,
+                        user_id: file.user_id,
+                    });
+                }
+                Err(error) => tracing::error!(
+                    recording = %id,
+                    file = %file.path.display(),
+                    %error,
+                    "a recorded file was not stored; it stays on disk"
+                ),
+            }
+        }
+        stored
     }
 
     /// `MEDIA_JOIN`: checks the media token (signature, `typ: media`, not expired), that

@@ -115,9 +115,51 @@ pub struct Recording {
     pub started_by: Person,
     pub start_time: Timestamp,
     pub end_time: Option<Timestamp>,
-    /// `started`, `ended`, then `ready` once its metadata is final.
+    /// `started`, `ended`, then `ready` once its metadata is final (and, when the SFU
+    /// recorded it, its files are stored).
     pub status: String,
     pub modified: Timestamp,
+    /// The SFU records the media: the recording is ready once its files are stored.
+    #[serde(default)]
+    pub media: bool,
+    /// The stored files, once ready.
+    #[serde(default)]
+    pub files: Vec<RecordingFile>,
+}
+
+/// One stored file of a recording: a person's audio or video track (WebM).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingFile {
+    /// The file's storage key (`fileId`: downloads go through the files API).
+    pub file_id: String,
+    pub name: String,
+    /// `audio/webm` or `video/webm`.
+    pub mime_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// Milliseconds, from the recording's start to the track's end.
+    pub duration: u64,
+    /// Whose track, when known.
+    pub user_id: Option<ObjectId>,
+}
+
+impl RecordingFile {
+    /// The file as a native attachment of the meeting (`content.data[]`).
+    fn to_attachment(&self, recording: ObjectId) -> Value {
+        let family = self.mime_type.split('/').next().unwrap_or("video");
+        json!({
+            "provider": "native",
+            "fileId": self.file_id,
+            "name": self.name,
+            "fileSize": self.size,
+            "fileType": family,
+            "providerFileType": self.mime_type,
+            "duration": self.duration,
+            "userId": self.user_id,
+            "recordingId": recording,
+        })
+    }
 }
 
 impl Recording {
@@ -134,7 +176,12 @@ impl Recording {
             "status": self.status,
             "duration": self.end_time.map(|end| end.millis() - self.start_time.millis()),
             "modified": self.modified,
+            "data": self.attachments(),
         })
+    }
+
+    fn attachments(&self) -> Vec<Value> {
+        self.files.iter().map(|f| f.to_attachment(self.id)).collect()
     }
 }
 
@@ -455,20 +502,59 @@ impl MeetingState {
             end_time: None,
             status: "started".into(),
             modified: at,
+            media: false,
+            files: Vec::new(),
         });
         vec![Happening::RecordingStarted(id)]
     }
 
-    /// Stops a running recording; there is no media plane to wait for, so its metadata
-    /// (end time, duration) is final at once and it is ready.
+    /// The SFU records the media of recording `id`: it is ready once its files are in.
+    pub fn recording_has_media(&mut self, id: ObjectId) -> Vec<Happening> {
+        if let Some(recording) = self.recordings.iter_mut().find(|r| r.id == id && r.running()) {
+            recording.media = true;
+        }
+        Vec::new()
+    }
+
+    /// Stops a running recording. Without media to store, its metadata (end time,
+    /// duration) is final at once and it is ready; with media, it is ready when
+    /// [`MeetingState::finish_recording`] brings its files.
     pub fn stop_recording(&mut self, id: ObjectId, at: Timestamp) -> Vec<Happening> {
         let Some(recording) = self.recordings.iter_mut().find(|r| r.id == id && r.running()) else {
             return Vec::new();
         };
         recording.end_time = Some(at);
+        recording.modified = at;
+        if recording.media {
+            recording.status = "ended".into();
+            return vec![Happening::RecordingEnded(id)];
+        }
+        recording.status = "ready".into();
+        vec![Happening::RecordingEnded(id), Happening::RecordingReady(id)]
+    }
+
+    /// The stored files of an ended recording: it is ready.
+    pub fn finish_recording(
+        &mut self,
+        id: ObjectId,
+        files: Vec<RecordingFile>,
+        at: Timestamp,
+    ) -> Vec<Happening> {
+        let Some(recording) =
+            self.recordings.iter_mut().find(|r| r.id == id && !r.running() && r.status != "ready")
+        else {
+            return Vec::new();
+        };
+        recording.files = files;
         recording.status = "ready".into();
         recording.modified = at;
-        vec![Happening::RecordingEnded(id), Happening::RecordingReady(id)]
+        vec![Happening::RecordingReady(id)]
+    }
+
+    /// Every recording's files, as the meeting's attachments (`content.data[]`): what
+    /// makes them readable to whoever reads the meeting.
+    fn attachments(&self) -> Vec<Value> {
+        self.recordings.iter().rev().flat_map(Recording::attachments).collect()
     }
 
     /// Mutes every attendee but `exclude`.
@@ -565,7 +651,7 @@ impl MeetingState {
             "recordings": recordings,
             "layout": self.layout.as_ref().map(|l| json!({"layout": l.layout, "backgroundTheme": l.background_theme})),
             "conferenceReports": self.conference_reports,
-            "data": [],
+            "data": self.attachments(),
         });
         match content {
             Value::Object(map) => map,
@@ -611,11 +697,17 @@ impl MeetingState {
                     exclude.iter().map(|id| json!({"attendeeId": id})).collect();
                 content.insert("exclude".into(), json!(exclude));
             }
+            Happening::RecordingEnded(id) | Happening::RecordingReady(id) => {
+                // The event's `data[]` is that recording's files (none until ready).
+                let files = self.recordings.iter().find(|r| r.id == *id);
+                content.insert(
+                    "data".into(),
+                    json!(files.map(Recording::attachments).unwrap_or_default()),
+                );
+            }
             Happening::Started
             | Happening::Ended
             | Happening::RecordingStarted(_)
-            | Happening::RecordingEnded(_)
-            | Happening::RecordingReady(_)
             | Happening::LayoutChanged => {}
         }
         content
@@ -724,6 +816,41 @@ mod tests {
         assert!(!state.node_lost("node-2", at(11)), "already counted");
         assert_eq!(state.expire_drops(at(510), 500), vec![Happening::Left(bob.id)]);
         assert!(state.attendee(ann.id).is_some());
+    }
+
+    #[test]
+    fn a_recording_with_media_is_ready_when_its_files_are_in() {
+        let ann = person("ann");
+        let (mut state, _) = MeetingState::start(ann.clone(), media(true), origin("c1"), at(0));
+        let id = ObjectId::new();
+        state.start_recording(id, ann.clone(), at(1));
+        state.recording_has_media(id);
+        // Stopped (or ended with the meeting): ended, not ready, no files yet.
+        assert_eq!(state.stop_recording(id, at(4)), vec![Happening::RecordingEnded(id)]);
+        assert_eq!(state.content()["recordings"][0]["status"], "ended");
+        let ended = state.event_content(&Happening::RecordingEnded(id));
+        assert_eq!(ended["data"], json!([]));
+        let file = RecordingFile {
+            file_id: "k1".into(),
+            name: "ann-video-1.webm".into(),
+            mime_type: "video/webm".into(),
+            size: 1234,
+            duration: 3000,
+            user_id: Some(ann.id),
+        };
+        let happened = state.finish_recording(id, vec![file], at(6));
+        assert_eq!(happened, vec![Happening::RecordingReady(id)]);
+        assert!(state.finish_recording(id, Vec::new(), at(7)).is_empty(), "ready once");
+        let ready = state.event_content(&Happening::RecordingReady(id));
+        let item = &ready["data"][0];
+        assert_eq!(
+            (&item["fileId"], &item["fileType"], &item["providerFileType"], &item["fileSize"]),
+            (&json!("k1"), &json!("video"), &json!("video/webm"), &json!(1234))
+        );
+        assert_eq!(item["recordingId"], json!(id));
+        // The meeting attaches every recording's files.
+        assert_eq!(state.content()["data"][0]["fileId"], "k1");
+        assert_eq!(state.content()["recordings"][0]["data"][0]["duration"], 3000);
     }
 
     #[test]

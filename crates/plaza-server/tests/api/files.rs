@@ -45,7 +45,7 @@ pub(crate) async fn upload(app: &TestApp, token: &str, mime: &str, bytes: Vec<u8
     key
 }
 
-async fn download_url(app: &TestApp, token: &str, key: &str) -> String {
+pub(crate) async fn download_url(app: &TestApp, token: &str, key: &str) -> String {
     let answer =
         app.post("/api/files/getdownloadurl", Some(&jwt(token)), &json!({"fileKeys": [key]})).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);

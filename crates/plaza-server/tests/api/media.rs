@@ -645,7 +645,7 @@ async fn a_one_to_one_call_in_a_direct_space_takes_the_same_media_path() {
     let space = direct.body["data"][0]["_id"].as_str().expect("direct space").to_owned();
 
     // The ring and the answer (`space.call.*`), then both join the space's media room.
-    let mut caller_socket = socket(&app, &caller_token, &space).await;
+    let caller_socket = socket(&app, &caller_token, &space).await;
     let mut callee_socket = socket(&app, &callee_token, &space).await;
     let ring = |category: &str| json!({"topicId": space, "category": category, "content": {}, "spaceCallId": "call-7"});
     caller_socket.emit("SEND_MEDIA_SESSION_EVENTS", &ring("space.call.offer")).unwrap();
@@ -673,4 +673,80 @@ async fn a_one_to_one_call_in_a_direct_space_takes_the_same_media_path() {
         p[0].meeting_events().iter().any(|(c, _)| c == "app.event.meeting.ended")
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_recorded_meeting_stores_each_track_as_a_file_its_readers_can_play() {
+    let app = spawn_app_with(grace).await;
+    let (space, [admin_token, member_token, _]) = three_people(&app).await;
+    let (outsider, _) = app.register("media-outsider@example.com").await;
+    let mut admin = Peer::join(&app, &admin_token, &space).await;
+    let mut member = Peer::join(&app, &member_token, &space).await;
+    settle(&mut [&mut admin, &mut member], "both receive", |p| all_receive(p, 10)).await;
+    settle(&mut [&mut admin, &mut member], "the meeting started", |p| {
+        p[0].meeting_events().iter().any(|(c, _)| c == "app.event.meeting.started")
+    })
+    .await;
+    let events = admin.meeting_events();
+    let (_, started) = events.iter().find(|(c, _)| c == "app.event.meeting.started").unwrap();
+    let meeting = started["messageId"].as_str().unwrap().to_owned();
+    let path = |tail: &str| format!("/api/spaces/{space}/meetings/{meeting}/{tail}");
+
+    let auth = jwt(&admin_token);
+    let answer = app.post(&path("recordings"), Some(&auth), &json!({})).await;
+    assert!(answer.status.is_success(), "{}", answer.text);
+    let recording =
+        answer.body["data"][0]["content"]["recordings"][0]["_id"].as_str().unwrap().to_owned();
+    pump_for(&mut [&mut admin, &mut member], Duration::from_millis(3000)).await;
+    let stop = path(&format!("recordings/{recording}/stop"));
+    let answer = app.post(&stop, Some(&auth), &json!({})).await;
+    assert!(answer.status.is_success(), "{}", answer.text);
+    // Stopping it again: it is not running.
+    app.post(&stop, Some(&auth), &json!({})).await.assert_error(404, "meeting.recording_not_found");
+
+    settle(&mut [&mut admin, &mut member], "the recording is ready", |p| {
+        p[1].meeting_events().iter().any(|(c, _)| c == "app.event.recording.ready")
+    })
+    .await;
+    let events = member.meeting_events();
+    let position = |name: &str| events.iter().position(|(c, _)| c == name).unwrap();
+    assert!(position("app.event.recording.ended") < position("app.event.recording.ready"));
+    let (_, ready) = &events[position("app.event.recording.ready")];
+    let about = &ready["content"]["recordings"][0];
+    assert_eq!(about["_id"], recording.as_str());
+    assert_eq!(about["status"], "ready");
+    let length_ms = about["duration"].as_f64().unwrap();
+    let files = ready["content"]["data"].as_array().unwrap().clone();
+    assert_eq!(files.len(), 4, "two people's audio and video: {files:#?}");
+    let mut types: Vec<&str> =
+        files.iter().map(|f| f["providerFileType"].as_str().unwrap()).collect();
+    types.sort();
+    assert_eq!(types, ["audio/webm", "audio/webm", "video/webm", "video/webm"]);
+    let admin_id = app.user_id(&admin_token).await;
+    assert!(files.iter().any(|f| f["userId"] == admin_id.as_str()), "{files:#?}");
+    for file in &files {
+        assert_eq!(file["recordingId"], recording.as_str());
+        let duration = file["duration"].as_f64().unwrap();
+        assert!((duration - length_ms).abs() < 1000.0, "{file} against {length_ms} ms");
+        // A member downloads it and it is a WebM file of that length.
+        let key = file["fileId"].as_str().unwrap();
+        let url = crate::files::download_url(&app, &member_token, key).await;
+        let bytes = app.client.get(&url).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(bytes.len() as u64, file["fileSize"].as_u64().unwrap());
+        let mkv = matroska_demuxer::MatroskaFile::open(std::io::Cursor::new(bytes.to_vec()))
+            .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        let scale = mkv.info().timestamp_scale().get() as f64;
+        let parsed_ms = mkv.info().duration().unwrap() * scale / 1e6;
+        assert!((parsed_ms - length_ms).abs() < 1000.0, "{file}: {parsed_ms} ms");
+        let codec = mkv.tracks()[0].codec_id().to_owned();
+        let family = file["fileType"].as_str().unwrap();
+        assert_eq!(codec, if family == "audio" { "A_OPUS" } else { "V_VP8" }, "{file}");
+        // An outsider may not.
+        let keys = json!({"fileKeys": [key]});
+        let refused = app.post("/api/files/getdownloadurl", Some(&jwt(&outsider)), &keys).await;
+        refused.assert_error(404, "file.not_found");
+    }
+    // The meeting's history lists the recording with its files.
+    let history = app.get(&format!("/api/spaces/{space}/meetings"), Some(&auth)).await;
+    assert!(history.text.contains(files[0]["fileId"].as_str().unwrap()), "{}", history.text);
 }
