@@ -734,3 +734,80 @@ async fn a_recording_writes_each_track_as_a_playable_webm_file_and_a_dump_to_reb
     std::fs::write(&bogus, b"hello").unwrap();
     assert!(crate::rebuild_recording(&bogus, &folder.path().join("x.webm")).is_err());
 }
+
+const CRASH_DIR: &str = "PLAZA_RECORDING_CRASH_DIR";
+
+/// The child half of [`a_recording_cut_by_sigkill_is_rebuilt_from_its_dumps`]: records a
+/// room until it is killed (it does nothing unless that test runs it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by a_recording_cut_by_sigkill_is_rebuilt_from_its_dumps in a child process"]
+async fn recording_until_killed() {
+    let Ok(folder) = std::env::var(CRASH_DIR) else { return };
+    let server = server(10).await;
+    let alice = connect(&server, "space-crash", "alice", publisher()).await;
+    let bob = connect(&server, "space-crash", "bob", subscriber()).await;
+    bob.expect(WAIT, "alice's media", |s| video_from(s, "alice") >= 5).await;
+    server.room("space-crash").unwrap().start_recording(folder.into()).unwrap();
+    println!("RECORDING");
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    drop(alice);
+}
+
+#[test]
+fn a_recording_cut_by_sigkill_is_rebuilt_from_its_dumps() {
+    use std::io::BufRead;
+    let folder = tempfile::tempdir().unwrap();
+    let recording = folder.path().join("rec");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["sfu_tests::recording_until_killed", "--exact", "--ignored", "--nocapture"])
+        .env(CRASH_DIR, &recording)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (started, recording_started) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("RECORDING") {
+                let _ = started.send(());
+            }
+        }
+    });
+    let began = recording_started.recv_timeout(Duration::from_secs(60));
+    if began.is_err() {
+        let _ = child.kill();
+        panic!("the child never started recording");
+    }
+    let since = std::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(3000));
+    // SIGKILL: nothing is finalized, no destructor runs.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let recorded_ms = since.elapsed().as_millis() as f64;
+
+    let mut dumps: Vec<_> = std::fs::read_dir(&recording)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "plzr"))
+        .collect();
+    dumps.sort();
+    assert_eq!(dumps.len(), 2, "alice's audio and video: {dumps:?}");
+    for dump in dumps {
+        let output = dump.with_extension("rebuilt.webm");
+        let rebuilt = crate::rebuild_recording(&dump, &output).unwrap();
+        let probed = probe(&output);
+        assert_eq!(probed.frames, rebuilt.frames, "{probed:?}");
+        assert!(probed.monotonic, "{probed:?}");
+        // At most the last half second (the dump's flush interval) is lost.
+        assert!(probed.duration_ms > recorded_ms - 1000.0, "{probed:?} of {recorded_ms} ms");
+        assert!(probed.duration_ms < recorded_ms + 1000.0, "{probed:?} of {recorded_ms} ms");
+        if rebuilt.kind == TrackKind::Video {
+            assert_eq!(probed.first_keyframe, Some(true));
+            assert_eq!(probed.codecs, vec!["V_VP8".to_owned()]);
+        } else {
+            assert_eq!(probed.codecs, vec!["A_OPUS".to_owned()]);
+        }
+    }
+}

@@ -169,6 +169,58 @@ impl MediaPlane {
         self.server.max_video_kbps()
     }
 
+    /// Finishes every running recording (the server is stopping): their files are
+    /// closed and playable, and stored when their meeting ends (`recover_recording`).
+    pub async fn finish_recordings(&self) {
+        let rooms: Vec<(ObjectId, plaza_media::Room)> = lock(&self.recordings).drain().collect();
+        for (id, room) in rooms {
+            if let Err(error) = room.stop_recording().await {
+                tracing::warn!(%error, recording = %id, "a recording did not finish cleanly");
+            }
+        }
+    }
+
+    /// The files of a recording another process of this node made, from the frame dumps
+    /// in its folder (a clean stop leaves finished files and their dumps; a crash leaves
+    /// the dumps): `None` when there is no such folder.
+    fn recover_recording(
+        &self,
+        recording_id: ObjectId,
+    ) -> Option<plaza_core::meetings::RecordingDone> {
+        let folder = self.recordings_dir.join(recording_id.to_string());
+        if !folder.is_dir() {
+            return None;
+        }
+        Some(Box::pin(async move {
+            let rebuilt = tokio::task::spawn_blocking(move || {
+                let mut dumps: Vec<std::path::PathBuf> = std::fs::read_dir(&folder)
+                    .map_err(|e| format!("{}: {e}", folder.display()))?
+                    .flatten()
+                    .map(|entry| entry.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "plzr"))
+                    .collect();
+                dumps.sort();
+                let mut files = Vec::new();
+                for dump in dumps {
+                    let output = dump.with_extension("webm");
+                    match plaza_media::rebuild_recording(&dump, &output) {
+                        Ok(file) => files.push(plaza_core::meetings::RecordedMedia {
+                            user_id: None,
+                            path: file.path,
+                            mime_type: file.mime_type.to_owned(),
+                            bytes: file.bytes,
+                            duration_ms: file.duration_ms,
+                        }),
+                        Err(error) => tracing::warn!(%error, "a recorded track was lost"),
+                    }
+                }
+                Ok(files)
+            })
+            .await;
+            rebuilt.map_err(|e| e.to_string())?
+        }))
+    }
+
     pub(crate) fn ice_servers(&self) -> Vec<IceServer> {
         self.ice_servers.clone()
     }
@@ -368,7 +420,11 @@ impl MediaForwarding for MediaPlane {
         _space_id: ObjectId,
         recording_id: ObjectId,
     ) -> Option<plaza_core::meetings::RecordingDone> {
-        let room = lock(&self.recordings).remove(&recording_id)?;
+        let Some(room) = lock(&self.recordings).remove(&recording_id) else {
+            // Not recording here: this process started after the one that recorded it
+            // (stopped, or killed). Its files are rebuilt from their frame dumps.
+            return self.recover_recording(recording_id);
+        };
         let people = lock(&self.recorded_people).clone();
         // Sessions gone and in no running recording any more are forgotten.
         let still_recording = lock(&self.recordings).len();

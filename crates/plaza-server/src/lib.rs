@@ -433,6 +433,8 @@ pub struct Application {
     /// Socket events in progress, finished before the process lets go.
     drain: plaza_realtime::Drain,
     closer: plaza_realtime::ConnectionCloser,
+    /// This node's SFU: its recordings are finished on the way out.
+    media: Option<Arc<plaza_realtime::MediaPlane>>,
     connection_limits: serve::ConnectionLimits,
     /// The `metrics.listen` address, bound, and what it serves.
     metrics_listener: Option<(TcpListener, axum::Router)>,
@@ -526,7 +528,7 @@ impl Application {
                 metrics,
                 connections: Default::default(),
                 drain: drain.clone(),
-                media,
+                media: media.clone(),
             },
             &realtime,
             &adapter,
@@ -555,6 +557,7 @@ impl Application {
             grace: Duration::from_secs(settings.server.shutdown_grace_secs),
             drain,
             closer,
+            media: media.clone(),
             connection_limits: serve::ConnectionLimits {
                 header_read_timeout: Duration::from_secs(settings.limits.header_read_timeout_secs),
                 per_address: settings.limits.connections_per_address,
@@ -626,6 +629,11 @@ impl Application {
         let left = self.grace.saturating_sub(started.elapsed()).max(Duration::from_millis(100));
         if tokio::time::timeout(left, self.closer.close()).await.is_err() {
             tracing::warn!("socket connections still closing after the grace period");
+        }
+        // Running recordings' files are closed (playable); they are stored when their
+        // meeting ends, here after a restart or on another node.
+        if let Some(media) = &self.media {
+            media.finish_recordings().await;
         }
         let grace = self.grace.saturating_sub(started.elapsed());
         purge.abort();

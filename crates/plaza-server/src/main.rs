@@ -98,6 +98,9 @@ enum AdminCommand {
     /// OAuth2 clients that act for users.
     #[command(subcommand)]
     OauthClient(OAuthClientCommand),
+    /// Meeting recordings on this node's disk.
+    #[command(subcommand)]
+    Recording(RecordingCommand),
     /// The security audit log, newest first, one JSON object per line.
     Audit {
         /// An action (`auth.login`) or a prefix ending in `.` (`space.`).
@@ -108,6 +111,18 @@ enum AdminCommand {
         actor: Option<String>,
         #[arg(long, default_value_t = 50)]
         size: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecordingCommand {
+    /// Makes playable WebM files from the frame dumps (`.plzr`) of a recording the server
+    /// did not finish (it was killed mid-recording): every dump in FOLDER (a recording's
+    /// folder under `<data_dir>/recordings/`), or one dump, becomes `<name>.rebuilt.webm`
+    /// beside it. Prints one JSON object per file. Needs no database.
+    Rebuild {
+        /// A recording's folder, or one `.plzr` file.
+        path: PathBuf,
     },
 }
 
@@ -290,6 +305,7 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("restored {rows} rows");
             Ok(())
         }
+        Command::Admin { command: AdminCommand::Recording(command), .. } => recording(command),
         Command::Admin { flags, command } => {
             let settings = load(flags)?;
             init_tracing(&settings);
@@ -300,6 +316,47 @@ async fn main() -> anyhow::Result<()> {
             admin(&services, command, settings.server.public_url.as_deref().unwrap_or("")).await
         }
     }
+}
+
+/// `plaza admin recording ...`: works on files only.
+fn recording(command: &RecordingCommand) -> anyhow::Result<()> {
+    let RecordingCommand::Rebuild { path } = command;
+    let dumps: Vec<PathBuf> = if path.is_dir() {
+        let mut dumps: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("read {}", path.display()))?
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "plzr"))
+            .collect();
+        dumps.sort();
+        dumps
+    } else {
+        vec![path.clone()]
+    };
+    anyhow::ensure!(!dumps.is_empty(), "no frame dump (.plzr) in {}", path.display());
+    let mut failed = 0;
+    for dump in dumps {
+        let output = dump.with_extension("rebuilt.webm");
+        match plaza_media::rebuild_recording(&dump, &output) {
+            Ok(file) => println!(
+                "{}",
+                serde_json::json!({
+                    "dump": dump.display().to_string(),
+                    "output": output.display().to_string(),
+                    "kind": if file.kind == plaza_media::TrackKind::Audio { "audio" } else { "video" },
+                    "frames": file.frames,
+                    "durationMs": file.duration_ms,
+                    "bytes": file.bytes,
+                })
+            ),
+            Err(error) => {
+                failed += 1;
+                eprintln!("{}: {error}", dump.display());
+            }
+        }
+    }
+    anyhow::ensure!(failed == 0, "{failed} dump(s) could not be rebuilt");
+    Ok(())
 }
 
 async fn admin(services: &Services, command: &AdminCommand, base_url: &str) -> anyhow::Result<()> {
@@ -391,6 +448,7 @@ async fn admin(services: &Services, command: &AdminCommand, base_url: &str) -> a
             println!("revoked {client_id}");
             Ok(())
         }
+        AdminCommand::Recording(command) => recording(command),
         AdminCommand::Audit { action, actor, size } => {
             let actor_id = actor
                 .as_deref()

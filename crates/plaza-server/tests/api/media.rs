@@ -750,3 +750,96 @@ async fn a_recorded_meeting_stores_each_track_as_a_file_its_readers_can_play() {
     let history = app.get(&format!("/api/spaces/{space}/meetings"), Some(&auth)).await;
     assert!(history.text.contains(files[0]["fileId"].as_str().unwrap()), "{}", history.text);
 }
+
+#[tokio::test]
+async fn plaza_admin_rebuilds_the_files_of_a_recording_cut_short() {
+    use plaza_media::loopback::LoopbackParticipant;
+    use plaza_media::{MediaConfig, MediaServer};
+    let config = MediaConfig {
+        udp_listen: "127.0.0.1:0".parse().unwrap(),
+        public_ip: None,
+        tcp_listen: None,
+        max_participants: 10,
+        max_video_kbps: 0,
+    };
+    let server = MediaServer::bind(config).await.unwrap();
+    let alice = LoopbackParticipant::join(&server, "r", "alice", ClientOptions::default());
+    let alice = alice.await.unwrap();
+    let listener = ClientOptions { audio: false, video: false, ..ClientOptions::default() };
+    let bob = LoopbackParticipant::join(&server, "r", "bob", listener).await.unwrap();
+    bob.expect(WAIT, "alice's video", |s| s.received("alice", TrackKind::Video).frames >= 5).await;
+    let room = server.room("r").unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    room.start_recording(folder.path().join("live")).unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // What a crash leaves: the files as they are mid-recording, never finalized.
+    let crashed = folder.path().join("crashed");
+    std::fs::create_dir(&crashed).unwrap();
+    for entry in std::fs::read_dir(folder.path().join("live")).unwrap().flatten() {
+        std::fs::copy(entry.path(), crashed.join(entry.file_name())).unwrap();
+    }
+    room.stop_recording().await.unwrap();
+    drop(alice);
+
+    let plaza = env!("CARGO_BIN_EXE_plaza");
+    let run = std::process::Command::new(plaza)
+        .args(["admin", "recording", "rebuild"])
+        .arg(&crashed)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(run.status.success(), "{printed}{}", String::from_utf8_lossy(&run.stderr));
+    let rebuilt: Vec<Value> = printed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rebuilt.len(), 2, "{printed}");
+    for file in &rebuilt {
+        assert!(file["frames"].as_u64().unwrap() > 20, "{file}");
+        assert!(file["durationMs"].as_u64().unwrap() >= 1500, "{file}");
+        let output = std::fs::File::open(file["output"].as_str().unwrap()).unwrap();
+        let mkv = matroska_demuxer::MatroskaFile::open(output).unwrap();
+        assert!(mkv.info().duration().is_some(), "{file}");
+    }
+    // A node that restarted stores a recording its previous process left: the files
+    // come back from the dumps (here, a copy taken mid-recording, as a crash leaves it).
+    use plaza_core::meetings::MediaForwarding;
+    let recording = plaza_core::ObjectId::new();
+    let recordings_dir = folder.path().join("recordings");
+    std::fs::create_dir(&recordings_dir).unwrap();
+    let left_behind = recordings_dir.join(recording.to_string());
+    std::fs::create_dir(&left_behind).unwrap();
+    for entry in std::fs::read_dir(&crashed).unwrap().flatten() {
+        if entry.path().extension().is_some_and(|e| e == "plzr") {
+            std::fs::copy(entry.path(), left_behind.join(entry.file_name())).unwrap();
+        }
+    }
+    let plane = plaza_realtime::MediaPlane::start(plaza_realtime::MediaPlaneConfig {
+        engine: MediaConfig {
+            udp_listen: "127.0.0.1:0".parse().unwrap(),
+            ..MediaConfig::default()
+        },
+        ice_servers: Vec::new(),
+        recordings_dir,
+    })
+    .await
+    .unwrap();
+    let space = plaza_core::ObjectId::new();
+    assert!(plane.stop_recording(space, plaza_core::ObjectId::new()).is_none(), "no such folder");
+    let recovered = plane.stop_recording(space, recording).expect("the folder is found");
+    let recovered = recovered.await.unwrap();
+    assert_eq!(recovered.len(), 2, "{recovered:?}");
+    for file in &recovered {
+        assert!(file.duration_ms >= 1500 && file.bytes > 0, "{file:?}");
+        let mkv = matroska_demuxer::MatroskaFile::open(std::fs::File::open(&file.path).unwrap());
+        assert!(mkv.unwrap().info().duration().is_some(), "{file:?}");
+    }
+
+    // A folder with no dump in it is an error that says so.
+    let empty = folder.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let run = std::process::Command::new(plaza)
+        .args(["admin", "recording", "rebuild"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no frame dump"));
+}
