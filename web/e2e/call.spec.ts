@@ -2,6 +2,7 @@
 // space; Bob declines one call, sees a cancelled one stop ringing, and accepts the next from
 // where he is; both then receive each other's audio and video through the SFU (judged by
 // RTCPeerConnection stats, `window.__plazaMedia`), and Bob's hang-up ends the call for both.
+import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
 
 import { expect, openTab, screenshot, test, twoInASpace } from './fixtures.js';
@@ -63,6 +64,9 @@ test('a 1:1 call in a direct space: declined, cancelled, then accepted from else
     // The ringing takes the focus (and gives it back after).
     await expect(ring.getByRole('button', { name: 'Accept' })).toBeFocused();
     await screenshot(bob, 'call-incoming');
+    const { violations } = await new AxeBuilder({ page: bob }).include('.incoming-call').analyze();
+    const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`);
+    expect(serious, 'the incoming call dialog has no serious accessibility violations').toEqual([]);
     await ring.getByRole('button', { name: 'Decline' }).click();
     await expect(ring).toBeHidden();
     await ann.getByText(`${b.name} declined the call.`).waitFor();
@@ -70,12 +74,18 @@ test('a 1:1 call in a direct space: declined, cancelled, then accepted from else
     await ann.getByRole('button', { name: 'Dismiss' }).click();
   });
 
-  await test.step('Ann cancels: the ringing stops at Bob', async () => {
+  await test.step('Ann cancels: the ringing stops at Bob; Escape declines', async () => {
     await callBob.click();
     await incoming(bob).waitFor();
     await ann.getByRole('group', { name: 'Outgoing call' }).getByRole('button', { name: 'Cancel' }).click();
     await expect(incoming(bob)).toBeHidden();
     await expect(callBob).toBeEnabled();
+    await callBob.click();
+    await incoming(bob).waitFor();
+    await bob.keyboard.press('Escape');
+    await expect(incoming(bob)).toBeHidden();
+    await ann.getByText(`${b.name} declined the call.`).waitFor();
+    await ann.getByRole('button', { name: 'Dismiss' }).click();
   });
 
   await test.step('Bob accepts from the group space: both meet in the direct space', async () => {

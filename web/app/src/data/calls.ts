@@ -16,6 +16,12 @@ class Calls {
   /** Follows the session: a new sign-in or connection gets a fresh call manager. */
   start(): void {
     session.subscribe(() => this.bind());
+    // Closing the page hangs up or stops calling (its media leaves on its own); a call
+    // ringing here may still be answered on another device.
+    window.addEventListener('pagehide', () => {
+      const c = this.current;
+      if (c && (c.status === 'active' || c.direction === 'outgoing')) this.manager?.hangUp();
+    });
     this.bind();
   }
 

@@ -3,6 +3,7 @@ import { useEffect, useRef } from 'preact/hooks';
 
 import { calls, useDirectCall, type SpaceCall } from '../data/calls.js';
 import type { MediaCall } from '../data/media.js';
+import { notifier } from '../notify.js';
 import { TrackVideo } from './MediaElements.js';
 
 const callerName = (c: DirectCall) => c.peer?.displayname || c.peer?.username || 'Someone';
@@ -19,11 +20,15 @@ export function IncomingCall() {
     if (!ringing) return;
     const before = document.activeElement as HTMLElement | null;
     accept.current?.focus();
+    const stopRinging = notifier.ring(`${callerName(ringing)} is calling`, ringing.spaceId);
     const onKey = (e: KeyboardEvent) => e.key === 'Escape' && calls.decline();
     window.addEventListener('keydown', onKey);
     return () => {
+      stopRinging();
       window.removeEventListener('keydown', onKey);
-      if (before?.isConnected && document.activeElement?.closest('.incoming-call') !== null) before.focus();
+      // Back where the person was, unless they moved on meanwhile.
+      const now = document.activeElement;
+      if (before?.isConnected && (!now || now === document.body || now.closest('.incoming-call'))) before.focus();
     };
   }, [ringing?.id]);
   if (!ringing) return null;
@@ -96,10 +101,15 @@ export function CallStatus({ spaceCall, media, name, tab }: { spaceCall: SpaceCa
           In a call with {name}
           {media.phase !== 'joined' && ' · connecting…'}
         </span>
-        {tab !== 'meeting' && <a href={`#/spaces/${call.spaceId}/meeting`}>Show the call</a>}
-        <button type="button" class="small danger" onClick={spaceCall.hangUp}>
-          Hang up
-        </button>
+        {/* On the Meeting tab, the media controls have the Hang up button. */}
+        {tab !== 'meeting' && (
+          <>
+            <a href={`#/spaces/${call.spaceId}/meeting`}>Show the call</a>
+            <button type="button" class="small danger" onClick={spaceCall.hangUp}>
+              Hang up
+            </button>
+          </>
+        )}
       </div>
     );
   }
