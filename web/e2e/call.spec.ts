@@ -2,6 +2,8 @@
 // space; Bob declines one call, sees a cancelled one stop ringing, and accepts the next from
 // where he is; both then receive each other's audio and video through the SFU (judged by
 // RTCPeerConnection stats, `window.__plazaMedia`), and Bob's hang-up ends the call for both.
+// With PLAZA_RING_TIMEOUT_MS set to the server's `meetings.ring_timeout_ms` (10 s at most),
+// a call nobody answers rings out too.
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
 
@@ -45,6 +47,9 @@ async function expectReceiving(page: Page, who: string) {
 }
 
 const incoming = (page: Page) => page.getByRole('alertdialog');
+
+/** The server's `meetings.ring_timeout_ms`, when the runner says it is short enough to wait for (at most 10 s). */
+const ringTimeoutMs = Number(process.env.PLAZA_RING_TIMEOUT_MS ?? 0);
 
 test('a 1:1 call in a direct space: declined, cancelled, then accepted from elsewhere, media both ways, hung up', async ({ open }) => {
   const { ann, bob, a, b, title } = await twoInASpace(open, 'call');
@@ -113,4 +118,15 @@ test('a 1:1 call in a direct space: declined, cancelled, then accepted from else
     }
     await expect(callBob).toBeEnabled();
   });
+
+  if (ringTimeoutMs > 0 && ringTimeoutMs <= 10_000) {
+    await test.step('nobody answers: the call rings out at both', async () => {
+      await ann.getByRole('button', { name: 'Dismiss' }).click();
+      await callBob.click();
+      await incoming(bob).waitFor();
+      await ann.getByText(`${b.name} did not answer.`).waitFor({ timeout: ringTimeoutMs + 10_000 });
+      await expect(incoming(bob)).toBeHidden();
+      await bob.getByText(`You missed a call from ${a.name}.`).waitFor();
+    });
+  }
 });
