@@ -64,6 +64,7 @@ test('a 1:1 call in a direct space: declined, cancelled, then accepted from else
     await callBob.click();
     await ann.getByText(`Calling ${b.name}…`).waitFor();
     await expect(ann.getByLabel('Your camera preview')).toBeVisible();
+    await screenshot(ann, 'call-ringing');
     const ring = incoming(bob);
     await expect(ring).toHaveAccessibleName(`${a.name} is calling`);
     // The ringing takes the focus (and gives it back after).

@@ -2,8 +2,9 @@ import type { DirectCall } from '@plaza/web-sdk';
 import { useEffect, useRef } from 'preact/hooks';
 
 import { calls, useDirectCall, type SpaceCall } from '../data/calls.js';
-import type { MediaCall } from '../data/media.js';
+import { mediaErrorText, type MediaCall } from '../data/media.js';
 import { notifier } from '../notify.js';
+import { DevicePicker } from './JoinSetup.js';
 import { TrackVideo } from './MediaElements.js';
 
 const callerName = (c: DirectCall) => c.peer?.displayname || c.peer?.username || 'Someone';
@@ -114,11 +115,26 @@ export function CallStatus({ spaceCall, media, name, tab }: { spaceCall: SpaceCa
     );
   }
   if (call.direction !== 'outgoing') return null; // an incoming ring is the IncomingCall dialog
-  const video = media.preview.stream?.getVideoTracks()[0];
+  const p = media.preview;
+  const video = p.stream?.getVideoTracks()[0];
   return (
     <div class="call-status card" role="group" aria-label="Outgoing call">
-      <div class="preview">{video && <TrackVideo track={video} label="Your camera preview" mirror />}</div>
-      <p role="status">Calling {name}…</p>
+      <div class="preview">
+        {video && p.choice.video ? (
+          <TrackVideo track={video} label="Your camera preview" mirror />
+        ) : (
+          <p class="hint">{p.choice.video ? 'Starting the camera…' : 'Camera off'}</p>
+        )}
+      </div>
+      {p.error ? (
+        <p class="error" role="alert">
+          {mediaErrorText(p.error)}
+        </p>
+      ) : null}
+      <p role="status">
+        <strong>Calling {name}…</strong>
+      </p>
+      <DevicePicker preview={p} />
       <button type="button" class="danger" onClick={spaceCall.hangUp}>
         Cancel
       </button>
