@@ -3,11 +3,13 @@ import './styles.css';
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 
+import { calls } from './data/calls.js';
 import { notifier } from './notify.js';
 import { go, useRoute } from './router.js';
 import { session } from './session.js';
 import { useSession } from './ui.js';
 import { Auth } from './views/Auth.js';
+import { IncomingCall } from './views/Call.js';
 import { Join } from './views/Join.js';
 import { NotifyOffer } from './views/Notifications.js';
 import { Preferences } from './views/Preferences.js';
@@ -84,6 +86,7 @@ function App() {
       </header>
       <Banner />
       <NotifyOffer />
+      <IncomingCall />
       <div class="layout">
         <SpaceList current={current} refresh={listVersion} />
         {route.name === 'settings' ? (
@@ -102,4 +105,5 @@ function App() {
 }
 
 notifier.start();
+calls.start();
 render(<App />, document.getElementById('app')!);

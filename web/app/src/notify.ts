@@ -193,6 +193,35 @@ class Notifier {
     }
   }
 
+  // ---- a call rings -----------------------------------------------------------------
+
+  /**
+   * An incoming 1:1 call: the chime every few seconds (when sounds are on) and, in a
+   * background tab with desktop notifications on, a notification that opens the space.
+   * Returns what stops it.
+   */
+  ring(title: string, spaceId: Id): () => void {
+    const chime = () => this.sound && this.beep();
+    chime();
+    const timer = setInterval(chime, 2_500);
+    let shown: Notification | null = null;
+    if (this.desktop && hidden()) {
+      try {
+        shown = new Notification(title, { body: 'Incoming call', tag: `plaza-call-${spaceId}`, requireInteraction: true });
+        shown.onclick = () => {
+          window.focus();
+          shown?.close();
+        };
+      } catch {
+        /* some browsers only notify from a service worker */
+      }
+    }
+    return () => {
+      clearInterval(timer);
+      shown?.close();
+    };
+  }
+
   /** A short two-note chime made with WebAudio: no sound file to load. */
   private beep(): void {
     try {

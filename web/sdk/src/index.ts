@@ -9,3 +9,4 @@ export * from './rest.js';
 export * from './realtime.js';
 export * from './sdp.js';
 export * from './media.js';
+export * from './calls.js';

@@ -16,7 +16,8 @@ declare global {
   }
 }
 
-export type Phase = 'idle' | 'setup' | 'joining' | 'joined';
+/** `preview`: the camera and microphone run, without the setup form (a 1:1 call about to start). */
+export type Phase = 'idle' | 'setup' | 'preview' | 'joining' | 'joined';
 
 /**
  * One person's media in the space's meeting. It lives with the open space (SpaceView), so
@@ -29,7 +30,7 @@ export function useMediaCall(spaceId: string) {
   const [speaker, setSpeaker] = useState('');
   const [mutedBy, setMutedBy] = useState(false);
   const [, bump] = useReducer((n: number, _: unknown) => n + 1, 0);
-  const preview = usePreview(phase === 'setup');
+  const preview = usePreview(phase === 'setup' || phase === 'preview');
   const me = session.user!;
 
   useEffect(() => () => setPhase('idle'), [spaceId]);
@@ -110,6 +111,10 @@ export function useMediaCall(spaceId: string) {
     openSetup: () => {
       setError(null);
       setPhase('setup');
+    },
+    openPreview: () => {
+      setError(null);
+      setPhase('preview');
     },
     cancelSetup: () => setPhase('idle'),
     join,

@@ -23,6 +23,26 @@ export function JoinSetup({ call }: { call: MediaCall }) {
           {mediaErrorText(e)}
         </p>
       ))}
+      <DevicePicker preview={p} />
+      <div class="row wrap">
+        <button type="button" class="primary" disabled={joining} onClick={() => void c.join(false)}>
+          {joining ? 'Joining…' : 'Join now'}
+        </button>
+        <button type="button" disabled={joining} onClick={() => void c.join(true)}>
+          Join audio only
+        </button>
+        <button type="button" class="ghost" disabled={joining} onClick={c.cancelSetup}>
+          Cancel
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** The microphone and camera to use, and whether the camera is on (also while a call rings). */
+export function DevicePicker({ preview: p }: { preview: MediaCall['preview'] }) {
+  return (
+    <>
       <div class="row wrap">
         <label class="grow">
           Microphone
@@ -51,17 +71,6 @@ export function JoinSetup({ call }: { call: MediaCall }) {
         <input type="checkbox" checked={p.choice.video} onChange={(e) => p.choose({ video: e.currentTarget.checked })} /> Camera on when
         joining
       </label>
-      <div class="row wrap">
-        <button type="button" class="primary" disabled={joining} onClick={() => void c.join(false)}>
-          {joining ? 'Joining…' : 'Join now'}
-        </button>
-        <button type="button" disabled={joining} onClick={() => void c.join(true)}>
-          Join audio only
-        </button>
-        <button type="button" class="ghost" disabled={joining} onClick={c.cancelSetup}>
-          Cancel
-        </button>
-      </div>
-    </div>
+    </>
   );
 }

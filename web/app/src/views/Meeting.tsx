@@ -11,7 +11,18 @@ import { MeetingStage } from './MeetingStage.js';
  * The meeting panel: whether a meeting runs, joining it with camera and microphone (a
  * preview first), the tiles of those in it, raised hands, mute and recording controls.
  */
-export function MeetingPanel({ space, isAdmin, call }: { space: Space; isAdmin: boolean; call: MediaCall }) {
+export function MeetingPanel({
+  space,
+  isAdmin,
+  call,
+  onHangUp,
+}: {
+  space: Space;
+  isAdmin: boolean;
+  call: MediaCall;
+  /** In a 1:1 call: leaving the media hangs up. */
+  onHangUp?: (() => void) | undefined;
+}) {
   const me = session.user!;
   const { meeting, attendees, mine, recording, error, busy, controls: c } = useMeeting(space);
   const idle = call.phase === 'idle';
@@ -25,7 +36,7 @@ export function MeetingPanel({ space, isAdmin, call }: { space: Space; isAdmin: 
           {mediaErrorText(call.error)}
         </p>
       ) : null}
-      {call.phase === 'joined' && <MeetingStage call={call} />}
+      {call.phase === 'joined' && <MeetingStage call={call} onHangUp={onHangUp} />}
       {(call.phase === 'setup' || call.phase === 'joining') && <JoinSetup call={call} />}
       {meeting === null && idle && (
         <div class="card">

@@ -8,7 +8,7 @@ import { qualityForWidth, TrackAudio, TrackVideo } from './MediaElements.js';
 const nameOf = (p: Pick<MediaParticipant, 'displayname' | 'userId'>) => p.displayname || 'Someone';
 
 /** In the meeting: a tile per person (the active speaker outlined), and the media controls. */
-export function MeetingStage({ call }: { call: MediaCall }) {
+export function MeetingStage({ call, onHangUp }: { call: MediaCall; onHangUp?: (() => void) | undefined }) {
   const { media, speaker, controls: c } = call;
   const me = session.user!;
   const self = media?.sessionId ?? '';
@@ -78,8 +78,8 @@ export function MeetingStage({ call }: { call: MediaCall }) {
         <button type="button" aria-pressed={Boolean(call.screen)} onClick={c.toggleScreen}>
           {call.screen ? 'Stop sharing' : 'Share screen'}
         </button>
-        <button type="button" class="danger" onClick={c.leave}>
-          Leave meeting
+        <button type="button" class="danger" onClick={onHangUp ?? c.leave}>
+          {onHangUp ? 'Hang up' : 'Leave meeting'}
         </button>
       </div>
     </div>

@@ -1,7 +1,9 @@
+import { useSpaceCall } from '../data/calls.js';
 import { useMediaCall } from '../data/media.js';
 import { useSpace } from '../data/space.js';
 import { session } from '../session.js';
 import { ErrorNote, spaceName } from '../ui.js';
+import { CallButton, CallStatus } from './Call.js';
 import { Chat } from './Chat.js';
 import { MeetingPanel } from './Meeting.js';
 import { RemoteAudio } from './MeetingStage.js';
@@ -25,8 +27,11 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
   const me = session.user!;
   // The meeting's media outlives the Meeting tab: people keep hearing it in the chat.
   const call = useMediaCall(id);
+  // A direct space's 1:1 call rings over the socket, then meets in this same media.
+  const spaceCall = useSpaceCall(id, call);
   const isAdmin = myRole === 'admin';
   const name = spaceName(space ?? undefined, me);
+  const other = space?.type === 'direct' ? space.members?.find((m) => m.member !== me._id) : undefined;
 
   if (gone) {
     return (
@@ -55,9 +60,13 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
             </p>
           )}
         </div>
+        {space?.type === 'direct' && other?.memberType === 'userId' && (
+          <CallButton spaceCall={spaceCall} name={name} peer={{ _id: other.member, type: 'user', displayname: name }} />
+        )}
         {space && <MuteButton space={space} onChange={setSpace} />}
       </header>
       <ErrorNote error={error} />
+      <CallStatus spaceCall={spaceCall} media={call} name={name} tab={tab} />
       {space && (
         <>
           <nav class="tabs" aria-label="Space sections">
@@ -82,7 +91,14 @@ export function SpaceView({ id, tab, onSpaceChange }: { id: string; tab: string;
             {tab === 'chat' && <Chat space={space} members={members} isAdmin={isAdmin} />}
             {tab === 'posts' && <Threads space={space} members={members} kind="idea" isAdmin={isAdmin} />}
             {tab === 'tasks' && <Threads space={space} members={members} kind="task" isAdmin={isAdmin} />}
-            {tab === 'meeting' && <MeetingPanel space={space} isAdmin={isAdmin} call={call} />}
+            {tab === 'meeting' && (
+              <MeetingPanel
+                space={space}
+                isAdmin={isAdmin}
+                call={call}
+                onHangUp={spaceCall.call?.status === 'active' ? spaceCall.hangUp : undefined}
+              />
+            )}
             {tab === 'people' && <People space={space} members={members} online={online} isAdmin={isAdmin} reload={reloadMembers} />}
             {tab === 'settings' && (
               <Settings
