@@ -56,6 +56,9 @@ fn chromium() -> Option<PathBuf> {
     (!path.is_empty()).then(|| PathBuf::from(path))
 }
 
+/// How long a 1:1 call rings in the browser scenarios (`meetings.ring_timeout_ms`).
+const RING_TIMEOUT_MS: u64 = 8_000;
+
 #[tokio::test]
 async fn browser_scenarios_pass_in_headless_chromium() {
     let required = std::env::var("PLAZA_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
@@ -72,6 +75,8 @@ async fn browser_scenarios_pass_in_headless_chromium() {
         if let Some(sink) = &sink {
             sink.configure(settings);
         }
+        // Short enough for the call scenario to see a call ring out.
+        settings.meetings.ring_timeout_ms = RING_TIMEOUT_MS;
     })
     .await;
     let screenshots = tempfile::tempdir().unwrap();
@@ -88,6 +93,7 @@ async fn browser_scenarios_pass_in_headless_chromium() {
         .arg("test")
         .current_dir(&web)
         .env("PLAZA_URL", &app.base)
+        .env("PLAZA_RING_TIMEOUT_MS", RING_TIMEOUT_MS.to_string())
         .env("CHROMIUM_PATH", &chromium)
         .env("PLAZA_SCREENSHOTS", screenshots.path())
         .env("PLAZA_E2E_REPORT", &report)
