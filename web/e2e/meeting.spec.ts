@@ -1,7 +1,8 @@
 // Real meetings: three browsers (Chromium's fake camera, microphone and screen) join one
 // meeting through Plaza's SFU; each receives the others' audio and video, judged by
 // RTCPeerConnection stats (`window.__plazaMedia`, the page's MediaSession); a screen share
-// reaches the others; a camera goes out as simulcast layers and a viewer gets the size
+// reaches the others; a recording holds everyone's audio and video and plays in the
+// space; a camera goes out as simulcast layers and a viewer gets the size
 // it asks for; an admin's mute stops the muted person's audio at the SFU and their
 // unmute brings it back; closing a tab leaves the meeting, and the last one out ends it.
 import type { Page } from '@playwright/test';
@@ -275,6 +276,45 @@ test('three people meet: audio, video and a screen share flow, a mute holds at t
           },
         )
         .toBeGreaterThan(0);
+  });
+
+  await test.step("a recording holds everyone's audio and video, playable in the space", async () => {
+    await ann.getByRole('button', { name: 'Start recording' }).click();
+    await ann.getByRole('button', { name: 'Stop recording' }).waitFor();
+    const started = Date.now();
+    await ann.waitForTimeout(5000);
+    await ann.getByRole('button', { name: 'Stop recording' }).click();
+    const seconds = (Date.now() - started) / 1000;
+    // recording.ready brings the files: a WebM file per person's microphone and camera.
+    const plays = ann.getByRole('button', { name: /^Play / });
+    await expect.poll(() => plays.count(), { message: 'the recording is ready with its files', timeout: 30_000 }).toBeGreaterThanOrEqual(6);
+    const names = await plays.evaluateAll((buttons) => buttons.map((b) => b.getAttribute('aria-label') ?? ''));
+    expect(names.filter((n) => n.includes('audio')).length, names.join(', ')).toBeGreaterThanOrEqual(3);
+    expect(names.filter((n) => n.includes('video')).length, names.join(', ')).toBeGreaterThanOrEqual(3);
+    // Chromium plays each one: its length is the recording's (within a second), and a
+    // video file decodes to a picture.
+    for (const name of names) {
+      await ann.getByRole('button', { name, exact: true }).click();
+      const player = ann
+        .getByRole('listitem')
+        .filter({ has: ann.getByLabel(name.replace(/^Play /, 'Playing '), { exact: true }) })
+        .locator('.player');
+      const played = await player.evaluate(
+        (el: HTMLMediaElement) =>
+          new Promise<{ duration: number; width: number }>((resolve, reject) => {
+            const done = () => resolve({ duration: el.duration, width: (el as HTMLVideoElement).videoWidth ?? 0 });
+            if (el.readyState >= 2) return done();
+            el.addEventListener('loadeddata', done, { once: true });
+            el.addEventListener('error', () => reject(new Error(`cannot play: ${el.error?.message}`)), { once: true });
+            setTimeout(() => reject(new Error('not loaded within 15 s')), 15_000);
+          }),
+      );
+      console.log(
+        `     ${name}: ${played.duration.toFixed(2)} s${played.width ? `, ${played.width} px wide` : ''} (recorded ${seconds.toFixed(2)} s)`,
+      );
+      expect(Math.abs(played.duration - seconds), name).toBeLessThan(1);
+      if (name.includes('video')) expect(played.width, name).toBeGreaterThan(0);
+    }
   });
 
   await test.step('closing a tab leaves the meeting; the last one out ends it', async () => {

@@ -153,6 +153,8 @@ export interface Recording {
   endTime?: string | null;
   status: 'started' | 'ended' | 'ready' | string;
   duration?: number | null;
+  /** Once ready: a WebM file per person's audio, camera and screen share (`providerFileType`, `duration` in ms, `userId`). */
+  data?: Attachment[];
 }
 
 /** A meeting object (`/activemeeting`, `/meetings`): the message envelope. */

@@ -13,8 +13,21 @@ function Thumbnail({ item }: { item: Attachment }) {
   );
 }
 
+/** Plays an audio or video file in place (a meeting recording's track). */
+function Player({ item }: { item: Attachment }) {
+  const src = useSignedUrl(item.fileId);
+  const label = `Playing ${item.name || 'file'}`;
+  if (!src) return <span class="hint">Loading…</span>;
+  return item.fileType === 'audio' ? (
+    <audio class="player" src={src} controls aria-label={label} />
+  ) : (
+    <video class="player" src={src} controls playsInline aria-label={label} />
+  );
+}
+
 export function Attachments({ items }: { items: Attachment[] | undefined }) {
   const [error, setError] = useState<string | null>(null);
+  const [playing, setPlaying] = useState<string | null>(null);
   const native = (items ?? []).filter((a) => (a.provider ?? 'native') === 'native' && a.fileId);
   if (native.length === 0) return null;
   const save = async (item: Attachment) => {
@@ -32,9 +45,15 @@ export function Attachments({ items }: { items: Attachment[] | undefined }) {
           {item.fileType === 'image' && <Thumbnail item={item} />}
           <span class="file-name">{item.name || 'file'}</span>
           <span class="hint">{formatBytes(item.fileSize)}</span>
+          {(item.fileType === 'audio' || item.fileType === 'video') && playing !== item.fileId && (
+            <button type="button" class="small" onClick={() => setPlaying(item.fileId)} aria-label={`Play ${item.name || 'file'}`}>
+              Play
+            </button>
+          )}
           <button type="button" class="small" onClick={() => void save(item)} aria-label={`Download ${item.name || 'file'}`}>
             Download
           </button>
+          {playing === item.fileId && <Player item={item} />}
         </li>
       ))}
       {error && (

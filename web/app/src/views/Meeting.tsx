@@ -6,6 +6,7 @@ import { session } from '../session.js';
 import { Avatar, ErrorNote, time } from '../ui.js';
 import { JoinSetup } from './JoinSetup.js';
 import { MeetingStage } from './MeetingStage.js';
+import { Attachments } from './Attachments.js';
 
 /**
  * The meeting panel: whether a meeting runs, joining it with camera and microphone (a
@@ -106,6 +107,7 @@ export function MeetingPanel({
                 {meeting.content.recordings.map((r) => (
                   <li key={r._id}>
                     {time(r.startTime)} – {r.endTime ? time(r.endTime) : 'running'} ({r.status})
+                    <Attachments items={r.data} />
                   </li>
                 ))}
               </ul>
