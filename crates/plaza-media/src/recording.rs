@@ -68,6 +68,8 @@ pub struct RecordedFile {
 /// A running recording, held by its room.
 pub(crate) struct Recorder {
     frames: SyncSender<Arc<Forwarded>>,
+    /// Bytes written so far (frames kept, over every file).
+    written: Arc<std::sync::atomic::AtomicU64>,
     thread: std::thread::JoinHandle<Result<Vec<RecordedFile>, MediaError>>,
 }
 
@@ -77,11 +79,18 @@ impl Recorder {
         std::fs::create_dir_all(&directory).map_err(|e| recording_error(&directory, e))?;
         let (frames, queue) = std::sync::mpsc::sync_channel(RECORDING_BACKLOG);
         let started = Instant::now();
+        let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = written.clone();
         let thread = std::thread::Builder::new()
             .name("plaza-recording".into())
-            .spawn(move || record(directory, started, queue))
+            .spawn(move || record(directory, started, queue, &counter))
             .map_err(|e| MediaError::Recording(format!("no recording thread: {e}")))?;
-        Ok(Recorder { frames, thread })
+        Ok(Recorder { frames, written, thread })
+    }
+
+    /// Bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.written.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Hands a forwarded frame to the recording; `false` when it was dropped.
@@ -94,7 +103,7 @@ impl Recorder {
 
     /// Closes the queue and waits (off the async runtime) for every file to be finished.
     pub async fn stop(self) -> Result<Vec<RecordedFile>, MediaError> {
-        let Recorder { frames, thread } = self;
+        let Recorder { frames, thread, .. } = self;
         drop(frames);
         let joined = tokio::task::spawn_blocking(move || thread.join()).await;
         match joined {
@@ -113,6 +122,7 @@ fn record(
     directory: PathBuf,
     started: Instant,
     queue: Receiver<Arc<Forwarded>>,
+    written: &std::sync::atomic::AtomicU64,
 ) -> Result<Vec<RecordedFile>, MediaError> {
     let mut writers: HashMap<u64, TrackWriter> = HashMap::new();
     let mut last_flush = Instant::now();
@@ -138,8 +148,15 @@ fn record(
             }
         };
         let at = frame.data.network_time.saturating_duration_since(started);
-        if let Err(error) = writer.write(&frame, at) {
-            failure.get_or_insert(error);
+        match writer.write(&frame, at) {
+            Ok(true) => {
+                written
+                    .fetch_add(frame.data.data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(false) => {}
+            Err(error) => {
+                failure.get_or_insert(error);
+            }
         }
         if last_flush.elapsed() >= DUMP_FLUSH_INTERVAL {
             for dump in writers.values_mut().filter_map(|writer| writer.dump.as_mut()) {
@@ -226,7 +243,9 @@ impl TrackWriter {
         })
     }
 
-    fn write(&mut self, frame: &Forwarded, at: Duration) -> Result<(), MediaError> {
+    /// Writes a frame; whether it was kept (not another simulcast layer, not video before
+    /// the first keyframe).
+    fn write(&mut self, frame: &Forwarded, at: Duration) -> Result<bool, MediaError> {
         let data = &frame.data;
         let keyframe = self.kind == TrackKind::Audio || data.is_keyframe();
         if frame.track.layers.is_simulcast() {
@@ -235,22 +254,31 @@ impl TrackWriter {
             }
             let verdict = self.layer.admit(data.rid, keyframe, data.time, data.network_time);
             if verdict == FrameVerdict::Skip {
-                return Ok(());
+                return Ok(false);
             }
         }
         // Monotonic per file, as WebM wants: arrival order is frame order for one track.
         let timestamp_ns = (at.as_nanos() as u64).max(self.last_timestamp_ns);
-        self.append(&data.data, timestamp_ns, keyframe)?;
-        let Some(dump) = &mut self.dump else { return Ok(()) };
+        if !self.append(&data.data, timestamp_ns, keyframe)? {
+            return Ok(false);
+        }
+        let Some(dump) = &mut self.dump else { return Ok(true) };
         write_dump_record(dump, timestamp_ns, keyframe, &data.data)
-            .map_err(|e| recording_error(&self.dump_path, e))
+            .map_err(|e| recording_error(&self.dump_path, e))?;
+        Ok(true)
     }
 
-    /// Writes one frame into the WebM file (making the segment at the first usable one).
-    fn append(&mut self, data: &[u8], timestamp_ns: u64, keyframe: bool) -> Result<(), MediaError> {
+    /// Writes one frame into the WebM file (making the segment at the first usable one);
+    /// whether it was written.
+    fn append(
+        &mut self,
+        data: &[u8],
+        timestamp_ns: u64,
+        keyframe: bool,
+    ) -> Result<bool, MediaError> {
         if let Muxer::Waiting(_) = self.muxer {
             if !keyframe {
-                return Ok(());
+                return Ok(false);
             }
             let Muxer::Waiting(file) = std::mem::replace(&mut self.muxer, Muxer::Failed) else {
                 unreachable!("checked above")
@@ -259,13 +287,13 @@ impl TrackWriter {
                 new_segment(file, self.kind, data).map_err(|e| recording_error(&self.path, e))?;
             self.muxer = Muxer::Writing { segment, track };
         }
-        let Muxer::Writing { segment, track } = &mut self.muxer else { return Ok(()) };
+        let Muxer::Writing { segment, track } = &mut self.muxer else { return Ok(false) };
         segment
             .add_frame(*track, data, timestamp_ns, keyframe)
             .map_err(|e| recording_error(&self.path, format!("{e:?}")))?;
         self.last_timestamp_ns = timestamp_ns;
         self.frames += 1;
-        Ok(())
+        Ok(true)
     }
 
     /// Finalizes the WebM file; `None` (and both files removed) when nothing was written.

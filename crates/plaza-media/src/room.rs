@@ -423,6 +423,12 @@ impl Room {
         recorder.stop().await
     }
 
+    /// The bytes the running recording has written so far (`None`: not recording).
+    pub fn recording_bytes(&self) -> Option<u64> {
+        let recorder = self.shared.recorder.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        recorder.as_ref().map(Recorder::bytes)
+    }
+
     /// Whether the room is being recorded.
     pub fn is_recording(&self) -> bool {
         self.shared.recorder.read().unwrap_or_else(|poisoned| poisoned.into_inner()).is_some()

@@ -415,6 +415,10 @@ impl MediaForwarding for MediaPlane {
         true
     }
 
+    fn recording_bytes(&self, recording_id: ObjectId) -> Option<u64> {
+        lock(&self.recordings).get(&recording_id).and_then(plaza_media::Room::recording_bytes)
+    }
+
     fn stop_recording(
         &self,
         _space_id: ObjectId,

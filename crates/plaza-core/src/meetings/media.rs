@@ -36,6 +36,9 @@ pub trait MediaForwarding: Send + Sync {
     /// `false` when this node has no media room for the space (nobody's media is on).
     fn start_recording(&self, space_id: ObjectId, recording_id: ObjectId) -> bool;
 
+    /// The bytes recording `recording_id` has written so far (`None`: not running here).
+    fn recording_bytes(&self, recording_id: ObjectId) -> Option<u64>;
+
     /// Stops recording `recording_id`: the files once they are finished (closed, indexed,
     /// playable); `None` when that recording does not run here.
     fn stop_recording(&self, space_id: ObjectId, recording_id: ObjectId) -> Option<RecordingDone>;
@@ -103,11 +106,61 @@ impl MeetingService {
         if !forwarding.start_recording(space.id, id) {
             return;
         }
+        let Ok(meeting) = parse_meeting(meeting_id) else { return };
         let marked =
-            self.change_named(space, meeting_id, |state, _| Ok(state.recording_has_media(id)));
-        if let Err(error) = marked.await {
-            tracing::warn!(%error, recording = %id, "the recording's media flag was not saved");
-        }
+            self.change_any(space, meeting, |state, _| Ok(state.recording_has_media(id))).await;
+        let owner = match marked {
+            Ok(Some((_, state))) => {
+                state.recordings.iter().find(|r| r.id == id).map(|r| r.started_by.id)
+            }
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(%error, recording = %id, "the recording's media flag was not saved");
+                None
+            }
+        };
+        self.watch_recording_quota(space, meeting, owner, id).await;
+    }
+
+    /// Stops recording `id` once it has written what its owner's storage quota leaves
+    /// (checked twice a second): `recording.ended` says why (`stopReason: "quota"`), and
+    /// what was written is stored.
+    async fn watch_recording_quota(
+        &self,
+        space: &SpaceRecord,
+        meeting_id: ObjectId,
+        owner: Option<ObjectId>,
+        id: ObjectId,
+    ) {
+        let (Some(files), Some(owner), Some(this)) =
+            (self.recording_files.get(), owner, self.this.get())
+        else {
+            return;
+        };
+        let Some(room) = files.quota_left(owner).await else { return };
+        let (this, space) = (this.clone(), space.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(std::time::Duration::from_millis(500));
+            loop {
+                ticks.tick().await;
+                let Some(this) = this.upgrade() else { return };
+                let Some(forwarding) = this.forwarding.get() else { return };
+                let Some(written) = forwarding.recording_bytes(id) else { return };
+                if written < room {
+                    continue;
+                }
+                tracing::info!(recording = %id, written, "the recording reached its owner's quota");
+                let stopped = this
+                    .change_any(&space, meeting_id, |state, now| {
+                        Ok(state.stop_recording_because(id, "quota", now))
+                    })
+                    .await;
+                if let Err(error) = stopped {
+                    tracing::error!(recording = %id, %error, "the recording over quota was not stopped");
+                }
+                return;
+            }
+        });
     }
 
     /// A recording the SFU records ended: stores its files (in the background) and makes

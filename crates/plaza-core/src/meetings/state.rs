@@ -125,6 +125,9 @@ pub struct Recording {
     /// The stored files, once ready.
     #[serde(default)]
     pub files: Vec<RecordingFile>,
+    /// Why the server stopped it (`quota`: its owner's storage is full), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
 }
 
 /// One stored file of a recording: a person's audio or video track (WebM).
@@ -176,6 +179,7 @@ impl Recording {
             "status": self.status,
             "duration": self.end_time.map(|end| end.millis() - self.start_time.millis()),
             "modified": self.modified,
+            "stopReason": self.stop_reason,
             "data": self.attachments(),
         })
     }
@@ -504,6 +508,7 @@ impl MeetingState {
             modified: at,
             media: false,
             files: Vec::new(),
+            stop_reason: None,
         });
         vec![Happening::RecordingStarted(id)]
     }
@@ -531,6 +536,19 @@ impl MeetingState {
         }
         recording.status = "ready".into();
         vec![Happening::RecordingEnded(id), Happening::RecordingReady(id)]
+    }
+
+    /// The server stops a running recording for `reason` (see [`Recording::stop_reason`]).
+    pub fn stop_recording_because(
+        &mut self,
+        id: ObjectId,
+        reason: &str,
+        at: Timestamp,
+    ) -> Vec<Happening> {
+        if let Some(recording) = self.recordings.iter_mut().find(|r| r.id == id && r.running()) {
+            recording.stop_reason = Some(reason.to_owned());
+        }
+        self.stop_recording(id, at)
     }
 
     /// The stored files of an ended recording: it is ready.

@@ -299,15 +299,17 @@ async fn three_people_meet_through_the_sfu_and_the_meeting_follows_their_media()
         })
     })
     .await;
-    pump_for(&mut [&mut admin, &mut member, &mut other], Duration::from_millis(300)).await;
+    // Frames already on their way arrive (a loaded machine delays them), then no more.
+    pump_for(&mut [&mut admin, &mut member, &mut other], Duration::from_millis(600)).await;
     let silenced =
         [admin.frames(&member, TrackKind::Audio), admin.frames(&other, TrackKind::Audio)];
     let admin_heard = member.frames(&admin, TrackKind::Audio);
     pump_for(&mut [&mut admin, &mut member, &mut other], Duration::from_secs(1)).await;
-    assert_eq!(
-        [admin.frames(&member, TrackKind::Audio), admin.frames(&other, TrackKind::Audio)],
-        silenced,
-        "muted audio still arrives"
+    let after = [admin.frames(&member, TrackKind::Audio), admin.frames(&other, TrackKind::Audio)];
+    // 50 packets a second flow when forwarded: a straggler or two is not forwarding.
+    assert!(
+        after[0] <= silenced[0] + 2 && after[1] <= silenced[1] + 2,
+        "muted audio still arrives: {silenced:?} then {after:?}"
     );
     assert!(member.frames(&admin, TrackKind::Audio) > admin_heard + 20, "the admin was muted too");
     for (peer, token) in [(&member, &member_token), (&other, &other_token)] {
@@ -842,4 +844,47 @@ async fn plaza_admin_rebuilds_the_files_of_a_recording_cut_short() {
         .unwrap();
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("no frame dump"));
+}
+
+#[tokio::test]
+async fn a_recording_that_fills_its_owners_quota_stops_and_keeps_what_it_wrote() {
+    const QUOTA: u64 = 150_000;
+    let app = spawn_app_with(|settings| {
+        grace(settings);
+        settings.files.user_quota_bytes = QUOTA;
+    })
+    .await;
+    let (space, [admin_token, member_token, _]) = three_people(&app).await;
+    let mut admin = Peer::join(&app, &admin_token, &space).await;
+    let mut member = Peer::join(&app, &member_token, &space).await;
+    settle(&mut [&mut admin, &mut member], "the meeting started", |p| {
+        all_receive(p, 10)
+            && p[0].meeting_events().iter().any(|(c, _)| c == "app.event.meeting.started")
+    })
+    .await;
+    let events = admin.meeting_events();
+    let (_, started) = events.iter().find(|(c, _)| c == "app.event.meeting.started").unwrap();
+    let meeting = started["messageId"].as_str().unwrap().to_owned();
+    let path = format!("/api/spaces/{space}/meetings/{meeting}/recordings");
+    let answer = app.post(&path, Some(&jwt(&admin_token)), &json!({})).await;
+    assert!(answer.status.is_success(), "{}", answer.text);
+
+    // Two people's media fill 150 kB in a few seconds: the server stops the recording.
+    settle(&mut [&mut admin, &mut member], "the recording stops at the quota", |p| {
+        p[1].meeting_events().iter().any(|(c, _)| c == "app.event.recording.ready")
+    })
+    .await;
+    let events = member.meeting_events();
+    let (_, ended) = events.iter().find(|(c, _)| c == "app.event.recording.ended").unwrap();
+    assert_eq!(ended["content"]["recordings"][0]["stopReason"], "quota", "{ended}");
+    let (_, ready) = events.iter().find(|(c, _)| c == "app.event.recording.ready").unwrap();
+    let files = ready["content"]["data"].as_array().unwrap();
+    assert_eq!(files.len(), 4, "what was written is kept: {files:#?}");
+    let total: u64 = files.iter().map(|f| f["fileSize"].as_u64().unwrap()).sum();
+    // The last half second may overshoot (two people's media: about 30 kB).
+    assert!(total > QUOTA / 2 && total < QUOTA + 60_000, "{total} bytes");
+    let key = files[0]["fileId"].as_str().unwrap();
+    let url = crate::files::download_url(&app, &member_token, key).await;
+    let got = app.client.get(&url).send().await.unwrap();
+    assert!(got.status().is_success());
 }
