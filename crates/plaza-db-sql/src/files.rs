@@ -151,11 +151,16 @@ macro_rules! impl_file_store {
                          JOIN membership ms ON ms.space_id = m.space_id AND ms.user_id = $2 \
                            AND ms.state = 'active' AND (ms.role <> 'guest' OR m.created >= ms.join_time \
                            OR s.restrict_list NOT LIKE '%\"deny_guest_access_history_msg\"%') \
-                         WHERE f.file_key = $3 LIMIT 1",
+                         WHERE f.file_key = $3 \
+                           AND (m.category <> 'meeting' OR ms.role <> 'guest' OR m.content LIKE $4) \
+                         LIMIT 1",
                     )
                     .bind(false)
                     .bind(user_id.to_string())
                     .bind(key.to_owned())
+                    // A meeting's files (its recordings) reach a guest only when the guest
+                    // took part: the ended meeting's content lists everyone who did.
+                    .bind(format!("%\"_id\":\"{user_id}\"%"))
                     .fetch_optional(self.reader())
                     .await
                     .map_err(map_error)?;

@@ -682,11 +682,28 @@ async fn a_recorded_meeting_stores_each_track_as_a_file_its_readers_can_play() {
     let app = spawn_app_with(grace).await;
     let (space, [admin_token, member_token, _]) = three_people(&app).await;
     let (outsider, _) = app.register("media-outsider@example.com").await;
+    // Two guests: one takes part (as an older client does, by its own tracksstatus),
+    // one never does.
+    let mut guests = Vec::new();
+    for name in ["media-guest-in@example.com", "media-guest-out@example.com"] {
+        let (token, _) = app.register(name).await;
+        let id = app.user_id(&token).await;
+        app.add_member(&admin_token, &space, &id, "guest").await;
+        guests.push(token);
+    }
     let mut admin = Peer::join(&app, &admin_token, &space).await;
     let mut member = Peer::join(&app, &member_token, &space).await;
     settle(&mut [&mut admin, &mut member], "both receive", |p| all_receive(p, 10)).await;
     settle(&mut [&mut admin, &mut member], "the meeting started", |p| {
         p[0].meeting_events().iter().any(|(c, _)| c == "app.event.meeting.started")
+    })
+    .await;
+    let guest_socket = socket(&app, &guests[0], &space).await;
+    let tracks = json!({"topicId": space, "category": "tracksstatus",
+        "content": {"mediaSession": {"audio": true, "video": false, "connected": true}}});
+    guest_socket.emit("SEND_MEDIA_SESSION_EVENTS", &tracks).unwrap();
+    settle(&mut [&mut admin, &mut member], "the guest attends", |p| {
+        p[0].meeting_events().iter().filter(|(c, _)| c == "app.event.attendee.added").count() == 3
     })
     .await;
     let events = admin.meeting_events();
@@ -743,10 +760,14 @@ async fn a_recorded_meeting_stores_each_track_as_a_file_its_readers_can_play() {
         let codec = mkv.tracks()[0].codec_id().to_owned();
         let family = file["fileType"].as_str().unwrap();
         assert_eq!(codec, if family == "audio" { "A_OPUS" } else { "V_VP8" }, "{file}");
-        // An outsider may not.
+        // The guest who took part may too; an outsider, or a guest who did not, may not.
+        crate::files::download_url(&app, &guests[0], key).await;
         let keys = json!({"fileKeys": [key]});
-        let refused = app.post("/api/files/getdownloadurl", Some(&jwt(&outsider)), &keys).await;
-        refused.assert_error(404, "file.not_found");
+        for stranger in [&outsider, &guests[1]] {
+            let auth = jwt(stranger);
+            let refused = app.post("/api/files/getdownloadurl", Some(&auth), &keys).await;
+            refused.assert_error(404, "file.not_found");
+        }
     }
     // The meeting's history lists the recording with its files.
     let history = app.get(&format!("/api/spaces/{space}/meetings"), Some(&auth)).await;
