@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use str0m::bwe::{Bitrate, BweKind};
+use str0m::bwe::BweKind;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequest, KeyframeRequestKind, MediaAdded, MediaData};
 use str0m::media::{MediaKind, Mid, Rid, Rids};
@@ -28,8 +28,8 @@ use crate::handle::PeerEvent;
 use crate::link::{Control, Forwarded, Forwarding, PeerInput, PeerKey, TrackIn, TrackKind};
 use crate::room::{LeaveReason, RoomEvent, RoomShared};
 use crate::simulcast::{
-    Demand, FrameVerdict, LAYER_EVALUATION_INTERVAL, LayerMeter, LayerSwitch, Layers, Quality,
-    allocate,
+    Demand, FrameVerdict, LAYER_EVALUATION_INTERVAL, LayerMeter, LayerSwitch, Layers, LossEstimate,
+    Quality, allocate,
 };
 use crate::tcp::TcpConnections;
 
@@ -49,8 +49,6 @@ static NEXT_TRACK_ID: AtomicU64 = AtomicU64::new(1);
 /// What an audio subscription is assumed to take of a subscriber's bandwidth when the
 /// simulcast layers are chosen (Opus at browsers' default rate, with headers).
 const AUDIO_RESERVE_BPS: u64 = 50_000;
-/// The bandwidth estimate towards a subscriber before it is measured.
-pub(crate) const INITIAL_EGRESS_ESTIMATE: Bitrate = Bitrate::kbps(2_000);
 
 struct Published {
     track: Arc<TrackIn>,
@@ -115,8 +113,12 @@ pub(crate) struct PeerTask {
     next_timeout: Instant,
     connect_deadline: Instant,
     exit: Option<LeaveReason>,
-    /// The bandwidth estimate towards our client (bits per second), from TWCC feedback.
+    /// The bandwidth estimate towards our client (bits per second), from the loss it
+    /// reports, updated each layer evaluation.
     egress_estimate: Option<u64>,
+    loss: LossEstimate,
+    /// The client's own estimate, when it sends REMB.
+    remb_estimate: Option<u64>,
     /// The quality our client asked for each publisher's simulcast video.
     qualities: Vec<(String, Quality)>,
     /// When the simulcast layers are next chosen (and our published layers measured).
@@ -125,6 +127,32 @@ pub(crate) struct PeerTask {
     max_video_kbps: u32,
     /// When deferred keyframe requests are next due.
     deferred_keyframes_at: Option<Instant>,
+    /// What we send our client, measured each layer evaluation.
+    egress: EgressMeter,
+}
+
+/// Bytes sent to the client since the last evaluation, as a bitrate.
+struct EgressMeter {
+    bytes: u64,
+    since: Instant,
+    rate_bps: u64,
+}
+
+impl EgressMeter {
+    fn new() -> Self {
+        EgressMeter { bytes: 0, since: Instant::now(), rate_bps: 0 }
+    }
+
+    /// The rate over the interval since the last call, then a new interval.
+    fn rate_bps(&mut self) -> u64 {
+        let elapsed = self.since.elapsed().as_secs_f64();
+        if elapsed >= 0.2 {
+            self.rate_bps = (self.bytes as f64 * 8.0 / elapsed) as u64;
+            self.bytes = 0;
+            self.since = Instant::now();
+        }
+        self.rate_bps
+    }
 }
 
 /// The server's sockets, shared by every session.
@@ -177,10 +205,13 @@ impl PeerTask {
             connect_deadline: Instant::now() + CONNECT_TIMEOUT,
             exit: None,
             egress_estimate: None,
+            loss: LossEstimate::default(),
+            remb_estimate: None,
             qualities: Vec::new(),
             next_layer_evaluation: Instant::now() + LAYER_EVALUATION_INTERVAL,
             max_video_kbps,
             deferred_keyframes_at: None,
+            egress: EgressMeter::new(),
         }
     }
 
@@ -225,6 +256,12 @@ impl PeerTask {
                     if self.connected && now >= self.next_layer_evaluation {
                         self.next_layer_evaluation = now + LAYER_EVALUATION_INTERVAL;
                         self.measure_published_layers(now);
+                        let sending = self.egress.rate_bps();
+                        let from_loss = self.loss.update(sending);
+                        self.egress_estimate = match (from_loss, self.remb_estimate) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        };
                         self.choose_layers();
                         continue;
                     }
@@ -291,6 +328,7 @@ impl PeerTask {
                     counters
                         .sent_bytes
                         .fetch_add(transmit.contents.len() as u64, Ordering::Relaxed);
+                    self.egress.bytes += transmit.contents.len() as u64;
                     if transmit.proto != Protocol::Udp {
                         self.transport.tcp.send(transmit.destination, &transmit.contents);
                         continue;
@@ -326,10 +364,14 @@ impl PeerTask {
             Event::MediaChanged(changed) => self.direction_changed(changed.mid, changed.direction),
             Event::MediaData(data) => self.forward(data),
             Event::KeyframeRequest(request) => self.relay_keyframe_request(request),
-            Event::EgressBitrateEstimate(
-                BweKind::Twcc { estimate, .. } | BweKind::Remb { estimate, .. },
-            ) => {
-                self.egress_estimate = Some(estimate.as_u64());
+            // A receiver's own estimate (REMB), from clients that send one.
+            Event::EgressBitrateEstimate(BweKind::Remb { estimate, .. }) => {
+                self.remb_estimate = Some(estimate.as_u64());
+            }
+            Event::MediaEgressStats(stats) => {
+                if let Some(loss) = stats.loss {
+                    self.loss.record(loss);
+                }
             }
             _ => {}
         }
@@ -750,18 +792,6 @@ impl PeerTask {
                 ask_publisher_for_keyframe(&self.room, &sub.track, *target, kind);
             }
         }
-        if simulcast.is_empty() {
-            return;
-        }
-        // What we would send with everyone's asked quality: the estimator probes for it.
-        let rate_of = |demand: &Demand, rid: Option<Rid>| {
-            demand.ranked.iter().find(|(layer, _)| Some(*layer) == rid).map_or(0, |(_, r)| *r)
-        };
-        let wanted = allocate(&demands, None);
-        let desired: u64 = demands.iter().zip(&wanted).map(|(d, rid)| rate_of(d, *rid)).sum();
-        let chosen: u64 = demands.iter().zip(&targets).map(|(d, rid)| rate_of(d, *rid)).sum();
-        let (minimum, desired) = (chosen + reserve, desired + reserve);
-        self.rtc.bwe().set_bitrate(Bitrate::bps(minimum), Bitrate::bps(desired.max(minimum)));
     }
 
     /// The publisher of `track_id` left or turned it off.

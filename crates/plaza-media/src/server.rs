@@ -224,8 +224,11 @@ impl MediaServer {
             .enable_opus(true, false)
             .enable_vp8(true)
             .enable_h264(true)
-            // The estimate towards the client (TWCC feedback) picks its simulcast layers.
-            .enable_bwe(Some(crate::peer::INITIAL_EGRESS_ESTIMATE))
+            // Loss reported by the client drives its simulcast layers (see
+            // `simulcast::LossEstimate`; str0m's TWCC estimator paces every leg at its
+            // estimate, which starved rooms of twenty and cost a third more CPU). Stats
+            // cost CPU in proportion to their rate: every two seconds is enough for this.
+            .set_stats_interval(Some(crate::simulcast::LOSS_REPORT_INTERVAL))
             .build(Instant::now());
         let transport = &inner.transport;
         let udp = Candidate::host(transport.udp_candidate, "udp");

@@ -21,6 +21,8 @@ use str0m::media::{MediaTime, Rid};
 
 /// How often a publisher's layer bitrates are measured and subscribers re-choose.
 pub(crate) const LAYER_EVALUATION_INTERVAL: Duration = Duration::from_secs(1);
+/// How often each outgoing stream's loss (from the client's receiver reports) is read.
+pub(crate) const LOSS_REPORT_INTERVAL: Duration = Duration::from_secs(2);
 
 /// The quality a subscriber asks for a simulcast video: its tile size. `Low` for
 /// thumbnails, `Medium` for a grid, `High` for the speaker or a full-screen tile.
@@ -174,6 +176,36 @@ pub(crate) fn allocate(demands: &[Demand], budget: Option<u64>) -> Vec<Option<Ri
     chosen.iter().enumerate().map(|(i, choice)| choice.map(|c| demands[i].ranked[c].0)).collect()
 }
 
+/// The bandwidth towards one subscriber, estimated from the loss its receiver reports
+/// (RTCP receiver reports, each second), as the loss-based half of Google's congestion
+/// control does: unknown (no limit) until loss shows; over 10 % loss it drops to what is
+/// being sent less half the loss; under 2 % it grows 8 % an update; between, or with no
+/// report since the last update, it holds.
+#[derive(Debug, Default)]
+pub(crate) struct LossEstimate {
+    estimate: Option<u64>,
+    worst_loss: Option<f32>,
+}
+
+impl LossEstimate {
+    /// A loss fraction (0 to 1) one of the subscriber's streams reported.
+    pub fn record(&mut self, loss: f32) {
+        self.worst_loss = Some(self.worst_loss.map_or(loss, |worst| worst.max(loss)));
+    }
+
+    /// The estimate after this interval, given what was sent (bits per second).
+    pub fn update(&mut self, sending_bps: u64) -> Option<u64> {
+        let Some(loss) = self.worst_loss.take() else { return self.estimate };
+        if loss > 0.10 {
+            let lowered = sending_bps as f64 * (1.0 - 0.5 * f64::from(loss));
+            self.estimate = Some(lowered as u64);
+        } else if loss < 0.02 {
+            self.estimate = self.estimate.map(|e| e.max(sending_bps) * 108 / 100);
+        }
+        self.estimate
+    }
+}
+
 /// What a subscriber does with a frame of a simulcast track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FrameVerdict {
@@ -275,6 +307,24 @@ mod tests {
         // Nothing fits: everyone still gets the smallest layer.
         let chosen = allocate(&[high.clone(), high], Some(10_000));
         assert_eq!(chosen, vec![Some(Rid::from("l")), Some(Rid::from("l"))]);
+    }
+
+    #[test]
+    fn the_loss_estimate_drops_with_heavy_loss_and_recovers_slowly() {
+        let mut estimate = LossEstimate::default();
+        assert_eq!(estimate.update(2_000_000), None, "no loss seen: no limit");
+        estimate.record(0.01);
+        assert_eq!(estimate.update(2_000_000), None);
+        estimate.record(0.05);
+        estimate.record(0.30);
+        // 30 % loss while sending 2 Mbit/s: 2 × (1 - 0.15).
+        let lowered = estimate.update(2_000_000).unwrap();
+        assert!(lowered.abs_diff(1_700_000) < 10, "{lowered}");
+        estimate.record(0.05);
+        assert_eq!(estimate.update(1_000_000), Some(lowered), "between 2 and 10 %: held");
+        assert_eq!(estimate.update(1_000_000), Some(lowered), "no report: held");
+        estimate.record(0.0);
+        assert_eq!(estimate.update(1_000_000), Some(lowered * 108 / 100), "no loss: 8 % more");
     }
 
     #[test]
