@@ -527,6 +527,7 @@ impl Application {
                 connections: Default::default(),
                 drain: drain.clone(),
                 media,
+                presence: Default::default(),
             },
             &realtime,
             &adapter,
