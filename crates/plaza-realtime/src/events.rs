@@ -24,7 +24,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
 use crate::failure::error_body;
-use crate::session::{is_subscribed, principal};
+use crate::session::{Standings, is_subscribed, principal};
 use crate::turn::Turn;
 use crate::{RealtimeState, socket_room, space_room, subscriber_room};
 
@@ -113,6 +113,7 @@ async fn subscribe<A: Adapter>(
     };
     socket.join([space_room(space.id), subscriber_room(space.id, principal.user_id())]);
     state.presence.back(&space.id.to_string(), principal.user_id());
+    Standings::of(&socket).forget(space.id);
     let payload = ChannelSubscribed {
         channel: ChannelRef::space(space.id),
         dtsid: format!("{}:{}", space.id, socket.id),
@@ -158,6 +159,9 @@ async fn unsubscribe<A: Adapter>(
     let space_id = request.space_id().to_owned();
     if is_subscribed(&socket, &space_id) {
         socket.leave([space_room(&space_id), subscriber_room(&space_id, principal.user_id())]);
+        if let Ok(id) = space_id.parse() {
+            Standings::of(&socket).forget(id);
+        }
         if let Some(plane) = &state.media {
             plane.leave_space(&space_id, &socket.id.to_string());
         }
@@ -223,9 +227,17 @@ async fn send_message<A: Adapter>(
         Err(error) => return fail(error, None),
     };
     let origin = Some(socket_room(&socket));
+    // The standing of the last chat here, if any: the core reads the membership again
+    // only when it is missing or too old.
+    let standings = Standings::of(&socket);
+    let space = space_id.parse::<ObjectId>().ok();
+    let known = space.and_then(|space| standings.get(space));
     let input = NewMessage { space_id, category, content, parent_id, origin };
-    match state.messages.send(&principal, input).await {
-        Ok(view) => {
+    match state.messages.send_with(&principal, input, known.as_ref()).await {
+        Ok((view, standing)) => {
+            if let Some(standing) = standing {
+                standings.put(standing);
+            }
             state.metrics.message_persisted("socket");
             // The sender's own copy: with the `loopbackMetadata` it sent.
             let own = Message {
@@ -234,7 +246,12 @@ async fn send_message<A: Adapter>(
             };
             emit(&socket, "MESSAGE_SENT", &own);
         }
-        Err(error) => fail(error, None),
+        Err(error) => {
+            if let Some(space) = space {
+                standings.forget(space);
+            }
+            fail(error, None);
+        }
     }
 }
 

@@ -294,3 +294,34 @@ async fn the_roster_is_right_after_a_storm_of_disconnects_and_reconnects() {
     assert!(leaves.values().all(|&n| n == 1), "no party announced twice: {leaves:?}");
     drop((back, second));
 }
+
+/// A socket's chats reuse its standing in the space (no membership read per chat), but
+/// what changes it counts at once: an archived space refuses the next chat, and once
+/// the space is active again the member chats again.
+#[tokio::test]
+async fn a_sockets_cached_standing_gives_way_to_archiving() {
+    let app = spawn_app().await;
+    let (mut owner, mut member, space, owner_token, _) = two_in_a_space(&app).await;
+    for text in ["one", "two"] {
+        member.send_chat(&space, text, None).unwrap();
+        let sent = owner.wait_for("MESSAGE_SENT", WAIT).await.unwrap().payload;
+        assert_eq!(sent["content"]["bodyText"], text);
+    }
+    let path = format!("/api/spaces/{space}");
+    let archived = app.post(&path, Some(&jwt(&owner_token)), &json!({"status": 1})).await;
+    assert!(archived.status.is_success(), "{}", archived.text);
+    member.send_chat(&space, "after archiving", None).unwrap();
+    let failed = member.wait_for("SEND_MESSAGE_FAILED", WAIT).await.unwrap().payload;
+    assert_eq!(failed["error"]["code"], "topic.archived", "{failed}");
+    let restored = app.post(&path, Some(&jwt(&owner_token)), &json!({"status": 0})).await;
+    assert!(restored.status.is_success(), "{}", restored.text);
+    member.send_chat(&space, "three", None).unwrap();
+    // The owner heard the two `topic.updated` first.
+    let chat = loop {
+        let sent = owner.wait_for("MESSAGE_SENT", WAIT).await.unwrap().payload;
+        if sent["category"] == "chat" {
+            break sent;
+        }
+    };
+    assert_eq!(chat["content"]["bodyText"], "three");
+}
