@@ -97,13 +97,20 @@ pub(crate) async fn emit_all<A: Adapter>(
     event: &str,
     payload: &impl Serialize,
 ) {
+    // Serialised once for every namespace: each namespace's broadcast then copies the
+    // JSON text instead of walking the payload again (and the adapter encodes one packet
+    // for all the sockets it reaches).
+    let payload = match serde_json::value::to_raw_value(payload) {
+        Ok(payload) => payload,
+        Err(error) => return tracing::warn!(%error, event, "unserialisable payload dropped"),
+    };
     let except: Vec<String> = except.into_iter().collect();
     for operators in io.nsps() {
         let mut operators = operators.to(rooms.clone());
         if !except.is_empty() {
             operators = operators.except(except.clone());
         }
-        if let Err(error) = operators.emit(event, payload).await {
+        if let Err(error) = operators.emit(event, &payload).await {
             tracing::warn!(%error, event, "emit failed");
         }
     }
