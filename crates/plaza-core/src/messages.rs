@@ -71,6 +71,29 @@ pub struct NewMessage {
 
 pub use crate::views::MessageView;
 
+/// How long a [`Standing`] is trusted without reading the store again.
+pub const STANDING_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What a caller's chats in one space were last checked against: the space and the
+/// caller's active membership, read at one moment. A subscribed socket keeps it so that
+/// its next chats skip that read (docs/decisions.md, "A socket's standing in a space"):
+/// every party may chat, so a chat needs only an active membership in a live,
+/// unarchived space, and a standing older than [`STANDING_TTL`] is read again.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    space: SpaceRecord,
+    membership: MembershipRecord,
+    user_id: ObjectId,
+    read_at: std::time::Instant,
+}
+
+impl Standing {
+    /// The space it is about.
+    pub fn space_id(&self) -> ObjectId {
+        self.space.id
+    }
+}
+
 pub struct MessageService {
     store: Arc<dyn Store>,
     events: Arc<dyn EventSink>,
@@ -170,6 +193,18 @@ impl MessageService {
 
     /// Writes a chat message, post or task, then announces it.
     pub async fn send(&self, principal: &Principal, input: NewMessage) -> CoreResult<MessageView> {
+        self.send_with(principal, input, None).await.map(|(view, _)| view)
+    }
+
+    /// As [`MessageService::send`]; a chat reuses `known` instead of reading the space and
+    /// the caller's membership when it is the caller's standing in that space and still
+    /// fresh. Answers, beside the message, the standing a next chat may reuse.
+    pub async fn send_with(
+        &self,
+        principal: &Principal,
+        input: NewMessage,
+        known: Option<&Standing>,
+    ) -> CoreResult<(MessageView, Option<Standing>)> {
         // Counted before any work, so that a flood costs the server as little as possible.
         if let Err(wait) = self.send_limiter.check(&principal.user_id().to_string()).await {
             return Err(rate_limited(wait, "messages"));
@@ -179,7 +214,26 @@ impl MessageService {
         if !MessageCategory::WRITTEN.contains(&category) {
             return Err(CoreError::invalid("category", "must be chat, idea or task"));
         }
-        let (space, membership, party) = self.space_and_party(principal, space_id).await?;
+        let known = known.filter(|known| {
+            category == MessageCategory::Chat
+                && known.space.id == space_id
+                && known.user_id == principal.user_id()
+                && known.read_at.elapsed() < STANDING_TTL
+        });
+        let (space, membership, party, read_at) = match known {
+            Some(known) => {
+                let party = Party {
+                    role: Some(known.membership.role),
+                    anonymous: principal.user.kind == UserKind::Anonymous,
+                };
+                (known.space.clone(), Some(known.membership.clone()), party, known.read_at)
+            }
+            None => {
+                let read_at = std::time::Instant::now();
+                let (space, membership, party) = self.space_and_party(principal, space_id).await?;
+                (space, membership, party, read_at)
+            }
+        };
         if membership.is_none() {
             return Err(CoreError::permission_denied("only members of the space may write in it"));
         }
@@ -248,9 +302,15 @@ impl MessageService {
         };
         // Direct-space messages are "recent activity" for the listing (seed 003).
         self.store.insert_message(&message, space.kind == SpaceKind::Direct).await?;
+        let standing = membership.map(|membership| Standing {
+            space: space.clone(),
+            membership,
+            user_id: principal.user_id(),
+            read_at,
+        });
         let view = MessageView { message, space, sender: Some(principal.user.clone()) };
         self.announce(&view, input.origin);
-        Ok(view)
+        Ok((view, standing))
     }
 
     fn announce(&self, view: &MessageView, origin: Option<String>) {

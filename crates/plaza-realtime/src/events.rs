@@ -24,8 +24,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
 use crate::failure::error_body;
-use crate::session::{is_subscribed, principal};
-use crate::sink::emit_all;
+use crate::session::{Standings, is_subscribed, principal};
 use crate::turn::Turn;
 use crate::{RealtimeState, socket_room, space_room, subscriber_room};
 
@@ -113,6 +112,8 @@ async fn subscribe<A: Adapter>(
         Err(error) => return fail(error),
     };
     socket.join([space_room(space.id), subscriber_room(space.id, principal.user_id())]);
+    state.presence.back(&space.id.to_string(), principal.user_id());
+    Standings::of(&socket).forget(space.id);
     let payload = ChannelSubscribed {
         channel: ChannelRef::space(space.id),
         dtsid: format!("{}:{}", space.id, socket.id),
@@ -131,18 +132,23 @@ async fn subscribe<A: Adapter>(
     }
 }
 
-fn leaves_payload(
-    principal: &plaza_core::identity::Principal,
+/// The party of `principal` left `space_id` through this socket: announced with the
+/// space's other leaves (`presence.rs`).
+fn announce_leave<A: Adapter>(
+    io: &SocketIo<A>,
+    state: &RealtimeState,
+    principal: &Principal,
     space_id: &str,
-    base_url: &str,
-) -> PresenceEvent {
-    PresenceEvent::leaves(Sender::of(&principal.user, base_url), space_id)
+) {
+    let sender = Sender::of(&principal.user, &state.base_url);
+    state.presence.left(io, space_id, principal.user_id(), sender);
 }
 
 /// `UNSUBSCRIBE_CHANNEL {channel: {_id}}`: stops delivery and tells the others.
 async fn unsubscribe<A: Adapter>(
     turn: Turn,
     socket: SocketRef<A>,
+    io: SocketIo<A>,
     State(state): State<RealtimeState>,
     TryData(data): TryData<Value>,
 ) {
@@ -153,6 +159,9 @@ async fn unsubscribe<A: Adapter>(
     let space_id = request.space_id().to_owned();
     if is_subscribed(&socket, &space_id) {
         socket.leave([space_room(&space_id), subscriber_room(&space_id, principal.user_id())]);
+        if let Ok(id) = space_id.parse() {
+            Standings::of(&socket).forget(id);
+        }
         if let Some(plane) = &state.media {
             plane.leave_space(&space_id, &socket.id.to_string());
         }
@@ -161,14 +170,7 @@ async fn unsubscribe<A: Adapter>(
         {
             tracing::warn!(%error, space_id, "leaving the meeting on unsubscribe failed");
         }
-        let io = socket.broadcast();
-        let _ = io
-            .to(space_room(&space_id))
-            .emit(
-                "PRESENCE_EVENT_RESPONSE",
-                &leaves_payload(&principal, &space_id, &state.base_url),
-            )
-            .await;
+        announce_leave(&io, &state, &principal, &space_id);
     }
     emit(
         &socket,
@@ -225,9 +227,17 @@ async fn send_message<A: Adapter>(
         Err(error) => return fail(error, None),
     };
     let origin = Some(socket_room(&socket));
+    // The standing of the last chat here, if any: the core reads the membership again
+    // only when it is missing or too old.
+    let standings = Standings::of(&socket);
+    let space = space_id.parse::<ObjectId>().ok();
+    let known = space.and_then(|space| standings.get(space));
     let input = NewMessage { space_id, category, content, parent_id, origin };
-    match state.messages.send(&principal, input).await {
-        Ok(view) => {
+    match state.messages.send_with(&principal, input, known.as_ref()).await {
+        Ok((view, standing)) => {
+            if let Some(standing) = standing {
+                standings.put(standing);
+            }
             state.metrics.message_persisted("socket");
             // The sender's own copy: with the `loopbackMetadata` it sent.
             let own = Message {
@@ -236,7 +246,12 @@ async fn send_message<A: Adapter>(
             };
             emit(&socket, "MESSAGE_SENT", &own);
         }
-        Err(error) => fail(error, None),
+        Err(error) => {
+            if let Some(space) = space {
+                standings.forget(space);
+            }
+            fail(error, None);
+        }
     }
 }
 
@@ -321,7 +336,8 @@ async fn presence_allowed<A: Adapter>(
         .map_err(|wait| rate_limited(wait, what))
 }
 
-/// On disconnect, the server itself tells each subscribed space that the party left.
+/// On disconnect, the server itself tells each subscribed space that the party left
+/// (coalesced with the space's other leaves, `presence.rs`).
 async fn disconnected<A: Adapter>(
     socket: SocketRef<A>,
     io: SocketIo<A>,
@@ -345,15 +361,7 @@ async fn disconnected<A: Adapter>(
         tracing::warn!(%error, "starting the meeting drop grace failed");
     }
     for space_id in spaces {
-        let leaves = leaves_payload(&principal, &space_id, &state.base_url);
-        emit_all(
-            &io,
-            vec![space_room(&space_id)],
-            Some(socket_room(&socket)),
-            "PRESENCE_EVENT_RESPONSE",
-            &leaves,
-        )
-        .await;
+        announce_leave(&io, &state, &principal, &space_id);
     }
 }
 

@@ -15,6 +15,7 @@ mod failure;
 mod media;
 mod media_plane;
 mod online;
+mod presence;
 mod redis_driver;
 mod revocation;
 mod session;
@@ -44,6 +45,7 @@ pub use drain::{ConnectionCloser, Drain};
 pub use media::MAX_SIGNAL_SDP_BYTES;
 pub use media_plane::{MediaPlane, MediaPlaneConfig};
 pub use online::OnlineProbe;
+pub use presence::{LEAVES_WINDOW, PresenceLeaves};
 pub use sink::RealtimeSink;
 
 /// Packets queued for sockets to send since the process started, and those refused
@@ -75,6 +77,8 @@ pub struct RealtimeState {
     pub metrics: Arc<plaza_metrics::Metrics>,
     /// This node's SFU; `None` when `media.enabled` is off.
     pub media: Option<Arc<MediaPlane>>,
+    /// The `party.leaves` waiting to be announced, per space (`presence.rs`).
+    pub presence: PresenceLeaves,
 }
 
 /// The Engine.IO version of a socket, as the metrics label it.

@@ -11,6 +11,7 @@ use socketioxide::adapter::Adapter;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+use crate::session::Standings;
 use crate::{space_room, subscriber_room, user_room};
 
 /// The core's [`EventSink`] for a server with sockets. Publishing never blocks: events
@@ -96,13 +97,20 @@ pub(crate) async fn emit_all<A: Adapter>(
     event: &str,
     payload: &impl Serialize,
 ) {
+    // Serialised once for every namespace: each namespace's broadcast then copies the
+    // JSON text instead of walking the payload again (and the adapter encodes one packet
+    // for all the sockets it reaches).
+    let payload = match serde_json::value::to_raw_value(payload) {
+        Ok(payload) => payload,
+        Err(error) => return tracing::warn!(%error, event, "unserialisable payload dropped"),
+    };
     let except: Vec<String> = except.into_iter().collect();
     for operators in io.nsps() {
         let mut operators = operators.to(rooms.clone());
         if !except.is_empty() {
             operators = operators.except(except.clone());
         }
-        if let Err(error) = operators.emit(event, payload).await {
+        if let Err(error) = operators.emit(event, &payload).await {
             tracing::warn!(%error, event, "emit failed");
         }
     }
@@ -119,11 +127,14 @@ async fn deliver<A: Adapter>(io: &SocketIo<A>, base_url: &str, event: DomainEven
             emit_all(io, audience(&view), except, "MESSAGE_SENT", &payload).await;
         }
         DomainEvent::SpaceUpdated { space, by } => {
+            // Chats read the space again (title, archived, deleted).
+            Standings::forget_in(io, &space_room(space.id), space.id);
             let payload = TopicUpdated::of(&space, by);
             emit_all(io, vec![space_room(space.id)], None, "MESSAGE_SENT", &payload).await;
         }
         DomainEvent::MemberRemoved { space_id, user_id, .. } => {
             // A removed user's sockets stop receiving the space at once.
+            Standings::forget_in(io, &user_room(user_id), space_id);
             let rooms = [space_room(space_id), subscriber_room(space_id, user_id)];
             for operators in io.nsps() {
                 let theirs = operators.to(user_room(user_id));

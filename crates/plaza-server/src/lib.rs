@@ -529,6 +529,7 @@ impl Application {
                 connections: Default::default(),
                 drain: drain.clone(),
                 media: media.clone(),
+                presence: Default::default(),
             },
             &realtime,
             &adapter,

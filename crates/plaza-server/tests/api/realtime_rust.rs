@@ -202,3 +202,126 @@ async fn events_of_one_socket_are_handled_in_the_order_sent() {
     stored.reverse();
     assert_eq!(stored, expected, "stored in the order sent");
 }
+
+/// What an observer's roster becomes from the presence events it reads until `done`
+/// holds (or `limit` passes): an `online` adds its sender, a `leaves` removes it. Counts
+/// the leaves seen per party too.
+async fn follow_roster(
+    limit: Duration,
+    observer: &mut RealtimeClient,
+    roster: &mut std::collections::BTreeSet<String>,
+    leaves: &mut std::collections::BTreeMap<String, usize>,
+    done: impl Fn(&std::collections::BTreeSet<String>) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !done(roster) {
+        let Ok(Some(event)) = tokio::time::timeout_at(deadline, observer.next_event()).await else {
+            return;
+        };
+        if event.name != "PRESENCE_EVENT_RESPONSE" {
+            continue;
+        }
+        let party = event.payload["sender"]["_id"].as_str().unwrap_or_default().to_owned();
+        match event.payload["category"].as_str() {
+            Some("app.event.presence.party.online") => {
+                roster.insert(party);
+            }
+            Some("app.event.presence.party.leaves") => {
+                roster.remove(&party);
+                *leaves.entry(party).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A storm: every guest of a space drops at once and half of them come straight back.
+/// The observer's roster (built from `online` and the server's `party.leaves`) ends with
+/// exactly those who came back and the party that kept a second connection; each party
+/// that went away is announced once, and the party still connected is not announced.
+#[tokio::test]
+async fn the_roster_is_right_after_a_storm_of_disconnects_and_reconnects() {
+    const GUESTS: usize = 24;
+    let app = spawn_app().await;
+    let (owner, _) = app.register("owner@example.com").await;
+    let space = app.create_space(&owner, "Storm").await;
+    let mut observer = subscribed(&app, &owner, &space).await;
+    let online = json!({"category": "app.event.presence.party.online", "topicId": space,
+        "content": {"desktop": true}, "receivers": []});
+    let mut guests = Vec::new();
+    for n in 0..GUESTS {
+        let token = app.anonymous(&format!("Guest {n}")).await;
+        let id = app.user_id(&token).await;
+        guests.push((token, id));
+    }
+    let mut sockets = Vec::new();
+    for (token, _) in &guests {
+        let socket = subscribed(&app, token, &space).await;
+        socket.emit("SEND_PRESENCE_EVENT", &online).unwrap();
+        sockets.push(socket);
+    }
+    // The last guest has a second connection, which stays.
+    let second = subscribed(&app, &guests[GUESTS - 1].0, &space).await;
+    let (mut roster, mut leaves) = Default::default();
+    follow_roster(WAIT, &mut observer, &mut roster, &mut leaves, |r| r.len() == GUESTS).await;
+    assert_eq!(roster.len(), GUESTS, "everyone announced themselves");
+
+    // Everyone drops at once; the first half reconnects at once and says so again.
+    drop(sockets);
+    let back = futures_util::future::join_all(guests[..GUESTS / 2].iter().map(|(token, _)| {
+        let (app, space, online) = (&app, &space, &online);
+        async move {
+            let socket = subscribed(app, token, space).await;
+            socket.emit("SEND_PRESENCE_EVENT", online).unwrap();
+            socket
+        }
+    }))
+    .await;
+    let expected: std::collections::BTreeSet<String> = guests[..GUESTS / 2]
+        .iter()
+        .chain(std::iter::once(&guests[GUESTS - 1]))
+        .map(|(_, id)| id.clone())
+        .collect();
+    follow_roster(WAIT, &mut observer, &mut roster, &mut leaves, |r| *r == expected).await;
+    // And whatever still comes once every batch went out.
+    let settle = plaza_realtime::LEAVES_WINDOW * 5;
+    follow_roster(settle, &mut observer, &mut roster, &mut leaves, |_| false).await;
+    assert_eq!(roster, expected, "the roster after the storm");
+    for (_, id) in &guests[GUESTS / 2..GUESTS - 1] {
+        assert_eq!(leaves.get(id), Some(&1), "a party that went is announced once");
+    }
+    assert_eq!(leaves.get(&guests[GUESTS - 1].1), None, "a party still connected did not leave");
+    assert!(leaves.values().all(|&n| n == 1), "no party announced twice: {leaves:?}");
+    drop((back, second));
+}
+
+/// A socket's chats reuse its standing in the space (no membership read per chat), but
+/// what changes it counts at once: an archived space refuses the next chat, and once
+/// the space is active again the member chats again.
+#[tokio::test]
+async fn a_sockets_cached_standing_gives_way_to_archiving() {
+    let app = spawn_app().await;
+    let (mut owner, mut member, space, owner_token, _) = two_in_a_space(&app).await;
+    for text in ["one", "two"] {
+        member.send_chat(&space, text, None).unwrap();
+        let sent = owner.wait_for("MESSAGE_SENT", WAIT).await.unwrap().payload;
+        assert_eq!(sent["content"]["bodyText"], text);
+    }
+    let path = format!("/api/spaces/{space}");
+    let archived = app.post(&path, Some(&jwt(&owner_token)), &json!({"status": 1})).await;
+    assert!(archived.status.is_success(), "{}", archived.text);
+    member.send_chat(&space, "after archiving", None).unwrap();
+    let failed = member.wait_for("SEND_MESSAGE_FAILED", WAIT).await.unwrap().payload;
+    assert_eq!(failed["error"]["code"], "topic.archived", "{failed}");
+    let restored = app.post(&path, Some(&jwt(&owner_token)), &json!({"status": 0})).await;
+    assert!(restored.status.is_success(), "{}", restored.text);
+    member.send_chat(&space, "three", None).unwrap();
+    // The owner heard the two `topic.updated` first.
+    let chat = loop {
+        let sent = owner.wait_for("MESSAGE_SENT", WAIT).await.unwrap().payload;
+        if sent["category"] == "chat" {
+            break sent;
+        }
+    };
+    assert_eq!(chat["content"]["bodyText"], "three");
+}
