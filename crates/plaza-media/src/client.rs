@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::TrackKind;
 
-mod shapes;
+pub(crate) mod shapes;
 mod tcp;
 use tcp::{ClientTcp, Frame};
 

@@ -821,7 +821,7 @@ fn receives(direction: Direction) -> bool {
 /// Asks the task publishing `track` for a keyframe of layer `rid` (`None`: every layer)
 /// unless that session is gone, or the participant rejoined since (their new session
 /// has new tracks).
-fn ask_publisher_for_keyframe(
+pub(crate) fn ask_publisher_for_keyframe(
     room: &RoomShared,
     track: &TrackIn,
     rid: Option<Rid>,

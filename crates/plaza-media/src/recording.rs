@@ -26,6 +26,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
 use str0m::format::Codec;
+use str0m::media::Rid;
 use webm::mux::{AudioCodecId, Segment, SegmentBuilder, SegmentMode, VideoCodecId, Writer};
 
 use crate::MediaError;
@@ -43,6 +44,9 @@ const DUMP_MAGIC: &[u8] = b"PLZR1\n";
 /// channels (browsers negotiate `opus/48000/2`), no pre-skip, 48 kHz, no gain, mapping 0.
 const OPUS_HEAD: [u8; 19] =
     [b'O', b'p', b'u', b's', b'H', b'e', b'a', b'd', 1, 2, 0, 0, 0x80, 0xBB, 0, 0, 0, 0, 0];
+
+/// Asks a track's publisher for a keyframe of one simulcast layer.
+pub(crate) type KeyframeAsk = Arc<dyn Fn(&crate::link::TrackIn, Rid) + Send + Sync>;
 
 /// One file of a finished recording.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +79,7 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// Starts the recording thread, writing into `directory` (created if missing).
-    pub fn start(directory: PathBuf) -> Result<Recorder, MediaError> {
+    pub fn start(directory: PathBuf, ask_keyframe: KeyframeAsk) -> Result<Recorder, MediaError> {
         std::fs::create_dir_all(&directory).map_err(|e| recording_error(&directory, e))?;
         let (frames, queue) = std::sync::mpsc::sync_channel(RECORDING_BACKLOG);
         let started = Instant::now();
@@ -83,7 +87,7 @@ impl Recorder {
         let counter = written.clone();
         let thread = std::thread::Builder::new()
             .name("plaza-recording".into())
-            .spawn(move || record(directory, started, queue, &counter))
+            .spawn(move || record(directory, started, queue, &counter, &ask_keyframe))
             .map_err(|e| MediaError::Recording(format!("no recording thread: {e}")))?;
         Ok(Recorder { frames, written, thread })
     }
@@ -123,6 +127,7 @@ fn record(
     started: Instant,
     queue: Receiver<Arc<Forwarded>>,
     written: &std::sync::atomic::AtomicU64,
+    ask_keyframe: &KeyframeAsk,
 ) -> Result<Vec<RecordedFile>, MediaError> {
     let mut writers: HashMap<u64, TrackWriter> = HashMap::new();
     let mut last_flush = Instant::now();
@@ -148,7 +153,7 @@ fn record(
             }
         };
         let at = frame.data.network_time.saturating_duration_since(started);
-        match writer.write(&frame, at) {
+        match writer.write(&frame, at, ask_keyframe) {
             Ok(true) => {
                 written
                     .fetch_add(frame.data.data.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -245,12 +250,23 @@ impl TrackWriter {
 
     /// Writes a frame; whether it was kept (not another simulcast layer, not video before
     /// the first keyframe).
-    fn write(&mut self, frame: &Forwarded, at: Duration) -> Result<bool, MediaError> {
+    fn write(
+        &mut self,
+        frame: &Forwarded,
+        at: Duration,
+        ask_keyframe: &KeyframeAsk,
+    ) -> Result<bool, MediaError> {
         let data = &frame.data;
         let keyframe = self.kind == TrackKind::Audio || data.is_keyframe();
         if frame.track.layers.is_simulcast() {
             if keyframe {
-                self.layer.target = frame.track.layers.ranked().last().map(|(rid, _)| *rid);
+                let largest = frame.track.layers.ranked().last().map(|(rid, _)| *rid);
+                if largest != self.layer.target
+                    && let Some(rid) = largest.filter(|rid| Some(*rid) != self.layer.current())
+                {
+                    ask_keyframe(&frame.track, rid);
+                }
+                self.layer.target = largest;
             }
             let verdict = self.layer.admit(data.rid, keyframe, data.time, data.network_time);
             if verdict == FrameVerdict::Skip {

@@ -400,7 +400,20 @@ impl Room {
                 what: "already recording",
             });
         }
-        *recorder = Some(Recorder::start(directory)?);
+        // The recorder keeps a simulcast camera's largest layer: when that changes (a
+        // layer comes on), its keyframe is asked for rather than waited for.
+        let room = Arc::downgrade(&self.shared);
+        let ask: crate::recording::KeyframeAsk = Arc::new(move |track: &TrackIn, rid| {
+            if let Some(room) = room.upgrade() {
+                crate::peer::ask_publisher_for_keyframe(
+                    &room,
+                    track,
+                    Some(rid),
+                    str0m::media::KeyframeRequestKind::Pli,
+                );
+            }
+        });
+        *recorder = Some(Recorder::start(directory, ask)?);
         drop(recorder);
         for link in self.shared.links().iter() {
             let _ = link.control.send(Control::RequestKeyframes);

@@ -623,6 +623,8 @@ struct Probed {
     first_keyframe: Option<bool>,
     monotonic: bool,
     first_ms: f64,
+    /// Frames per simulcast layer (the layer the test client wrote into each frame).
+    layers: [u64; 3],
 }
 
 fn probe(path: &std::path::Path) -> Probed {
@@ -634,6 +636,7 @@ fn probe(path: &std::path::Path) -> Probed {
     let codecs = mkv.tracks().iter().map(|t| t.codec_id().to_owned()).collect();
     let (mut frames, mut first_keyframe, mut last, mut monotonic) = (0, None, 0, true);
     let mut first_ms = 0.0;
+    let mut layers = [0; 3];
     let mut frame = Frame::default();
     while mkv.next_frame(&mut frame).unwrap() {
         if first_keyframe.is_none() {
@@ -641,10 +644,13 @@ fn probe(path: &std::path::Path) -> Probed {
         }
         first_keyframe = first_keyframe.or(Some(frame.is_keyframe.unwrap_or(false)));
         monotonic &= frame.timestamp >= last;
+        if let Some(layer) = crate::client::shapes::frame_layer(&frame.data).filter(|l| *l < 3) {
+            layers[usize::from(layer)] += 1;
+        }
         last = frame.timestamp;
         frames += 1;
     }
-    Probed { codecs, duration_ms, frames, first_keyframe, monotonic, first_ms }
+    Probed { codecs, duration_ms, frames, first_keyframe, monotonic, first_ms, layers }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -713,8 +719,11 @@ async fn a_recording_writes_each_track_as_a_playable_webm_file_and_a_dump_to_reb
     let bob_video = bob_video.unwrap();
     let sizes = probe(&bob_video.path);
     let alice_video = files.iter().find(|f| f.participant == "alice" && f.kind == TrackKind::Video);
-    // Bob's largest layer is as large as alice's only one (the smallest is a sixteenth).
+    // Bob's largest layer is as large as alice's only one (the smallest is a sixteenth),
+    // and the recording moves to it once the layers are measured (about a second after
+    // bob's camera started here): most of the file is the largest layer.
     assert!(bob_video.bytes * 2 > alice_video.unwrap().bytes, "{sizes:?}");
+    assert!(sizes.layers[2] * 2 > sizes.frames && sizes.layers[1] == 0, "{sizes:?}");
 
     // A crash cuts the dump mid-frame: the rebuilt file has every whole frame before it.
     let dump = std::fs::read(&bob_video.dump).unwrap();

@@ -34,7 +34,7 @@ pub(super) fn frame_number(frame: &[u8]) -> Option<u64> {
 }
 
 /// The simulcast layer [`video_frame`] wrote into `frame`.
-pub(super) fn frame_layer(frame: &[u8]) -> Option<u8> {
+pub(crate) fn frame_layer(frame: &[u8]) -> Option<u8> {
     let at = frame.len().checked_sub(NUMBER_BYTES + 1)?;
     frame.get(at).map(|b| b & 0x7F)
 }
