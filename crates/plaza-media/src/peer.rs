@@ -672,7 +672,7 @@ impl PeerTask {
         else {
             return;
         };
-        ask_publisher_for_keyframe(&self.room, &sub.track, sub.layer.current(), request.kind);
+        self.room.ask_keyframe(&sub.track, sub.layer.current(), request.kind);
     }
 
     /// A subscriber that just connected, or whose new m-lines were just accepted, needs a
@@ -689,7 +689,7 @@ impl PeerTask {
             }
             // The layer wanted next, or (none chosen yet) every layer.
             let rid = sub.layer.target.or(sub.layer.current());
-            ask_publisher_for_keyframe(&self.room, &sub.track, rid, KeyframeRequestKind::Pli);
+            self.room.ask_keyframe(&sub.track, rid, KeyframeRequestKind::Pli);
         }
     }
 
@@ -789,7 +789,7 @@ impl PeerTask {
             sub.layer.target = *target;
             if *target != sub.layer.current() {
                 let kind = KeyframeRequestKind::Pli;
-                ask_publisher_for_keyframe(&self.room, &sub.track, *target, kind);
+                self.room.ask_keyframe(&sub.track, *target, kind);
             }
         }
     }
@@ -816,22 +816,6 @@ impl PeerTask {
 /// Whether an m-line of this direction (ours) carries media from the client.
 fn receives(direction: Direction) -> bool {
     matches!(direction, Direction::RecvOnly | Direction::SendRecv)
-}
-
-/// Asks the task publishing `track` for a keyframe of layer `rid` (`None`: every layer)
-/// unless that session is gone, or the participant rejoined since (their new session
-/// has new tracks).
-pub(crate) fn ask_publisher_for_keyframe(
-    room: &RoomShared,
-    track: &TrackIn,
-    rid: Option<Rid>,
-    kind: KeyframeRequestKind,
-) {
-    if let Some(link) = room.link(&track.origin)
-        && link.key == track.origin_key
-    {
-        let _ = link.control.send(Control::KeyframeRequest { mid: track.mid, rid, kind });
-    }
 }
 
 /// The quality our client asked for `publisher`'s video (high unless asked otherwise).

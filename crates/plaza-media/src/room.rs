@@ -304,6 +304,22 @@ impl RoomShared {
         }
     }
 
+    /// Asks the task publishing `track` for a keyframe of layer `rid` (`None`: every
+    /// layer) unless that session is gone, or the participant rejoined since (their new
+    /// session has new tracks).
+    pub fn ask_keyframe(
+        &self,
+        track: &TrackIn,
+        rid: Option<str0m::media::Rid>,
+        kind: str0m::media::KeyframeRequestKind,
+    ) {
+        if let Some(link) = self.link(&track.origin)
+            && link.key == track.origin_key
+        {
+            let _ = link.control.send(Control::KeyframeRequest { mid: track.mid, rid, kind });
+        }
+    }
+
     pub fn speaker(&self) -> MutexGuard<'_, SpeakerDetector> {
         self.speaker.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -405,12 +421,7 @@ impl Room {
         let room = Arc::downgrade(&self.shared);
         let ask: crate::recording::KeyframeAsk = Arc::new(move |track: &TrackIn, rid| {
             if let Some(room) = room.upgrade() {
-                crate::peer::ask_publisher_for_keyframe(
-                    &room,
-                    track,
-                    Some(rid),
-                    str0m::media::KeyframeRequestKind::Pli,
-                );
+                room.ask_keyframe(track, Some(rid), str0m::media::KeyframeRequestKind::Pli);
             }
         });
         *recorder = Some(Recorder::start(directory, ask)?);
