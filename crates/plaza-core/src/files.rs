@@ -323,7 +323,7 @@ impl FileService {
         }
         let now = Timestamp::now();
         if self.config.user_quota_bytes > 0 {
-            let used = self.store.file_bytes_of(principal.user_id(), now).await?.max(0) as u64;
+            let used = self.bytes_stored(principal.user_id(), now).await?;
             if used.saturating_add(total) > self.config.user_quota_bytes {
                 return Err(CoreError::new(
                     ErrorCode::FileQuotaExceeded,
@@ -437,8 +437,13 @@ impl FileService {
         if self.config.user_quota_bytes == 0 {
             return None;
         }
-        let used = self.store.file_bytes_of(owner, Timestamp::now()).await.ok()?.max(0) as u64;
+        let used = self.bytes_stored(owner, Timestamp::now()).await.ok()?;
         Some(self.config.user_quota_bytes.saturating_sub(used))
+    }
+
+    /// The bytes `owner`'s files take now.
+    async fn bytes_stored(&self, owner: ObjectId, now: Timestamp) -> CoreResult<u64> {
+        Ok(self.store.file_bytes_of(owner, now).await?.max(0) as u64)
     }
 
     /// Stores a file the server made (a meeting recording's track) as `owner`'s, in

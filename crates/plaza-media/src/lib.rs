@@ -104,7 +104,7 @@ pub use error::MediaError;
 pub use handle::{PeerEvent, PeerEvents, PeerHandle};
 pub use link::TrackKind;
 pub use peer::{CONNECT_TIMEOUT, MAX_SDP_BYTES};
-pub use recording::{RecordedFile, rebuild as rebuild_recording};
+pub use recording::{RecordedFile, rebuild as rebuild_recording, recording_dumps};
 pub use room::{LeaveReason, Room, RoomEvent, RoomStats};
 pub use server::MediaServer;
 pub use simulcast::Quality;

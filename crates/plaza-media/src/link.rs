@@ -34,6 +34,14 @@ impl TrackKind {
             MediaKind::Video => TrackKind::Video,
         }
     }
+
+    /// `audio` or `video`, as the signalling events and recording files name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackKind::Audio => "audio",
+            TrackKind::Video => "video",
+        }
+    }
 }
 
 /// A track a participant publishes. Subscribers refer to it by `id`.

@@ -757,9 +757,8 @@ impl PeerTask {
         }
     }
 
-    /// Chooses the layer of each simulcast video our client receives (see `simulcast`),
-    /// asks the publishers for keyframes of the layers switched to, and tells the
-    /// bandwidth estimator what we would like to send.
+    /// Chooses the layer of each simulcast video our client receives (see `simulcast`)
+    /// and asks the publishers for keyframes of the layers switched to.
     fn choose_layers(&mut self) {
         let is_open = |sub: &Subscription| matches!(sub.state, SubscriptionState::Open(_));
         let audio = self

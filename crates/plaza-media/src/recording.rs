@@ -189,15 +189,6 @@ fn sanitize(id: &str) -> String {
     id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
 }
 
-impl TrackKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            TrackKind::Audio => "audio",
-            TrackKind::Video => "video",
-        }
-    }
-}
-
 /// The WebM segment of a track, made at its first usable frame (a video track's size is
 /// in its first keyframe).
 enum Muxer {
@@ -470,6 +461,17 @@ fn read_dump_record(input: &mut impl Read) -> Option<(u64, bool, Vec<u8>)> {
     let mut data = vec![0; len];
     input.read_exact(&mut data).ok()?;
     Some((timestamp_ns, keyframe, data))
+}
+
+/// The frame dumps (`.plzr`) of a recording's folder, in name order.
+pub fn recording_dumps(folder: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut dumps: Vec<PathBuf> = std::fs::read_dir(folder)?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "plzr"))
+        .collect();
+    dumps.sort();
+    Ok(dumps)
 }
 
 /// Makes a playable WebM file at `output` from the frame dump `dump` (of a recording cut

@@ -793,13 +793,7 @@ fn a_recording_cut_by_sigkill_is_rebuilt_from_its_dumps() {
     child.wait().unwrap();
     let recorded_ms = since.elapsed().as_millis() as f64;
 
-    let mut dumps: Vec<_> = std::fs::read_dir(&recording)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "plzr"))
-        .collect();
-    dumps.sort();
+    let dumps = crate::recording_dumps(&recording).unwrap();
     assert_eq!(dumps.len(), 2, "alice's audio and video: {dumps:?}");
     for dump in dumps {
         let output = dump.with_extension("rebuilt.webm");

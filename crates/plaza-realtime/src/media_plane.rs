@@ -193,13 +193,8 @@ impl MediaPlane {
         }
         Some(Box::pin(async move {
             let rebuilt = tokio::task::spawn_blocking(move || {
-                let mut dumps: Vec<std::path::PathBuf> = std::fs::read_dir(&folder)
-                    .map_err(|e| format!("{}: {e}", folder.display()))?
-                    .flatten()
-                    .map(|entry| entry.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "plzr"))
-                    .collect();
-                dumps.sort();
+                let dumps = plaza_media::recording_dumps(&folder)
+                    .map_err(|e| format!("{}: {e}", folder.display()))?;
                 let mut files = Vec::new();
                 for dump in dumps {
                     let output = dump.with_extension("webm");
@@ -603,11 +598,7 @@ async fn room_event<A: Adapter>(
                 topic_id: topic_id.clone(),
                 session_id: participant,
                 user_id,
-                kind: match kind {
-                    TrackKind::Audio => "audio",
-                    TrackKind::Video => "video",
-                }
-                .to_owned(),
+                kind: kind.as_str().to_owned(),
                 forwarding,
             };
             emit_all(io, vec![space_room(&topic_id)], None, "MEDIA_FORWARDING", &payload).await;

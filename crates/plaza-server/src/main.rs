@@ -322,14 +322,7 @@ async fn main() -> anyhow::Result<()> {
 fn recording(command: &RecordingCommand) -> anyhow::Result<()> {
     let RecordingCommand::Rebuild { path } = command;
     let dumps: Vec<PathBuf> = if path.is_dir() {
-        let mut dumps: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("read {}", path.display()))?
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "plzr"))
-            .collect();
-        dumps.sort();
-        dumps
+        plaza_media::recording_dumps(path).with_context(|| format!("read {}", path.display()))?
     } else {
         vec![path.clone()]
     };
@@ -343,7 +336,7 @@ fn recording(command: &RecordingCommand) -> anyhow::Result<()> {
                 serde_json::json!({
                     "dump": dump.display().to_string(),
                     "output": output.display().to_string(),
-                    "kind": if file.kind == plaza_media::TrackKind::Audio { "audio" } else { "video" },
+                    "kind": file.kind.as_str(),
                     "frames": file.frames,
                     "durationMs": file.duration_ms,
                     "bytes": file.bytes,

@@ -245,8 +245,9 @@ impl MeetingService {
     ) -> CoreResult<(MeetingView, ObjectId)> {
         let id = ObjectId::new();
         let by = Person::of(&principal.user);
+        let space = self.controlled_space(principal, space_id).await?;
         let view = self
-            .control(principal, space_id, meeting_id, |state, now| {
+            .change_named(&space, meeting_id, |state, now| {
                 if state.running_recording().is_some() {
                     return Err(CoreError::new(
                         ErrorCode::MeetingAlreadyRecording,
@@ -256,7 +257,6 @@ impl MeetingService {
                 Ok(state.start_recording(id, by.clone(), now))
             })
             .await?;
-        let space = self.controlled_space(principal, space_id).await?;
         self.record_media(&space, meeting_id, id).await;
         Ok((view, id))
     }

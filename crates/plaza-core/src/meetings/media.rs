@@ -204,8 +204,8 @@ impl MeetingService {
         });
     }
 
-    /// Stores the recorded files as the recording owner's files in the space; a file
-    /// refused (storage quota, storage down) stays on this node's disk and is logged.
+    /// Stores the recorded files as the recording owner's files in the space; a file the
+    /// storage refuses stays on this node's disk and is logged.
     async fn store_recording_files(
         &self,
         space: &SpaceRecord,
