@@ -436,6 +436,21 @@ impl IdentityService {
         Ok((user_id, MediaGrant { space_id, conf_id: claims.conf_id, session_id: claims.sid }))
     }
 
+    /// The holder of a media token, as a principal whose session is the token itself:
+    /// for a node that hosts a media room and receives a join another node signalled
+    /// (that node checked the holder's own session).
+    pub async fn media_token_holder(&self, token: &str) -> CoreResult<Principal> {
+        let claims: MediaClaims = self.keys.verify(token, &self.config.issuer)?;
+        if claims.typ != MEDIA_TOKEN_TYPE {
+            return Err(CoreError::invalid_token());
+        }
+        let session = Session::Jwt {
+            jti: claims.jti,
+            expires_at: Timestamp::from_millis(claims.exp.saturating_mul(1000)),
+        };
+        self.principal_for(&claims.sub, session).await
+    }
+
     fn user_token(&self, user: UserRecord) -> CoreResult<IssuedToken> {
         let ttl = match user.kind {
             UserKind::Anonymous => self.config.anonymous_token_ttl_secs,

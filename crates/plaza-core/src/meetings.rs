@@ -18,7 +18,8 @@ pub mod state;
 
 pub use calls::{CallRegistry, LocalCallRegistry, StoreCallRegistry};
 pub use media::{
-    MediaAdmission, MediaFlag, MediaForwarding, RecordedMedia, RecordingDone, forwarding_of,
+    MediaAdmission, MediaFlag, MediaForwarding, RecordedMedia, RecordingDone, RecordingStart,
+    RecordingStop, forwarding_of,
 };
 pub use state::RecordingFile;
 
@@ -103,6 +104,9 @@ pub struct MediaToken {
     pub session_id: String,
     pub conf_id: String,
     pub expires_at: Timestamp,
+    /// The media address of the node hosting the space's media room, when several
+    /// nodes share the rooms (`None` on one node: the SDP names its address).
+    pub media_address: Option<String>,
 }
 
 /// A `SEND_MEDIA_SESSION_EVENTS` payload as the transport received it.
@@ -779,7 +783,15 @@ impl MeetingService {
         };
         let (token, expires_at) =
             self.identity.media_token(principal, &grant, self.config.media_token_ttl_secs)?;
-        Ok(MediaToken { token, session_id: grant.session_id, conf_id: grant.conf_id, expires_at })
+        // Where its media will go: the space's host, taken by this node when it has none.
+        let media_address = self.media_host(space.id).await?.map(|host| host.address);
+        Ok(MediaToken {
+            token,
+            session_id: grant.session_id,
+            conf_id: grant.conf_id,
+            expires_at,
+            media_address,
+        })
     }
 
     fn is_direct(space: &SpaceRecord) -> bool {

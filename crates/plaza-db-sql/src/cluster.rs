@@ -37,6 +37,54 @@ macro_rules! impl_cluster_store {
                         .map_err(map_error)
                 }
 
+                async fn live_nodes(
+                    &self,
+                    since: plaza_db::Timestamp,
+                ) -> plaza_db::StoreResult<Vec<String>> {
+                    sqlx::query_scalar("SELECT node_id FROM node WHERE seen_at >= $1 ORDER BY node_id")
+                        .bind(since.millis())
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(map_error)
+                }
+
+                async fn claim_media_host(
+                    &self,
+                    space_id: plaza_db::ObjectId,
+                    node_id: &str,
+                    address: &str,
+                    alive_since: plaza_db::Timestamp,
+                    at: plaza_db::Timestamp,
+                ) -> plaza_db::StoreResult<plaza_db::MediaHost> {
+                    // Taken over only from a host that stopped beating; the claimer's own
+                    // row is refreshed (its address may have changed with a restart).
+                    sqlx::query(
+                        "INSERT INTO media_host (space_id, node_id, address, since) \
+                         VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (space_id) DO UPDATE SET node_id = excluded.node_id, \
+                           address = excluded.address, since = excluded.since \
+                         WHERE media_host.node_id = excluded.node_id OR NOT EXISTS ( \
+                           SELECT 1 FROM node WHERE node.node_id = media_host.node_id \
+                           AND node.seen_at >= $5)",
+                    )
+                    .bind(space_id.to_string())
+                    .bind(node_id.to_owned())
+                    .bind(address.to_owned())
+                    .bind(at.millis())
+                    .bind(alive_since.millis())
+                    .execute(self.writer())
+                    .await
+                    .map_err(map_error)?;
+                    let (node_id, address): (String, String) = sqlx::query_as(
+                        "SELECT node_id, address FROM media_host WHERE space_id = $1",
+                    )
+                    .bind(space_id.to_string())
+                    .fetch_one(self.writer())
+                    .await
+                    .map_err(map_error)?;
+                    Ok(plaza_db::MediaHost { node_id, address })
+                }
+
                 async fn take_rate(
                     &self,
                     key: &str,

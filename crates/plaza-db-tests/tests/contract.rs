@@ -87,6 +87,7 @@ contract_suite!(
     secrets_are_created_once_and_shared,
     one_active_meeting_per_space_saved_by_compare_and_swap,
     running_meetings_and_dead_nodes_are_found,
+    a_media_host_is_claimed_once_and_taken_over_when_it_dies,
     shared_rate_limits_and_ringing_calls_hold_across_callers,
     redeemed_refresh_tokens_are_remembered_until_they_expire,
     audit_events_filter_page_newest_first_and_purge,

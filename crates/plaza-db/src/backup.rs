@@ -31,6 +31,7 @@ pub const BACKUP_TABLES: &[&str] = &[
     "server_secret",
     "meeting",
     "node",
+    "media_host",
     "rate_limit",
     "ringing_call",
     "audit_event",

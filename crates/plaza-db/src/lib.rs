@@ -22,7 +22,7 @@ pub use backup::{BACKUP_TABLES, Backup, BackupItem, BackupSink, BackupSource};
 pub use error::{StoreError, StoreResult};
 pub use id::{ObjectId, ParseObjectIdError};
 pub use mail::{DigestItemRecord, PasswordResetRecord};
-pub use meetings::MeetingRecord;
+pub use meetings::{MediaHost, MeetingRecord};
 pub use records::{
     AuthCodeRecord, ClientKind, FileRecord, FileState, NewUser, OAuthClientRecord,
     OAuthTokenRecord, TokenKind, UserKind, UserRecord, UserSettingsRecord, UserStatistics,

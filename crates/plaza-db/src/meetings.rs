@@ -22,3 +22,10 @@ pub struct MeetingRecord {
     /// connection dropped runs out of grace), if ever.
     pub due_at: Option<Timestamp>,
 }
+
+/// The node hosting a space's media room, and the address its clients send media to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaHost {
+    pub node_id: String,
+    pub address: String,
+}

@@ -2,8 +2,8 @@ use async_trait::async_trait;
 
 use crate::{
     AuditQuery, AuditRecord, AuthCodeRecord, DigestItemRecord, FileRecord, InvitationRecord,
-    ListingFilter, ListingPage, MeetingRecord, MemberChange, MemberChangeOutcome, MembershipRecord,
-    MessageQuery, MessageRecord, OAuthClientRecord, OAuthTokenRecord, ObjectId,
+    ListingFilter, ListingPage, MediaHost, MeetingRecord, MemberChange, MemberChangeOutcome,
+    MembershipRecord, MessageQuery, MessageRecord, OAuthClientRecord, OAuthTokenRecord, ObjectId,
     PasswordResetRecord, SpaceRecord, StoreResult, Timestamp, UserRecord, UserSettingsRecord,
     UserStatistics,
 };
@@ -404,6 +404,23 @@ pub trait ClusterStore: Send + Sync {
     /// Removes and returns the nodes last seen before `before`: each dead node is
     /// returned once, to whichever live node asks first.
     async fn take_dead_nodes(&self, before: Timestamp) -> StoreResult<Vec<String>>;
+
+    /// The nodes last seen at or after `since` (alive), in id order.
+    async fn live_nodes(&self, since: Timestamp) -> StoreResult<Vec<String>>;
+
+    // ---- media hosts ----
+
+    /// The node that hosts the media room of `space_id`, taking it for `node_id` (at
+    /// `address`, from `at`) when no node hosts it or its host was last seen before
+    /// `alive_since`. One statement: nodes claiming at once all get the same host.
+    async fn claim_media_host(
+        &self,
+        space_id: ObjectId,
+        node_id: &str,
+        address: &str,
+        alive_since: Timestamp,
+        at: Timestamp,
+    ) -> StoreResult<MediaHost>;
 
     // ---- shared limits (deployments without Redis) ----
 

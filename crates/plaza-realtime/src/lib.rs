@@ -14,6 +14,8 @@ mod events;
 mod failure;
 mod media;
 mod media_plane;
+mod media_relay;
+mod node_bus;
 mod online;
 mod presence;
 mod redis_driver;
@@ -187,10 +189,17 @@ pub async fn attach(
                 .context("connect to Redis")?;
             let config = RedisAdapterConfig::new().with_prefix(format!("{prefix}:socket.io"));
             let adapter = RedisAdapterCtr::new_with_driver(driver.clone(), config);
+            let relay_state = state.clone();
             let (layer, io) = builder(limits)
                 .with_state(state)
                 .with_adapter::<CustomRedisAdapter<_, ReconnectingDriver>>(adapter)
                 .build_layer();
+            if let Some(plane) = relay_state.media.clone() {
+                // Each space's media room on one node, the others relaying to it.
+                media_relay::start(plane, driver.clone(), prefix, io.clone(), relay_state)
+                    .await
+                    .context("subscribe to the media relay's channels")?;
+            }
             tokio::spawn(redis_driver::close_sockets_after_gaps(driver, gaps_seen, io.clone()));
             for path in NAMESPACES {
                 io.ns(path, on_connect.with(auth::authenticate))

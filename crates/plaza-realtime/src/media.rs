@@ -2,8 +2,11 @@
 //! `MEDIA_JOIN`, `MEDIA_OFFER`, `MEDIA_ANSWER`, `MEDIA_CANDIDATE`, `MEDIA_LEAVE`,
 //! `MEDIA_QUALITY`. The
 //! token and meeting rules are the core's (`MeetingService::admit_media`, ...); the
-//! SFU is this node's (`media_plane`). Every refusal is `<EVENT>_FAILED`: the payload
-//! sent plus `error`, as `SEND_MESSAGE_FAILED`.
+//! SFU is this node's (`media_plane`), or another node's: with several nodes a space's
+//! room lives on its host (`MeetingService::media_host`), and the events of sessions
+//! hosted elsewhere are relayed there (`node_bus`), whose answers reach the socket
+//! through the adapter. Every refusal is `<EVENT>_FAILED`: the payload sent plus
+//! `error`, as `SEND_MESSAGE_FAILED`.
 
 use plaza_core::limits::rate_limited;
 use plaza_core::{CoreError, ErrorCode};
@@ -19,12 +22,13 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
+use crate::RealtimeState;
 use crate::failure::error_body;
 use crate::media_plane::{
-    JoinRefusal, MediaPlane, SessionContext, Signalling, announce_participants, run_session,
+    JoinRefusal, MediaPlane, Outlet, SessionContext, Signalling, announce_participants, run_session,
 };
+use crate::node_bus::{Relayed, RemoteSession};
 use crate::turn::Turn;
-use crate::{RealtimeState, socket_room};
 
 /// The largest SDP accepted in a media event. Engine.IO refuses any packet over
 /// `MAX_PAYLOAD` (100 kB) before it reaches a handler (a WebSocket message over it
@@ -34,41 +38,60 @@ pub const MAX_SIGNAL_SDP_BYTES: usize = 64 * 1024;
 
 pub(crate) fn register<A: Adapter>(socket: &SocketRef<A>) {
     socket.on("MEDIA_JOIN", join::<A>);
-    socket.on("MEDIA_OFFER", offer::<A>);
-    socket.on("MEDIA_ANSWER", answer::<A>);
-    socket.on("MEDIA_CANDIDATE", candidate::<A>);
-    socket.on("MEDIA_LEAVE", leave::<A>);
-    socket.on("MEDIA_QUALITY", quality::<A>);
+    socket.on("MEDIA_OFFER", on_offer::<A>);
+    socket.on("MEDIA_ANSWER", on_answer::<A>);
+    socket.on("MEDIA_CANDIDATE", on_candidate::<A>);
+    socket.on("MEDIA_LEAVE", on_leave::<A>);
+    socket.on("MEDIA_QUALITY", on_quality::<A>);
 }
 
-fn emit<A: Adapter>(socket: &SocketRef<A>, event: &str, payload: &impl serde::Serialize) {
-    if let Err(error) = socket.emit(event, payload) {
-        tracing::debug!(%error, event, "emit to socket failed");
-    }
+/// The socket handlers of a session's events: in the socket's order, counted, then
+/// [`signal`].
+macro_rules! session_event {
+    ($($handler:ident => $event:literal),* $(,)?) => {$(
+        async fn $handler<A: Adapter>(
+            turn: Turn,
+            socket: SocketRef<A>,
+            State(state): State<RealtimeState>,
+            TryData(data): TryData<Value>,
+        ) {
+            turn.wait().await;
+            state.metrics.socket_event($event);
+            signal(&state, Outlet::Socket(socket), $event, data.ok()).await;
+        }
+    )*};
+}
+
+session_event! {
+    on_offer => "MEDIA_OFFER",
+    on_answer => "MEDIA_ANSWER",
+    on_candidate => "MEDIA_CANDIDATE",
+    on_leave => "MEDIA_LEAVE",
+    on_quality => "MEDIA_QUALITY",
 }
 
 /// Answers `<event>_FAILED` with the payload sent and `error`.
-fn fail<A: Adapter>(
-    socket: &SocketRef<A>,
+async fn fail<A: Adapter>(
+    outlet: &Outlet<A>,
     event: &str,
     payload: Map<String, Value>,
     error: &CoreError,
     kind: Option<&str>,
 ) {
     let failed = Failed::echo(payload, error_body(error), kind);
-    emit(socket, &format!("{event}_FAILED"), &failed);
+    outlet.emit(&format!("{event}_FAILED"), &failed).await;
 }
 
 /// The payload as sent and its fields, or the malformed-payload failure already sent.
-fn parse<A: Adapter, T: DeserializeOwned + Default>(
-    socket: &SocketRef<A>,
+async fn parse<A: Adapter, T: DeserializeOwned + Default>(
+    outlet: &Outlet<A>,
     event: &str,
     data: Option<Value>,
 ) -> Option<Inbound<T>> {
     let parsed = Inbound::<T>::parse(data);
     if parsed.is_none() {
         let error = CoreError::new(ErrorCode::RequestMalformed, format!("{event} takes an object"));
-        emit(socket, &format!("{event}_FAILED"), &Failed::bare(error_body(&error)));
+        outlet.emit(&format!("{event}_FAILED"), &Failed::bare(error_body(&error))).await;
     }
     parsed
 }
@@ -105,7 +128,7 @@ fn media_error(error: MediaError) -> CoreError {
 }
 
 /// `MEDIA_JOIN {topicId, token}` → `MEDIA_JOINED` (then `MEDIA_PARTICIPANTS` to the
-/// space), or `MEDIA_JOIN_FAILED`.
+/// space), or `MEDIA_JOIN_FAILED`; relayed to the room's host when that is another node.
 async fn join<A: Adapter>(
     turn: Turn,
     socket: SocketRef<A>,
@@ -115,67 +138,129 @@ async fn join<A: Adapter>(
 ) {
     turn.wait().await;
     state.metrics.socket_event("MEDIA_JOIN");
+    let outlet = Outlet::Socket(socket.clone());
     let Some(principal) = crate::session::principal(&socket) else { return };
     let Some(Inbound { fields: request, raw: payload }) =
-        parse::<A, MediaJoin>(&socket, "MEDIA_JOIN", data.ok())
+        parse::<A, MediaJoin>(&outlet, "MEDIA_JOIN", data.ok()).await
     else {
         return;
     };
-    let refuse = |error: CoreError, kind: Option<&str>| {
-        fail(&socket, "MEDIA_JOIN", payload.clone(), &error, kind);
-    };
     let plane = match plane(&state) {
         Ok(plane) => plane.clone(),
-        Err(error) => return refuse(error, None),
+        Err(error) => return fail(&outlet, "MEDIA_JOIN", payload, &error, None).await,
     };
     let space_id = request.topic_id.clone().unwrap_or_default();
     if !crate::session::is_subscribed(&socket, &space_id) {
         let error = CoreError::permission_denied(
             "subscribe to the space (SUBSCRIBE_CHANNEL) before joining its media",
         );
-        return refuse(error, Some("app.event.channel.subscription.required"));
+        let kind = Some("app.event.channel.subscription.required");
+        return fail(&outlet, "MEDIA_JOIN", payload, &error, kind).await;
     }
     let token = request.token.clone().unwrap_or_default();
-    let admission = match state.meetings.admit_media(&principal, &space_id, &token).await {
-        Ok(admission) => admission,
-        Err(error) => return refuse(error, None),
+    let admitted = async {
+        let admission = state.meetings.admit_media(&principal, &space_id, &token).await?;
+        let host = state.meetings.media_host(admission.space.id).await?;
+        Ok::<_, CoreError>((admission, host))
+    }
+    .await;
+    let (admission, host) = match admitted {
+        Ok(admitted) => admitted,
+        Err(error) => return fail(&outlet, "MEDIA_JOIN", payload, &error, None).await,
     };
+    if let (Some(host), Some(bus)) = (host, plane.bus())
+        && host.node_id != bus.node_id()
+    {
+        let socket_id = outlet.socket_id();
+        let session = RemoteSession {
+            host: host.node_id.clone(),
+            socket_id: socket_id.clone(),
+            space_id: admission.space.id,
+        };
+        bus.relayed(&admission.session_id, session);
+        let join = Relayed::Join { socket_id, space_id, token, payload: Value::Object(payload) };
+        return bus.send(&host.node_id, join);
+    }
+    join_here(&state, &plane, io, outlet, principal, admission, None, payload).await;
+}
+
+/// `MEDIA_JOIN` relayed by node `origin`, whose socket `socket_id` sent it: this node
+/// hosts the space's room.
+pub(crate) async fn join_relayed<A: Adapter>(
+    state: &RealtimeState,
+    io: SocketIo<A>,
+    origin: String,
+    socket_id: String,
+    space_id: &str,
+    token: &str,
+    payload: Value,
+) {
+    let outlet = Outlet::Remote { io: io.clone(), socket_id };
+    let payload = match payload {
+        Value::Object(payload) => payload,
+        _ => Map::new(),
+    };
+    let admitted = async {
+        let plane = plane(state)?.clone();
+        let (principal, admission) = state.meetings.admit_relayed_media(space_id, token).await?;
+        Ok::<_, CoreError>((plane, principal, admission))
+    }
+    .await;
+    match admitted {
+        Ok((plane, principal, admission)) => {
+            join_here(state, &plane, io, outlet, principal, admission, Some(origin), payload).await;
+        }
+        Err(error) => fail(&outlet, "MEDIA_JOIN", payload, &error, None).await,
+    }
+}
+
+/// Joins the admitted session into this node's room and starts its task.
+#[allow(clippy::too_many_arguments, reason = "the join's context, passed through")]
+async fn join_here<A: Adapter>(
+    state: &RealtimeState,
+    plane: &std::sync::Arc<MediaPlane>,
+    io: SocketIo<A>,
+    outlet: Outlet<A>,
+    principal: plaza_core::identity::Principal,
+    admission: plaza_core::meetings::MediaAdmission,
+    origin: Option<String>,
+    payload: Map<String, Value>,
+) {
     let space = admission.space.id;
-    let socket_id = socket.id.to_string();
-    let (events, room_events, signalling) =
-        match plane.join(space, &admission.session_id, &principal, &socket_id) {
-            Ok(joined) => joined,
-            Err(JoinRefusal::Full) => {
-                let error = CoreError::new(
+    let socket_id = outlet.socket_id();
+    let joined = plane.join(space, &admission.session_id, &principal, &socket_id, origin);
+    let (events, room_events, signalling) = match joined {
+        Ok(joined) => joined,
+        Err(refusal) => {
+            let error = match refusal {
+                JoinRefusal::Full => CoreError::new(
                     ErrorCode::MeetingFull,
                     "the meeting's media room is full (media.max_participants)",
-                );
-                return refuse(error, None);
-            }
-            Err(JoinRefusal::Duplicate) => {
-                let error = CoreError::new(
+                ),
+                JoinRefusal::Duplicate => CoreError::new(
                     ErrorCode::ResourceConflict,
                     "this media session is in the room already: get a new media token",
-                );
-                return refuse(error, None);
-            }
-            Err(JoinRefusal::Other(error)) => return refuse(media_error(error), None),
-        };
+                ),
+                JoinRefusal::Other(error) => media_error(error),
+            };
+            return fail(&outlet, "MEDIA_JOIN", payload, &error, None).await;
+        }
+    };
     let joined = MediaJoined {
         topic_id: space.to_string(),
         session_id: admission.session_id.clone(),
         ice_servers: plane.ice_servers(),
         participants: plane.participants(space),
         max_video_kbps: plane.max_video_kbps(),
+        media_address: plane.announced_addr().to_string(),
     };
-    emit(&socket, "MEDIA_JOINED", &joined);
-    announce_participants(&plane, &io, space).await;
+    outlet.emit("MEDIA_JOINED", &joined).await;
+    announce_participants(plane, &io, space).await;
     let context = SessionContext {
-        plane,
+        plane: plane.clone(),
         meetings: state.meetings.clone(),
         io,
-        connection: socket_room(&socket),
-        socket,
+        outlet,
         principal,
         space_id: space,
         session_id: admission.session_id,
@@ -184,15 +269,45 @@ async fn join<A: Adapter>(
     tokio::spawn(run_session(context, events, room_events));
 }
 
+/// One of a session's other events (`MEDIA_OFFER`, `MEDIA_ANSWER`, `MEDIA_CANDIDATE`,
+/// `MEDIA_LEAVE`, `MEDIA_QUALITY`) from the socket `outlet` reaches: relayed to the
+/// room's host when the session runs on another node, else handled here.
+pub(crate) async fn signal<A: Adapter>(
+    state: &RealtimeState,
+    outlet: Outlet<A>,
+    event: &str,
+    data: Option<Value>,
+) {
+    if let (Some(plane), Outlet::Socket(_)) = (&state.media, &outlet)
+        && let Some(bus) = plane.bus()
+    {
+        let session_id = data.as_ref().and_then(|d| d.get("sessionId")).and_then(Value::as_str);
+        let socket_id = outlet.socket_id();
+        if let Some(host) = session_id.and_then(|id| bus.host_of(id, &socket_id)) {
+            let payload = data.unwrap_or(Value::Null);
+            let signal = Relayed::Signal { socket_id, event: event.to_owned(), payload };
+            return bus.send(&host, signal);
+        }
+    }
+    match event {
+        "MEDIA_OFFER" => offer(state, &outlet, data).await,
+        "MEDIA_ANSWER" => answer(state, &outlet, data).await,
+        "MEDIA_CANDIDATE" => candidate(state, &outlet, data).await,
+        "MEDIA_LEAVE" => leave(state, &outlet, data).await,
+        "MEDIA_QUALITY" => quality(state, &outlet, data).await,
+        other => tracing::debug!(event = other, "not a media event"),
+    }
+}
+
 /// The session `session_id` names, when this socket signals it; else the failure.
 fn session_of<A: Adapter>(
     state: &RealtimeState,
-    socket: &SocketRef<A>,
+    outlet: &Outlet<A>,
     session_id: Option<&str>,
 ) -> Result<(std::sync::Arc<MediaPlane>, PeerHandle, Signalling), CoreError> {
     let plane = plane(state)?;
     let (handle, signalling) = plane
-        .handle_of(session_id.unwrap_or_default(), &socket.id.to_string())
+        .handle_of(session_id.unwrap_or_default(), &outlet.socket_id())
         .ok_or_else(session_not_found)?;
     Ok((plane.clone(), handle, signalling))
 }
@@ -243,24 +358,16 @@ fn inflate_sdp(packed: &str) -> Result<String, CoreError> {
 
 /// `MEDIA_OFFER {sessionId, sdp}` (the client's own tracks, first or changed) →
 /// `MEDIA_ANSWER {sessionId, sdp}`, or `MEDIA_OFFER_FAILED`.
-async fn offer<A: Adapter>(
-    turn: Turn,
-    socket: SocketRef<A>,
-    State(state): State<RealtimeState>,
-    TryData(data): TryData<Value>,
-) {
-    turn.wait().await;
-    state.metrics.socket_event("MEDIA_OFFER");
+async fn offer<A: Adapter>(state: &RealtimeState, outlet: &Outlet<A>, data: Option<Value>) {
     let Some(Inbound { fields: request, raw: payload }) =
-        parse::<A, MediaSdp>(&socket, "MEDIA_OFFER", data.ok())
+        parse::<A, MediaSdp>(outlet, "MEDIA_OFFER", data).await
     else {
         return;
     };
     let answered = async {
-        let (plane, handle, signalling) =
-            session_of(&state, &socket, request.session_id.as_deref())?;
+        let (plane, handle, signalling) = session_of(state, outlet, request.session_id.as_deref())?;
         plane
-            .offer_allowed(&socket.id.to_string())
+            .offer_allowed(&outlet.socket_id())
             .await
             .map_err(|wait| rate_limited(wait, "media offers"))?;
         let sdp = sdp_of(&request)?;
@@ -277,59 +384,45 @@ async fn offer<A: Adapter>(
                 sdp: Some(sdp),
                 sdp_deflate: None,
             };
-            emit(&socket, "MEDIA_ANSWER", &answer);
+            outlet.emit("MEDIA_ANSWER", &answer).await;
         }
-        Err(error) => fail(&socket, "MEDIA_OFFER", payload, &error, None),
+        Err(error) => fail(outlet, "MEDIA_OFFER", payload, &error, None).await,
     }
 }
 
 /// `MEDIA_ANSWER {sessionId, sdp}`: the client's answer to the server's `MEDIA_OFFER`;
 /// nothing follows unless it is refused (`MEDIA_ANSWER_FAILED`).
-async fn answer<A: Adapter>(
-    turn: Turn,
-    socket: SocketRef<A>,
-    State(state): State<RealtimeState>,
-    TryData(data): TryData<Value>,
-) {
-    turn.wait().await;
-    state.metrics.socket_event("MEDIA_ANSWER");
+async fn answer<A: Adapter>(state: &RealtimeState, outlet: &Outlet<A>, data: Option<Value>) {
     let Some(Inbound { fields: request, raw: payload }) =
-        parse::<A, MediaSdp>(&socket, "MEDIA_ANSWER", data.ok())
+        parse::<A, MediaSdp>(outlet, "MEDIA_ANSWER", data).await
     else {
         return;
     };
     let accepted = async {
         // Not rate-limited: an answer only completes an offer of the server's, and the
         // server makes one at a time.
-        let (_, handle, _) = session_of(&state, &socket, request.session_id.as_deref())?;
+        let (_, handle, _) = session_of(state, outlet, request.session_id.as_deref())?;
         let sdp = sdp_of(&request)?;
         handle.accept_answer(&sdp).await.map_err(media_error)
     }
     .await;
     if let Err(error) = accepted {
-        fail(&socket, "MEDIA_ANSWER", payload, &error, None);
+        fail(outlet, "MEDIA_ANSWER", payload, &error, None).await;
     }
 }
 
 /// `MEDIA_CANDIDATE {sessionId, candidate}`: a trickled candidate; refusals only
 /// (`MEDIA_CANDIDATE_FAILED`).
-async fn candidate<A: Adapter>(
-    turn: Turn,
-    socket: SocketRef<A>,
-    State(state): State<RealtimeState>,
-    TryData(data): TryData<Value>,
-) {
-    turn.wait().await;
-    state.metrics.socket_event("MEDIA_CANDIDATE");
+async fn candidate<A: Adapter>(state: &RealtimeState, outlet: &Outlet<A>, data: Option<Value>) {
     let Some(Inbound { fields: request, raw: payload }) =
-        parse::<A, MediaCandidate>(&socket, "MEDIA_CANDIDATE", data.ok())
+        parse::<A, MediaCandidate>(outlet, "MEDIA_CANDIDATE", data).await
     else {
         return;
     };
     let added = async {
-        let (plane, handle, _) = session_of(&state, &socket, request.session_id.as_deref())?;
+        let (plane, handle, _) = session_of(state, outlet, request.session_id.as_deref())?;
         plane
-            .candidate_allowed(&socket.id.to_string())
+            .candidate_allowed(&outlet.socket_id())
             .await
             .map_err(|wait| rate_limited(wait, "media candidates"))?;
         let candidate =
@@ -342,50 +435,36 @@ async fn candidate<A: Adapter>(
     }
     .await;
     if let Err(error) = added {
-        fail(&socket, "MEDIA_CANDIDATE", payload, &error, None);
+        fail(outlet, "MEDIA_CANDIDATE", payload, &error, None).await;
     }
 }
 
 /// `MEDIA_LEAVE {sessionId}`: ends the session; its person leaves the meeting at once.
-async fn leave<A: Adapter>(
-    turn: Turn,
-    socket: SocketRef<A>,
-    State(state): State<RealtimeState>,
-    TryData(data): TryData<Value>,
-) {
-    turn.wait().await;
-    state.metrics.socket_event("MEDIA_LEAVE");
+async fn leave<A: Adapter>(state: &RealtimeState, outlet: &Outlet<A>, data: Option<Value>) {
     let Some(Inbound { fields: request, raw: payload }) =
-        parse::<A, MediaLeave>(&socket, "MEDIA_LEAVE", data.ok())
+        parse::<A, MediaLeave>(outlet, "MEDIA_LEAVE", data).await
     else {
         return;
     };
-    let left = plane(&state).and_then(|plane| {
+    let left = plane(state).and_then(|plane| {
         let session_id = request.session_id.as_deref().unwrap_or_default();
-        plane.leave(session_id, &socket.id.to_string()).then_some(()).ok_or_else(session_not_found)
+        plane.leave(session_id, &outlet.socket_id()).then_some(()).ok_or_else(session_not_found)
     });
     if let Err(error) = left {
-        fail(&socket, "MEDIA_LEAVE", payload, &error, None);
+        fail(outlet, "MEDIA_LEAVE", payload, &error, None).await;
     }
 }
 
 /// `MEDIA_QUALITY {sessionId, publisher, quality}`: the layer of a publisher's simulcast
 /// video this session wants; refusals only (`MEDIA_QUALITY_FAILED`).
-async fn quality<A: Adapter>(
-    turn: Turn,
-    socket: SocketRef<A>,
-    State(state): State<RealtimeState>,
-    TryData(data): TryData<Value>,
-) {
-    turn.wait().await;
-    state.metrics.socket_event("MEDIA_QUALITY");
+async fn quality<A: Adapter>(state: &RealtimeState, outlet: &Outlet<A>, data: Option<Value>) {
     let Some(Inbound { fields: request, raw: payload }) =
-        parse::<A, MediaQuality>(&socket, "MEDIA_QUALITY", data.ok())
+        parse::<A, MediaQuality>(outlet, "MEDIA_QUALITY", data).await
     else {
         return;
     };
     let set = (|| {
-        let (_, handle, _) = session_of(&state, &socket, request.session_id.as_deref())?;
+        let (_, handle, _) = session_of(state, outlet, request.session_id.as_deref())?;
         let quality = request.quality.as_deref().and_then(Quality::parse).ok_or_else(|| {
             CoreError::invalid("quality", "must be \"low\", \"medium\" or \"high\"")
         })?;
@@ -401,6 +480,6 @@ async fn quality<A: Adapter>(
         Ok::<_, CoreError>(())
     })();
     if let Err(error) = set {
-        fail(&socket, "MEDIA_QUALITY", payload, &error, None);
+        fail(outlet, "MEDIA_QUALITY", payload, &error, None).await;
     }
 }

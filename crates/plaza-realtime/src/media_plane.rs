@@ -8,12 +8,14 @@
 //! (msid) by its publisher's session id, which `MEDIA_PARTICIPANTS` lists as `streamId`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use plaza_core::ObjectId;
 use plaza_core::identity::Principal;
 use plaza_core::limits::{LocalRateLimiter, Rate};
-use plaza_core::meetings::{MediaFlag, MediaForwarding, MeetingService};
+use plaza_core::meetings::{
+    MediaFlag, MediaForwarding, MeetingService, RecordingStart, RecordingStop,
+};
 use plaza_media::{
     LeaveReason, MediaConfig, MediaError, MediaServer, PeerEvent, PeerEvents, PeerHandle,
     RoomEvent, TrackKind,
@@ -27,8 +29,43 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use tokio::sync::broadcast;
 
+use crate::node_bus::{NodeBus, Relayed, RemoteSession};
 use crate::sink::emit_all;
 use crate::space_room;
+
+/// Where a session's signalling goes back to: the socket, on this node or (through the
+/// adapter, by its own room) on the node that relayed the session here.
+pub(crate) enum Outlet<A: Adapter> {
+    Socket(SocketRef<A>),
+    Remote { io: SocketIo<A>, socket_id: String },
+}
+
+impl<A: Adapter> Outlet<A> {
+    pub(crate) fn socket_id(&self) -> String {
+        match self {
+            Outlet::Socket(socket) => socket.id.to_string(),
+            Outlet::Remote { socket_id, .. } => socket_id.clone(),
+        }
+    }
+
+    /// The socket's own room (`sock:<id>`): the meeting's connection of its person.
+    pub(crate) fn connection(&self) -> String {
+        format!("sock:{}", self.socket_id())
+    }
+
+    pub(crate) async fn emit(&self, event: &str, payload: &impl serde::Serialize) {
+        match self {
+            Outlet::Socket(socket) => {
+                if let Err(error) = socket.emit(event, payload) {
+                    tracing::debug!(%error, event, "emit to socket failed");
+                }
+            }
+            Outlet::Remote { io, .. } => {
+                emit_all(io, vec![self.connection()], None, event, payload).await;
+            }
+        }
+    }
+}
 
 /// Offers a socket may make per second (a publisher renegotiates when a camera or a
 /// screen share goes on or off: a few a minute), and at once.
@@ -51,6 +88,8 @@ struct Session {
     displayname: String,
     /// The socket that signals it.
     socket_id: String,
+    /// The node that socket is on, when not this one (it relayed the session here).
+    origin: Option<String>,
     audio_tracks: u32,
     video_tracks: u32,
     /// Ended by its own `MEDIA_LEAVE`: no `MEDIA_SESSION_ENDED` is due.
@@ -123,6 +162,8 @@ pub struct MediaPlane {
     recorded_people: Mutex<HashMap<String, ObjectId>>,
     offers: LocalRateLimiter,
     candidates: LocalRateLimiter,
+    /// The other nodes, when several share the media rooms (`node_bus`).
+    bus: OnceLock<Arc<NodeBus>>,
 }
 
 /// Why a session's signalling was refused by the plane itself.
@@ -157,7 +198,28 @@ impl MediaPlane {
                 per_second: CANDIDATES_PER_SECOND,
                 burst: CANDIDATE_BURST,
             }),
+            bus: OnceLock::new(),
         }))
+    }
+
+    /// Shares the media rooms with the other nodes on `bus` (once).
+    pub(crate) fn bind_bus(&self, bus: Arc<NodeBus>) {
+        let _ = self.bus.set(bus);
+    }
+
+    pub(crate) fn bus(&self) -> Option<&Arc<NodeBus>> {
+        self.bus.get()
+    }
+
+    /// Whether this node has a media room for `space_id`.
+    pub(crate) fn has_room(&self, space_id: ObjectId) -> bool {
+        self.server.room(&space_id.to_string()).is_some()
+    }
+
+    /// Whether recording `recording_id` runs here or left its dumps here.
+    pub(crate) fn holds_recording(&self, recording_id: ObjectId) -> bool {
+        lock(&self.recordings).contains_key(&recording_id)
+            || self.recordings_dir.join(recording_id.to_string()).is_dir()
     }
 
     /// The address clients send UDP media to (what the SDP announces).
@@ -224,14 +286,16 @@ impl MediaPlane {
         self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Admits `session_id` into the room of `space_id` for `principal` on `socket_id`;
-    /// with the room's event stream subscribed before any offer is accepted.
+    /// Admits `session_id` into the room of `space_id` for `principal` on `socket_id`
+    /// (a socket of node `origin` when that is not this one); with the room's event
+    /// stream subscribed before any offer is accepted.
     pub(crate) fn join(
         &self,
         space_id: ObjectId,
         session_id: &str,
         principal: &Principal,
         socket_id: &str,
+        origin: Option<String>,
     ) -> Result<(PeerEvents, broadcast::Receiver<RoomEvent>, Signalling), JoinRefusal> {
         let mut sessions = self.sessions();
         if sessions.contains_key(session_id) {
@@ -257,6 +321,7 @@ impl MediaPlane {
                 user_id: principal.user_id(),
                 displayname: principal.user.displayname.clone(),
                 socket_id: socket_id.to_owned(),
+                origin,
                 audio_tracks: 0,
                 video_tracks: 0,
                 left_by_client: false,
@@ -292,6 +357,14 @@ impl MediaPlane {
 
     /// Ends every session `socket_id` signals in `space_id` (it unsubscribed).
     pub(crate) fn leave_space(&self, space_id: &str, socket_id: &str) {
+        if let Some(bus) = self.bus() {
+            let relayed =
+                bus.take_where(|s| s.socket_id == socket_id && s.space_id.to_string() == space_id);
+            for host in hosts_of(&relayed) {
+                let (socket_id, space_id) = (socket_id.to_owned(), space_id.to_owned());
+                bus.send(&host, Relayed::LeaveSpace { socket_id, space_id });
+            }
+        }
         let mut sessions = self.sessions();
         for session in sessions
             .values_mut()
@@ -306,8 +379,33 @@ impl MediaPlane {
     /// more, and a revoked or removed user must not keep receiving media); their people
     /// get the meeting's drop grace, within which a new session keeps their place.
     pub(crate) fn socket_gone(&self, socket_id: &str) {
+        if let Some(bus) = self.bus() {
+            let relayed = bus.take_where(|s| s.socket_id == socket_id);
+            for host in hosts_of(&relayed) {
+                bus.send(&host, Relayed::SocketGone { socket_id: socket_id.to_owned() });
+            }
+        }
         let mut sessions = self.sessions();
         for session in sessions.values_mut().filter(|s| s.socket_id == socket_id) {
+            session.socket_gone = true;
+            session.handle.leave();
+        }
+    }
+
+    /// The nodes whose sockets signal sessions hosted here.
+    pub(crate) fn origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> =
+            self.sessions().values().filter_map(|s| s.origin.clone()).collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+
+    /// Node `origin` died: the sessions its sockets signalled end as if those sockets
+    /// had disconnected (their people get the drop grace).
+    pub(crate) fn origin_gone(&self, origin: &str) {
+        let mut sessions = self.sessions();
+        for session in sessions.values_mut().filter(|s| s.origin.as_deref() == Some(origin)) {
             session.socket_gone = true;
             session.handle.leave();
         }
@@ -368,36 +466,72 @@ impl MediaPlane {
         self.sessions().get(session_id).map(Session::published).unwrap_or_default()
     }
 
-    /// Forgets an ended session; answers how its end came about.
+    /// Forgets an ended session (telling the node that relayed it); answers how its end
+    /// came about.
     fn remove(&self, session_id: &str) -> Ending {
-        self.sessions()
-            .remove(session_id)
-            .map(|s| Ending { left_by_client: s.left_by_client, socket_gone: s.socket_gone })
-            .unwrap_or_default()
+        let Some(session) = self.sessions().remove(session_id) else {
+            return Ending::default();
+        };
+        if let (Some(origin), Some(bus)) = (&session.origin, self.bus()) {
+            bus.send(origin, Relayed::Ended { session_id: session_id.to_owned() });
+        }
+        Ending { left_by_client: session.left_by_client, socket_gone: session.socket_gone }
     }
-}
 
-impl MediaForwarding for MediaPlane {
-    fn end_sessions(&self, space_id: ObjectId, user_id: ObjectId) {
+    fn end_sessions_here(&self, space_id: ObjectId, user_id: Option<ObjectId>) {
         let sessions = self.sessions();
-        for session in sessions.values().filter(|s| s.space_id == space_id && s.user_id == user_id)
+        for session in sessions
+            .values()
+            .filter(|s| s.space_id == space_id && user_id.is_none_or(|id| s.user_id == id))
         {
             session.handle.leave();
         }
     }
 
-    fn end_room(&self, space_id: ObjectId) {
-        for session in self.sessions().values().filter(|s| s.space_id == space_id) {
-            session.handle.leave();
+    /// Admin controls of forwarding, applied to this node's sessions.
+    pub(crate) fn set_forwarding_here(
+        &self,
+        space_id: ObjectId,
+        user_id: ObjectId,
+        audio: bool,
+        video: bool,
+    ) {
+        let sessions = self.sessions();
+        for (session_id, session) in
+            sessions.iter().filter(|(_, s)| s.space_id == space_id && s.user_id == user_id)
+        {
+            let room = session.handle.room();
+            for (kind, on) in [(TrackKind::Audio, audio), (TrackKind::Video, video)] {
+                if let Err(error) = room.set_forwarding(session_id, kind, on) {
+                    tracing::debug!(%error, session_id, "forwarding not changed");
+                }
+            }
         }
     }
 
-    fn start_recording(&self, space_id: ObjectId, recording_id: ObjectId) -> bool {
-        let Some(room) = self.server.room(&space_id.to_string()) else { return false };
+    /// A control another node relayed: applied to this node's sessions.
+    pub(crate) fn apply_relayed(&self, message: &Relayed) {
+        match *message {
+            Relayed::Forwarding { space_id, user_id, audio, video } => {
+                self.set_forwarding_here(space_id, user_id, audio, video);
+            }
+            Relayed::EndSessions { space_id, user_id } => {
+                self.end_sessions_here(space_id, Some(user_id));
+            }
+            Relayed::EndRoom { space_id } => self.end_sessions_here(space_id, None),
+            _ => {}
+        }
+    }
+
+    /// Starts recording the room of `space_id` here, if this node has it.
+    fn start_recording_here(&self, space_id: ObjectId, recording_id: ObjectId) -> RecordingStart {
+        let Some(room) = self.server.room(&space_id.to_string()) else {
+            return RecordingStart::NoRoom;
+        };
         let folder = self.recordings_dir.join(recording_id.to_string());
         if let Err(error) = room.start_recording(folder) {
             tracing::warn!(%error, %space_id, "the recording did not start");
-            return false;
+            return RecordingStart::NoRoom;
         }
         let people: Vec<(String, ObjectId)> = self
             .sessions()
@@ -407,7 +541,52 @@ impl MediaForwarding for MediaPlane {
             .collect();
         lock(&self.recorded_people).extend(people);
         lock(&self.recordings).insert(recording_id, room);
-        true
+        RecordingStart::Here
+    }
+}
+
+/// The hosts of relayed sessions, each once.
+fn hosts_of(relayed: &[(String, RemoteSession)]) -> Vec<String> {
+    let mut hosts: Vec<String> = relayed.iter().map(|(_, s)| s.host.clone()).collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+/// Every control applies to this node's sessions and, with several nodes, is told to
+/// the others (the room may be hosted by any of them).
+impl MediaForwarding for MediaPlane {
+    fn shared_address(&self) -> Option<String> {
+        self.bus().map(|_| self.server.announced_addr().to_string())
+    }
+
+    fn end_sessions(&self, space_id: ObjectId, user_id: ObjectId) {
+        self.end_sessions_here(space_id, Some(user_id));
+        if let Some(bus) = self.bus() {
+            bus.broadcast(Relayed::EndSessions { space_id, user_id });
+        }
+    }
+
+    fn end_room(&self, space_id: ObjectId) {
+        self.end_sessions_here(space_id, None);
+        if let Some(bus) = self.bus() {
+            bus.broadcast(Relayed::EndRoom { space_id });
+        }
+    }
+
+    fn start_recording(
+        &self,
+        space_id: ObjectId,
+        meeting_id: ObjectId,
+        recording_id: ObjectId,
+    ) -> RecordingStart {
+        match (self.start_recording_here(space_id, recording_id), self.bus()) {
+            (RecordingStart::NoRoom, Some(bus)) => {
+                bus.broadcast(Relayed::StartRecording { space_id, meeting_id, recording_id });
+                RecordingStart::Relayed
+            }
+            (started, _) => started,
+        }
     }
 
     fn recording_bytes(&self, recording_id: ObjectId) -> Option<u64> {
@@ -416,13 +595,22 @@ impl MediaForwarding for MediaPlane {
 
     fn stop_recording(
         &self,
-        _space_id: ObjectId,
+        space_id: ObjectId,
+        meeting_id: ObjectId,
         recording_id: ObjectId,
-    ) -> Option<plaza_core::meetings::RecordingDone> {
+    ) -> RecordingStop {
         let Some(room) = lock(&self.recordings).remove(&recording_id) else {
             // Not recording here: this process started after the one that recorded it
-            // (stopped, or killed). Its files are rebuilt from their frame dumps.
-            return self.recover_recording(recording_id);
+            // (stopped, or killed): its files are rebuilt from their frame dumps. Or
+            // another node records it.
+            return match (self.recover_recording(recording_id), self.bus()) {
+                (Some(done), _) => RecordingStop::Here(done),
+                (None, Some(bus)) => {
+                    bus.broadcast(Relayed::StopRecording { space_id, meeting_id, recording_id });
+                    RecordingStop::Relayed
+                }
+                (None, None) => RecordingStop::NotRunning,
+            };
         };
         let people = lock(&self.recorded_people).clone();
         // Sessions gone and in no running recording any more are forgotten.
@@ -431,7 +619,7 @@ impl MediaForwarding for MediaPlane {
             let live: Vec<String> = self.sessions().keys().cloned().collect();
             lock(&self.recorded_people).retain(|session, _| live.contains(session));
         }
-        Some(Box::pin(async move {
+        RecordingStop::Here(Box::pin(async move {
             let files = room.stop_recording().await.map_err(|e| e.to_string())?;
             Ok(files
                 .into_iter()
@@ -447,16 +635,9 @@ impl MediaForwarding for MediaPlane {
     }
 
     fn set_forwarding(&self, space_id: ObjectId, user_id: ObjectId, audio: bool, video: bool) {
-        let sessions = self.sessions();
-        for (session_id, session) in
-            sessions.iter().filter(|(_, s)| s.space_id == space_id && s.user_id == user_id)
-        {
-            let room = session.handle.room();
-            for (kind, on) in [(TrackKind::Audio, audio), (TrackKind::Video, video)] {
-                if let Err(error) = room.set_forwarding(session_id, kind, on) {
-                    tracing::debug!(%error, session_id, "forwarding not changed");
-                }
-            }
+        self.set_forwarding_here(space_id, user_id, audio, video);
+        if let Some(bus) = self.bus() {
+            bus.broadcast(Relayed::Forwarding { space_id, user_id, audio, video });
         }
     }
 }
@@ -466,13 +647,11 @@ pub(crate) struct SessionContext<A: Adapter> {
     pub plane: Arc<MediaPlane>,
     pub meetings: Arc<MeetingService>,
     pub io: SocketIo<A>,
-    pub socket: SocketRef<A>,
+    pub outlet: Outlet<A>,
     pub principal: Principal,
     pub space_id: ObjectId,
     pub session_id: String,
     pub signalling: Signalling,
-    /// The socket's own room: the meeting's connection of this person.
-    pub connection: String,
 }
 
 /// Tells the space who has a media session on this node and what they publish.
@@ -497,17 +676,9 @@ pub(crate) async fn run_session<A: Adapter>(
     mut events: PeerEvents,
     mut room_events: broadcast::Receiver<RoomEvent>,
 ) {
-    let SessionContext {
-        plane,
-        meetings,
-        io,
-        socket,
-        principal,
-        space_id,
-        session_id,
-        signalling,
-        connection,
-    } = context;
+    let SessionContext { plane, meetings, io, outlet, principal, space_id, session_id, signalling } =
+        context;
+    let connection = outlet.connection();
     let mut room_open = true;
     let reason = loop {
         tokio::select! {
@@ -519,9 +690,7 @@ pub(crate) async fn run_session<A: Adapter>(
                         sdp: Some(sdp),
                         sdp_deflate: None,
                     };
-                    if let Err(error) = socket.emit("MEDIA_OFFER", &offer) {
-                        tracing::debug!(%error, "MEDIA_OFFER not sent");
-                    }
+                    outlet.emit("MEDIA_OFFER", &offer).await;
                 }
                 Some(PeerEvent::Connected) => {
                     let published = plane.published(&session_id);
@@ -567,7 +736,7 @@ pub(crate) async fn run_session<A: Adapter>(
             }
             .to_owned(),
         };
-        let _ = socket.emit("MEDIA_SESSION_ENDED", &ended);
+        outlet.emit("MEDIA_SESSION_ENDED", &ended).await;
     }
     announce_participants(&plane, &io, space_id).await;
 }

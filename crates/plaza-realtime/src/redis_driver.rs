@@ -88,6 +88,20 @@ impl ReconnectingDriver {
         let connection = ConnectionManager::new_with_config(client, config).await?;
         Ok(ReconnectingDriver { connection, handlers, metrics })
     }
+
+    /// Subscribes to `chan`: its messages, `size` at most waiting.
+    pub(crate) async fn listen(
+        &self,
+        chan: String,
+        size: usize,
+    ) -> Result<mpsc::Receiver<ChanItem>, redis::RedisError> {
+        let (sender, receiver) = mpsc::channel(size);
+        if let Ok(mut handlers) = self.handlers.write() {
+            handlers.insert(chan.clone(), sender);
+        }
+        self.connection.clone().subscribe(chan).await?;
+        Ok(receiver)
+    }
 }
 
 impl Driver for ReconnectingDriver {
@@ -106,12 +120,7 @@ impl Driver for ReconnectingDriver {
         chan: String,
         size: usize,
     ) -> Result<MessageStream<ChanItem>, Self::Error> {
-        let (sender, receiver) = mpsc::channel(size);
-        if let Ok(mut handlers) = self.handlers.write() {
-            handlers.insert(chan.clone(), sender);
-        }
-        self.connection.clone().subscribe(chan).await?;
-        Ok(MessageStream::new(receiver))
+        Ok(MessageStream::new(self.listen(chan, size).await?))
     }
 
     async fn unsubscribe(&self, chan: String) -> Result<(), Self::Error> {

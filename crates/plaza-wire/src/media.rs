@@ -134,6 +134,10 @@ pub struct MediaJoined {
     /// (`media.max_video_kbps`); the server's answers also carry it as `b=AS`.
     #[serde(rename = "maxVideoKbps")]
     pub max_video_kbps: u32,
+    /// The media address (`ip:port`, UDP) of the node hosting the room: with several
+    /// nodes, not necessarily the one this socket is connected to.
+    #[serde(rename = "mediaAddress")]
+    pub media_address: String,
 }
 
 /// `MEDIA_PARTICIPANTS`, to the space: who has a media session and what they publish,

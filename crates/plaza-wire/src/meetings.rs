@@ -68,6 +68,10 @@ pub struct MediaToken {
     pub conf_id: String,
     #[schema(value_type = String)]
     pub expires: Timestamp,
+    /// Where the session's media goes (`ip:port`): the node hosting the space's media
+    /// room. Informational: the server's SDP names the same address.
+    #[serde(rename = "mediaAddress", skip_serializing_if = "Option::is_none")]
+    pub media_address: Option<String>,
 }
 
 impl MediaToken {
@@ -77,6 +81,7 @@ impl MediaToken {
             session_id: issued.session_id.clone(),
             conf_id: issued.conf_id.clone(),
             expires: issued.expires_at,
+            media_address: issued.media_address.clone(),
         }
     }
 }

@@ -32,16 +32,54 @@ pub trait MediaForwarding: Send + Sync {
     /// Ends every media session in the room of `space_id` (an admin ended the meeting).
     fn end_room(&self, space_id: ObjectId);
 
-    /// Starts recording the media room of `space_id` as recording `recording_id`;
-    /// `false` when this node has no media room for the space (nobody's media is on).
-    fn start_recording(&self, space_id: ObjectId, recording_id: ObjectId) -> bool;
+    /// This node's media address when several nodes share the media rooms (each
+    /// space's room lives on the node hosting it, see [`MeetingService::media_host`]);
+    /// `None` when every room is this node's.
+    fn shared_address(&self) -> Option<String>;
+
+    /// Starts recording the media room of `space_id` (meeting `meeting_id`) as recording
+    /// `recording_id`: here, or handed to the node hosting the room, which then calls
+    /// [`MeetingService::record_relayed_media`].
+    fn start_recording(
+        &self,
+        space_id: ObjectId,
+        meeting_id: ObjectId,
+        recording_id: ObjectId,
+    ) -> RecordingStart;
 
     /// The bytes recording `recording_id` has written so far (`None`: not running here).
     fn recording_bytes(&self, recording_id: ObjectId) -> Option<u64>;
 
-    /// Stops recording `recording_id`: the files once they are finished (closed, indexed,
-    /// playable); `None` when that recording does not run here.
-    fn stop_recording(&self, space_id: ObjectId, recording_id: ObjectId) -> Option<RecordingDone>;
+    /// Stops recording `recording_id`: here (the files once they are finished: closed,
+    /// indexed, playable), or handed to the node recording it, which then calls
+    /// [`MeetingService::finish_relayed_recording`].
+    fn stop_recording(
+        &self,
+        space_id: ObjectId,
+        meeting_id: ObjectId,
+        recording_id: ObjectId,
+    ) -> RecordingStop;
+}
+
+/// Where a recording started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingStart {
+    /// This node records the room.
+    Here,
+    /// Handed to the other nodes: the one hosting the room records it.
+    Relayed,
+    /// Nobody's media is on: there is no room to record.
+    NoRoom,
+}
+
+/// What stopping a recording came to.
+pub enum RecordingStop {
+    /// This node recorded it: its files once finished.
+    Here(RecordingDone),
+    /// Handed to the other nodes: the one that recorded it stores the files.
+    Relayed,
+    /// No node records it (it never had media): ready without files.
+    NotRunning,
 }
 
 /// One track file the SFU recorded, to be stored with the meeting.
@@ -100,13 +138,14 @@ impl MeetingService {
         let _ = self.this.set(Arc::downgrade(self));
     }
 
-    /// Starts the SFU recording `recording_id` when the space has a media room here.
+    /// Starts the SFU recording `recording_id` when the space has a media room here (or
+    /// hands it to the node hosting the room).
     pub(super) async fn record_media(&self, space: &SpaceRecord, meeting_id: &str, id: ObjectId) {
         let Some(forwarding) = self.forwarding.get() else { return };
-        if !forwarding.start_recording(space.id, id) {
+        let Ok(meeting) = parse_meeting(meeting_id) else { return };
+        if forwarding.start_recording(space.id, meeting, id) != RecordingStart::Here {
             return;
         }
-        let Ok(meeting) = parse_meeting(meeting_id) else { return };
         let marked =
             self.change_any(space, meeting, |state, _| Ok(state.recording_has_media(id))).await;
         let owner = match marked {
@@ -178,10 +217,14 @@ impl MeetingService {
         let (Some(forwarding), Some(this)) = (self.forwarding.get(), self.this.get()) else {
             return;
         };
-        let done = forwarding.stop_recording(space.id, id);
-        if done.is_none() {
-            tracing::warn!(recording = %id, "the SFU was not recording it: ready without files");
-        }
+        let done = match forwarding.stop_recording(space.id, meeting_id, id) {
+            RecordingStop::Here(done) => Some(done),
+            RecordingStop::Relayed => return,
+            RecordingStop::NotRunning => {
+                tracing::warn!(recording = %id, "the SFU was not recording it: ready without files");
+                None
+            }
+        };
         let (this, space, owner) = (this.clone(), space.clone(), recording.started_by.id);
         tokio::spawn(async move {
             let files = match done {
@@ -202,6 +245,58 @@ impl MeetingService {
                 tracing::error!(recording = %id, %error, "the finished recording was not saved");
             }
         });
+    }
+
+    /// The node hosting the media room of `space_id` started a recording another node
+    /// was asked for (see [`MediaForwarding::start_recording`]).
+    pub async fn record_relayed_media(
+        &self,
+        space_id: ObjectId,
+        meeting_id: ObjectId,
+        id: ObjectId,
+    ) -> CoreResult<()> {
+        let space = self.space_of(space_id).await?;
+        self.record_media(&space, &meeting_id.to_string(), id).await;
+        Ok(())
+    }
+
+    /// The node that records `id` finishes it (stores its files, makes it ready): it was
+    /// stopped on another node.
+    pub async fn finish_relayed_recording(
+        &self,
+        space_id: ObjectId,
+        meeting_id: ObjectId,
+        id: ObjectId,
+    ) -> CoreResult<()> {
+        let space = self.space_of(space_id).await?;
+        let record = self.store.meeting(meeting_id).await?.ok_or_else(meeting_not_found)?;
+        let state = Self::parse_state(&record)?;
+        self.finish_media_recording(&space, meeting_id, &state, id);
+        Ok(())
+    }
+
+    /// The node hosting the media room of `space_id` when several nodes share the rooms
+    /// (`None` on one node): this node takes it over when no node hosts it or its host
+    /// stopped beating for `node_timeout_ms`.
+    pub async fn media_host(&self, space_id: ObjectId) -> CoreResult<Option<plaza_db::MediaHost>> {
+        let Some(address) = self.forwarding.get().and_then(|f| f.shared_address()) else {
+            return Ok(None);
+        };
+        let now = Timestamp::now();
+        // Alive before claiming, so another node never takes this fresh claim as dead.
+        self.store.beat_node(&self.config.node_id, now).await?;
+        let alive_since = now.add_millis(-self.config.node_timeout_ms);
+        let host = self
+            .store
+            .claim_media_host(space_id, &self.config.node_id, &address, alive_since, now)
+            .await?;
+        Ok(Some(host))
+    }
+
+    /// The nodes that beat within `node_timeout_ms`.
+    pub async fn live_nodes(&self) -> CoreResult<Vec<String>> {
+        let since = Timestamp::now().add_millis(-self.config.node_timeout_ms);
+        Ok(self.store.live_nodes(since).await?)
     }
 
     /// Stores the recorded files as the recording owner's files in the space; a file the
@@ -269,6 +364,19 @@ impl MeetingService {
             return Err(CoreError::new(ErrorCode::TopicArchived, "the space is archived"));
         }
         Ok(MediaAdmission { space, session_id: grant.session_id, conf_id: grant.conf_id })
+    }
+
+    /// A `MEDIA_JOIN` that the node whose socket received it checked (`admit_media`) and
+    /// relayed to this node, which hosts the space's media room: the token's holder, and
+    /// the same checks again (they are cheap, and the token may have expired on the way).
+    pub async fn admit_relayed_media(
+        &self,
+        space_id: &str,
+        token: &str,
+    ) -> CoreResult<(Principal, MediaAdmission)> {
+        let principal = self.identity.media_token_holder(token).await?;
+        let admission = self.admit_media(&principal, space_id, token).await?;
+        Ok((principal, admission))
     }
 
     /// A media session's transport came up: its person joins the space's meeting (or

@@ -108,6 +108,46 @@ pub async fn running_meetings_and_dead_nodes_are_found(store: Arc<dyn Store>) ->
     Ok(())
 }
 
+pub async fn a_media_host_is_claimed_once_and_taken_over_when_it_dies(
+    store: Arc<dyn Store>,
+) -> Outcome {
+    let ann = registered(&store, "ann").await?;
+    let t0 = Timestamp::now();
+    let room = space(SpaceKind::Group, "media", ann.id);
+    store.insert_space(&room, &membership(room.id, ann.id, Role::Admin, t0)).await?;
+    let other = space(SpaceKind::Group, "other", ann.id);
+    store.insert_space(&other, &membership(other.id, ann.id, Role::Admin, t0)).await?;
+    store.beat_node("node-a", t0).await?;
+    store.beat_node("node-b", t0).await?;
+    let host = |node: &str, address: &str| plaza_db::MediaHost {
+        node_id: node.to_owned(),
+        address: address.to_owned(),
+    };
+
+    let claimed = store.claim_media_host(room.id, "node-a", "10.0.0.1:5000", t0, t0).await?;
+    assert_eq!(claimed, host("node-a", "10.0.0.1:5000"), "the first claim takes it");
+    let second = store.claim_media_host(room.id, "node-b", "10.0.0.2:5000", t0, t0).await?;
+    assert_eq!(second, host("node-a", "10.0.0.1:5000"), "a live host keeps it");
+    let elsewhere = store.claim_media_host(other.id, "node-b", "10.0.0.2:5000", t0, t0).await?;
+    assert_eq!(elsewhere, host("node-b", "10.0.0.2:5000"), "per space");
+    let moved = store.claim_media_host(room.id, "node-a", "10.0.0.1:6000", t0, t0).await?;
+    assert_eq!(moved, host("node-a", "10.0.0.1:6000"), "the host's own claim refreshes it");
+
+    // node-a stops beating: seen before the cut-off, its space goes to the next claimer.
+    store.beat_node("node-b", t0.add_millis(100)).await?;
+    assert_eq!(store.live_nodes(t0.add_millis(50)).await?, vec!["node-b".to_owned()]);
+    let taken =
+        store.claim_media_host(room.id, "node-b", "10.0.0.2:5000", t0.add_millis(50), t0).await?;
+    assert_eq!(taken, host("node-b", "10.0.0.2:5000"), "a dead host's space is taken over");
+    // A host the heartbeat sweep removed altogether counts as dead too.
+    store.take_dead_nodes(t0.add_millis(200)).await?;
+    let again =
+        store.claim_media_host(other.id, "node-a", "10.0.0.1:6000", t0.add_millis(50), t0).await?;
+    assert_eq!(again, host("node-a", "10.0.0.1:6000"));
+    assert!(store.live_nodes(t0.add_millis(50)).await?.is_empty());
+    Ok(())
+}
+
 pub async fn shared_rate_limits_and_ringing_calls_hold_across_callers(
     store: Arc<dyn Store>,
 ) -> Outcome {

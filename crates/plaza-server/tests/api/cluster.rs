@@ -744,3 +744,248 @@ async fn revocation_on_one_node_ends_sockets_on_the_others() {
     drop((first, second));
     database.remove().await.expect("remove the database");
 }
+
+/// One person's media in a meeting across nodes: their socket on one node, a Rust
+/// WebRTC client, and everything their socket heard.
+struct MediaPeer {
+    socket: RealtimeClient,
+    token: String,
+    space: String,
+    media: plaza_media::client::MediaClient,
+    session: String,
+    /// The media address the host named (`MEDIA_JOINED`).
+    address: String,
+    heard: Vec<(String, Value)>,
+}
+
+/// A media token for `space` from `node`, and the media address its answer names.
+async fn media_token(node: &Node, token: &str, space: &str) -> (String, String) {
+    let (status, body) = call(
+        reqwest::Method::GET,
+        format!("{}/api/mediasessions/mpaas/token/{space}", node.base),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let address = body["mediaAddress"].as_str().expect("mediaAddress with several nodes");
+    (body["token"].as_str().unwrap().to_owned(), address.to_owned())
+}
+
+impl MediaPeer {
+    /// Subscribes on `node` and joins the space's media there.
+    async fn join(node: &Node, token: &str, space: &str) -> MediaPeer {
+        let socket = RealtimeClient::connect(&node.base, "/chat", &Credentials::jwt(token))
+            .await
+            .expect("connect");
+        let mut peer = MediaPeer {
+            socket,
+            token: token.to_owned(),
+            space: space.to_owned(),
+            media: plaza_media::client::MediaClient::start(Default::default()).await.unwrap(),
+            session: String::new(),
+            address: String::new(),
+            heard: Vec::new(),
+        };
+        peer.socket.subscribe(space, None).unwrap();
+        peer.socket.wait_for("CHANNEL_SUBSCRIBED", WAIT).await.expect("subscribed");
+        peer.media_join(node).await;
+        peer
+    }
+
+    /// A new media session through `node`: token, `MEDIA_JOIN`, offer and answer.
+    async fn media_join(&mut self, node: &Node) {
+        let (media_token, named) = media_token(node, &self.token, &self.space).await;
+        let join = json!({"topicId": self.space, "token": media_token});
+        self.socket.emit("MEDIA_JOIN", &join).unwrap();
+        let joined = self.next("MEDIA_JOINED").await;
+        self.session = joined["sessionId"].as_str().unwrap().to_owned();
+        self.address = joined["mediaAddress"].as_str().unwrap().to_owned();
+        assert_eq!(self.address, named, "the token and the join name the same host");
+        let offer = self.media.create_offer().await.unwrap();
+        let offer = json!({"sessionId": self.session, "sdp": offer});
+        self.socket.emit("MEDIA_OFFER", &offer).unwrap();
+        let answer = self.next("MEDIA_ANSWER").await;
+        self.media.accept_answer(answer["sdp"].as_str().unwrap()).await.unwrap();
+    }
+
+    /// Logs events until `name` comes (answering the server's offers on the way).
+    async fn next(&mut self, name: &str) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = tokio::time::timeout(left, self.socket.next_event())
+                .await
+                .unwrap_or_else(|_| panic!("no {name} within {WAIT:?}: {:?}", self.names()))
+                .expect("connection open");
+            let found = event.name == name;
+            self.heard.push((event.name, event.payload.clone()));
+            if found {
+                return event.payload;
+            }
+        }
+    }
+
+    /// Handles what arrived: the server's offers are answered.
+    async fn pump(&mut self) {
+        for event in self.socket.drain() {
+            if event.name == "MEDIA_OFFER" && event.payload["sessionId"] == self.session.as_str() {
+                let answer = self.media.accept_offer(event.payload["sdp"].as_str().unwrap()).await;
+                let reply = json!({"sessionId": self.session, "sdp": answer.unwrap()});
+                self.socket.emit("MEDIA_ANSWER", &reply).unwrap();
+            }
+            self.heard.push((event.name, event.payload));
+        }
+    }
+
+    fn receives_from(&self, other: &MediaPeer, frames: u64) -> bool {
+        use plaza_media::TrackKind;
+        let stats = self.media.stats();
+        stats.received(&other.session, TrackKind::Audio).frames > frames
+            && stats.received(&other.session, TrackKind::Video).frames > frames / 4
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.heard.iter().map(|(name, _)| name.as_str()).collect()
+    }
+
+    /// How many meeting events of `category` were about `user_id`.
+    fn attendee_events(&self, category: &str, user_id: &str) -> usize {
+        self.heard
+            .iter()
+            .filter(|(n, p)| n == "MEDIA_SESSION_RESPONSE" && p["category"] == category)
+            .filter(|(_, p)| p.to_string().contains(user_id))
+            .count()
+    }
+}
+
+/// Pumps both peers until each receives the other's audio and video.
+async fn media_flows(a: &mut MediaPeer, b: &mut MediaPeer, what: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        a.pump().await;
+        b.pump().await;
+        if a.receives_from(b, 25) && b.receives_from(a, 25) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no media both ways {what}: {:?}", a.names());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_meeting_across_nodes_meets_on_its_host_and_moves_when_the_host_dies() {
+    let Some((database, redis)) = services().await else { return };
+    let prefix = format!("plaza-test-{:x}", rand::random::<u64>());
+    // The host's death is noticed within about a second; people keep their place 20 s.
+    let timing =
+        [("PLAZA__MEETINGS__DROP_GRACE_MS", "20000"), ("PLAZA__REALTIME__NODE_TIMEOUT_MS", "1200")];
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        nodes.push(Node::start(&database.url, &redis, &prefix, &timing).await);
+    }
+    let (ann, ann_id) = register(&nodes[0], "ann@example.com").await;
+    let (bob, bob_id) = register(&nodes[1], "bob@example.com").await;
+    let space = group_space(&nodes[0], &nodes[1], &ann, "Media across nodes", &[&bob_id]).await;
+
+    // The first node to issue a media token for the space hosts its room: node 3, on
+    // which neither person's socket is.
+    let (_, host_address) = media_token(&nodes[2], &ann, &space).await;
+    let mut a = MediaPeer::join(&nodes[0], &ann, &space).await;
+    let mut b = MediaPeer::join(&nodes[1], &bob, &space).await;
+    assert_eq!((a.address.as_str(), b.address.as_str()), (&*host_address, &*host_address));
+    media_flows(&mut a, &mut b, "through node 3").await;
+
+    // A recording started through node 1 and stopped through node 2 is recorded and
+    // stored by node 3, the host.
+    let meeting = a
+        .heard
+        .iter()
+        .find(|(n, p)| {
+            n == "MEDIA_SESSION_RESPONSE" && p["category"] == "app.event.meeting.started"
+        })
+        .map(|(_, p)| p["messageId"].as_str().unwrap().to_owned())
+        .expect("the meeting started");
+    let path = |node: &Node, tail: &str| {
+        format!("{}/api/spaces/{space}/meetings/{meeting}/{tail}", node.base)
+    };
+    let post = reqwest::Method::POST;
+    let (status, body) =
+        call(post.clone(), path(&nodes[0], "recordings"), Some(&ann), Some(json!({}))).await;
+    assert!(status.is_success(), "{body}");
+    let recording = body["data"][0]["content"]["recordings"][0]["_id"].as_str().unwrap().to_owned();
+    let until = Instant::now() + Duration::from_millis(2500);
+    while Instant::now() < until {
+        a.pump().await;
+        b.pump().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stop = path(&nodes[1], &format!("recordings/{recording}/stop"));
+    let (status, body) = call(post.clone(), stop, Some(&ann), Some(json!({}))).await;
+    assert!(status.is_success(), "{body}");
+    let ready = loop {
+        let event = b.next("MEDIA_SESSION_RESPONSE").await;
+        if event["category"] == "app.event.recording.ready" {
+            break event;
+        }
+    };
+    let files = ready["content"]["data"].as_array().cloned().unwrap_or_default();
+    let mut types: Vec<&str> =
+        files.iter().filter_map(|f| f["providerFileType"].as_str()).collect();
+    types.sort();
+    assert_eq!(types, ["audio/webm", "audio/webm", "video/webm", "video/webm"], "{ready}");
+    for file in &files {
+        let duration = file["duration"].as_f64().unwrap();
+        assert!((1500.0..4000.0).contains(&duration), "{file}");
+    }
+
+    // An admin's mute through node 2 reaches the host: Bob's audio stops at Ann's.
+    let (status, body) = call(
+        reqwest::Method::POST,
+        path(&nodes[1], &format!("attendees/user/{bob_id}/mediastate")),
+        Some(&ann),
+        Some(json!({"audio": false})),
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    let muted = loop {
+        let event = a.next("MEDIA_FORWARDING").await;
+        if event["userId"] == bob_id.as_str() && event["kind"] == "audio" {
+            break event;
+        }
+    };
+    assert_eq!(muted["forwarding"], false, "{muted}");
+
+    // Node 3 dies: both sessions are told to move, and join again through their own
+    // node; the first of those nodes to claim the space hosts it now.
+    nodes[2].kill();
+    let died = Instant::now();
+    for peer in [&mut a, &mut b] {
+        let ended = peer.next("MEDIA_SESSION_ENDED").await;
+        assert_eq!(
+            (ended["sessionId"].as_str(), ended["reason"].as_str()),
+            (Some(&*peer.session), Some("moved"))
+        );
+    }
+    let noticed = died.elapsed();
+    for (peer, node) in [(&mut a, &nodes[0]), (&mut b, &nodes[1])] {
+        peer.media = plaza_media::client::MediaClient::start(Default::default()).await.unwrap();
+        peer.media_join(node).await;
+    }
+    assert_eq!(a.address, b.address, "one new host for both");
+    assert_ne!(a.address, host_address);
+    media_flows(&mut a, &mut b, "after the move").await;
+    let resumed = died.elapsed();
+    eprintln!("host killed: sessions told to move after {noticed:?}, media back after {resumed:?}");
+    assert!(resumed < Duration::from_secs(10), "media resumed after {resumed:?}");
+
+    // Their places were kept: at most one left/added pair per person (here: none).
+    for peer in [&mut a, &mut b] {
+        peer.pump().await;
+        for id in [&ann_id, &bob_id] {
+            assert!(peer.attendee_events("app.event.attendee.left", id) <= 1);
+            assert!(peer.attendee_events("app.event.attendee.added", id) <= 2);
+        }
+    }
+    database.remove().await.expect("remove the database");
+}

@@ -844,9 +844,18 @@ async fn plaza_admin_rebuilds_the_files_of_a_recording_cut_short() {
     })
     .await
     .unwrap();
-    let space = plaza_core::ObjectId::new();
-    assert!(plane.stop_recording(space, plaza_core::ObjectId::new()).is_none(), "no such folder");
-    let recovered = plane.stop_recording(space, recording).expect("the folder is found");
+    use plaza_core::meetings::RecordingStop;
+    let (space, meeting) = (plaza_core::ObjectId::new(), plaza_core::ObjectId::new());
+    assert!(
+        matches!(
+            plane.stop_recording(space, meeting, plaza_core::ObjectId::new()),
+            RecordingStop::NotRunning
+        ),
+        "no such folder"
+    );
+    let RecordingStop::Here(recovered) = plane.stop_recording(space, meeting, recording) else {
+        panic!("the folder is found");
+    };
     let recovered = recovered.await.unwrap();
     assert_eq!(recovered.len(), 2, "{recovered:?}");
     for file in &recovered {
