@@ -744,10 +744,19 @@ export class MediaSession {
       case 'MEDIA_OFFER_FAILED':
         if (mine) this.onOfferRefused(payload);
         return;
+      case 'MEDIA_QUALITY_FAILED':
+        if (!mine) return;
+        // Asked of someone who left the room meanwhile (a tile resized as they went, or a
+        // session that a rejoin replaced): nothing to show; a later ask goes out again.
+        if (Array.isArray(payload.error?.fields) && payload.error.fields.some((f: any) => f?.field === 'publisher')) {
+          if (typeof payload.publisher === 'string') this.qualities.delete(payload.publisher);
+          return;
+        }
+        this.fail(payload.error?.code ?? 'media.refused', payload.error?.message ?? `${event} refused`, payload);
+        return;
       case 'MEDIA_ANSWER_FAILED':
       case 'MEDIA_CANDIDATE_FAILED':
       case 'MEDIA_LEAVE_FAILED':
-      case 'MEDIA_QUALITY_FAILED':
         if (mine) this.fail(payload.error?.code ?? 'media.refused', payload.error?.message ?? `${event} refused`, payload);
         return;
       case 'MEDIA_PARTICIPANTS':

@@ -232,6 +232,28 @@ test('the camera m-line carries three simulcast layers under the server cap; qua
     { sessionId: 'me', publisher: 'bob', quality: 'high' },
     { sessionId: 'me', publisher: 'cat', quality: 'medium' },
   ]);
+  // Cat left as the ask went out: no error to show, and a later ask goes out again.
+  const errors: string[] = [];
+  session.on('error', (e) => errors.push(e.code));
+  socket.deliver('MEDIA_QUALITY_FAILED', {
+    sessionId: 'me',
+    publisher: 'cat',
+    quality: 'medium',
+    error: {
+      code: 'request.invalid',
+      message: 'gone',
+      fields: [{ field: 'publisher', message: 'must be the sessionId of someone in the room' }],
+    },
+  });
+  session.setQuality('cat', 'medium');
+  assert.equal(socket.sent('MEDIA_QUALITY').length, 4);
+  socket.deliver('MEDIA_QUALITY_FAILED', {
+    sessionId: 'me',
+    publisher: 'cat',
+    quality: 'huge',
+    error: { code: 'request.invalid', message: 'bad' },
+  });
+  assert.deepEqual(errors, ['request.invalid'], 'other refusals are reported');
 });
 
 test('a long SDP goes as sdpDeflate (raw DEFLATE in base64), a short one as it is', async () => {
