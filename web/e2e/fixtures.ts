@@ -77,9 +77,10 @@ export const test = base.extend<{ open: Open }>({
 
 // ---- helpers that drive the UI like a person ---------------------------------------
 
-export async function register(page: Page, who: string, email = `${unique(who.toLowerCase())}@example.com`) {
+/** Registers through the UI of the Plaza at `at` (PLAZA_URL unless given), where the page then stays signed in. */
+export async function register(page: Page, who: string, email = `${unique(who.toLowerCase())}@example.com`, { at = baseUrl } = {}) {
   const name = `${who} ${runTag}`;
-  await page.goto(`${baseUrl}/#/register`);
+  await page.goto(`${at.replace(/\/+$/, '')}/#/register`);
   await page.getByLabel('Display name').fill(name);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
@@ -109,14 +110,21 @@ export async function openTab(page: Page, name: string) {
   await page.getByRole('navigation', { name: 'Space sections' }).getByRole('link', { name, exact: true }).click();
 }
 
-/** The admin invites `email` by email; the invitee opens the invitation link and lands in the space. */
+/**
+ * The admin invites `email` by email; the invitee opens the invitation link and lands in the
+ * space. The link names the admin's Plaza; an invitee signed in at another node of the same
+ * cluster follows it there.
+ */
 export async function inviteByEmail(admin: Page, invitee: Page, email: string, spaceTitle: string) {
   await openTab(admin, 'People');
   await admin.getByLabel('Invite by email').fill(email);
   await admin.getByRole('button', { name: 'Invite', exact: true }).click();
   const link = await admin.getByLabel(`Invitation link for ${email}`).inputValue();
   expect(link, `the invitation link is one of the app's (${link})`).toContain('#/invite/');
-  await invitee.goto(link);
+  const there = new URL(link);
+  const here = new URL(invitee.url());
+  const onOwnNode = /^https?:$/.test(here.protocol) && here.origin !== there.origin;
+  await invitee.goto(onOwnNode ? `${here.origin}${there.pathname}${there.hash}` : link);
   await invitee.locator('#space-title', { hasText: spaceTitle }).waitFor();
 }
 

@@ -2,6 +2,8 @@
 // socket (`MEDIA_JOIN`, `MEDIA_OFFER`/`MEDIA_ANSWER` both ways, `MEDIA_CANDIDATE`,
 // `MEDIA_LEAVE`; the server's `MEDIA_PARTICIPANTS`, `MEDIA_ACTIVE_SPEAKER`,
 // `MEDIA_FORWARDING`, `MEDIA_SESSION_ENDED`). See docs/decisions.md, "Media signalling".
+// A session whose media host went away (`MEDIA_SESSION_ENDED` with reason `moved`) joins
+// again by itself, keeping its tracks: see `MediaSession`.
 import { PlazaApiError } from './errors.js';
 import type { PlazaRealtime } from './realtime.js';
 import type { PlazaClient } from './rest.js';
@@ -38,17 +40,34 @@ export interface ForwardingChange {
   forwarding: boolean;
 }
 
-/** `connecting` until ICE and DTLS are up; `failed` when the media port cannot be reached. */
-export type MediaConnection = 'connecting' | 'connected' | 'failed' | 'closed';
+/**
+ * `connecting` until ICE and DTLS are up; `failed` when the media port cannot be reached;
+ * `reconnecting` while the session joins again because its media host went away
+ * (`MEDIA_SESSION_ENDED` with reason `moved`), until the new connection is `connected`
+ * (or the session ends: `ended` with reason `moved` when joining again failed).
+ */
+export type MediaConnection = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
 
 export interface MediaSessionEvents {
+  /** The people in the media room (after a rejoin: the new room's, with new session ids). */
   participants: (participants: MediaParticipant[]) => void;
+  /** The remote tracks changed: all of them, each time (emptied when a rejoin starts). */
   tracks: (tracks: RemoteTrack[]) => void;
   trackAdded: (track: RemoteTrack) => void;
   trackRemoved: (track: RemoteTrack) => void;
   activeSpeaker: (sessionId: string, userId: Id) => void;
   forwarding: (change: ForwardingChange) => void;
+  /** The connection's state; `reconnecting` then `connected` around a transparent rejoin. */
   connection: (state: MediaConnection) => void;
+  /**
+   * The session joined again after its media host went away: same tracks, a new
+   * connection and a new `sessionId` (`previous` is the old one, which the server forgot).
+   */
+  rejoined: (sessionId: string, previous: string) => void;
+  /**
+   * The server ended the session (`left`, `disconnected`, `failed`), or joining again
+   * after a `moved` failed every time (`moved`). Not emitted for a rejoin that works.
+   */
   ended: (reason: string) => void;
   error: (error: PlazaApiError) => void;
 }
@@ -159,7 +178,31 @@ export interface MediaSessionOptions {
   connectTimeoutMs?: number;
   /** Send the camera as three simulcast layers (default true). */
   simulcast?: boolean;
+  /** Tries at joining again when the media host went away (`moved`) before giving up (default 4). */
+  rejoinAttempts?: number;
+  /** The wait before the second try at joining again, doubled before each later one, in ms (default 500; the first try is at once). */
+  rejoinBackoffMs?: number;
+  /** How long each try's `MEDIA_JOIN` may wait for its answer, in ms (default 8 s). */
+  rejoinTimeoutMs?: number;
 }
+
+interface Joined {
+  sessionId: string;
+  iceServers?: unknown[];
+  participants?: MediaParticipant[];
+  maxVideoKbps?: number;
+}
+
+/** Refusals that joining again cannot cure: the person may no longer use the space's media. */
+const FINAL_REFUSALS = new Set(['permission.denied', 'topic.archived', 'media.disabled']);
+
+function worthRetrying(error: unknown): boolean {
+  if (!(error instanceof PlazaApiError)) return true;
+  if (FINAL_REFUSALS.has(error.code)) return false;
+  return error.status !== 401 && error.status !== 403 && error.status !== 404;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** What a person publishes: each slot is one sending m-line, kept for the session. */
 export type Slot = 'microphone' | 'camera' | 'screen';
@@ -193,6 +236,16 @@ const UNREACHABLE = 'the media port is unreachable: the media connection could n
  * others' tracks. Offers go one at a time each way; when the client's offer crosses the
  * server's, the client's wins: the server's crossing offer is dropped (the server makes it
  * again after answering).
+ *
+ * When the node hosting the space's media goes away, the server ends the session with
+ * reason `moved`. The session then joins again by itself, as the same object: the old
+ * connection is closed and its remote tracks removed (`connection` is `reconnecting`),
+ * then a new token, `MEDIA_JOIN` and a new connection publish the same local tracks
+ * (microphone, camera, screen share, their `enabled` state) and ask again for the
+ * qualities chosen with `setQuality` (by the publisher's user, whose session id changes
+ * too). `sessionId` is the new session's from then on (`rejoined`); late events of the old
+ * one are ignored. A refused or unanswered join is tried again a few times with a short
+ * backoff; then the session ends (`ended` with reason `moved`).
  */
 export class MediaSession {
   sessionId = '';
@@ -216,6 +269,13 @@ export class MediaSession {
   /** Something changed while our offer was out: offer again after its answer. */
   private again = false;
   private closed = false;
+  /** Joining again after a `moved`: no connection, and the old session's events are not ours. */
+  private rejoining = false;
+  /** Qualities chosen before a rejoin, by the publisher's user, to ask again of their new session. */
+  private readonly carriedQualities = new Map<Id, VideoQuality>();
+  /** Settles when the current connection is closed or replaced: its pending steps are dropped. */
+  private retired: Promise<void> = Promise.resolve();
+  private retire: () => void = () => undefined;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private joinWaiter: { resolve: (p: any) => void; reject: (e: PlazaApiError) => void } | undefined;
 
@@ -224,7 +284,7 @@ export class MediaSession {
     this.unsubscribe = options.realtime.on('signal', (event, payload) => this.onSignal(event, payload));
   }
 
-  /** The peer connection (for `getStats()` in tests and diagnostics). */
+  /** The current peer connection (for `getStats()` in tests and diagnostics): a rejoin replaces it, and it is null meanwhile. */
   get pc(): PeerConnectionLike | null {
     return this.pcValue;
   }
@@ -252,31 +312,41 @@ export class MediaSession {
 
   /** Joins the space's media room, publishing the tracks given (either may be absent). */
   async join(tracks: { microphone?: MediaStreamTrackLike | null; camera?: MediaStreamTrackLike | null } = {}): Promise<void> {
+    const joined = await this.enter(this.options.joinTimeoutMs ?? 15_000);
+    if (this.closed) return;
+    this.open(joined, tracks);
+    await this.chain;
+  }
+
+  /** A media token, then `MEDIA_JOIN` and its answer. */
+  private async enter(timeoutMs: number): Promise<Joined> {
     const { rest, realtime, spaceId } = this.options;
     const token = await rest.mediaToken(spaceId);
-    const joined = await new Promise<{
-      sessionId: string;
-      iceServers?: unknown[];
-      participants?: MediaParticipant[];
-      maxVideoKbps?: number;
-    }>((resolve, reject) => {
+    if (this.closed) throw new PlazaApiError(0, { code: 'media.not_joined', message: 'the media session was left' });
+    return new Promise<Joined>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.joinWaiter = undefined;
         reject(new PlazaApiError(0, { code: 'media.timeout', message: 'the server did not answer the media join' }));
-      }, this.options.joinTimeoutMs ?? 15_000);
+      }, timeoutMs);
       this.joinWaiter = {
         resolve: (p) => {
           clearTimeout(timer);
+          this.joinWaiter = undefined;
           resolve(p);
         },
         reject: (e) => {
           clearTimeout(timer);
+          this.joinWaiter = undefined;
           reject(e);
         },
       };
       realtime.signal('MEDIA_JOIN', { topicId: spaceId, token: token.token });
     });
-    if (this.closed) return;
+  }
+
+  /** The joined session's connection, publishing `tracks` (a slot without one gets an inactive m-line). */
+  private open(joined: Joined, tracks: { [slot in Slot]?: MediaStreamTrackLike | null | undefined }): void {
+    const { realtime } = this.options;
     this.sessionId = joined.sessionId;
     this.iceServers = joined.iceServers ?? [];
     this.maxVideoKbps = typeof joined.maxVideoKbps === 'number' ? joined.maxVideoKbps : 0;
@@ -286,22 +356,105 @@ export class MediaSession {
       this.options.peerConnection ?? ((config) => new RTCPeerConnection(config as RTCConfiguration) as unknown as PeerConnectionLike);
     const pc = factory({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
     this.pcValue = pc;
+    this.retired = new Promise((resolve) => (this.retire = resolve));
+    this.offering = false;
+    this.again = false;
+    this.heldOffer = null;
+    this.slots.clear();
+    // Events of a connection that was closed or replaced are not this session's.
+    const current = () => pc === this.pcValue && !this.closed;
     // Trickled as the `candidate:...` line (the server is ICE-lite: this is optional).
     pc.addEventListener('icecandidate', (e: { candidate?: { candidate?: string } | null }) => {
       const candidate = e.candidate?.candidate;
-      if (candidate && !this.closed) realtime.signal('MEDIA_CANDIDATE', { sessionId: this.sessionId, candidate });
+      if (candidate && current()) realtime.signal('MEDIA_CANDIDATE', { sessionId: this.sessionId, candidate });
     });
-    pc.addEventListener('connectionstatechange', () => this.onConnectionState(pc.connectionState));
-    pc.addEventListener('track', () => this.refreshTracks());
+    pc.addEventListener('connectionstatechange', () => {
+      if (current()) this.onConnectionState(pc.connectionState);
+    });
+    pc.addEventListener('track', () => {
+      if (current()) this.refreshTracks();
+    });
+    clearTimeout(this.connectTimer);
     this.connectTimer = setTimeout(() => {
-      if (this.connection === 'connecting') this.setConnection('failed');
+      if (current() && (this.connection === 'connecting' || this.connection === 'reconnecting')) this.setConnection('failed');
     }, this.options.connectTimeoutMs ?? 20_000);
     // The microphone and camera m-lines always exist (inactive when not sending), so
     // turning either on later is a change of direction, not a new m-line.
     this.slot('microphone', tracks.microphone ?? null, 'audio');
     this.slot('camera', tracks.camera ?? null, 'video');
+    const screen = tracks.screen;
+    if (screen) {
+      this.slots.set('screen', pc.addTransceiver(screen, { direction: 'sendonly' }));
+      this.local.set('screen', screen);
+    }
     this.negotiate();
-    await this.chain;
+  }
+
+  /**
+   * Our media host went away (`moved`): the old connection closes and its remote tracks
+   * end, then the session joins again with the same local tracks, trying a few times.
+   */
+  private async rejoin(): Promise<void> {
+    const previous = this.sessionId;
+    this.rejoining = true;
+    this.retire();
+    const old = this.pcValue;
+    this.pcValue = null;
+    old?.close();
+    clearTimeout(this.connectTimer);
+    this.offering = false;
+    this.again = false;
+    this.heldOffer = null;
+    this.setConnection('reconnecting');
+    this.dropTracks();
+    // Everyone's session id changes: the qualities asked are kept by the publisher's user.
+    for (const [publisher, quality] of this.qualities) {
+      const p = this.participants.find((x) => x.sessionId === publisher || x.streamId === publisher);
+      if (p) this.carriedQualities.set(p.userId, quality);
+    }
+    this.qualities.clear();
+    const attempts = Math.max(1, this.options.rejoinAttempts ?? 4);
+    let backoff = this.options.rejoinBackoffMs ?? 500;
+    let last: unknown;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0) {
+        await sleep(backoff);
+        backoff *= 2;
+      }
+      if (this.closed) return;
+      try {
+        const joined = await this.enter(this.options.rejoinTimeoutMs ?? 8_000);
+        if (this.closed) return;
+        this.rejoining = false;
+        this.open(joined, {
+          microphone: this.local.get('microphone'),
+          camera: this.local.get('camera'),
+          screen: this.local.get('screen'),
+        });
+        this.emit('rejoined', this.sessionId, previous);
+        this.askCarriedQualities();
+        return;
+      } catch (error) {
+        if (this.closed) return;
+        last = error;
+        if (!worthRetrying(error)) break;
+      }
+    }
+    this.rejoining = false;
+    if (last instanceof PlazaApiError) this.emit('error', last);
+    this.close();
+    this.emit('ended', 'moved');
+  }
+
+  /** Asks again, of the others' new sessions, the qualities chosen before a rejoin. */
+  private askCarriedQualities(): void {
+    if (!this.carriedQualities.size) return;
+    for (const p of this.participants) {
+      const quality = this.carriedQualities.get(p.userId);
+      if (!quality || p.sessionId === this.sessionId || this.qualities.has(p.sessionId)) continue;
+      this.carriedQualities.delete(p.userId);
+      this.setQuality(p.sessionId, quality);
+    }
   }
 
   private slot(slot: Slot, track: MediaStreamTrackLike | null, kind: 'audio' | 'video'): TransceiverLike {
@@ -328,11 +481,14 @@ export class MediaSession {
    */
   async publish(slot: Slot, track: MediaStreamTrackLike | null): Promise<void> {
     const pc = this.pcValue;
-    if (!pc || this.closed) throw new PlazaApiError(0, { code: 'media.not_joined', message: 'not in the media session' });
+    if ((!pc && !this.rejoining) || this.closed)
+      throw new PlazaApiError(0, { code: 'media.not_joined', message: 'not in the media session' });
     const old = this.local.get(slot);
     if (old && old !== track) old.stop();
     if (track) this.local.set(slot, track);
     else this.local.delete(slot);
+    // Joining again: the new connection publishes what is in `local` when it opens.
+    if (!pc) return;
     let t = this.slots.get(slot);
     if (!t) {
       if (!track) return;
@@ -353,9 +509,11 @@ export class MediaSession {
   /**
    * Asks the server for `publisher`'s camera at `quality` (`MEDIA_QUALITY`): `low` for a
    * thumbnail, `medium` for a grid tile, `high` for a large one. Sent only when it changes.
+   * Ignored while joining again (`reconnecting`): the choices made before are asked again
+   * of the publishers' new sessions.
    */
   setQuality(publisher: string, quality: VideoQuality): void {
-    if (this.closed || !this.sessionId || this.qualities.get(publisher) === quality) return;
+    if (this.closed || this.rejoining || !this.sessionId || this.qualities.get(publisher) === quality) return;
     this.qualities.set(publisher, quality);
     this.options.realtime.signal('MEDIA_QUALITY', { sessionId: this.sessionId, publisher, quality });
   }
@@ -369,44 +527,66 @@ export class MediaSession {
   /** Leaves the media room: `MEDIA_LEAVE`, the connection closed, our tracks stopped. */
   leave(): void {
     if (this.closed) return;
+    // While joining again this names the old session, which the server may have forgotten
+    // (a refusal nobody hears); if it still holds our place, it lets it go.
     if (this.sessionId) this.options.realtime.signal('MEDIA_LEAVE', { sessionId: this.sessionId });
     this.close();
   }
 
   private close(): void {
     this.closed = true;
+    this.rejoining = false;
     clearTimeout(this.connectTimer);
     this.unsubscribe();
     for (const track of this.local.values()) track.stop();
     this.local.clear();
+    this.retire();
     this.pcValue?.close();
     this.setConnection('closed');
+    this.dropTracks();
+  }
+
+  /** The remote tracks end (their connection closed). */
+  private dropTracks(): void {
     const gone = this.tracks;
     this.tracks = [];
     for (const t of gone) this.emit('trackRemoved', t);
     if (gone.length) this.emit('tracks', this.tracks);
   }
 
-  private run(step: () => Promise<void>): void {
-    this.chain = this.chain.then(step).catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      this.fail('media.negotiation', `media negotiation failed: ${message}`);
+  /**
+   * Runs `step` on the current connection after the steps before it. A step of a connection
+   * that is closed or replaced before or while it runs is dropped (its promises may never
+   * settle), and its errors are not reported; steps check `pc === this.pcValue` after each wait.
+   */
+  private run(step: (pc: PeerConnectionLike) => Promise<void>): void {
+    const pc = this.pcValue;
+    this.chain = this.chain.then(async () => {
+      if (!pc || pc !== this.pcValue || this.closed) return;
+      try {
+        await Promise.race([step(pc), this.retired]);
+      } catch (error) {
+        if (pc !== this.pcValue || this.closed) return;
+        const message = error instanceof Error ? error.message : String(error);
+        this.fail('media.negotiation', `media negotiation failed: ${message}`);
+      }
     });
   }
 
   /** Sends our offer now, or after the answer to the one that is out. */
   private negotiate(): void {
-    this.run(async () => {
-      const pc = this.pcValue;
-      if (!pc || this.closed) return;
+    this.run(async (pc) => {
       if (this.offering) {
         this.again = true;
         return;
       }
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
+      if (pc !== this.pcValue) return;
       this.offering = true;
-      this.options.realtime.signal('MEDIA_OFFER', { sessionId: this.sessionId, ...(await sdpField(offer.sdp ?? '')) });
+      const field = await sdpField(offer.sdp ?? '');
+      if (pc !== this.pcValue) return;
+      this.options.realtime.signal('MEDIA_OFFER', { sessionId: this.sessionId, ...field });
     });
   }
 
@@ -420,9 +600,7 @@ export class MediaSession {
   private heldOffer: string | null = null;
 
   private onServerOffer(sdp: string): void {
-    this.run(async () => {
-      const pc = this.pcValue;
-      if (!pc || this.closed) return;
+    this.run(async (pc) => {
       if (this.offering || pc.signalingState === 'have-local-offer') {
         this.heldOffer = sdp;
         return;
@@ -435,15 +613,17 @@ export class MediaSession {
     await pc.setRemoteDescription({ type: 'offer', sdp });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
-    this.options.realtime.signal('MEDIA_ANSWER', { sessionId: this.sessionId, ...(await sdpField(answer.sdp ?? '')) });
+    const field = await sdpField(answer.sdp ?? '');
+    if (pc !== this.pcValue) return;
+    this.options.realtime.signal('MEDIA_ANSWER', { sessionId: this.sessionId, ...field });
     this.refreshTracks();
   }
 
   private onServerAnswer(sdp: string): void {
-    this.run(async () => {
-      const pc = this.pcValue;
-      if (!pc || this.closed || !this.offering) return;
+    this.run(async (pc) => {
+      if (!this.offering) return;
       await pc.setRemoteDescription({ type: 'answer', sdp });
+      if (pc !== this.pcValue) return;
       this.offering = false;
       this.refreshTracks();
       const held = this.heldOffer;
@@ -457,9 +637,8 @@ export class MediaSession {
   }
 
   private onOfferRefused(payload: any): void {
-    this.run(async () => {
-      const pc = this.pcValue;
-      if (!pc || !this.offering) return;
+    this.run(async (pc) => {
+      if (!this.offering) return;
       this.offering = false;
       this.again = false;
       this.heldOffer = null;
@@ -541,7 +720,8 @@ export class MediaSession {
   private onSignal(event: string, payload: any): void {
     if (this.closed || !payload || typeof payload !== 'object') return;
     const spaceId = this.options.spaceId;
-    const mine = payload.sessionId !== undefined && payload.sessionId === this.sessionId && this.sessionId !== '';
+    // While joining again, the old session's late events are not ours; after, the new one's are.
+    const mine = payload.sessionId !== undefined && payload.sessionId === this.sessionId && this.sessionId !== '' && !this.rejoining;
     switch (event) {
       case 'MEDIA_JOINED':
         if (payload.topicId === spaceId && this.joinWaiter) this.joinWaiter.resolve(payload);
@@ -564,16 +744,26 @@ export class MediaSession {
       case 'MEDIA_OFFER_FAILED':
         if (mine) this.onOfferRefused(payload);
         return;
+      case 'MEDIA_QUALITY_FAILED':
+        if (!mine) return;
+        // Asked of someone who left the room meanwhile (a tile resized as they went, or a
+        // session that a rejoin replaced): nothing to show; a later ask goes out again.
+        if (Array.isArray(payload.error?.fields) && payload.error.fields.some((f: any) => f?.field === 'publisher')) {
+          if (typeof payload.publisher === 'string') this.qualities.delete(payload.publisher);
+          return;
+        }
+        this.fail(payload.error?.code ?? 'media.refused', payload.error?.message ?? `${event} refused`, payload);
+        return;
       case 'MEDIA_ANSWER_FAILED':
       case 'MEDIA_CANDIDATE_FAILED':
       case 'MEDIA_LEAVE_FAILED':
-      case 'MEDIA_QUALITY_FAILED':
         if (mine) this.fail(payload.error?.code ?? 'media.refused', payload.error?.message ?? `${event} refused`, payload);
         return;
       case 'MEDIA_PARTICIPANTS':
         if (payload.topicId === spaceId && Array.isArray(payload.participants)) {
           this.participants = payload.participants;
           this.emit('participants', this.participants);
+          if (!this.rejoining) this.askCarriedQualities();
         }
         return;
       case 'MEDIA_ACTIVE_SPEAKER':
@@ -589,10 +779,14 @@ export class MediaSession {
           });
         return;
       case 'MEDIA_SESSION_ENDED':
-        if (mine) {
-          this.close();
-          this.emit('ended', String(payload.reason ?? 'ended'));
+        if (!mine) return;
+        // Our media host went away; our place in the meeting is kept a while: join again.
+        if (payload.reason === 'moved') {
+          void this.rejoin();
+          return;
         }
+        this.close();
+        this.emit('ended', String(payload.reason ?? 'ended'));
         return;
     }
   }

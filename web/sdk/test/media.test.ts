@@ -8,6 +8,7 @@ import {
   PlazaClient,
   PlazaRealtime,
   sdpField,
+  type MediaSessionOptions,
   type MediaStreamTrackLike,
   type PeerConnectionLike,
   type SessionDescriptionLike,
@@ -96,7 +97,10 @@ class FakePeer implements PeerConnectionLike {
   stats = new Map<string, any>();
   private readonly handlers = new Map<string, ((e: any) => void)[]>();
 
+  /** Its operations never settle (as a closed browser connection's may not). */
+  hang = false;
   async createOffer() {
+    if (this.hang) await new Promise(() => undefined);
     this.offers += 1;
     // Our offer lists every transceiver; new ones get the next mids.
     this.transceivers.forEach((t, i) => (t.mid ??= String(i)));
@@ -151,20 +155,27 @@ async function settle() {
   for (let i = 0; i < 10; i++) await tick();
 }
 
-async function joined(options: { connectTimeoutMs?: number } = {}) {
+async function joined(options: Partial<Omit<MediaSessionOptions, 'rest' | 'realtime' | 'spaceId'>> = {}) {
   const socket = new FakeSocket();
   const rt = new PlazaRealtime({ token: 'tok', socketFactory: () => socket });
   socket.serverAccepts();
-  const { fetch, calls } = fakeFetch(() => ({ body: { token: 'media-tok', sessionId: 'x', confId: 'c', expires: '' } }));
+  // Each media token is a new one: `media-tok`, then `media-tok-2`, ...
+  let tokens = 0;
+  const { fetch, calls } = fakeFetch(() => {
+    tokens += 1;
+    return { body: { token: tokens === 1 ? 'media-tok' : `media-tok-${tokens}`, sessionId: 'x', confId: 'c', expires: '' } };
+  });
   const rest = new PlazaClient({ baseUrl: 'http://plaza.test', token: 't', fetch });
   let config: unknown;
-  const peer = new FakePeer();
+  const peers: FakePeer[] = [];
   const session = new MediaSession({
     rest,
     realtime: rt,
     spaceId: 's1',
     peerConnection: (c) => {
       config = c;
+      const peer = new FakePeer();
+      peers.push(peer);
       return peer;
     },
     ...options,
@@ -183,7 +194,7 @@ async function joined(options: { connectTimeoutMs?: number } = {}) {
   });
   await joining;
   await settle();
-  return { socket, rt, session, peer, mic, config: () => config };
+  return { socket, rt, session, peer: peers[0]!, peers, calls, mic, config: () => config };
 }
 
 const serverOffer = (...sections: string[]) => sdp(section('0', 'audio', 'recvonly'), section('1', 'video', 'inactive'), ...sections);
@@ -221,6 +232,28 @@ test('the camera m-line carries three simulcast layers under the server cap; qua
     { sessionId: 'me', publisher: 'bob', quality: 'high' },
     { sessionId: 'me', publisher: 'cat', quality: 'medium' },
   ]);
+  // Cat left as the ask went out: no error to show, and a later ask goes out again.
+  const errors: string[] = [];
+  session.on('error', (e) => errors.push(e.code));
+  socket.deliver('MEDIA_QUALITY_FAILED', {
+    sessionId: 'me',
+    publisher: 'cat',
+    quality: 'medium',
+    error: {
+      code: 'request.invalid',
+      message: 'gone',
+      fields: [{ field: 'publisher', message: 'must be the sessionId of someone in the room' }],
+    },
+  });
+  session.setQuality('cat', 'medium');
+  assert.equal(socket.sent('MEDIA_QUALITY').length, 4);
+  socket.deliver('MEDIA_QUALITY_FAILED', {
+    sessionId: 'me',
+    publisher: 'cat',
+    quality: 'huge',
+    error: { code: 'request.invalid', message: 'bad' },
+  });
+  assert.deepEqual(errors, ['request.invalid'], 'other refusals are reported');
 });
 
 test('a long SDP goes as sdpDeflate (raw DEFLATE in base64), a short one as it is', async () => {
@@ -409,4 +442,220 @@ test('inboundStats sums inbound-rtp per remote track', async () => {
   assert.deepEqual(await session.inboundStats(), [
     { sessionId: 'bob', kind: 'audio', mid: '2', bytesReceived: 1000, packetsReceived: 10, framesDecoded: 0, totalAudioEnergy: 0.5 },
   ]);
+});
+
+// ---- the media host went away (`moved`): joining again ----------------------------------
+
+/** Everything a session emits, as short lines. */
+function record(session: MediaSession) {
+  const seen: string[] = [];
+  session.on('connection', (state) => seen.push(`connection ${state}`));
+  session.on('ended', (reason) => seen.push(`ended ${reason}`));
+  session.on('rejoined', (sid, previous) => seen.push(`rejoined ${previous} -> ${sid}`));
+  session.on('tracks', (tracks) => seen.push(`tracks ${tracks.map((t) => `${t.sessionId}/${t.kind}`).join(',')}`));
+  session.on('participants', (p) => seen.push(`participants ${p.map((x) => x.sessionId).join(',')}`));
+  session.on('error', (e) => seen.push(`error ${e.code}`));
+  return seen;
+}
+
+const bobsTracks = (sid: string) =>
+  serverOffer(section('2', 'audio', 'sendonly', `${sid} audio-3`), section('3', 'video', 'sendonly', `${sid} video-4`));
+
+test('moved: the same session joins again with the same tracks, a new connection and session id; the old one is ignored', async () => {
+  const { socket, session, peers, mic, calls } = await joined();
+  const first = peers[0]!;
+  const cam = new FakeTrack('video', 'cam');
+  socket.deliver('MEDIA_ANSWER', { sessionId: 'me', sdp: serverOffer() });
+  await settle();
+  await session.publish('camera', cam);
+  socket.deliver('MEDIA_ANSWER', { sessionId: 'me', sdp: serverOffer() });
+  socket.deliver('MEDIA_PARTICIPANTS', {
+    topicId: 's1',
+    participants: [
+      { sessionId: 'me', userId: 'u1' },
+      { sessionId: 'bob', userId: 'u2', streamId: 'bob' },
+    ],
+  });
+  socket.deliver('MEDIA_OFFER', { sessionId: 'me', sdp: bobsTracks('bob') });
+  await settle();
+  first.connectionState = 'connected';
+  first.fire('connectionstatechange');
+  session.setQuality('bob', 'low');
+  session.setMicrophoneEnabled(false);
+  assert.equal(session.tracks.length, 2);
+  const seen = record(session);
+
+  socket.deliver('MEDIA_SESSION_ENDED', { topicId: 's1', sessionId: 'me', reason: 'moved' });
+  assert.equal(first.closed, true, 'the old connection is closed at once');
+  assert.equal(session.connection, 'reconnecting');
+  assert.equal(session.pc, null);
+  assert.equal(session.tracks.length, 0, "the old connection's remote tracks ended");
+  // Late events of the old session change nothing.
+  socket.deliver('MEDIA_OFFER', { sessionId: 'me', sdp: bobsTracks('bob') });
+  socket.deliver('MEDIA_SESSION_ENDED', { topicId: 's1', sessionId: 'me', reason: 'left' });
+  // The person turns their screen share on while the media reconnects.
+  const screen = new FakeTrack('video', 'screen');
+  await session.publish('screen', screen);
+  await settle();
+  assert.equal(calls.length, 2, 'a new media token');
+  assert.deepEqual(socket.sent('MEDIA_JOIN').at(-1), { topicId: 's1', token: 'media-tok-2' });
+  assert.equal(socket.sent('MEDIA_ANSWER').length, 1, "the old session's late offer is not answered");
+
+  socket.deliver('MEDIA_JOINED', {
+    topicId: 's1',
+    sessionId: 'me2',
+    iceServers: [],
+    participants: [
+      { sessionId: 'bob2', userId: 'u2', streamId: 'bob2' },
+      { sessionId: 'me2', userId: 'u1' },
+    ],
+    maxVideoKbps: 1000,
+  });
+  await settle();
+  const second = peers[1]!;
+  assert.ok(second, 'a new connection');
+  assert.equal(session.pc, second);
+  assert.equal(session.sessionId, 'me2');
+  assert.deepEqual(
+    second.transceivers.map((t) => [t.direction, t.sender.track]),
+    [
+      ['sendonly', mic],
+      ['sendonly', cam],
+      ['sendonly', screen],
+    ],
+    'the microphone, the camera and the screen share are published again',
+  );
+  assert.equal(second.inits[1]?.sendEncodings?.length, 3, 'the camera in simulcast layers again');
+  assert.equal(mic.enabled, false, 'still muted');
+  assert.equal(mic.stopped || cam.stopped || screen.stopped, false, 'the local tracks were kept');
+  assert.deepEqual(socket.sent('MEDIA_OFFER').at(-1), { sessionId: 'me2', sdp: 'client-offer-1' });
+  assert.deepEqual(
+    socket.sent('MEDIA_QUALITY').at(-1),
+    { sessionId: 'me2', publisher: 'bob2', quality: 'low' },
+    "Bob's new session, as asked before",
+  );
+
+  socket.deliver('MEDIA_ANSWER', { sessionId: 'me2', sdp: serverOffer() });
+  socket.deliver('MEDIA_OFFER', { sessionId: 'me2', sdp: bobsTracks('bob2') });
+  await settle();
+  assert.deepEqual(socket.sent('MEDIA_ANSWER').at(-1), { sessionId: 'me2', sdp: 'client-answer' });
+  assert.deepEqual(
+    session.tracks.map((t) => `${t.sessionId}/${t.kind}`),
+    ['bob2/audio', 'bob2/video'],
+  );
+  assert.equal(session.tracks[1]?.track, second.transceivers[3]?.receiver.track, "the new connection's track");
+  second.connectionState = 'connected';
+  second.fire('connectionstatechange');
+  // The old connection's events are not the session's any more.
+  first.connectionState = 'failed';
+  first.fire('connectionstatechange');
+  assert.equal(session.connection, 'connected');
+  second.stats = new Map<string, any>([['v', { type: 'inbound-rtp', bytesReceived: 5, framesDecoded: 2 }]]);
+  assert.deepEqual(
+    (await session.inboundStats()).map((r) => [r.sessionId, r.framesDecoded]),
+    [
+      ['bob2', 2],
+      ['bob2', 2],
+    ],
+    "stats come from the new connection's receivers",
+  );
+  assert.deepEqual(seen, [
+    'connection reconnecting',
+    'tracks ',
+    'participants bob2,me2',
+    'rejoined me -> me2',
+    'tracks bob2/audio,bob2/video',
+    'connection connected',
+  ]);
+  session.leave();
+  assert.deepEqual(socket.sent('MEDIA_LEAVE'), [{ sessionId: 'me2' }]);
+  assert.equal(second.closed, true);
+  assert.equal(mic.stopped && cam.stopped && screen.stopped, true);
+});
+
+test('moved: a refused join is tried again with a new token after a short wait', async () => {
+  const { socket, session, peers } = await joined({ rejoinBackoffMs: 5 });
+  const seen = record(session);
+  socket.deliver('MEDIA_SESSION_ENDED', { topicId: 's1', sessionId: 'me', reason: 'moved' });
+  await settle();
+  assert.equal(socket.sent('MEDIA_JOIN').length, 2);
+  socket.deliver('MEDIA_JOIN_FAILED', { topicId: 's1', error: { code: 'resource.conflict', message: 'in use' } });
+  await new Promise((r) => setTimeout(r, 20));
+  await settle();
+  assert.deepEqual(
+    socket.sent('MEDIA_JOIN').map((j) => j.token),
+    ['media-tok', 'media-tok-2', 'media-tok-3'],
+  );
+  socket.deliver('MEDIA_JOINED', { topicId: 's1', sessionId: 'me3', participants: [{ sessionId: 'me3', userId: 'u1' }] });
+  await settle();
+  assert.equal(peers.length, 2);
+  assert.equal(session.sessionId, 'me3');
+  assert.deepEqual(socket.sent('MEDIA_OFFER').at(-1), { sessionId: 'me3', sdp: 'client-offer-1' });
+  assert.deepEqual(seen, ['connection reconnecting', 'participants me3', 'rejoined me -> me3']);
+});
+
+test('moved: when every try fails the session ends with reason moved; a final refusal is not tried again', async () => {
+  {
+    const { socket, session, mic } = await joined({ rejoinAttempts: 3, rejoinBackoffMs: 2 });
+    const seen = record(session);
+    socket.deliver('MEDIA_SESSION_ENDED', { topicId: 's1', sessionId: 'me', reason: 'moved' });
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 15));
+      await settle();
+      assert.equal(socket.sent('MEDIA_JOIN').length, 2 + i);
+      socket.deliver('MEDIA_JOIN_FAILED', { topicId: 's1', error: { code: 'media.unavailable', message: 'no host' } });
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    await settle();
+    assert.equal(socket.sent('MEDIA_JOIN').length, 4, 'three tries');
+    assert.deepEqual(seen, ['connection reconnecting', 'error media.unavailable', 'connection closed', 'ended moved']);
+    assert.equal(mic.stopped, true);
+  }
+  {
+    const { socket, session } = await joined({ rejoinBackoffMs: 2 });
+    const seen = record(session);
+    socket.deliver('MEDIA_SESSION_ENDED', { topicId: 's1', sessionId: 'me', reason: 'moved' });
+    await settle();
+    socket.deliver('MEDIA_JOIN_FAILED', { topicId: 's1', error: { code: 'permission.denied', message: 'removed' } });
+    await new Promise((r) => setTimeout(r, 20));
+    await settle();
+    assert.equal(socket.sent('MEDIA_JOIN').length, 2, 'one try');
+    assert.deepEqual(seen, ['connection reconnecting', 'error permission.denied', 'connection closed', 'ended moved']);
+  }
+});
+
+test('moved: leaving while joining again stops the tries and the tracks', async () => {
+  const { socket, session, mic, peers } = await joined({ rejoinBackoffMs: 2 });
+  socket.deliver('MEDIA_SESSION_ENDED', { topicId: 's1', sessionId: 'me', reason: 'moved' });
+  await settle();
+  session.leave();
+  socket.deliver('MEDIA_JOINED', { topicId: 's1', sessionId: 'me2', participants: [] });
+  await new Promise((r) => setTimeout(r, 20));
+  await settle();
+  assert.equal(peers.length, 1, 'no new connection');
+  assert.equal(socket.sent('MEDIA_JOIN').length, 2);
+  assert.equal(mic.stopped, true);
+  assert.equal(session.connection, 'closed');
+});
+
+test("moved: a step of the old connection that never settles does not hold up the new one's", async () => {
+  const { socket, session, peers } = await joined();
+  socket.deliver('MEDIA_ANSWER', { sessionId: 'me', sdp: serverOffer() });
+  await settle();
+  peers[0]!.hang = true;
+  const publishing = session.publish('camera', new FakeTrack('video', 'cam'));
+  await settle();
+  socket.deliver('MEDIA_SESSION_ENDED', { topicId: 's1', sessionId: 'me', reason: 'moved' });
+  await publishing;
+  await settle();
+  socket.deliver('MEDIA_JOINED', { topicId: 's1', sessionId: 'me2', participants: [] });
+  await settle();
+  assert.deepEqual(socket.sent('MEDIA_OFFER'), [
+    { sessionId: 'me', sdp: 'client-offer-1' },
+    { sessionId: 'me2', sdp: 'client-offer-1' },
+  ]);
+  assert.deepEqual(
+    peers[1]!.transceivers.map((t) => t.direction),
+    ['sendonly', 'sendonly'],
+  );
 });

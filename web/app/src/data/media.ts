@@ -60,18 +60,27 @@ export function useMediaCall(spaceId: string) {
     setError(null);
     setPhase('joining');
     const tracks = preview.take(audioOnly);
+    // The same session stays for the whole call: when the server moves the meeting's media
+    // to another node, it joins again by itself (`reconnecting`, then `connected`).
     const ms = new MediaSession({ rest: session.client, realtime: rt, spaceId });
     window.__plazaMedia = ms;
-    for (const event of ['participants', 'tracks', 'connection'] as const) ms.on(event, () => bump(undefined));
+    for (const event of ['participants', 'tracks', 'connection', 'rejoined'] as const) ms.on(event, () => bump(undefined));
     ms.on('activeSpeaker', (sid) => setSpeaker(sid));
     ms.on('error', (e) => setError(e));
     let connected = false;
-    ms.on('connection', (state) => (connected ||= state === 'connected'));
+    ms.on('connection', (state) => {
+      connected ||= state === 'connected';
+      // A lost connection being mended is no error to show; one that came up after all is fine.
+      if (state === 'reconnecting') setError(null);
+      else if (state === 'connected') setError((e: unknown) => (e instanceof PlazaApiError && e.code === 'media.unreachable' ? null : e));
+    });
     ms.on('ended', (reason) => {
       setMedia(null);
       setPhase('idle');
       // The server gave up on a transport that never came up: the port is unreachable.
       if (!connected) setError(new PlazaApiError(0, { code: 'media.unreachable', message: 'the media port is unreachable' }));
+      else if (reason === 'moved')
+        setError(new Error("The meeting's media moved to another server and reconnecting failed. Join again to continue."));
       else if (reason !== 'left') setError(new Error(`The media connection was lost (${reason}). Join again to continue.`));
     });
     ms.on('forwarding', (f) => {

@@ -21,6 +21,11 @@ export function MeetingStage({ call, onHangUp }: { call: MediaCall; onHangUp?: (
           Connecting the media…
         </p>
       )}
+      {call.connection === 'reconnecting' && (
+        <p class="notice" role="status">
+          Reconnecting media…
+        </p>
+      )}
       {call.mutedBy && (
         <p class="notice" role="status">
           A moderator muted your microphone.
