@@ -2894,6 +2894,11 @@ export interface components {
              *     (`media.max_video_kbps`); the server's answers also carry it as `b=AS`.
              */
             maxVideoKbps: number;
+            /**
+             * @description The media address (`ip:port`, UDP) of the node hosting the room: with several
+             *     nodes, not necessarily the one this socket is connected to.
+             */
+            mediaAddress: string;
             /** @description Everyone in the room, this session included. */
             participants: components["schemas"]["MediaParticipant"][];
             sessionId: string;
@@ -2975,6 +2980,11 @@ export interface components {
             /** @description The meeting's conference id. */
             confId: string;
             expires: string;
+            /**
+             * @description Where the session's media goes (`ip:port`): the node hosting the space's media
+             *     room. Informational: the server's SDP names the same address.
+             */
+            mediaAddress?: string | null;
             sessionId: string;
             token: string;
         };

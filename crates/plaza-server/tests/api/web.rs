@@ -43,11 +43,11 @@ async fn the_client_is_served_at_the_root_with_its_assets() {
     api.assert_error(404, "route.not_found");
 }
 
-fn web_folder() -> PathBuf {
+pub(crate) fn web_folder() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web")
 }
 
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("CHROMIUM_PATH") {
         return Some(PathBuf::from(path));
     }
