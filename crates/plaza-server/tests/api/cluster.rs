@@ -995,14 +995,9 @@ async fn a_meeting_across_nodes_meets_on_its_host_and_moves_when_the_host_dies()
 /// keep doing so on another node once node 3 is killed.
 #[tokio::test]
 async fn two_browsers_on_different_nodes_meet_and_resume_when_the_host_dies() {
-    let required = std::env::var("PLAZA_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let web = crate::web::web_folder();
-    let runner = web.join("node_modules/@playwright/test/cli.js");
-    let Some(chromium) = crate::web::chromium().filter(|_| runner.is_file()) else {
-        assert!(!required, "PLAZA_REQUIRE_BROWSER=1 but Chromium or web/node_modules is missing");
-        eprintln!("no Chromium or no `npm ci` in web/: browser tests skipped");
+    if !crate::web::browser_available() {
         return;
-    };
+    }
     let Some((database, redis)) = services().await else { return };
     let prefix = format!("plaza-test-{:x}", rand::random::<u64>());
     let timing = [
@@ -1014,35 +1009,15 @@ async fn two_browsers_on_different_nodes_meet_and_resume_when_the_host_dies() {
     for _ in 0..3 {
         nodes.push(Node::start(&database.url, &redis, &prefix, &timing).await);
     }
-    let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plaza-e2e-cluster");
-    let _ = std::fs::remove_dir_all(&out);
-    let run = tokio::process::Command::new("node")
-        .arg(&runner)
-        .args(["test", "e2e/cluster-meeting.spec.ts"])
-        .current_dir(&web)
-        .env("PLAZA_URL", &nodes[0].base)
-        .env("PLAZA_URL_B", &nodes[1].base)
-        .env("PLAZA_URL_HOST", &nodes[2].base)
-        .env("PLAZA_HOST_PID", nodes[2].child.id().to_string())
-        .env("CHROMIUM_PATH", &chromium)
-        .env("PLAZA_E2E_REPORT", out.join("report"))
-        .env("PLAZA_E2E_RESULTS", out.join("results"))
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(240), run)
-        .await
-        .expect("the cluster browser scenario finishes within 4 minutes")
-        .expect("node runs");
-    let said = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "the cluster browser scenario failed:\n{said}\nthe report: {}/index.html",
-        out.join("report").display()
-    );
+    let env = [
+        ("PLAZA_URL", nodes[0].base.clone()),
+        ("PLAZA_URL_B", nodes[1].base.clone()),
+        ("PLAZA_URL_HOST", nodes[2].base.clone()),
+        ("PLAZA_HOST_PID", nodes[2].child.id().to_string()),
+    ];
+    let spec = ["e2e/cluster-meeting.spec.ts"];
+    let said =
+        crate::web::playwright(&spec, &env, "plaza-e2e-cluster", Duration::from_secs(240)).await;
     assert!(said.contains("1 passed"), "the scenario ran (not skipped):\n{said}");
     eprintln!("{said}");
     database.remove().await.expect("remove the database");

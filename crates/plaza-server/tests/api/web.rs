@@ -43,11 +43,11 @@ async fn the_client_is_served_at_the_root_with_its_assets() {
     api.assert_error(404, "route.not_found");
 }
 
-pub(crate) fn web_folder() -> PathBuf {
+fn web_folder() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web")
 }
 
-pub(crate) fn chromium() -> Option<PathBuf> {
+fn chromium() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("CHROMIUM_PATH") {
         return Some(PathBuf::from(path));
     }
@@ -56,53 +56,36 @@ pub(crate) fn chromium() -> Option<PathBuf> {
     (!path.is_empty()).then(|| PathBuf::from(path))
 }
 
-/// How long a 1:1 call rings in the browser scenarios (`meetings.ring_timeout_ms`).
-const RING_TIMEOUT_MS: u64 = 8_000;
-
-#[tokio::test]
-async fn browser_scenarios_pass_in_headless_chromium() {
-    let required = std::env::var("PLAZA_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+/// Runs the browser scenarios `specs` (all when empty) in Debian's Chromium with `env`,
+/// and answers what the runner said; fails with the place of the HTML report (with the
+/// failures' traces and screenshots, kept beside the build in `<out>/report`) when a
+/// scenario fails or the run outlasts `limit`.
+pub(crate) async fn playwright(
+    specs: &[&str],
+    env: &[(&str, String)],
+    out: &str,
+    limit: Duration,
+) -> String {
     let web = web_folder();
     let runner = web.join("node_modules/@playwright/test/cli.js");
-    let Some(chromium) = chromium().filter(|_| runner.is_file()) else {
-        assert!(!required, "PLAZA_REQUIRE_BROWSER=1 but Chromium or web/node_modules is missing");
-        eprintln!("no Chromium or no `npm ci` in web/: browser tests skipped");
-        return;
-    };
-    // A real SMTP server, so the scenarios that follow mailed links run too.
-    let sink = crate::mail::SmtpSink::start();
-    let app = crate::helpers::spawn_app_with(|settings| {
-        if let Some(sink) = &sink {
-            sink.configure(settings);
-        }
-        // Short enough for the call scenario to see a call ring out.
-        settings.meetings.ring_timeout_ms = RING_TIMEOUT_MS;
-    })
-    .await;
-    let screenshots = tempfile::tempdir().unwrap();
-    // The report and the failures' traces outlive the test, beside the build.
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plaza-e2e");
+    let chromium = chromium().expect("Chromium");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(out);
     let report = out.join("report");
     let _ = std::fs::remove_dir_all(&out);
-    let mut command = tokio::process::Command::new("node");
-    if let Some(sink) = &sink {
-        command.env("PLAZA_MAIL_LOG", &sink.log);
-    }
-    let run = command
+    let run = tokio::process::Command::new("node")
         .arg(&runner)
         .arg("test")
+        .args(specs)
         .current_dir(&web)
-        .env("PLAZA_URL", &app.base)
-        .env("PLAZA_RING_TIMEOUT_MS", RING_TIMEOUT_MS.to_string())
+        .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
         .env("CHROMIUM_PATH", &chromium)
-        .env("PLAZA_SCREENSHOTS", screenshots.path())
         .env("PLAZA_E2E_REPORT", &report)
         .env("PLAZA_E2E_RESULTS", out.join("results"))
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(480), run)
+    let output = tokio::time::timeout(limit, run)
         .await
-        .expect("the browser scenarios finish within 8 minutes")
+        .unwrap_or_else(|_| panic!("the browser scenarios did not finish within {limit:?}"))
         .expect("node runs");
     let said = format!(
         "{}\n{}",
@@ -116,6 +99,50 @@ async fn browser_scenarios_pass_in_headless_chromium() {
         report.display(),
         report.display()
     );
+    said
+}
+
+/// Whether the browser scenarios can run here (Chromium, and `npm ci` done in web/);
+/// without, a test skips itself unless `PLAZA_REQUIRE_BROWSER=1`.
+pub(crate) fn browser_available() -> bool {
+    let required = std::env::var("PLAZA_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let runner = web_folder().join("node_modules/@playwright/test/cli.js");
+    if chromium().is_some() && runner.is_file() {
+        return true;
+    }
+    assert!(!required, "PLAZA_REQUIRE_BROWSER=1 but Chromium or web/node_modules is missing");
+    eprintln!("no Chromium or no `npm ci` in web/: browser tests skipped");
+    false
+}
+
+/// How long a 1:1 call rings in the browser scenarios (`meetings.ring_timeout_ms`).
+const RING_TIMEOUT_MS: u64 = 8_000;
+
+#[tokio::test]
+async fn browser_scenarios_pass_in_headless_chromium() {
+    if !browser_available() {
+        return;
+    }
+    // A real SMTP server, so the scenarios that follow mailed links run too.
+    let sink = crate::mail::SmtpSink::start();
+    let app = crate::helpers::spawn_app_with(|settings| {
+        if let Some(sink) = &sink {
+            sink.configure(settings);
+        }
+        // Short enough for the call scenario to see a call ring out.
+        settings.meetings.ring_timeout_ms = RING_TIMEOUT_MS;
+    })
+    .await;
+    let screenshots = tempfile::tempdir().unwrap();
+    let mut env = vec![
+        ("PLAZA_URL", app.base.clone()),
+        ("PLAZA_RING_TIMEOUT_MS", RING_TIMEOUT_MS.to_string()),
+        ("PLAZA_SCREENSHOTS", screenshots.path().display().to_string()),
+    ];
+    if let Some(sink) = &sink {
+        env.push(("PLAZA_MAIL_LOG", sink.log.display().to_string()));
+    }
+    let said = playwright(&[], &env, "plaza-e2e", Duration::from_secs(480)).await;
     eprintln!("{said}");
     assert!(
         std::fs::read_dir(screenshots.path()).unwrap().count() >= 5,
