@@ -188,6 +188,59 @@ pub struct SpaceService {
     pins: pins::PinGuard,
     /// Mails email invitations.
     postman: Arc<crate::mail::Postman>,
+    /// Members' visits (`enter`) waiting to be written as their last access.
+    visits: Visits,
+}
+
+/// Writes members' visits to spaces (`last_access`) in batches: the first visit wakes
+/// a writer, which gathers what else comes within [`Visits::GATHER`] (at most
+/// [`Visits::BATCH`]) and writes it in one transaction. A visit is stored within a
+/// fraction of a second, or lost with the process (it only orders the space list).
+struct Visits {
+    store: Arc<dyn Store>,
+    queue: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<(ObjectId, ObjectId)>>,
+}
+
+impl Visits {
+    const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
+    const BATCH: usize = 2_000;
+
+    fn new(store: Arc<dyn Store>) -> Visits {
+        Visits { store, queue: std::sync::OnceLock::new() }
+    }
+
+    fn record(&self, space_id: ObjectId, user_id: ObjectId) {
+        // The writer starts with the first visit (inside the runtime), and stops once
+        // the service is gone and the queue is drained.
+        let queue = self.queue.get_or_init(|| {
+            let (queue, visits) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(Self::write(self.store.clone(), visits));
+            queue
+        });
+        let _ = queue.send((space_id, user_id));
+    }
+
+    async fn write(
+        store: Arc<dyn Store>,
+        mut visits: tokio::sync::mpsc::UnboundedReceiver<(ObjectId, ObjectId)>,
+    ) {
+        while let Some(first) = visits.recv().await {
+            let mut batch = std::collections::HashSet::from([first]);
+            let until = tokio::time::Instant::now() + Self::GATHER;
+            while batch.len() < Self::BATCH {
+                match tokio::time::timeout_at(until, visits.recv()).await {
+                    Ok(Some(visit)) => {
+                        batch.insert(visit);
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            let batch: Vec<(ObjectId, ObjectId)> = batch.into_iter().collect();
+            if let Err(error) = store.touch_members(&batch, Timestamp::now()).await {
+                tracing::warn!(%error, visits = batch.len(), "members' last access not written");
+            }
+        }
+    }
 }
 
 /// Coalesces the "recent activity" that members joining give a space.
@@ -290,6 +343,7 @@ impl SpaceService {
     pub fn new(store: Arc<dyn Store>, events: Arc<dyn EventSink>) -> Self {
         let audit = AuditLog::new(store.clone());
         SpaceService {
+            visits: Visits::new(store.clone()),
             store,
             events,
             audit,

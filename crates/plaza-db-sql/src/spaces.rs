@@ -248,6 +248,29 @@ macro_rules! impl_space_store {
                     Ok(done.rows_affected() == 1)
                 }
 
+                async fn touch_members(
+                    &self,
+                    visits: &[(plaza_db::ObjectId, plaza_db::ObjectId)],
+                    at: plaza_db::Timestamp,
+                ) -> plaza_db::StoreResult<()> {
+                    let mut tx = self.writer().begin().await.map_err(map_error)?;
+                    for (space_id, user_id) in visits {
+                        sqlx::query(
+                            "UPDATE membership SET last_access = $1 \
+                             WHERE space_id = $2 AND user_id = $3 AND state = 'active' \
+                             AND last_access < $1",
+                        )
+                        .bind(at.millis())
+                        .bind(space_id.to_string())
+                        .bind(user_id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_error)?;
+                    }
+                    tx.commit().await.map_err(map_error)?;
+                    Ok(())
+                }
+
                 async fn change_member_keeping_an_admin(
                     &self,
                     space_id: plaza_db::ObjectId,

@@ -188,6 +188,14 @@ pub trait SpaceStore: Send + Sync {
     /// concurrent kick or role change.
     async fn update_member_view(&self, membership: &MembershipRecord) -> StoreResult<bool>;
 
+    /// Sets `last_access` to `at` on each active membership `(space, user)` named whose
+    /// last access is older, in one transaction (visits are written in batches).
+    async fn touch_members(
+        &self,
+        visits: &[(ObjectId, ObjectId)],
+        at: Timestamp,
+    ) -> StoreResult<()>;
+
     /// Changes a member's role or removes them, unless that would leave the space
     /// without an active admin (`LastAdmin`) or their role is no longer the one the
     /// caller checked (`RoleChanged`). Serialised per space, so two admins demoting each

@@ -357,7 +357,9 @@ async fn disconnected<A: Adapter>(
     }
     let Some(principal) = principal(&socket) else { return };
     let spaces = subscriptions(&socket);
-    if let Err(error) = state.meetings.connection_lost(&spaces, &socket_room(&socket)).await {
+    if socket.extensions.get::<crate::session::SentMeetingEvents>().is_some()
+        && let Err(error) = state.meetings.connection_lost(&spaces, &socket_room(&socket)).await
+    {
         tracing::warn!(%error, "starting the meeting drop grace failed");
     }
     for space_id in spaces {
@@ -405,6 +407,7 @@ async fn media_session<A: Adapter>(
         );
         return fail(error, Some("app.event.channel.subscription.required"));
     }
+    socket.extensions.insert(crate::session::SentMeetingEvents);
     let input = MediaInput { space_id, payload: payload.clone(), connection: socket_room(&socket) };
     if let Err(error) = state.meetings.media_event(&principal, input).await {
         fail(error, None);

@@ -47,7 +47,7 @@ pub use drain::{ConnectionCloser, Drain};
 pub use media::MAX_SIGNAL_SDP_BYTES;
 pub use media_plane::{MediaPlane, MediaPlaneConfig};
 pub use online::OnlineProbe;
-pub use presence::{LEAVES_WINDOW, PresenceLeaves};
+pub use presence::{LEAVES_WINDOW, PresenceLeaves, STORM_LIMIT, STORM_PARTIES, STORM_QUIET};
 pub use sink::RealtimeSink;
 
 /// Packets queued for sockets to send since the process started, and those refused

@@ -18,6 +18,13 @@ pub struct SocketPrincipal(pub Principal);
 #[derive(Clone)]
 pub(crate) struct Counted;
 
+/// Marks a socket that sent meeting events (`SEND_MEDIA_SESSION_EVENTS`), which may have
+/// made its connection a meeting attendee: only such a socket's disconnect starts a
+/// drop grace. (A media session's own end does so for `MEDIA_JOIN`.) The others skip
+/// the meeting reads, which a reconnect storm would make for every socket.
+#[derive(Clone)]
+pub(crate) struct SentMeetingEvents;
+
 /// The authenticated caller of `socket` (set before any handler runs).
 pub(crate) fn principal<A: Adapter>(socket: &SocketRef<A>) -> Option<Principal> {
     socket.extensions.get::<SocketPrincipal>().map(|p| p.0)

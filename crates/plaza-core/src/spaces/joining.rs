@@ -242,9 +242,10 @@ impl SpaceService {
             live_space_with_membership(self.store.as_ref(), id, principal.user_id()).await?;
         let now = Timestamp::now();
         if let Some(active) = mine.as_ref().filter(|m| m.state == MembershipState::Active) {
-            let refreshed = MembershipRecord { last_access: now, ..active.clone() };
-            self.store.update_member_view(&refreshed).await?;
-            return Ok((space, refreshed));
+            // Written a little later, in a batch with other visits (a reconnect storm
+            // would otherwise be one write per socket).
+            self.visits.record(space.id, principal.user_id());
+            return Ok((space, MembershipRecord { last_access: now, ..active.clone() }));
         }
         self.pins.attempt(&self.audit, principal, &space, pin).await?;
         check_can_join(&space, mine.as_ref(), pin)?;

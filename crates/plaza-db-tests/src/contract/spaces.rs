@@ -159,6 +159,17 @@ pub async fn a_members_own_writes_never_touch_role_or_state(store: Arc<dyn Store
         MembershipState::Kicked
     );
 
+    // Visits move an active member's last access on, never back, and never a removed one's.
+    let later = now.add_millis(5_000);
+    store.touch_members(&[(group.id, owner.id), (group.id, user.id)], later).await?;
+    store.touch_members(&[(group.id, owner.id)], now.add_millis(2_000)).await?;
+    assert_eq!(store.membership(group.id, owner.id).await?.expect("owner").last_access, later);
+    assert_eq!(
+        store.membership(group.id, user.id).await?.expect("kept").last_access,
+        stale.last_access
+    );
+    store.touch_members(&[], later).await?;
+
     // A removed member's entry no longer tracks the space's activity.
     let before = store.membership(group.id, user.id).await?.expect("kept").activity_at;
     store.touch_space_activity(group.id, now.add_millis(1_000)).await?;
