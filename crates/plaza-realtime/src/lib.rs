@@ -141,7 +141,12 @@ pub(crate) fn subscriber_room(
 
 /// Every socket's own room, so that a broadcast can leave its origin out.
 pub(crate) fn socket_room<A: Adapter>(socket: &SocketRef<A>) -> String {
-    format!("sock:{}", socket.id)
+    socket_room_of(&socket.id.to_string())
+}
+
+/// The own room of the socket `socket_id`, which may be on another node.
+pub(crate) fn socket_room_of(socket_id: &str) -> String {
+    format!("sock:{socket_id}")
 }
 
 /// How events reach sockets connected to other nodes (`realtime.adapter`).

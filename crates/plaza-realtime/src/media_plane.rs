@@ -1,7 +1,8 @@
 //! This node's SFU (`plaza-media`) as the socket handlers see it: the media sessions
-//! signalled over this node's sockets, what each publishes, and the session task that
-//! relays the engine's offers to its socket and turns what the engine reports
-//! (connected, tracks, closed) into meeting changes and room-wide events.
+//! it runs (signalled over this node's sockets, or relayed from another node's), what
+//! each publishes, and the session task that relays the engine's offers to its socket
+//! and turns what the engine reports (connected, tracks, closed) into meeting changes
+//! and room-wide events.
 //!
 //! A session's participant id in the SFU room is its session id (the media token's
 //! `sid`), and the room is the space: the server's offers name each forwarded stream
@@ -50,7 +51,7 @@ impl<A: Adapter> Outlet<A> {
 
     /// The socket's own room (`sock:<id>`): the meeting's connection of its person.
     pub(crate) fn connection(&self) -> String {
-        format!("sock:{}", self.socket_id())
+        crate::socket_room_of(&self.socket_id())
     }
 
     pub(crate) async fn emit(&self, event: &str, payload: &impl serde::Serialize) {

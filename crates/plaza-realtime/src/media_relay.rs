@@ -163,7 +163,7 @@ async fn watch_peers<A: Adapter>(
                     session_id,
                     reason: "moved".to_owned(),
                 };
-                let room = format!("sock:{}", session.socket_id);
+                let room = crate::socket_room_of(&session.socket_id);
                 emit_all(&io, vec![room], None, "MEDIA_SESSION_ENDED", &ended).await;
             }
         }
