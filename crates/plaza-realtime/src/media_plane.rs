@@ -30,7 +30,7 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use tokio::sync::broadcast;
 
-use crate::node_bus::{NodeBus, Relayed, RemoteSession};
+use crate::node_bus::{NodeBus, Relayed, RemoteSession, each_once};
 use crate::sink::emit_all;
 use crate::space_room;
 
@@ -395,11 +395,7 @@ impl MediaPlane {
 
     /// The nodes whose sockets signal sessions hosted here.
     pub(crate) fn origins(&self) -> Vec<String> {
-        let mut origins: Vec<String> =
-            self.sessions().values().filter_map(|s| s.origin.clone()).collect();
-        origins.sort();
-        origins.dedup();
-        origins
+        each_once(self.sessions().values().filter_map(|s| s.origin.clone()))
     }
 
     /// Node `origin` died: the sessions its sockets signalled end as if those sockets
@@ -548,10 +544,7 @@ impl MediaPlane {
 
 /// The hosts of relayed sessions, each once.
 fn hosts_of(relayed: &[(String, RemoteSession)]) -> Vec<String> {
-    let mut hosts: Vec<String> = relayed.iter().map(|(_, s)| s.host.clone()).collect();
-    hosts.sort();
-    hosts.dedup();
-    hosts
+    each_once(relayed.iter().map(|(_, s)| s.host.clone()))
 }
 
 /// Every control applies to this node's sessions and, with several nodes, is told to

@@ -175,9 +175,14 @@ impl NodeBus {
 
     /// The nodes hosting sessions this node relays.
     pub(crate) fn hosts(&self) -> Vec<String> {
-        let mut hosts: Vec<String> = self.remote().values().map(|s| s.host.clone()).collect();
-        hosts.sort();
-        hosts.dedup();
-        hosts
+        each_once(self.remote().values().map(|s| s.host.clone()))
     }
+}
+
+/// `nodes`, each once, in order.
+pub(crate) fn each_once(nodes: impl Iterator<Item = String>) -> Vec<String> {
+    let mut nodes: Vec<String> = nodes.collect();
+    nodes.sort();
+    nodes.dedup();
+    nodes
 }

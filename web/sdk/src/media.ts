@@ -357,9 +357,7 @@ export class MediaSession {
     const pc = factory({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
     this.pcValue = pc;
     this.retired = new Promise((resolve) => (this.retire = resolve));
-    this.offering = false;
-    this.again = false;
-    this.heldOffer = null;
+    this.forgetNegotiation();
     this.slots.clear();
     // Events of a connection that was closed or replaced are not this session's.
     const current = () => pc === this.pcValue && !this.closed;
@@ -402,9 +400,7 @@ export class MediaSession {
     this.pcValue = null;
     old?.close();
     clearTimeout(this.connectTimer);
-    this.offering = false;
-    this.again = false;
-    this.heldOffer = null;
+    this.forgetNegotiation();
     this.setConnection('reconnecting');
     this.dropTracks();
     // Everyone's session id changes: the qualities asked are kept by the publisher's user.
@@ -546,6 +542,13 @@ export class MediaSession {
     this.dropTracks();
   }
 
+  /** No offer of ours is out, none is due, and no server offer is held. */
+  private forgetNegotiation(): void {
+    this.offering = false;
+    this.again = false;
+    this.heldOffer = null;
+  }
+
   /** The remote tracks end (their connection closed). */
   private dropTracks(): void {
     const gone = this.tracks;
@@ -639,9 +642,7 @@ export class MediaSession {
   private onOfferRefused(payload: any): void {
     this.run(async (pc) => {
       if (!this.offering) return;
-      this.offering = false;
-      this.again = false;
-      this.heldOffer = null;
+      this.forgetNegotiation();
       if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
     });
     this.fail(payload?.error?.code ?? 'media.offer_refused', payload?.error?.message ?? 'the server refused the media offer', payload);
