@@ -122,11 +122,19 @@ macro_rules! impl_message_store {
                         .push_bind(message.modified.millis())
                         .push_bind(message.search_text())
                         .push_bind(message.has_files())
-                        .push_bind(message.task_status().map(str::to_owned))
-                        .push("(SELECT parent.category FROM message parent WHERE parent.message_id = ")
-                        .push_bind_unseparated(message.parent_id.map(|id| id.to_string()))
-                        .push_unseparated(")")
-                        .push_bind(seq);
+                        .push_bind(message.task_status().map(str::to_owned));
+                    // A subquery opens a cursor of its own for as long as the statement
+                    // runs, and SQLite walks every open cursor of a table at each cursor
+                    // opened and each row written: one per row made a batch of 512 sends
+                    // quadratic. Most messages have no parent and need none.
+                    match message.parent_id {
+                        Some(parent) => row
+                            .push("(SELECT parent.category FROM message parent WHERE parent.message_id = ")
+                            .push_bind_unseparated(parent.to_string())
+                            .push_unseparated(")"),
+                        None => row.push_bind(Option::<String>::None),
+                    };
+                    row.push_bind(seq);
                 }
 
                 async fn insert_message(

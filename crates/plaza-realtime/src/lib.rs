@@ -111,6 +111,9 @@ pub struct RealtimeLimits {
 /// refused.
 pub const MAX_PAYLOAD: usize = 100_000;
 
+/// Bytes a WebSocket read asks for at a time, and the read buffer each connection keeps.
+const WS_READ_BUFFER: usize = 1024;
+
 /// Counts each user's open connections on this node.
 pub type ConnectionCounts = plaza_core::limits::Slots<ObjectId>;
 
@@ -255,6 +258,10 @@ fn builder(limits: RealtimeLimits) -> socketioxide::SocketIoBuilder {
         .max_payload(MAX_PAYLOAD as u64)
         .ws_max_message_size(MAX_PAYLOAD)
         .ws_max_frame_size(MAX_PAYLOAD)
+        // Every connection keeps its read buffer for good: 4 KiB by default, most of it
+        // never used by the small events clients send. A larger frame still arrives
+        // whole (the buffer grows to its length), in reads of this size.
+        .ws_read_buffer_size(WS_READ_BUFFER)
         .ping_interval(limits.ping_interval)
         .ping_timeout(limits.ping_timeout)
 }

@@ -246,11 +246,13 @@ async fn join_here<A: Adapter>(
             return fail(&outlet, "MEDIA_JOIN", payload, &error, None).await;
         }
     };
+    let (participants, roster_version) = plane.roster(space);
     let joined = MediaJoined {
         topic_id: space.to_string(),
         session_id: admission.session_id.clone(),
         ice_servers: plane.ice_servers(),
-        participants: plane.participants(space),
+        participants,
+        roster_version,
         max_video_kbps: plane.max_video_kbps(),
         media_address: plane.announced_addr().to_string(),
     };

@@ -154,6 +154,8 @@ pub struct MediaPlane {
     server: MediaServer,
     ice_servers: Vec<IceServer>,
     sessions: Mutex<HashMap<String, Session>>,
+    /// The number of the last roster taken (`roster`), never below the clock in µs.
+    last_roster: std::sync::atomic::AtomicU64,
     recordings_dir: std::path::PathBuf,
     /// The rooms being recorded, by recording: held so that a recording outlives its
     /// room emptying (the meeting ending is what stops it).
@@ -188,6 +190,7 @@ impl MediaPlane {
             server,
             ice_servers: config.ice_servers,
             sessions: Mutex::default(),
+            last_roster: std::sync::atomic::AtomicU64::default(),
             recordings_dir: config.recordings_dir,
             recordings: Mutex::default(),
             recorded_people: Mutex::default(),
@@ -422,16 +425,30 @@ impl MediaPlane {
         self.candidates.check(socket_id).await
     }
 
-    /// Everyone with a media session in the room of `space_id` on this node.
-    pub(crate) fn participants(&self, space_id: ObjectId) -> Vec<MediaParticipant> {
-        let mut list: Vec<MediaParticipant> = self
-            .sessions()
+    /// Everyone with a media session in the room of `space_id` on this node, and the
+    /// roster's number. A later roster has a larger number: the answer to a join and
+    /// the rosters sent to the space travel different ways between nodes and may
+    /// arrive in either order, so clients keep the list with the largest. Numbered
+    /// from the clock (µs), so that a room's new host goes on above its old one.
+    pub(crate) fn roster(&self, space_id: ObjectId) -> (Vec<MediaParticipant>, u64) {
+        use std::sync::atomic::Ordering;
+        let sessions = self.sessions();
+        let mut list: Vec<MediaParticipant> = sessions
             .iter()
             .filter(|(_, s)| s.space_id == space_id)
             .map(|(id, s)| s.participant(id))
             .collect();
+        // Taken under the sessions' lock: the numbers follow the rosters' order.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| u64::try_from(since.as_micros()).unwrap_or(u64::MAX));
+        let previous = self
+            .last_roster
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| Some(now.max(last + 1)))
+            .unwrap_or_default();
+        drop(sessions);
         list.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-        list
+        (list, now.max(previous + 1))
     }
 
     /// Counts a track of `session_id` published (`+1`) or withdrawn (`-1`); answers the
@@ -654,10 +671,9 @@ pub(crate) async fn announce_participants<A: Adapter>(
     io: &SocketIo<A>,
     space_id: ObjectId,
 ) {
-    let payload = MediaParticipants {
-        topic_id: space_id.to_string(),
-        participants: plane.participants(space_id),
-    };
+    let (participants, roster_version) = plane.roster(space_id);
+    let payload =
+        MediaParticipants { topic_id: space_id.to_string(), participants, roster_version };
     emit_all(io, vec![space_room(space_id)], None, "MEDIA_PARTICIPANTS", &payload).await;
 }
 

@@ -130,6 +130,10 @@ pub struct MediaJoined {
     pub ice_servers: Vec<IceServer>,
     /// Everyone in the room, this session included.
     pub participants: Vec<MediaParticipant>,
+    /// The number of this list of participants: a `MEDIA_PARTICIPANTS` with a larger
+    /// one is newer (it may arrive first), a smaller one older.
+    #[serde(rename = "rosterVersion")]
+    pub roster_version: u64,
     /// The most a client should send of one video (camera or screen share), in kbit/s
     /// (`media.max_video_kbps`); the server's answers also carry it as `b=AS`.
     #[serde(rename = "maxVideoKbps")]
@@ -147,6 +151,10 @@ pub struct MediaParticipants {
     #[serde(rename = "topicId")]
     pub topic_id: String,
     pub participants: Vec<MediaParticipant>,
+    /// The number of this list: clients keep the list with the largest (see
+    /// `MediaJoined::roster_version`).
+    #[serde(rename = "rosterVersion")]
+    pub roster_version: u64,
 }
 
 /// `MEDIA_ACTIVE_SPEAKER`, to the space: someone else became the active speaker (from

@@ -190,6 +190,7 @@ interface Joined {
   sessionId: string;
   iceServers?: unknown[];
   participants?: MediaParticipant[];
+  rosterVersion?: number;
   maxVideoKbps?: number;
 }
 
@@ -250,6 +251,9 @@ const UNREACHABLE = 'the media port is unreachable: the media connection could n
 export class MediaSession {
   sessionId = '';
   participants: MediaParticipant[] = [];
+  /** The number of the list in `participants`: a join's answer and the space's rosters
+   * come by different ways between nodes, so an older list may arrive after a newer. */
+  private rosterVersion = -1;
   tracks: RemoteTrack[] = [];
   iceServers: unknown[] = [];
   connection: MediaConnection = 'connecting';
@@ -318,9 +322,21 @@ export class MediaSession {
     await this.chain;
   }
 
+  /** A list of participants, unless a newer one came first. */
+  private takeRoster(participants: MediaParticipant[], version: unknown): void {
+    if (typeof version === 'number') {
+      if (version < this.rosterVersion) return;
+      this.rosterVersion = version;
+    }
+    this.participants = participants;
+    this.emit('participants', this.participants);
+  }
+
   /** A media token, then `MEDIA_JOIN` and its answer. */
   private async enter(timeoutMs: number): Promise<Joined> {
     const { rest, realtime, spaceId } = this.options;
+    // A room's new host numbers its rosters afresh (above the old one's, by its clock).
+    this.rosterVersion = -1;
     const token = await rest.mediaToken(spaceId);
     if (this.closed) throw new PlazaApiError(0, { code: 'media.not_joined', message: 'the media session was left' });
     return new Promise<Joined>((resolve, reject) => {
@@ -350,8 +366,7 @@ export class MediaSession {
     this.sessionId = joined.sessionId;
     this.iceServers = joined.iceServers ?? [];
     this.maxVideoKbps = typeof joined.maxVideoKbps === 'number' ? joined.maxVideoKbps : 0;
-    this.participants = joined.participants ?? [];
-    this.emit('participants', this.participants);
+    this.takeRoster(joined.participants ?? [], joined.rosterVersion);
     const factory: PeerConnectionFactory =
       this.options.peerConnection ?? ((config) => new RTCPeerConnection(config as RTCConfiguration) as unknown as PeerConnectionLike);
     const pc = factory({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
@@ -762,8 +777,7 @@ export class MediaSession {
         return;
       case 'MEDIA_PARTICIPANTS':
         if (payload.topicId === spaceId && Array.isArray(payload.participants)) {
-          this.participants = payload.participants;
-          this.emit('participants', this.participants);
+          this.takeRoster(payload.participants, payload.rosterVersion);
           if (!this.rejoining) this.askCarriedQualities();
         }
         return;

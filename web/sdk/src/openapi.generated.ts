@@ -2901,6 +2901,12 @@ export interface components {
             mediaAddress: string;
             /** @description Everyone in the room, this session included. */
             participants: components["schemas"]["MediaParticipant"][];
+            /**
+             * Format: int64
+             * @description The number of this list of participants: a `MEDIA_PARTICIPANTS` with a larger
+             *     one is newer (it may arrive first), a smaller one older.
+             */
+            rosterVersion: number;
             sessionId: string;
             topicId: string;
         };
@@ -2931,6 +2937,12 @@ export interface components {
          */
         MediaParticipants: {
             participants: components["schemas"]["MediaParticipant"][];
+            /**
+             * Format: int64
+             * @description The number of this list: clients keep the list with the largest (see
+             *     `MediaJoined::roster_version`).
+             */
+            rosterVersion: number;
             topicId: string;
         };
         /**

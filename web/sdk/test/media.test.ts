@@ -155,7 +155,12 @@ async function settle() {
   for (let i = 0; i < 10; i++) await tick();
 }
 
-async function joined(options: Partial<Omit<MediaSessionOptions, 'rest' | 'realtime' | 'spaceId'>> = {}) {
+async function joined(
+  options: Partial<Omit<MediaSessionOptions, 'rest' | 'realtime' | 'spaceId'>> = {},
+  // What the server says before its answer, and more of the answer's fields.
+  early: (socket: FakeSocket) => void = () => {},
+  answer: Record<string, unknown> = {},
+) {
   const socket = new FakeSocket();
   const rt = new PlazaRealtime({ token: 'tok', socketFactory: () => socket });
   socket.serverAccepts();
@@ -185,12 +190,14 @@ async function joined(options: Partial<Omit<MediaSessionOptions, 'rest' | 'realt
   await settle();
   assert.equal(calls[0]?.url, 'http://plaza.test/api/mediasessions/mpaas/token/s1');
   assert.deepEqual(socket.sent('MEDIA_JOIN'), [{ topicId: 's1', token: 'media-tok' }]);
+  early(socket);
   socket.deliver('MEDIA_JOINED', {
     topicId: 's1',
     sessionId: 'me',
     iceServers: [{ urls: 'turn:turn.test' }],
     participants: [{ sessionId: 'me', userId: 'u1', displayname: 'Ann' }],
     maxVideoKbps: 1000,
+    ...answer,
   });
   await joining;
   await settle();
@@ -416,6 +423,27 @@ test('participants, active speaker, forwarding, candidates and the end', async (
   assert.equal(peer.closed, true);
   assert.equal(mic.stopped, true);
   assert.equal(session.connection, 'closed');
+});
+
+test('the newest list of participants wins, whichever way it came and in whatever order', async () => {
+  // Across nodes the space's list (Bob joined after us) can overtake the answer to our join.
+  const newer = { topicId: 's1', participants: [{ sessionId: 'me' }, { sessionId: 'bob' }], rosterVersion: 20 };
+  const { socket, session } = await joined({}, (s) => s.deliver('MEDIA_PARTICIPANTS', newer), { rosterVersion: 10 });
+  assert.deepEqual(
+    session.participants.map((p) => p.sessionId),
+    ['me', 'bob'],
+  );
+  socket.deliver('MEDIA_PARTICIPANTS', { topicId: 's1', participants: [{ sessionId: 'me' }], rosterVersion: 15 });
+  assert.deepEqual(
+    session.participants.map((p) => p.sessionId),
+    ['me', 'bob'],
+    'an older list that arrives late is dropped',
+  );
+  socket.deliver('MEDIA_PARTICIPANTS', { topicId: 's1', participants: [{ sessionId: 'me' }], rosterVersion: 30 });
+  assert.deepEqual(
+    session.participants.map((p) => p.sessionId),
+    ['me'],
+  );
 });
 
 test('leave sends MEDIA_LEAVE and closes; the connection timing out says the media port is unreachable', async () => {

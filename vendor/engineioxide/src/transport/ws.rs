@@ -117,6 +117,51 @@ pub async fn on_init<H: EngineIoHandler, S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // PLAZA-PATCH: the handshake runs in a future of its own, on the heap while it
+    // runs. Inline, its states (the upgrade handshake with its timeout, the open
+    // packet's send) made this task's future 4 KB, kept for the connection's whole life
+    // though only the reading loop below is left after the first packets.
+    let (socket, rx) = Box::pin(open_session(&engine, conn, protocol, sid, req_data)).await?;
+
+    // pipe between internal socket channel and websocket
+    match forward_to_handler(&engine, rx, &socket)
+        .with_cancellation_token(&socket.cancellation_token)
+        .await
+    {
+        Some(Err(ref e)) => {
+            let reason =
+                Option::<DisconnectReason>::from(e).unwrap_or(DisconnectReason::TransportError);
+
+            #[cfg(feature = "tracing")]
+            tracing::debug!("error when handling packet: {:?}", e);
+            engine.close_session(socket.id, reason);
+        }
+        Some(Ok(())) => {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(sid = %socket.id, "ws transport was closed");
+            engine.close_session(socket.id, DisconnectReason::TransportClose);
+        }
+        None => {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(sid = %socket.id, "socket is closing");
+        }
+    }
+    Ok(())
+}
+
+/// The WebSocket's handshake: a new session's open packet, or the upgrade of a polling
+/// session; then the writer task. Answers the session and the stream to read from.
+#[allow(clippy::type_complexity)]
+async fn open_session<H: EngineIoHandler, S>(
+    engine: &Arc<EngineIo<H>>,
+    conn: S,
+    protocol: ProtocolVersion,
+    sid: Option<Sid>,
+    req_data: Parts,
+) -> Result<(Arc<Socket<H::Data>>, SplitStream<WebSocketStream<S>>), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(engine.config.ws_read_buffer_size)
         .max_message_size(Some(engine.config.ws_max_message_size))
@@ -168,31 +213,7 @@ where
 
     // Pipe between websocket and internal socket channel.
     tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
-
-    // pipe between internal socket channel and websocket
-    match forward_to_handler(&engine, rx, &socket)
-        .with_cancellation_token(&socket.cancellation_token)
-        .await
-    {
-        Some(Err(ref e)) => {
-            let reason =
-                Option::<DisconnectReason>::from(e).unwrap_or(DisconnectReason::TransportError);
-
-            #[cfg(feature = "tracing")]
-            tracing::debug!("error when handling packet: {:?}", e);
-            engine.close_session(socket.id, reason);
-        }
-        Some(Ok(())) => {
-            #[cfg(feature = "tracing")]
-            tracing::debug!(sid = %socket.id, "ws transport was closed");
-            engine.close_session(socket.id, DisconnectReason::TransportClose);
-        }
-        None => {
-            #[cfg(feature = "tracing")]
-            tracing::debug!(sid = %socket.id, "socket is closing");
-        }
-    }
-    Ok(())
+    Ok((socket, rx))
 }
 
 /// Forwards all packets received from a websocket to a EngineIo [`Socket`]
@@ -318,11 +339,11 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
             items = buffered_rx.recv() => {
                 match items {
                     Some(packets) => {
-                        for item in packets {
+                        for item in *packets {
                             map_fn!(item);
                         }
                         while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in packets {
+                            for item in *packets {
                                 map_fn!(item);
                             }
                         }
@@ -359,13 +380,15 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
     // nothing gets a bounded time for all that, not for ever.
     let rest = async {
         while let Ok(packets) = buffered_rx.try_recv() {
-            for item in packets {
+            for item in *packets {
                 map_fn!(item);
             }
         }
         tx.flush().await.ok();
     };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), rest).await;
+    // PLAZA-PATCH: both closing steps are boxed, so that the task's future, kept for
+    // the connection's whole life, does not carry room for them.
+    let _ = Box::pin(tokio::time::timeout(std::time::Duration::from_secs(5), rest)).await;
     drop(internal_rx);
 
     #[cfg(feature = "tracing")]
@@ -375,7 +398,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         tx.flush().await.ok();
         tx.close().await.ok();
     };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), closing).await;
+    let _ = Box::pin(tokio::time::timeout(std::time::Duration::from_secs(5), closing)).await;
 }
 /// Send a Engine.IO [`OpenPacket`] to initiate a websocket connection
 async fn init_handshake<S>(
@@ -436,7 +459,7 @@ where
     // We send a last Noop request to close a potential waiting polling request.
     socket
         .internal_tx
-        .send(smallvec![Packet::Noop])
+        .send(Box::new(smallvec![Packet::Noop]))
         .await
         .map_err(|_| Error::Upgrade)?;
 
