@@ -36,38 +36,34 @@ use crate::turn::Turn;
 /// A browser's offer is a few kB per m-line.
 pub const MAX_SIGNAL_SDP_BYTES: usize = 64 * 1024;
 
-pub(crate) fn register<A: Adapter>(socket: &SocketRef<A>) {
-    socket.on("MEDIA_JOIN", join::<A>);
-    socket.on("MEDIA_OFFER", on_offer::<A>);
-    socket.on("MEDIA_ANSWER", on_answer::<A>);
-    socket.on("MEDIA_CANDIDATE", on_candidate::<A>);
-    socket.on("MEDIA_LEAVE", on_leave::<A>);
-    socket.on("MEDIA_QUALITY", on_quality::<A>);
-}
-
-/// The socket handlers of a session's events: in the socket's order, counted, then
-/// [`signal`].
-macro_rules! session_event {
-    ($($handler:ident => $event:literal),* $(,)?) => {$(
-        async fn $handler<A: Adapter>(
-            turn: Turn,
-            socket: SocketRef<A>,
-            State(state): State<RealtimeState>,
-            TryData(data): TryData<Value>,
-        ) {
-            turn.wait().await;
-            state.metrics.socket_event($event);
-            signal(&state, Outlet::Socket(socket), $event, data.ok()).await;
+/// Handles a media event from a socket (`events::dispatch`): `MEDIA_JOIN`, or an
+/// event of a joined session, in the socket's order, counted, then [`signal`]. `false`
+/// for any other event.
+pub(crate) async fn dispatch<A: Adapter>(
+    event: &str,
+    turn: Turn,
+    socket: SocketRef<A>,
+    io: SocketIo<A>,
+    state: State<RealtimeState>,
+    data: TryData<Value>,
+) -> bool {
+    let event = match event {
+        "MEDIA_JOIN" => {
+            join(turn, socket, io, state, data).await;
+            return true;
         }
-    )*};
-}
-
-session_event! {
-    on_offer => "MEDIA_OFFER",
-    on_answer => "MEDIA_ANSWER",
-    on_candidate => "MEDIA_CANDIDATE",
-    on_leave => "MEDIA_LEAVE",
-    on_quality => "MEDIA_QUALITY",
+        "MEDIA_OFFER" => "MEDIA_OFFER",
+        "MEDIA_ANSWER" => "MEDIA_ANSWER",
+        "MEDIA_CANDIDATE" => "MEDIA_CANDIDATE",
+        "MEDIA_LEAVE" => "MEDIA_LEAVE",
+        "MEDIA_QUALITY" => "MEDIA_QUALITY",
+        _ => return false,
+    };
+    let (State(state), TryData(data)) = (state, data);
+    turn.wait().await;
+    state.metrics.socket_event(event);
+    signal(&state, Outlet::Socket(socket), event, data.ok()).await;
+    true
 }
 
 /// Answers `<event>_FAILED` with the payload sent and `error`.
