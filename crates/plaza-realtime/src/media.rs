@@ -36,6 +36,10 @@ use crate::turn::Turn;
 /// A browser's offer is a few kB per m-line.
 pub const MAX_SIGNAL_SDP_BYTES: usize = 64 * 1024;
 
+/// The events of a joined media session, which [`signal`] handles.
+const SESSION_EVENTS: [&str; 5] =
+    ["MEDIA_OFFER", "MEDIA_ANSWER", "MEDIA_CANDIDATE", "MEDIA_LEAVE", "MEDIA_QUALITY"];
+
 /// Handles a media event from a socket (`events::dispatch`): `MEDIA_JOIN`, or an
 /// event of a joined session, in the socket's order, counted, then [`signal`]. `false`
 /// for any other event.
@@ -47,17 +51,12 @@ pub(crate) async fn dispatch<A: Adapter>(
     state: State<RealtimeState>,
     data: TryData<Value>,
 ) -> bool {
-    let event = match event {
-        "MEDIA_JOIN" => {
-            join(turn, socket, io, state, data).await;
-            return true;
-        }
-        "MEDIA_OFFER" => "MEDIA_OFFER",
-        "MEDIA_ANSWER" => "MEDIA_ANSWER",
-        "MEDIA_CANDIDATE" => "MEDIA_CANDIDATE",
-        "MEDIA_LEAVE" => "MEDIA_LEAVE",
-        "MEDIA_QUALITY" => "MEDIA_QUALITY",
-        _ => return false,
+    if event == "MEDIA_JOIN" {
+        join(turn, socket, io, state, data).await;
+        return true;
+    }
+    let Some(event) = SESSION_EVENTS.into_iter().find(|known| *known == event) else {
+        return false;
     };
     let (State(state), TryData(data)) = (state, data);
     turn.wait().await;

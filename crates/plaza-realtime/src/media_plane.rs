@@ -442,13 +442,14 @@ impl MediaPlane {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |since| u64::try_from(since.as_micros()).unwrap_or(u64::MAX));
+        let after = |last: u64| now.max(last + 1);
         let previous = self
             .last_roster
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| Some(now.max(last + 1)))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| Some(after(last)))
             .unwrap_or_default();
         drop(sessions);
         list.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-        (list, now.max(previous + 1))
+        (list, after(previous))
     }
 
     /// Counts a track of `session_id` published (`+1`) or withdrawn (`-1`); answers the

@@ -140,3 +140,34 @@ pub async fn serve(
     closed_tx.closed().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_owned_head_is_the_same_head_in_memory_of_its_own() {
+        let mut request = hyper::Request::builder()
+            .uri("/socket.io/?EIO=4&transport=websocket&token=abc")
+            .header("host", "plaza.test")
+            .header("x-many", "one")
+            .header("x-many", "two")
+            .body(())
+            .expect("a valid request");
+        let mut secret = HeaderValue::from_static("Bearer xyz");
+        secret.set_sensitive(true);
+        request.headers_mut().insert("authorization", secret);
+        let (uri, headers) = (request.uri().clone(), request.headers().clone());
+
+        own_head(&mut request);
+
+        assert_eq!(request.uri(), &uri);
+        assert_eq!(request.headers(), &headers);
+        let many: Vec<_> = request.headers().get_all("x-many").iter().collect();
+        assert_eq!(many, ["one", "two"]);
+        assert!(request.headers()["authorization"].is_sensitive());
+        // Every value now lies in one new block, not in the original's memory.
+        let original = headers["host"].as_bytes().as_ptr();
+        assert_ne!(request.headers()["host"].as_bytes().as_ptr(), original);
+    }
+}
